@@ -1,0 +1,14 @@
+// File: src/cli/commands.h
+//
+// Each wasmq command registers its CLI11 subcommand here. A command's callback sets the process exit
+// code through *exit_code (the run loop in main.cc returns it). Only commands that work are registered.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace wasmq::cli {
+
+// `wasmq spectest PATH...`: runs wast2json scripts (spectest.cc).
+void AddSpectestCommand(CLI::App& app, int* exit_code);
+
+}  // namespace wasmq::cli

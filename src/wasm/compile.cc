@@ -1,0 +1,991 @@
+// File: src/wasm/compile.cc
+//
+// Validation and compilation in one pass. Module-level checks (limits, indices, exports, segments,
+// constant expressions) come first; then each function body is validated with the spec's algorithm
+// (an operand-type stack and a control stack, appendix "Validation Algorithm") while the same walk emits
+// the slot-addressed internal code described in ops.h.
+//
+// Why one pass: validation already tracks the operand-stack height at every instruction, which is all the
+// compiler needs to give every value a fixed slot (slot = num_locals + height). Code is only emitted while
+// the current position is reachable; unreachable code is still fully validated.
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <span>
+
+#include "wasm/reader.h"
+#include "wasm/runtime.h"
+
+namespace wasmq::wasm {
+namespace {
+
+constexpr uint8_t kUnknown = 0;  // the polymorphic stack's "any type"
+constexpr uint32_t kNoFixup = UINT32_MAX;
+
+Error Invalid(std::string msg) { return MakeError(ErrorKind::Invalid, std::move(msg)); }
+Error Malformed(std::string msg) { return MakeError(ErrorKind::Malformed, std::move(msg)); }
+
+// Everything a function body may refer to, computed once per module.
+struct ModuleContext {
+  const ModuleInfo& m;
+  std::vector<uint32_t> func_types;  // type index of every function (imports first)
+  std::vector<TableType> tables;
+  std::vector<MemoryType> memories;
+  std::vector<GlobalType> globals;
+  std::set<uint32_t> declared_funcs;  // C.refs: functions that ref.func may name
+};
+
+struct NumInfo {
+  Op op;
+  uint8_t a, b, r;  // operand types (b == 0 for unary) and result type
+};
+
+constexpr uint8_t I32 = 0x7F, I64 = 0x7E, F32 = 0x7D, F64 = 0x7C;
+
+// Numeric instructions 0x45..0xC4, in opcode order. kCount marks reinterpretations, which need no code
+// because i32/f32 and i64/f64 share their slot encoding.
+constexpr NumInfo kNumeric[] = {
+    {Op::I32Eqz, I32, 0, I32},      {Op::I32Eq, I32, I32, I32},     {Op::I32Ne, I32, I32, I32},
+    {Op::I32LtS, I32, I32, I32},    {Op::I32LtU, I32, I32, I32},    {Op::I32GtS, I32, I32, I32},
+    {Op::I32GtU, I32, I32, I32},    {Op::I32LeS, I32, I32, I32},    {Op::I32LeU, I32, I32, I32},
+    {Op::I32GeS, I32, I32, I32},    {Op::I32GeU, I32, I32, I32},    {Op::I64Eqz, I64, 0, I32},
+    {Op::I64Eq, I64, I64, I32},     {Op::I64Ne, I64, I64, I32},     {Op::I64LtS, I64, I64, I32},
+    {Op::I64LtU, I64, I64, I32},    {Op::I64GtS, I64, I64, I32},    {Op::I64GtU, I64, I64, I32},
+    {Op::I64LeS, I64, I64, I32},    {Op::I64LeU, I64, I64, I32},    {Op::I64GeS, I64, I64, I32},
+    {Op::I64GeU, I64, I64, I32},    {Op::F32Eq, F32, F32, I32},     {Op::F32Ne, F32, F32, I32},
+    {Op::F32Lt, F32, F32, I32},     {Op::F32Gt, F32, F32, I32},     {Op::F32Le, F32, F32, I32},
+    {Op::F32Ge, F32, F32, I32},     {Op::F64Eq, F64, F64, I32},     {Op::F64Ne, F64, F64, I32},
+    {Op::F64Lt, F64, F64, I32},     {Op::F64Gt, F64, F64, I32},     {Op::F64Le, F64, F64, I32},
+    {Op::F64Ge, F64, F64, I32},     {Op::I32Clz, I32, 0, I32},      {Op::I32Ctz, I32, 0, I32},
+    {Op::I32Popcnt, I32, 0, I32},   {Op::I32Add, I32, I32, I32},    {Op::I32Sub, I32, I32, I32},
+    {Op::I32Mul, I32, I32, I32},    {Op::I32DivS, I32, I32, I32},   {Op::I32DivU, I32, I32, I32},
+    {Op::I32RemS, I32, I32, I32},   {Op::I32RemU, I32, I32, I32},   {Op::I32And, I32, I32, I32},
+    {Op::I32Or, I32, I32, I32},     {Op::I32Xor, I32, I32, I32},    {Op::I32Shl, I32, I32, I32},
+    {Op::I32ShrS, I32, I32, I32},   {Op::I32ShrU, I32, I32, I32},   {Op::I32Rotl, I32, I32, I32},
+    {Op::I32Rotr, I32, I32, I32},   {Op::I64Clz, I64, 0, I64},      {Op::I64Ctz, I64, 0, I64},
+    {Op::I64Popcnt, I64, 0, I64},   {Op::I64Add, I64, I64, I64},    {Op::I64Sub, I64, I64, I64},
+    {Op::I64Mul, I64, I64, I64},    {Op::I64DivS, I64, I64, I64},   {Op::I64DivU, I64, I64, I64},
+    {Op::I64RemS, I64, I64, I64},   {Op::I64RemU, I64, I64, I64},   {Op::I64And, I64, I64, I64},
+    {Op::I64Or, I64, I64, I64},     {Op::I64Xor, I64, I64, I64},    {Op::I64Shl, I64, I64, I64},
+    {Op::I64ShrS, I64, I64, I64},   {Op::I64ShrU, I64, I64, I64},   {Op::I64Rotl, I64, I64, I64},
+    {Op::I64Rotr, I64, I64, I64},   {Op::F32Abs, F32, 0, F32},      {Op::F32Neg, F32, 0, F32},
+    {Op::F32Ceil, F32, 0, F32},     {Op::F32Floor, F32, 0, F32},    {Op::F32Trunc, F32, 0, F32},
+    {Op::F32Nearest, F32, 0, F32},  {Op::F32Sqrt, F32, 0, F32},     {Op::F32Add, F32, F32, F32},
+    {Op::F32Sub, F32, F32, F32},    {Op::F32Mul, F32, F32, F32},    {Op::F32Div, F32, F32, F32},
+    {Op::F32Min, F32, F32, F32},    {Op::F32Max, F32, F32, F32},    {Op::F32Copysign, F32, F32, F32},
+    {Op::F64Abs, F64, 0, F64},      {Op::F64Neg, F64, 0, F64},      {Op::F64Ceil, F64, 0, F64},
+    {Op::F64Floor, F64, 0, F64},    {Op::F64Trunc, F64, 0, F64},    {Op::F64Nearest, F64, 0, F64},
+    {Op::F64Sqrt, F64, 0, F64},     {Op::F64Add, F64, F64, F64},    {Op::F64Sub, F64, F64, F64},
+    {Op::F64Mul, F64, F64, F64},    {Op::F64Div, F64, F64, F64},    {Op::F64Min, F64, F64, F64},
+    {Op::F64Max, F64, F64, F64},    {Op::F64Copysign, F64, F64, F64}, {Op::I32WrapI64, I64, 0, I32},
+    {Op::I32TruncF32S, F32, 0, I32}, {Op::I32TruncF32U, F32, 0, I32}, {Op::I32TruncF64S, F64, 0, I32},
+    {Op::I32TruncF64U, F64, 0, I32}, {Op::I64ExtendI32S, I32, 0, I64}, {Op::I64ExtendI32U, I32, 0, I64},
+    {Op::I64TruncF32S, F32, 0, I64}, {Op::I64TruncF32U, F32, 0, I64}, {Op::I64TruncF64S, F64, 0, I64},
+    {Op::I64TruncF64U, F64, 0, I64}, {Op::F32ConvertI32S, I32, 0, F32}, {Op::F32ConvertI32U, I32, 0, F32},
+    {Op::F32ConvertI64S, I64, 0, F32}, {Op::F32ConvertI64U, I64, 0, F32}, {Op::F32DemoteF64, F64, 0, F32},
+    {Op::F64ConvertI32S, I32, 0, F64}, {Op::F64ConvertI32U, I32, 0, F64}, {Op::F64ConvertI64S, I64, 0, F64},
+    {Op::F64ConvertI64U, I64, 0, F64}, {Op::F64PromoteF32, F32, 0, F64}, {Op::kCount, F32, 0, I32},
+    {Op::kCount, F64, 0, I64},      {Op::kCount, I32, 0, F32},      {Op::kCount, I64, 0, F64},
+    {Op::I32Extend8S, I32, 0, I32}, {Op::I32Extend16S, I32, 0, I32}, {Op::I64Extend8S, I64, 0, I64},
+    {Op::I64Extend16S, I64, 0, I64}, {Op::I64Extend32S, I64, 0, I64},
+};
+static_assert(sizeof(kNumeric) / sizeof(kNumeric[0]) == 0xC4 - 0x45 + 1);
+
+// 0xFC 0..7: saturating truncations.
+constexpr NumInfo kSatTrunc[] = {
+    {Op::I32TruncSatF32S, F32, 0, I32}, {Op::I32TruncSatF32U, F32, 0, I32},
+    {Op::I32TruncSatF64S, F64, 0, I32}, {Op::I32TruncSatF64U, F64, 0, I32},
+    {Op::I64TruncSatF32S, F32, 0, I64}, {Op::I64TruncSatF32U, F32, 0, I64},
+    {Op::I64TruncSatF64S, F64, 0, I64}, {Op::I64TruncSatF64U, F64, 0, I64},
+};
+
+// Loads and stores 0x28..0x3E: value type and log2 of the access size.
+struct MemInfo {
+  uint8_t type;
+  uint8_t log2_size;
+  bool store;
+};
+constexpr MemInfo kMemOps[] = {
+    {I32, 2, false}, {I64, 3, false}, {F32, 2, false}, {F64, 3, false}, {I32, 0, false}, {I32, 0, false},
+    {I32, 1, false}, {I32, 1, false}, {I64, 0, false}, {I64, 0, false}, {I64, 1, false}, {I64, 1, false},
+    {I64, 2, false}, {I64, 2, false}, {I32, 2, true},  {I64, 3, true},  {F32, 2, true},  {F64, 3, true},
+    {I32, 0, true},  {I32, 1, true},  {I64, 0, true},  {I64, 1, true},  {I64, 2, true},
+};
+
+class FunctionCompiler {
+ public:
+  FunctionCompiler(const ModuleContext& ctx, uint32_t defined_index, CompiledFunc* out)
+      : ctx_(ctx), m_(ctx.m), body_(m_.code[defined_index]), out_(out),
+        r_(m_.bytes.data(), body_.body_begin, body_.body_end) {
+    out_->type_index = m_.functions[defined_index];
+    type_ = &m_.types[out_->type_index];
+  }
+
+  Result<void> Run() {
+    for (ValType t : type_->params) locals_.push_back(t);
+    for (const LocalGroup& g : body_.locals) {
+      if (locals_.size() + g.count > kMaxLocals) return Invalid("too many locals");
+      locals_.insert(locals_.end(), g.count, g.type);
+    }
+    num_locals_ = static_cast<uint32_t>(locals_.size());
+    out_->num_params = static_cast<uint32_t>(type_->params.size());
+    out_->num_results = static_cast<uint32_t>(type_->results.size());
+    out_->num_locals = num_locals_;
+
+    PushCtrl(kFunction, {}, type_->results, false);
+    while (!ctrls_.empty()) {
+      if (r_.eof()) return Malformed("unexpected end");
+      if (!Instruction()) return Fail();
+    }
+    if (!r_.eof()) return Malformed("section size mismatch");
+    for (const auto& [pos, index] : scratch_fixups_) code_[pos] = num_locals_ + max_height_ + index;
+    out_->frame_slots = num_locals_ + max_height_ + max_scratch_;
+    out_->code = std::move(code_);
+    return {};
+  }
+
+ private:
+  static constexpr uint32_t kMaxLocals = 50000;  // same bound as V8 and wasm3: frames stay small
+  enum CtrlKind : uint8_t { kFunction, kBlock, kLoop, kIf, kElse };
+
+  struct Ctrl {
+    CtrlKind kind;
+    std::vector<ValType> params, results;
+    uint32_t height;           // operand-stack height below the block's params
+    bool unreachable = false;  // the rest of the block is unreachable (stack is polymorphic)
+    bool dead;                 // opened in unreachable code: emit nothing for it
+    uint32_t loop_pc = 0;      // loop: branch target
+    std::vector<uint32_t> fixups;  // code words to patch with the end's address
+    uint32_t else_fixup = kNoFixup;  // if: the BrUnless target to patch at else/end
+    uint32_t scratch = 0;      // if with params: scratch index where the params are saved
+  };
+
+  // ---- errors -------------------------------------------------------------------------------------
+  bool Err(ErrorKind kind, std::string msg) {
+    if (!error_) error_ = MakeError(kind, std::move(msg));
+    return false;
+  }
+  bool Inv(std::string msg) { return Err(ErrorKind::Invalid, std::move(msg)); }
+  bool Mal(std::string msg) { return Err(ErrorKind::Malformed, std::move(msg)); }
+  Error Fail() {
+    if (error_) return *error_;
+    return Malformed(r_.error().empty() ? "malformed function body" : r_.error());
+  }
+
+  // ---- operand stack (validation) -----------------------------------------------------------------
+  uint32_t Height() const { return static_cast<uint32_t>(vals_.size()); }
+  uint32_t Slot(uint32_t height) const { return num_locals_ + height; }
+  void Push(uint8_t t) {
+    vals_.push_back(t);
+    max_height_ = std::max(max_height_, Height());
+  }
+  bool Pop(uint8_t* out) {
+    Ctrl& c = ctrls_.back();
+    if (Height() == c.height) {
+      if (c.unreachable) {
+        *out = kUnknown;
+        return true;
+      }
+      return Inv("type mismatch");
+    }
+    *out = vals_.back();
+    vals_.pop_back();
+    return true;
+  }
+  bool PopExpect(uint8_t expect) {
+    uint8_t t;
+    if (!Pop(&t)) return false;
+    if (t != expect && t != kUnknown && expect != kUnknown) return Inv("type mismatch");
+    return true;
+  }
+  bool PopTypes(const std::vector<ValType>& types) {
+    for (size_t i = types.size(); i-- > 0;)
+      if (!PopExpect(static_cast<uint8_t>(types[i]))) return false;
+    return true;
+  }
+  void PushTypes(const std::vector<ValType>& types) {
+    for (ValType t : types) Push(static_cast<uint8_t>(t));
+  }
+
+  // ---- control stack ------------------------------------------------------------------------------
+  bool Live() const { return !ctrls_.back().unreachable && !ctrls_.back().dead; }
+  void PushCtrl(CtrlKind kind, std::vector<ValType> params, std::vector<ValType> results, bool dead) {
+    Ctrl c{kind, std::move(params), std::move(results), Height(), false, dead, 0, {}, kNoFixup, 0};
+    ctrls_.push_back(std::move(c));
+    PushTypes(ctrls_.back().params);
+  }
+  void SetUnreachable() {
+    vals_.resize(ctrls_.back().height);
+    ctrls_.back().unreachable = true;
+  }
+  const std::vector<ValType>& LabelTypes(const Ctrl& c) const {
+    return c.kind == kLoop ? c.params : c.results;
+  }
+
+  // ---- emission -----------------------------------------------------------------------------------
+  uint32_t Pc() const { return static_cast<uint32_t>(code_.size()); }
+  void Emit(Op op) { code_.push_back(static_cast<uint32_t>(op)); }
+  void W(uint32_t w) { code_.push_back(w); }
+  void Emit(Op op, uint32_t a) { Emit(op), W(a); }
+  void Emit(Op op, uint32_t a, uint32_t b) { Emit(op), W(a), W(b); }
+  void Emit(Op op, uint32_t a, uint32_t b, uint32_t c) { Emit(op), W(a), W(b), W(c); }
+  void Emit(Op op, uint32_t a, uint32_t b, uint32_t c, uint32_t d) { Emit(op), W(a), W(b), W(c), W(d); }
+
+  // Moves the top `n` operand-stack values into place for a branch to `target`.
+  void EmitBranchMoves(const Ctrl& target) {
+    uint32_t n = static_cast<uint32_t>(LabelTypes(target).size());
+    uint32_t src = Slot(Height() - n);
+    uint32_t dst = target.kind == kFunction ? 0 : Slot(target.height);
+    if (src == dst) return;
+    for (uint32_t i = 0; i < n; ++i) Emit(Op::Copy, dst + i, src + i);
+  }
+  bool NeedsMoves(const Ctrl& target) const {
+    uint32_t n = static_cast<uint32_t>(LabelTypes(target).size());
+    uint32_t dst = target.kind == kFunction ? 0 : Slot(target.height);
+    return n > 0 && Slot(Height() - n) != dst;
+  }
+  // Emits a jump to `target` (after the moves): to the loop head, a return, or a forward fixup.
+  void EmitJumpTo(Ctrl& target) {
+    if (target.kind == kFunction) {
+      Emit(Op::Return);
+    } else if (target.kind == kLoop) {
+      Emit(Op::Jmp, target.loop_pc);
+    } else {
+      Emit(Op::Jmp, 0);
+      target.fixups.push_back(Pc() - 1);
+    }
+  }
+  // Makes the code word at `pos` jump to `target` (resolving now for loops, later for blocks).
+  void BindWordTo(uint32_t pos, Ctrl& target) {
+    if (target.kind == kLoop)
+      code_[pos] = target.loop_pc;
+    else
+      target.fixups.push_back(pos);
+  }
+
+  // ---- immediates ---------------------------------------------------------------------------------
+  bool ReadBlockType(std::vector<ValType>* params, std::vector<ValType>* results) {
+    int64_t bt;
+    if (!r_.S33(&bt)) return false;
+    if (bt >= 0) {
+      if (static_cast<uint64_t>(bt) >= m_.types.size()) return Inv("unknown type");
+      *params = m_.types[bt].params;
+      *results = m_.types[bt].results;
+      return true;
+    }
+    if (bt < -64) return Mal("malformed value type");
+    uint8_t byte = static_cast<uint8_t>(bt & 0x7F);
+    if (byte == 0x40) return true;
+    if (!IsValType(byte)) return Mal("malformed value type");
+    results->push_back(static_cast<ValType>(byte));
+    return true;
+  }
+  static bool IsValType(uint8_t b) {
+    return b == I32 || b == I64 || b == F32 || b == F64 || b == 0x70 || b == 0x6F;
+  }
+  bool ReadIndex(uint32_t* x) { return r_.U32(x); }
+  bool ReadZeroByte() {
+    uint8_t b;
+    if (!r_.U8(&b)) return false;
+    if (b != 0) return Mal("zero byte expected");
+    return true;
+  }
+  bool CheckMemory() {
+    if (ctx_.memories.empty()) return Inv("unknown memory 0");
+    return true;
+  }
+  bool CheckTable(uint32_t x) {
+    if (x >= ctx_.tables.size()) return Inv("unknown table " + std::to_string(x));
+    return true;
+  }
+  bool CheckDataIndex(uint32_t x) {
+    if (!m_.data_count) return Mal("data count section required");
+    if (x >= *m_.data_count) return Inv("unknown data segment " + std::to_string(x));
+    return true;
+  }
+  bool CheckElemIndex(uint32_t x) {
+    if (x >= m_.elems.size()) return Inv("unknown elem segment " + std::to_string(x));
+    return true;
+  }
+
+  // ---- instructions -------------------------------------------------------------------------------
+  bool Unary(const NumInfo& n) {
+    if (!PopExpect(n.a)) return false;
+    uint32_t a = Slot(Height());
+    Push(n.r);
+    if (Live() && n.op != Op::kCount) Emit(n.op, a, a);
+    return true;
+  }
+  bool Binary(const NumInfo& n) {
+    if (!PopExpect(n.b) || !PopExpect(n.a)) return false;
+    uint32_t a = Slot(Height());
+    Push(n.r);
+    if (Live()) Emit(n.op, a, a, a + 1);
+    return true;
+  }
+  bool Numeric(const NumInfo& n) { return n.b ? Binary(n) : Unary(n); }
+
+  bool MemAccess(uint8_t opcode) {
+    const MemInfo& mi = kMemOps[opcode - 0x28];
+    uint32_t align, offset;
+    if (!r_.U32(&align) || !r_.U32(&offset)) return false;
+    if (!CheckMemory()) return false;
+    if (align > mi.log2_size) return Inv("alignment must not be larger than natural");
+    Op op = static_cast<Op>(static_cast<uint32_t>(Op::I32Load) + (opcode - 0x28));
+    if (mi.store) {
+      if (!PopExpect(mi.type) || !PopExpect(I32)) return false;
+      uint32_t a = Slot(Height());
+      if (Live()) Emit(op, a, a + 1, offset);
+    } else {
+      if (!PopExpect(I32)) return false;
+      uint32_t a = Slot(Height());
+      Push(mi.type);
+      if (Live()) Emit(op, a, a, offset);
+    }
+    return true;
+  }
+
+  bool Branch(uint32_t depth, bool conditional) {
+    if (depth >= ctrls_.size()) return Inv("unknown label");
+    Ctrl& target = ctrls_[ctrls_.size() - 1 - depth];
+    uint32_t cond_slot = 0;
+    if (conditional) {
+      if (!PopExpect(I32)) return false;
+      cond_slot = Slot(Height());
+    }
+    const auto& types = LabelTypes(target);
+    if (!PopTypes(types)) return false;
+    PushTypes(types);
+    if (Live()) {
+      if (!conditional) {
+        EmitBranchMoves(target);
+        EmitJumpTo(target);
+      } else if (!NeedsMoves(target) && target.kind != kFunction) {
+        Emit(Op::BrIf, cond_slot, 0);
+        BindWordTo(Pc() - 1, target);
+      } else {
+        Emit(Op::BrUnless, cond_slot, 0);
+        uint32_t skip = Pc() - 1;
+        EmitBranchMoves(target);
+        EmitJumpTo(target);
+        code_[skip] = Pc();
+      }
+    }
+    if (!conditional) SetUnreachable();
+    return true;
+  }
+
+  bool BrTable() {
+    uint32_t count;
+    if (!r_.U32(&count)) return false;
+    if (count > r_.remaining()) return Mal("unexpected end");
+    std::vector<uint32_t> depths(count + 1);
+    for (uint32_t& d : depths)
+      if (!r_.U32(&d)) return false;
+    if (!PopExpect(I32)) return false;
+    uint32_t index_slot = Slot(Height());
+    size_t arity = SIZE_MAX;
+    for (uint32_t d : depths) {
+      if (d >= ctrls_.size()) return Inv("unknown label");
+      const auto& types = LabelTypes(ctrls_[ctrls_.size() - 1 - d]);
+      if (arity == SIZE_MAX) arity = types.size();
+      if (types.size() != arity) return Inv("type mismatch");
+      // Each label's types must match the stack; pop and push back so the next label sees the same.
+      std::vector<uint8_t> popped;
+      for (size_t i = types.size(); i-- > 0;) {
+        uint8_t t;
+        if (!Pop(&t)) return false;
+        if (t != kUnknown && t != static_cast<uint8_t>(types[i])) return Inv("type mismatch");
+        popped.push_back(t);
+      }
+      for (size_t i = popped.size(); i-- > 0;) vals_.push_back(popped[i]);
+    }
+    if (Live()) {
+      Emit(Op::BrTable, index_slot, count);
+      uint32_t table = Pc();
+      code_.resize(code_.size() + count + 1);
+      for (uint32_t i = 0; i <= count; ++i) {
+        Ctrl& target = ctrls_[ctrls_.size() - 1 - depths[i]];
+        if (target.kind != kFunction && !NeedsMoves(target)) {
+          BindWordTo(table + i, target);
+        } else {  // a stub after the table does the moves, then jumps or returns
+          code_[table + i] = Pc();
+          EmitBranchMoves(target);
+          EmitJumpTo(target);
+        }
+      }
+    }
+    SetUnreachable();
+    return true;
+  }
+
+  bool Call(uint32_t type_index, bool indirect, uint32_t func_or_table, uint32_t type_for_indirect) {
+    const FuncType& ft = m_.types[type_index];
+    uint32_t index_slot = 0;
+    if (indirect) {
+      if (!PopExpect(I32)) return false;
+      index_slot = Slot(Height());
+    }
+    if (!PopTypes(ft.params)) return false;
+    uint32_t base = Slot(Height());
+    PushTypes(ft.results);
+    if (Live()) {
+      if (indirect)
+        Emit(Op::CallIndirect, type_for_indirect, func_or_table, base, index_slot);
+      else
+        Emit(Op::Call, func_or_table, base);
+    }
+    return true;
+  }
+
+  bool End() {
+    Ctrl& c = ctrls_.back();
+    if (!PopTypes(c.results)) return false;
+    if (Height() != c.height) return Inv("type mismatch");
+    if (c.kind == kIf && c.params != c.results) return Inv("type mismatch");  // implicit else
+    if (c.kind == kFunction) {
+      if (Live()) {
+        EmitBranchMoves(c);
+        Emit(Op::Return);
+      }
+      ctrls_.pop_back();
+      return true;
+    }
+    uint32_t end = Pc();
+    if (c.else_fixup != kNoFixup) code_[c.else_fixup] = end;
+    for (uint32_t pos : c.fixups) code_[pos] = end;
+    if (c.kind == kIf || c.kind == kElse) {
+      if (c.params.size() && !c.dead) scratch_top_ -= static_cast<uint32_t>(c.params.size());
+    }
+    std::vector<ValType> results = std::move(c.results);
+    ctrls_.pop_back();
+    PushTypes(results);
+    return true;
+  }
+
+  bool Else() {
+    Ctrl& c = ctrls_.back();
+    if (c.kind != kIf) return Mal("else without if");
+    if (!PopTypes(c.results)) return false;
+    if (Height() != c.height) return Inv("type mismatch");
+    if (!c.dead) {
+      if (!c.unreachable) {
+        Emit(Op::Jmp, 0);
+        c.fixups.push_back(Pc() - 1);
+      }
+      code_[c.else_fixup] = Pc();
+      c.else_fixup = kNoFixup;
+      for (uint32_t i = 0; i < c.params.size(); ++i) {
+        Emit(Op::Copy, Slot(c.height + i), 0);
+        scratch_fixups_.emplace_back(Pc() - 1, c.scratch + i);
+      }
+    }
+    c.kind = kElse;
+    c.unreachable = false;
+    PushTypes(c.params);
+    return true;
+  }
+
+  bool Instruction();
+  bool PrefixedFC();
+
+  const ModuleContext& ctx_;
+  const ModuleInfo& m_;
+  const FunctionBody& body_;
+  CompiledFunc* out_;
+  Reader r_;
+  const FuncType* type_;
+  std::vector<ValType> locals_;
+  uint32_t num_locals_ = 0;
+  std::vector<uint8_t> vals_;
+  std::vector<Ctrl> ctrls_;
+  std::vector<uint32_t> code_;
+  uint32_t max_height_ = 0;
+  uint32_t scratch_top_ = 0, max_scratch_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> scratch_fixups_;  // (code word, scratch index)
+  std::optional<Error> error_;
+};
+
+bool FunctionCompiler::Instruction() {
+  uint8_t op;
+  if (!r_.U8(&op)) return false;
+  switch (op) {
+    case 0x00:  // unreachable
+      if (Live()) Emit(Op::Unreachable);
+      SetUnreachable();
+      return true;
+    case 0x01:  // nop
+      return true;
+    case 0x02:    // block
+    case 0x03:    // loop
+    case 0x04: {  // if
+      std::vector<ValType> params, results;
+      if (!ReadBlockType(&params, &results)) return false;
+      uint32_t cond_slot = 0;
+      if (op == 0x04) {
+        if (!PopExpect(I32)) return false;
+        cond_slot = Slot(Height());
+      }
+      if (!PopTypes(params)) return false;
+      bool dead = !Live();
+      CtrlKind kind = op == 0x02 ? kBlock : op == 0x03 ? kLoop : kIf;
+      PushCtrl(kind, std::move(params), std::move(results), dead);
+      Ctrl& c = ctrls_.back();
+      if (dead) return true;
+      if (kind == kLoop) {
+        c.loop_pc = Pc();
+        Emit(Op::Check);
+      } else if (kind == kIf) {
+        Emit(Op::BrUnless, cond_slot, 0);
+        c.else_fixup = Pc() - 1;
+        // The else branch needs the params the then branch consumes: save them to scratch slots.
+        c.scratch = scratch_top_;
+        for (uint32_t i = 0; i < c.params.size(); ++i) {
+          Emit(Op::Copy, 0, Slot(c.height + i));
+          scratch_fixups_.emplace_back(Pc() - 2, c.scratch + i);
+        }
+        scratch_top_ += static_cast<uint32_t>(c.params.size());
+        max_scratch_ = std::max(max_scratch_, scratch_top_);
+      }
+      return true;
+    }
+    case 0x05:
+      return Else();
+    case 0x0B:
+      return End();
+    case 0x0C:
+    case 0x0D: {  // br, br_if
+      uint32_t depth;
+      if (!r_.U32(&depth)) return false;
+      return Branch(depth, op == 0x0D);
+    }
+    case 0x0E:
+      return BrTable();
+    case 0x0F: {  // return
+      Ctrl& fn = ctrls_.front();
+      if (!PopTypes(fn.results)) return false;
+      if (Live()) {
+        PushTypes(fn.results);
+        EmitBranchMoves(fn);
+        Emit(Op::Return);
+      }
+      SetUnreachable();
+      return true;
+    }
+    case 0x10: {  // call
+      uint32_t x;
+      if (!ReadIndex(&x)) return false;
+      if (x >= ctx_.func_types.size()) return Inv("unknown function " + std::to_string(x));
+      return Call(ctx_.func_types[x], false, x, 0);
+    }
+    case 0x11: {  // call_indirect
+      uint32_t type_index, table;
+      if (!ReadIndex(&type_index) || !ReadIndex(&table)) return false;
+      if (!CheckTable(table)) return false;
+      if (type_index >= m_.types.size()) return Inv("unknown type");
+      if (ctx_.tables[table].elem != ValType::FuncRef) return Inv("type mismatch");
+      return Call(type_index, true, table, type_index);
+    }
+    case 0x1A: {  // drop
+      uint8_t t;
+      return Pop(&t);
+    }
+    case 0x1B:    // select
+    case 0x1C: {  // select t
+      uint8_t want = kUnknown;
+      if (op == 0x1C) {
+        uint32_t n;
+        if (!r_.U32(&n)) return false;
+        if (n != 1) return Inv("invalid result arity");
+        uint8_t b;
+        if (!r_.U8(&b)) return false;
+        if (!IsValType(b)) return Mal("malformed value type");
+        want = b;
+      }
+      uint8_t t1, t2;
+      if (!PopExpect(I32) || !Pop(&t1) || !Pop(&t2)) return false;
+      uint8_t t = want;
+      if (op == 0x1B) {
+        bool ref1 = t1 != kUnknown && IsRef(static_cast<ValType>(t1));
+        bool ref2 = t2 != kUnknown && IsRef(static_cast<ValType>(t2));
+        if (ref1 || ref2) return Inv("type mismatch");
+        if (t1 != kUnknown && t2 != kUnknown && t1 != t2) return Inv("type mismatch");
+        t = t1 == kUnknown ? t2 : t1;
+      } else if ((t1 != kUnknown && t1 != want) || (t2 != kUnknown && t2 != want)) {
+        return Inv("type mismatch");
+      }
+      uint32_t a = Slot(Height());
+      Push(t);
+      if (Live()) Emit(Op::Select, a, a, a + 1, a + 2);
+      return true;
+    }
+    case 0x20:
+    case 0x21:
+    case 0x22: {  // local.get / set / tee
+      uint32_t x;
+      if (!ReadIndex(&x)) return false;
+      if (x >= num_locals_) return Inv("unknown local " + std::to_string(x));
+      uint8_t t = static_cast<uint8_t>(locals_[x]);
+      if (op == 0x20) {
+        uint32_t d = Slot(Height());
+        Push(t);
+        if (Live()) Emit(Op::Copy, d, x);
+      } else {
+        if (!PopExpect(t)) return false;
+        uint32_t a = Slot(Height());
+        if (op == 0x22) Push(t);
+        if (Live()) Emit(Op::Copy, x, a);
+      }
+      return true;
+    }
+    case 0x23:
+    case 0x24: {  // global.get / set
+      uint32_t x;
+      if (!ReadIndex(&x)) return false;
+      if (x >= ctx_.globals.size()) return Inv("unknown global " + std::to_string(x));
+      const GlobalType& g = ctx_.globals[x];
+      if (op == 0x23) {
+        uint32_t d = Slot(Height());
+        Push(static_cast<uint8_t>(g.type));
+        if (Live()) Emit(Op::GlobalGet, d, x);
+      } else {
+        if (!g.mut) return Inv("global is immutable");
+        if (!PopExpect(static_cast<uint8_t>(g.type))) return false;
+        if (Live()) Emit(Op::GlobalSet, x, Slot(Height()));
+      }
+      return true;
+    }
+    case 0x25:
+    case 0x26: {  // table.get / set
+      uint32_t x;
+      if (!ReadIndex(&x) || !CheckTable(x)) return false;
+      uint8_t t = static_cast<uint8_t>(ctx_.tables[x].elem);
+      if (op == 0x25) {
+        if (!PopExpect(I32)) return false;
+        uint32_t i = Slot(Height());
+        Push(t);
+        if (Live()) Emit(Op::TableGet, i, x, i);
+      } else {
+        if (!PopExpect(t) || !PopExpect(I32)) return false;
+        uint32_t i = Slot(Height());
+        if (Live()) Emit(Op::TableSet, x, i, i + 1);
+      }
+      return true;
+    }
+    case 0x3F:
+    case 0x40: {  // memory.size / grow
+      if (!ReadZeroByte() || !CheckMemory()) return false;
+      if (op == 0x3F) {
+        uint32_t d = Slot(Height());
+        Push(I32);
+        if (Live()) Emit(Op::MemorySize, d);
+      } else {
+        if (!PopExpect(I32)) return false;
+        uint32_t a = Slot(Height());
+        Push(I32);
+        if (Live()) Emit(Op::MemoryGrow, a, a);
+      }
+      return true;
+    }
+    case 0x41: {
+      int32_t v;
+      if (!r_.S32(&v)) return false;
+      uint32_t d = Slot(Height());
+      Push(I32);
+      if (Live()) Emit(Op::Const32, d, static_cast<uint32_t>(v));
+      return true;
+    }
+    case 0x42: {
+      int64_t v;
+      if (!r_.S64(&v)) return false;
+      uint32_t d = Slot(Height());
+      Push(I64);
+      uint64_t u = static_cast<uint64_t>(v);
+      if (Live()) Emit(Op::Const64, d, static_cast<uint32_t>(u), static_cast<uint32_t>(u >> 32));
+      return true;
+    }
+    case 0x43: {
+      uint32_t bits;
+      if (!r_.Fixed32(&bits)) return false;
+      uint32_t d = Slot(Height());
+      Push(F32);
+      if (Live()) Emit(Op::Const32, d, bits);
+      return true;
+    }
+    case 0x44: {
+      uint64_t bits;
+      if (!r_.Fixed64(&bits)) return false;
+      uint32_t d = Slot(Height());
+      Push(F64);
+      if (Live()) Emit(Op::Const64, d, static_cast<uint32_t>(bits), static_cast<uint32_t>(bits >> 32));
+      return true;
+    }
+    case 0xD0: {  // ref.null t
+      uint8_t t;
+      if (!r_.U8(&t)) return false;
+      if (t != 0x70 && t != 0x6F) return Mal("malformed reference type");
+      uint32_t d = Slot(Height());
+      Push(t);
+      if (Live()) Emit(Op::Const64, d, 0, 0);
+      return true;
+    }
+    case 0xD1: {  // ref.is_null
+      uint8_t t;
+      if (!Pop(&t)) return false;
+      if (t != kUnknown && !IsRef(static_cast<ValType>(t))) return Inv("type mismatch");
+      uint32_t a = Slot(Height());
+      Push(I32);
+      if (Live()) Emit(Op::RefIsNull, a, a);
+      return true;
+    }
+    case 0xD2: {  // ref.func x
+      uint32_t x;
+      if (!ReadIndex(&x)) return false;
+      if (x >= ctx_.func_types.size()) return Inv("unknown function " + std::to_string(x));
+      if (!ctx_.declared_funcs.count(x)) return Inv("undeclared function reference");
+      uint32_t d = Slot(Height());
+      Push(0x70);
+      if (Live()) Emit(Op::RefFunc, d, x);
+      return true;
+    }
+    case 0xFC:
+      return PrefixedFC();
+    default:
+      if (op >= 0x28 && op <= 0x3E) return MemAccess(op);
+      if (op >= 0x45 && op <= 0xC4) return Numeric(kNumeric[op - 0x45]);
+      return Mal("illegal opcode");
+  }
+}
+
+bool FunctionCompiler::PrefixedFC() {
+  uint32_t sub;
+  if (!r_.U32(&sub)) return false;
+  if (sub <= 7) return Numeric(kSatTrunc[sub]);
+  switch (sub) {
+    case 8: {  // memory.init x
+      uint32_t x;
+      if (!ReadIndex(&x) || !ReadZeroByte() || !CheckMemory() || !CheckDataIndex(x)) return false;
+      if (!PopExpect(I32) || !PopExpect(I32) || !PopExpect(I32)) return false;
+      uint32_t d = Slot(Height());
+      if (Live()) Emit(Op::MemoryInit, x, d, d + 1, d + 2);
+      return true;
+    }
+    case 9: {  // data.drop x
+      uint32_t x;
+      if (!ReadIndex(&x) || !CheckDataIndex(x)) return false;
+      if (Live()) Emit(Op::DataDrop, x);
+      return true;
+    }
+    case 10:    // memory.copy
+    case 11: {  // memory.fill
+      if (!ReadZeroByte() || (sub == 10 && !ReadZeroByte()) || !CheckMemory()) return false;
+      if (!PopExpect(I32) || !PopExpect(I32) || !PopExpect(I32)) return false;
+      uint32_t d = Slot(Height());
+      if (Live()) Emit(sub == 10 ? Op::MemoryCopy : Op::MemoryFill, d, d + 1, d + 2);
+      return true;
+    }
+    case 12: {  // table.init x t
+      uint32_t x, t;
+      if (!ReadIndex(&x) || !ReadIndex(&t) || !CheckElemIndex(x) || !CheckTable(t)) return false;
+      if (m_.elems[x].type != ctx_.tables[t].elem) return Inv("type mismatch");
+      if (!PopExpect(I32) || !PopExpect(I32) || !PopExpect(I32)) return false;
+      uint32_t d = Slot(Height());
+      if (Live()) {
+        Emit(Op::TableInit, x, t, d, d + 1), W(d + 2);
+      }
+      return true;
+    }
+    case 13: {  // elem.drop x
+      uint32_t x;
+      if (!ReadIndex(&x) || !CheckElemIndex(x)) return false;
+      if (Live()) Emit(Op::ElemDrop, x);
+      return true;
+    }
+    case 14: {  // table.copy dst src
+      uint32_t dt, st;
+      if (!ReadIndex(&dt) || !ReadIndex(&st) || !CheckTable(dt) || !CheckTable(st)) return false;
+      if (ctx_.tables[dt].elem != ctx_.tables[st].elem) return Inv("type mismatch");
+      if (!PopExpect(I32) || !PopExpect(I32) || !PopExpect(I32)) return false;
+      uint32_t d = Slot(Height());
+      if (Live()) {
+        Emit(Op::TableCopy, dt, st, d, d + 1), W(d + 2);
+      }
+      return true;
+    }
+    case 15: {  // table.grow t
+      uint32_t t;
+      if (!ReadIndex(&t) || !CheckTable(t)) return false;
+      if (!PopExpect(I32) || !PopExpect(static_cast<uint8_t>(ctx_.tables[t].elem))) return false;
+      uint32_t v = Slot(Height());
+      Push(I32);
+      if (Live()) Emit(Op::TableGrow, v, t, v, v + 1);
+      return true;
+    }
+    case 16: {  // table.size t
+      uint32_t t;
+      if (!ReadIndex(&t) || !CheckTable(t)) return false;
+      uint32_t d = Slot(Height());
+      Push(I32);
+      if (Live()) Emit(Op::TableSize, d, t);
+      return true;
+    }
+    case 17: {  // table.fill t
+      uint32_t t;
+      if (!ReadIndex(&t) || !CheckTable(t)) return false;
+      if (!PopExpect(I32) || !PopExpect(static_cast<uint8_t>(ctx_.tables[t].elem)) || !PopExpect(I32))
+        return false;
+      uint32_t i = Slot(Height());
+      if (Live()) Emit(Op::TableFill, t, i, i + 1, i + 2);
+      return true;
+    }
+    default:
+      return Mal("illegal opcode");
+  }
+}
+
+// ---- module-level validation -------------------------------------------------------------------------
+
+Result<void> CheckLimits(const Limits& l, uint64_t bound, const char* too_big) {
+  if (l.min > bound || (l.max && *l.max > bound)) return Invalid(too_big);
+  if (l.max && l.min > *l.max) return Invalid("size minimum must not be greater than maximum");
+  return {};
+}
+Result<void> CheckMemoryType(const MemoryType& t) {
+  return CheckLimits(t.limits, kMaxPages, "memory size must be at most 65536 pages (4GiB)");
+}
+Result<void> CheckTableType(const TableType& t) {
+  return CheckLimits(t.limits, UINT32_MAX, "table size must be at most 2^32-1");
+}
+
+// Validates a constant expression and returns its type through *type.
+Result<void> CheckConstExpr(const ModuleContext& ctx, const ConstExpr& e, ValType expected) {
+  ValType t;
+  switch (e.op) {
+    case ConstExpr::Op::I32Const: t = ValType::I32; break;
+    case ConstExpr::Op::I64Const: t = ValType::I64; break;
+    case ConstExpr::Op::F32Const: t = ValType::F32; break;
+    case ConstExpr::Op::F64Const: t = ValType::F64; break;
+    case ConstExpr::Op::RefNull: t = e.ref_type; break;
+    case ConstExpr::Op::RefFunc:
+      if (e.index >= ctx.func_types.size()) return Invalid("unknown function " + std::to_string(e.index));
+      t = ValType::FuncRef;
+      break;
+    case ConstExpr::Op::GlobalGet:
+      // In WebAssembly 2.0 a constant expression may only read imported, immutable globals.
+      if (e.index >= ctx.m.num_imported_globals)
+        return Invalid("unknown global " + std::to_string(e.index));
+      if (ctx.globals[e.index].mut) return Invalid("constant expression required");
+      t = ctx.globals[e.index].type;
+      break;
+    default: return Invalid("constant expression required");
+  }
+  if (t != expected) return Invalid("type mismatch");
+  return {};
+}
+
+Result<void> ValidateModule(ModuleContext& ctx) {
+  const ModuleInfo& m = ctx.m;
+  for (const Import& imp : m.imports) {
+    switch (imp.kind) {
+      case ExternKind::Func:
+        if (imp.type_index >= m.types.size()) return Invalid("unknown type");
+        ctx.func_types.push_back(imp.type_index);
+        break;
+      case ExternKind::Table:
+        if (auto r = CheckTableType(imp.table); !r) return r.error();
+        ctx.tables.push_back(imp.table);
+        break;
+      case ExternKind::Memory:
+        if (auto r = CheckMemoryType(imp.memory); !r) return r.error();
+        ctx.memories.push_back(imp.memory);
+        break;
+      case ExternKind::Global: ctx.globals.push_back(imp.global); break;
+    }
+  }
+  for (uint32_t t : m.functions) {
+    if (t >= m.types.size()) return Invalid("unknown type");
+    ctx.func_types.push_back(t);
+  }
+  for (const TableType& t : m.tables) {
+    if (auto r = CheckTableType(t); !r) return r.error();
+    ctx.tables.push_back(t);
+  }
+  for (const MemoryType& t : m.memories) {
+    if (auto r = CheckMemoryType(t); !r) return r.error();
+    ctx.memories.push_back(t);
+  }
+  if (ctx.memories.size() > 1) return Invalid("multiple memories");
+
+  // C.refs: functions referenced outside function bodies may be named by ref.func.
+  for (const Global& g : m.globals)
+    if (g.init.op == ConstExpr::Op::RefFunc) ctx.declared_funcs.insert(g.init.index);
+  for (const ElemSegment& e : m.elems)
+    for (const ConstExpr& init : e.inits)
+      if (init.op == ConstExpr::Op::RefFunc) ctx.declared_funcs.insert(init.index);
+  for (const Export& e : m.exports)
+    if (e.kind == ExternKind::Func) ctx.declared_funcs.insert(e.index);
+
+  for (const Global& g : m.globals) {
+    if (auto r = CheckConstExpr(ctx, g.init, g.type.type); !r) return r.error();
+    ctx.globals.push_back(g.type);
+  }
+
+  std::set<std::string_view> names;
+  for (const Export& e : m.exports) {
+    if (!names.insert(e.name).second) return Invalid("duplicate export name");
+    size_t bound = 0;
+    const char* what = "";
+    switch (e.kind) {
+      case ExternKind::Func: bound = ctx.func_types.size(), what = "unknown function "; break;
+      case ExternKind::Table: bound = ctx.tables.size(), what = "unknown table "; break;
+      case ExternKind::Memory: bound = ctx.memories.size(), what = "unknown memory "; break;
+      case ExternKind::Global: bound = ctx.globals.size(), what = "unknown global "; break;
+    }
+    if (e.index >= bound) return Invalid(what + std::to_string(e.index));
+  }
+
+  if (m.start) {
+    if (*m.start >= ctx.func_types.size()) return Invalid("unknown function " + std::to_string(*m.start));
+    const FuncType& ft = m.types[ctx.func_types[*m.start]];
+    if (!ft.params.empty() || !ft.results.empty()) return Invalid("start function");
+  }
+
+  for (const ElemSegment& e : m.elems) {
+    if (e.mode == SegmentMode::Active) {
+      if (e.table_index >= ctx.tables.size())
+        return Invalid("unknown table " + std::to_string(e.table_index));
+      if (ctx.tables[e.table_index].elem != e.type) return Invalid("type mismatch");
+      if (auto r = CheckConstExpr(ctx, e.offset, ValType::I32); !r) return r.error();
+    }
+    for (const ConstExpr& init : e.inits)
+      if (auto r = CheckConstExpr(ctx, init, e.type); !r) return r.error();
+  }
+  for (const DataSegment& d : m.datas) {
+    if (d.mode != SegmentMode::Active) continue;
+    if (d.memory_index >= ctx.memories.size())
+      return Invalid("unknown memory " + std::to_string(d.memory_index));
+    if (auto r = CheckConstExpr(ctx, d.offset, ValType::I32); !r) return r.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<CompiledModule>> Compile(ModuleInfo module) {
+  auto cm = std::make_shared<CompiledModule>();
+  cm->module = std::move(module);
+  const ModuleInfo& m = cm->module;
+  ModuleContext ctx{m, {}, {}, {}, {}, {}};
+  if (auto r = ValidateModule(ctx); !r) return r.error();
+
+  cm->funcs.resize(m.code.size());
+  for (size_t i = 0; i < m.code.size(); ++i) {
+    FunctionCompiler fc(ctx, static_cast<uint32_t>(i), &cm->funcs[i]);
+    if (auto r = fc.Run(); !r) return r.error();
+  }
+  for (const FuncType& t : m.types) cm->type_ids.push_back(InternFuncType(t));
+  for (size_t i = 0; i < m.exports.size(); ++i) cm->export_index.emplace(m.exports[i].name, i);
+  return cm;
+}
+
+}  // namespace wasmq::wasm

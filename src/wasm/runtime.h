@@ -1,0 +1,142 @@
+// File: src/wasm/runtime.h  (internal)
+//
+// The runtime objects a Store owns (function, table, memory and global instances, module instances), the
+// compiled module, and the execution Thread the interpreter runs on. Public code sees these only as
+// opaque pointers through wasm.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "wasm/module.h"
+#include "wasm/ops.h"
+#include "wasm/wasm.h"
+
+namespace wasmq::wasm {
+
+// Canonical id of a function type: two structurally equal types have the same id in the whole process,
+// so call_indirect's type check is one integer compare, also across modules.
+uint32_t InternFuncType(const FuncType& type);
+
+struct CompiledFunc {
+  uint32_t type_index = 0;  // into ModuleInfo::types
+  uint32_t num_params = 0;
+  uint32_t num_results = 0;
+  uint32_t num_locals = 0;   // params included
+  uint32_t frame_slots = 0;  // locals + operand stack + scratch: what a call must have room for
+  std::vector<uint32_t> code;
+};
+
+struct CompiledModule {
+  ModuleInfo module;
+  std::vector<uint32_t> type_ids;     // canonical id per ModuleInfo::types entry
+  std::vector<CompiledFunc> funcs;    // one per *defined* function
+  std::unordered_map<std::string, uint32_t> export_index;  // name -> index into module.exports
+};
+
+// Decodes `bytes` (Malformed errors) into a ModuleInfo.
+Result<ModuleInfo> Decode(std::span<const uint8_t> bytes);
+// Validates `module` (Invalid errors) and compiles every function body.
+Result<std::shared_ptr<CompiledModule>> Compile(ModuleInfo module);
+
+struct InstanceImpl;
+
+struct FuncInst {
+  const FuncType* type = nullptr;
+  uint32_t type_id = 0;
+  // A wasm function: its instance and compiled code. A host function: `host` set, instance null.
+  InstanceImpl* instance = nullptr;
+  const CompiledFunc* code = nullptr;
+  uint32_t func_index = 0;  // index in its module's function space (for names in backtraces)
+  HostFunc host;
+  std::unique_ptr<FuncType> owned_type;  // host functions own their type
+  std::string debug_name;
+};
+
+struct TableInst {
+  TableType type;  // type.limits.min is kept equal to the current size
+  std::vector<uint64_t> elems;
+  uint64_t max_elems = 0;  // min(declared max, engine cap)
+};
+
+// Linear memory. The whole addressable range (up to the cap) is reserved once with mmap and committed as
+// it grows, so `data` never moves: the interpreter may keep it across calls. Bounds are still checked
+// explicitly against `size` on every access.
+struct MemInst {
+  MemoryType type;          // declared limits (min is the initial size)
+  uint8_t* data = nullptr;
+  uint64_t size = 0;        // bytes, a multiple of the page size
+  uint64_t max_pages = 0;   // min(declared max, engine cap)
+  uint64_t reserved = 0;    // bytes reserved at `data`
+  ~MemInst();
+  bool Grow(uint64_t delta_pages);  // false when past max_pages or the commit fails
+};
+
+struct GlobalInst {
+  GlobalType type;
+  uint64_t value = 0;
+};
+
+struct ElemInst {
+  ValType type = ValType::FuncRef;
+  std::vector<uint64_t> refs;  // emptied by elem.drop (and after an active segment is applied)
+};
+
+struct DataInst {
+  const uint8_t* data = nullptr;  // into the compiled module's bytes
+  uint32_t size = 0;              // 0 after data.drop
+};
+
+struct InstanceImpl {
+  std::shared_ptr<const CompiledModule> module;
+  std::vector<FuncInst*> funcs;
+  std::vector<TableInst*> tables;
+  std::vector<MemInst*> memories;
+  std::vector<GlobalInst*> globals;
+  std::vector<ElemInst> elems;
+  std::vector<DataInst> datas;
+  std::vector<std::pair<std::string, Extern>> exports;
+};
+
+// Execution state for one store: the value stack every wasm frame lives on, the call-frame stack, and
+// the limits. The interpreter never recurses on the C++ stack for wasm-to-wasm calls, so deep wasm
+// recursion is bounded only by these limits.
+class Thread {
+ public:
+  Thread(const EngineConfig& config);
+  ~Thread();
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+
+  struct Frame {
+    const uint32_t* ret_pc;  // where the caller resumes
+    uint64_t* fp;            // the caller's frame
+    FuncInst* func;          // the caller
+  };
+
+  uint64_t* stack_base = nullptr;
+  uint64_t* stack_end = nullptr;
+  uint64_t* stack_top = nullptr;  // first free slot: nested host->wasm calls start here
+  std::vector<Frame> frames;      // reserved to max_call_depth
+  uint32_t max_depth = 0;
+
+  bool fuel_enabled = false;
+  uint64_t fuel = 0;
+  std::atomic<bool> interrupt{false};
+
+  std::vector<BacktraceFrame> last_backtrace;
+};
+
+// Runs `func` on `thread`. Arguments are read from args[0..params) and results written to
+// results[0..results) (64-bit slots). A trap, exhaustion or interruption returns an Error and records
+// the Wasm backtrace in thread.last_backtrace.
+Result<void> Invoke(Thread& thread, FuncInst* func, const uint64_t* args, uint64_t* results);
+
+// Name of function `index` of `instance` for backtraces: the name section's, or "func[N]".
+std::string FunctionName(const InstanceImpl* instance, uint32_t index);
+
+}  // namespace wasmq::wasm
