@@ -134,7 +134,7 @@ class FunctionCompiler {
 
     PushCtrl(kFunction, {}, type_->results, false);
     while (!ctrls_.empty()) {
-      if (r_.eof()) return Malformed("unexpected end");
+      if (r_.eof()) return Malformed("unexpected end of section or function");
       if (!Instruction()) return Fail();
     }
     if (!r_.eof()) return Malformed("section size mismatch");
@@ -193,7 +193,7 @@ class FunctionCompiler {
     return true;
   }
   bool PopExpect(uint8_t expect) {
-    uint8_t t;
+    uint8_t t = kUnknown;
     if (!Pop(&t)) return false;
     if (t != expect && t != kUnknown && expect != kUnknown) return Inv("type mismatch");
     return true;
@@ -393,7 +393,7 @@ class FunctionCompiler {
       // Each label's types must match the stack; pop and push back so the next label sees the same.
       std::vector<uint8_t> popped;
       for (size_t i = types.size(); i-- > 0;) {
-        uint8_t t;
+        uint8_t t = kUnknown;
         if (!Pop(&t)) return false;
         if (t != kUnknown && t != static_cast<uint8_t>(types[i])) return Inv("type mismatch");
         popped.push_back(t);
@@ -444,8 +444,9 @@ class FunctionCompiler {
     if (Height() != c.height) return Inv("type mismatch");
     if (c.kind == kIf && c.params != c.results) return Inv("type mismatch");  // implicit else
     if (c.kind == kFunction) {
-      if (Live()) {
-        EmitBranchMoves(c);
+      if (Live()) {  // the results sit at the bottom of the operand stack; return them in fp[0..)
+        for (uint32_t i = 0; i < c.results.size(); ++i)
+          if (Slot(c.height + i) != i) Emit(Op::Copy, i, Slot(c.height + i));
         Emit(Op::Return);
       }
       ctrls_.pop_back();
@@ -536,9 +537,8 @@ bool FunctionCompiler::Instruction() {
         c.loop_pc = Pc();
         Emit(Op::Check);
       } else if (kind == kIf) {
-        Emit(Op::BrUnless, cond_slot, 0);
-        c.else_fixup = Pc() - 1;
-        // The else branch needs the params the then branch consumes: save them to scratch slots.
+        // The else branch needs the params the then branch consumes: save them to scratch slots
+        // (before the branch, so both paths have them).
         c.scratch = scratch_top_;
         for (uint32_t i = 0; i < c.params.size(); ++i) {
           Emit(Op::Copy, 0, Slot(c.height + i));
@@ -546,6 +546,8 @@ bool FunctionCompiler::Instruction() {
         }
         scratch_top_ += static_cast<uint32_t>(c.params.size());
         max_scratch_ = std::max(max_scratch_, scratch_top_);
+        Emit(Op::BrUnless, cond_slot, 0);
+        c.else_fixup = Pc() - 1;
       }
       return true;
     }
@@ -587,7 +589,7 @@ bool FunctionCompiler::Instruction() {
       return Call(type_index, true, table, type_index);
     }
     case 0x1A: {  // drop
-      uint8_t t;
+      uint8_t t = kUnknown;
       return Pop(&t);
     }
     case 0x1B:    // select
@@ -602,7 +604,7 @@ bool FunctionCompiler::Instruction() {
         if (!IsValType(b)) return Mal("malformed value type");
         want = b;
       }
-      uint8_t t1, t2;
+      uint8_t t1 = kUnknown, t2 = kUnknown;
       if (!PopExpect(I32) || !Pop(&t1) || !Pop(&t2)) return false;
       uint8_t t = want;
       if (op == 0x1B) {
@@ -721,7 +723,7 @@ bool FunctionCompiler::Instruction() {
       return true;
     }
     case 0xD0: {  // ref.null t
-      uint8_t t;
+      uint8_t t = kUnknown;
       if (!r_.U8(&t)) return false;
       if (t != 0x70 && t != 0x6F) return Mal("malformed reference type");
       uint32_t d = Slot(Height());
@@ -730,7 +732,7 @@ bool FunctionCompiler::Instruction() {
       return true;
     }
     case 0xD1: {  // ref.is_null
-      uint8_t t;
+      uint8_t t = kUnknown;
       if (!Pop(&t)) return false;
       if (t != kUnknown && !IsRef(static_cast<ValType>(t))) return Inv("type mismatch");
       uint32_t a = Slot(Height());
