@@ -138,8 +138,7 @@ class FunctionCompiler {
       if (!Instruction()) return Fail();
     }
     if (!r_.eof()) return Malformed("section size mismatch");
-    for (const auto& [pos, index] : scratch_fixups_) code_[pos] = num_locals_ + max_height_ + index;
-    out_->frame_slots = num_locals_ + max_height_ + max_scratch_;
+    out_->frame_slots = num_locals_ + max_height_;
     out_->code = std::move(code_);
     return {};
   }
@@ -157,7 +156,6 @@ class FunctionCompiler {
     uint32_t loop_pc = 0;      // loop: branch target
     std::vector<uint32_t> fixups;  // code words to patch with the end's address
     uint32_t else_fixup = kNoFixup;  // if: the BrUnless target to patch at else/end
-    uint32_t scratch = 0;      // if with params: scratch index where the params are saved
   };
 
   // ---- errors -------------------------------------------------------------------------------------
@@ -210,7 +208,7 @@ class FunctionCompiler {
   // ---- control stack ------------------------------------------------------------------------------
   bool Live() const { return !ctrls_.back().unreachable && !ctrls_.back().dead; }
   void PushCtrl(CtrlKind kind, std::vector<ValType> params, std::vector<ValType> results, bool dead) {
-    Ctrl c{kind, std::move(params), std::move(results), Height(), false, dead, 0, {}, kNoFixup, 0};
+    Ctrl c{kind, std::move(params), std::move(results), Height(), false, dead, 0, {}, kNoFixup};
     ctrls_.push_back(std::move(c));
     PushTypes(ctrls_.back().params);
   }
@@ -455,9 +453,6 @@ class FunctionCompiler {
     uint32_t end = Pc();
     if (c.else_fixup != kNoFixup) code_[c.else_fixup] = end;
     for (uint32_t pos : c.fixups) code_[pos] = end;
-    if (c.kind == kIf || c.kind == kElse) {
-      if (c.params.size() && !c.dead) scratch_top_ -= static_cast<uint32_t>(c.params.size());
-    }
     std::vector<ValType> results = std::move(c.results);
     ctrls_.pop_back();
     PushTypes(results);
@@ -476,10 +471,6 @@ class FunctionCompiler {
       }
       code_[c.else_fixup] = Pc();
       c.else_fixup = kNoFixup;
-      for (uint32_t i = 0; i < c.params.size(); ++i) {
-        Emit(Op::Copy, Slot(c.height + i), 0);
-        scratch_fixups_.emplace_back(Pc() - 1, c.scratch + i);
-      }
     }
     c.kind = kElse;
     c.unreachable = false;
@@ -502,8 +493,6 @@ class FunctionCompiler {
   std::vector<Ctrl> ctrls_;
   std::vector<uint32_t> code_;
   uint32_t max_height_ = 0;
-  uint32_t scratch_top_ = 0, max_scratch_ = 0;
-  std::vector<std::pair<uint32_t, uint32_t>> scratch_fixups_;  // (code word, scratch index)
   std::optional<Error> error_;
 };
 
@@ -537,15 +526,8 @@ bool FunctionCompiler::Instruction() {
         c.loop_pc = Pc();
         Emit(Op::Check);
       } else if (kind == kIf) {
-        // The else branch needs the params the then branch consumes: save them to scratch slots
-        // (before the branch, so both paths have them).
-        c.scratch = scratch_top_;
-        for (uint32_t i = 0; i < c.params.size(); ++i) {
-          Emit(Op::Copy, 0, Slot(c.height + i));
-          scratch_fixups_.emplace_back(Pc() - 2, c.scratch + i);
-        }
-        scratch_top_ += static_cast<uint32_t>(c.params.size());
-        max_scratch_ = std::max(max_scratch_, scratch_top_);
+        // The else branch is entered only through this jump, before the then branch has touched the
+        // param slots, so an if with params needs no copies of them.
         Emit(Op::BrUnless, cond_slot, 0);
         c.else_fixup = Pc() - 1;
       }

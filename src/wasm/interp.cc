@@ -224,66 +224,69 @@ Result<void> Run(Thread& thread, FuncInst* func, uint64_t* fp) {
   Result<void> host_result;
 
 #define DISPATCH() goto* kLabels[*pc++]
-#define FAIL(kind, msg)  \
-  do {                   \
-    fail_kind = (kind);  \
-    fail_msg = (msg);    \
-    goto fail;           \
+#define FAIL(kind, msg) \
+  do {                  \
+    fail_kind = (kind); \
+    fail_msg = (msg);   \
+    goto fail;          \
   } while (0)
 #define TRAP(msg) FAIL(ErrorKind::Trap, msg)
-#define RELOAD_MEMORY()                  \
-  do {                                   \
-    if (inst->memories.empty()) {        \
-      mem = nullptr;                     \
-      mem_base = nullptr;                \
-      mem_size = 0;                      \
-    } else {                             \
-      mem = inst->memories[0];           \
-      mem_base = mem->data;              \
-      mem_size = mem->size;              \
-    }                                    \
+#define RELOAD_MEMORY()           \
+  do {                            \
+    if (inst->memories.empty()) { \
+      mem = nullptr;              \
+      mem_base = nullptr;         \
+      mem_size = 0;               \
+    } else {                      \
+      mem = inst->memories[0];    \
+      mem_base = mem->data;       \
+      mem_size = mem->size;       \
+    }                             \
   } while (0)
-#define CHECK_FUEL()                                                                      \
-  do {                                                                                    \
+#define CHECK_FUEL()                                                                                  \
+  do {                                                                                                \
     if (thread.interrupt.load(std::memory_order_relaxed)) FAIL(ErrorKind::Interrupted, kInterrupted); \
-    if (thread.fuel_enabled) {                                                            \
-      if (thread.fuel == 0) FAIL(ErrorKind::Interrupted, kFuelExhausted);                 \
-      --thread.fuel;                                                                      \
-    }                                                                                     \
+    if (thread.fuel_enabled) {                                                                        \
+      if (thread.fuel == 0) FAIL(ErrorKind::Interrupted, kFuelExhausted);                             \
+      --thread.fuel;                                                                                  \
+    }                                                                                                 \
   } while (0)
-#define ZERO_LOCALS(cf)                                                              \
-  do {                                                                               \
-    if ((cf)->num_locals > (cf)->num_params)                                         \
+#define ZERO_LOCALS(cf)                                                                                \
+  do {                                                                                                 \
+    if ((cf)->num_locals > (cf)->num_params)                                                           \
       std::memset(fp + (cf)->num_params, 0, ((cf)->num_locals - (cf)->num_params) * sizeof(uint64_t)); \
   } while (0)
 
 // A handler: `o` points at its operand words; pc already points at the next instruction.
-#define OP(name, nwords, ...)  \
-  L_##name : {                 \
-    const uint32_t* o = pc;    \
-    pc += (nwords);            \
-    __VA_ARGS__;               \
-    DISPATCH();                \
+#define OP(name, nwords, ...) \
+  L_##name : {                \
+    const uint32_t* o = pc;   \
+    pc += (nwords);           \
+    __VA_ARGS__;              \
+    DISPATCH();               \
   }
 #define I32_BIN(name, expr) \
   OP(name, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]); fp[o[0]] = static_cast<uint32_t>(expr))
 #define I64_BIN(name, expr) \
   OP(name, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]]; fp[o[0]] = static_cast<uint64_t>(expr))
-#define F32_BIN(name, expr) OP(name, 3, float a = F32(fp[o[1]]); float b = F32(fp[o[2]]); fp[o[0]] = BitsF32(expr))
-#define F64_BIN(name, expr) OP(name, 3, double a = F64(fp[o[1]]); double b = F64(fp[o[2]]); fp[o[0]] = BitsF64(expr))
-#define F32_CMP(name, expr) OP(name, 3, float a = F32(fp[o[1]]); float b = F32(fp[o[2]]); fp[o[0]] = (expr) ? 1 : 0)
-#define F64_CMP(name, expr) OP(name, 3, double a = F64(fp[o[1]]); double b = F64(fp[o[2]]); fp[o[0]] = (expr) ? 1 : 0)
+#define F32_BIN(name, expr) \
+  OP(name, 3, float a = F32(fp[o[1]]); float b = F32(fp[o[2]]); fp[o[0]] = BitsF32(expr))
+#define F64_BIN(name, expr) \
+  OP(name, 3, double a = F64(fp[o[1]]); double b = F64(fp[o[2]]); fp[o[0]] = BitsF64(expr))
+#define F32_CMP(name, expr) \
+  OP(name, 3, float a = F32(fp[o[1]]); float b = F32(fp[o[2]]); fp[o[0]] = (expr) ? 1 : 0)
+#define F64_CMP(name, expr) \
+  OP(name, 3, double a = F64(fp[o[1]]); double b = F64(fp[o[2]]); fp[o[0]] = (expr) ? 1 : 0)
 #define UNARY(name, expr) OP(name, 2, uint64_t x = fp[o[1]]; fp[o[0]] = (expr))
-#define TRUNC(name, getter, in_range, conv)                        \
-  OP(name, 2, auto v = getter(fp[o[1]]);                           \
-     if (std::isnan(v)) TRAP(kInvalidConversion);                  \
+#define TRUNC(name, getter, in_range, conv)                                           \
+  OP(name, 2, auto v = getter(fp[o[1]]); if (std::isnan(v)) TRAP(kInvalidConversion); \
      if (!in_range(v)) TRAP(kIntOverflow); fp[o[0]] = conv)
-#define LOAD(name, T, conv)                                                   \
-  OP(name, 3, uint64_t ea = static_cast<uint64_t>(U32(fp[o[1]])) + o[2];     \
-     if (ea + sizeof(T) > mem_size) TRAP(kOobMemory); T v;                    \
-     std::memcpy(&v, mem_base + ea, sizeof(T)); fp[o[0]] = conv)
-#define STORE(name, T)                                                        \
-  OP(name, 3, uint64_t ea = static_cast<uint64_t>(U32(fp[o[0]])) + o[2];     \
+#define LOAD(name, T, conv)                                                                           \
+  OP(name, 3, uint64_t ea = static_cast<uint64_t>(U32(fp[o[1]])) + o[2];                              \
+     if (ea + sizeof(T) > mem_size) TRAP(kOobMemory); T v; std::memcpy(&v, mem_base + ea, sizeof(T)); \
+     fp[o[0]] = conv)
+#define STORE(name, T)                                                                \
+  OP(name, 3, uint64_t ea = static_cast<uint64_t>(U32(fp[o[0]])) + o[2];              \
      if (ea + sizeof(T) > mem_size) TRAP(kOobMemory); T v = static_cast<T>(fp[o[1]]); \
      std::memcpy(mem_base + ea, &v, sizeof(T)))
 
@@ -309,7 +312,7 @@ L_BrUnless:
   pc = U32(fp[pc[0]]) == 0 ? code + pc[1] : pc + 2;
   DISPATCH();
 
-L_BrTable: {
+L_BrTable : {
   uint32_t idx = U32(fp[pc[0]]);
   uint32_t n = pc[1];
   pc = code + pc[2 + (idx < n ? idx : n)];
@@ -338,7 +341,7 @@ L_Call:
   pc += 2;
   goto do_call;
 
-L_CallIndirect: {
+L_CallIndirect : {
   const uint32_t* o = pc;
   pc += 4;
   const TableInst* t = inst->tables[o[1]];
@@ -406,8 +409,7 @@ L_Check:
 
   OP(MemorySize, 1, fp[o[0]] = static_cast<uint32_t>(mem_size / kPageSize))
 
-  OP(MemoryGrow, 2, uint64_t old_pages = mem->size / kPageSize;
-     bool grown = mem->Grow(U32(fp[o[1]]));
+  OP(MemoryGrow, 2, uint64_t old_pages = mem->size / kPageSize; bool grown = mem->Grow(U32(fp[o[1]]));
      fp[o[0]] = grown ? static_cast<uint32_t>(old_pages) : 0xFFFFFFFFu; mem_size = mem->size)
 
   OP(MemoryFill, 3, uint64_t dst = U32(fp[o[0]]); uint64_t len = U32(fp[o[2]]);
@@ -576,17 +578,16 @@ L_Check:
   I32_BIN(I32Add, a + b)
   I32_BIN(I32Sub, a - b)
   I32_BIN(I32Mul, a * b)
-  OP(I32DivS, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]);
-     if (b == 0) TRAP(kDivByZero);
+  OP(I32DivS, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]); if (b == 0) TRAP(kDivByZero);
      if (a == 0x80000000u && b == 0xFFFFFFFFu) TRAP(kIntOverflow);
      fp[o[0]] = static_cast<uint32_t>(static_cast<int32_t>(a) / static_cast<int32_t>(b)))
-  OP(I32DivU, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]);
-     if (b == 0) TRAP(kDivByZero); fp[o[0]] = a / b)
-  OP(I32RemS, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]);
-     if (b == 0) TRAP(kDivByZero);
-     fp[o[0]] = b == 0xFFFFFFFFu ? 0u : static_cast<uint32_t>(static_cast<int32_t>(a) % static_cast<int32_t>(b)))
-  OP(I32RemU, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]);
-     if (b == 0) TRAP(kDivByZero); fp[o[0]] = a % b)
+  OP(I32DivU, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]); if (b == 0) TRAP(kDivByZero);
+     fp[o[0]] = a / b)
+  OP(I32RemS, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]); if (b == 0) TRAP(kDivByZero);
+     fp[o[0]] =
+         b == 0xFFFFFFFFu ? 0u : static_cast<uint32_t>(static_cast<int32_t>(a) % static_cast<int32_t>(b)))
+  OP(I32RemU, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = U32(fp[o[2]]); if (b == 0) TRAP(kDivByZero);
+     fp[o[0]] = a % b)
   I32_BIN(I32And, a & b)
   I32_BIN(I32Or, a | b)
   I32_BIN(I32Xor, a ^ b)
@@ -599,18 +600,15 @@ L_Check:
   I64_BIN(I64Add, a + b)
   I64_BIN(I64Sub, a - b)
   I64_BIN(I64Mul, a * b)
-  OP(I64DivS, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]];
-     if (b == 0) TRAP(kDivByZero);
+  OP(I64DivS, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]]; if (b == 0) TRAP(kDivByZero);
      if (a == 0x8000000000000000ull && b == 0xFFFFFFFFFFFFFFFFull) TRAP(kIntOverflow);
      fp[o[0]] = static_cast<uint64_t>(static_cast<int64_t>(a) / static_cast<int64_t>(b)))
-  OP(I64DivU, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]];
-     if (b == 0) TRAP(kDivByZero); fp[o[0]] = a / b)
-  OP(I64RemS, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]];
-     if (b == 0) TRAP(kDivByZero);
-     fp[o[0]] = b == 0xFFFFFFFFFFFFFFFFull ? 0ull
-                                          : static_cast<uint64_t>(static_cast<int64_t>(a) % static_cast<int64_t>(b)))
-  OP(I64RemU, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]];
-     if (b == 0) TRAP(kDivByZero); fp[o[0]] = a % b)
+  OP(I64DivU, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]]; if (b == 0) TRAP(kDivByZero); fp[o[0]] = a / b)
+  OP(I64RemS, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]]; if (b == 0) TRAP(kDivByZero);
+     fp[o[0]] = b == 0xFFFFFFFFFFFFFFFFull
+                    ? 0ull
+                    : static_cast<uint64_t>(static_cast<int64_t>(a) % static_cast<int64_t>(b)))
+  OP(I64RemU, 3, uint64_t a = fp[o[1]]; uint64_t b = fp[o[2]]; if (b == 0) TRAP(kDivByZero); fp[o[0]] = a % b)
   I64_BIN(I64And, a & b)
   I64_BIN(I64Or, a | b)
   I64_BIN(I64Xor, a ^ b)
@@ -626,16 +624,14 @@ L_Check:
   F32_BIN(F32Div, a / b)
   F32_BIN(F32Min, MinF32(a, b))
   F32_BIN(F32Max, MaxF32(a, b))
-  OP(F32Copysign, 3,
-     fp[o[0]] = (U32(fp[o[1]]) & 0x7FFFFFFFu) | (U32(fp[o[2]]) & 0x80000000u))
+  OP(F32Copysign, 3, fp[o[0]] = (U32(fp[o[1]]) & 0x7FFFFFFFu) | (U32(fp[o[2]]) & 0x80000000u))
   F64_BIN(F64Add, a + b)
   F64_BIN(F64Sub, a - b)
   F64_BIN(F64Mul, a * b)
   F64_BIN(F64Div, a / b)
   F64_BIN(F64Min, MinF64(a, b))
   F64_BIN(F64Max, MaxF64(a, b))
-  OP(F64Copysign, 3,
-     fp[o[0]] = (fp[o[1]] & 0x7FFFFFFFFFFFFFFFull) | (fp[o[2]] & 0x8000000000000000ull))
+  OP(F64Copysign, 3, fp[o[0]] = (fp[o[1]] & 0x7FFFFFFFFFFFFFFFull) | (fp[o[2]] & 0x8000000000000000ull))
 
 fail:
   return Fail(thread, cur, fail_kind, fail_msg);
@@ -682,7 +678,8 @@ Thread::Thread(const EngineConfig& config) {
 }
 
 Thread::~Thread() {
-  if (stack_base != nullptr) munmap(stack_base, static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t));
+  if (stack_base != nullptr)
+    munmap(stack_base, static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t));
 }
 
 // --- HostContext -------------------------------------------------------------------------------------
@@ -715,9 +712,10 @@ Result<void> Invoke(Thread& thread, FuncInst* func, const uint64_t* args, uint64
   const bool is_host = func->code == nullptr;
   const size_t num_params = is_host ? func->type->params.size() : func->code->num_params;
   const size_t num_results = is_host ? func->type->results.size() : func->code->num_results;
-  const size_t need = std::max({num_params, num_results, is_host ? size_t{0} : size_t{func->code->frame_slots}});
+  const size_t need =
+      std::max({num_params, num_results, is_host ? size_t{0} : size_t{func->code->frame_slots}});
 
-  if (t_nested_invokes > kMaxNestedInvokes || thread.frames.size() >= thread.max_depth ||
+  if (t_nested_invokes > kMaxNestedInvokes || thread.frames.size() > thread.max_depth ||
       static_cast<size_t>(thread.stack_end - base) < need) {
     return Fail(thread, func, ErrorKind::Exhaustion, kStackExhausted);
   }
