@@ -1,0 +1,25 @@
+;; Modules for tests/wasm/api_test.cc: each export exercises one engine limit.
+(module $limits
+  (import "host" "add" (func $host_add (param i32 i32) (result i32)))
+  (import "host" "fail" (func $host_fail))
+  (memory (export "mem") 1)
+  (func $recurse (export "recurse") (param i32) (result i32)
+    (call $recurse (i32.add (local.get 0) (i32.const 1))))
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $i))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func $inner (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func $outer (export "outer") (result i32) (call $inner (i32.const 1) (i32.const 0)))
+  (func (export "call_host") (param i32 i32) (result i32) (call $host_add (local.get 0) (local.get 1)))
+  (func (export "call_fail") (call $host_fail))
+  (func $fib (export "fib") (param i32) (result i64)
+    (if (result i64) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (i64.extend_i32_u (local.get 0)))
+      (else (i64.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2))))))))
