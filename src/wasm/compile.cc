@@ -173,9 +173,43 @@ class FunctionCompiler {
   // ---- operand stack (validation) -----------------------------------------------------------------
   uint32_t Height() const { return static_cast<uint32_t>(vals_.size()); }
   uint32_t Slot(uint32_t height) const { return num_locals_ + height; }
-  void Push(uint8_t t) {
+  // Every operand-stack value has a *location*: normally its own slot, Slot(height), but a local.get
+  // pushes no code and leaves the value in the local's slot ("deferred"). Instructions read their
+  // operands from these locations. locs_ is not shrunk by pops, so right after popping an
+  // instruction's operands, Loc(Height() + k) is still the k-th operand's location.
+  void Push(uint8_t t) { PushAt(t, Slot(Height())); }
+  void PushLocal(uint8_t t, uint32_t local) {
+    DropStaleDeferred();
+    deferred_.push_back(Height());
+    PushAt(t, local);
+  }
+  void PushAt(uint8_t t, uint32_t loc) {
+    uint32_t h = Height();
     vals_.push_back(t);
+    if (locs_.size() <= h) locs_.resize(h + 1);
+    locs_[h] = loc;
     max_height_ = std::max(max_height_, Height());
+  }
+  uint32_t Loc(uint32_t height) const { return height < locs_.size() ? locs_[height] : 0; }
+  void DropStaleDeferred() {
+    while (!deferred_.empty() && deferred_.back() >= Height()) deferred_.pop_back();
+  }
+  // Copies deferred values into their own slots. Needed wherever control flow splits or joins (the
+  // values must sit in the same place on every path), before calls (arguments must be contiguous), and
+  // before a local they were read from is overwritten. `only_local` limits it to values of one local.
+  void Materialize(uint32_t only_local = UINT32_MAX) {
+    if (!Live()) return;
+    DropStaleDeferred();
+    size_t kept = 0;
+    for (uint32_t h : deferred_) {
+      if (only_local != UINT32_MAX && locs_[h] != only_local) {
+        deferred_[kept++] = h;
+        continue;
+      }
+      Emit(Op::Copy, Slot(h), locs_[h]);
+      locs_[h] = Slot(h);
+    }
+    deferred_.resize(kept);
   }
   bool Pop(uint8_t* out) {
     Ctrl& c = ctrls_.back();
@@ -222,7 +256,13 @@ class FunctionCompiler {
 
   // ---- emission -----------------------------------------------------------------------------------
   uint32_t Pc() const { return static_cast<uint32_t>(code_.size()); }
-  void Emit(Op op) { code_.push_back(static_cast<uint32_t>(op)); }
+  void Emit(Op op) {
+    producer_pc_ = kNoFixup;
+    code_.push_back(static_cast<uint32_t>(op));
+  }
+  // Marks the instruction just emitted at `pc` as writing its result to its first operand word, so a
+  // following local.set can retarget it (see SetLocal).
+  void Produced(uint32_t pc) { producer_pc_ = pc; }
   void W(uint32_t w) { code_.push_back(w); }
   void Emit(Op op, uint32_t a) { Emit(op), W(a); }
   void Emit(Op op, uint32_t a, uint32_t b) { Emit(op), W(a), W(b); }
@@ -309,16 +349,31 @@ class FunctionCompiler {
   // ---- instructions -------------------------------------------------------------------------------
   bool Unary(const NumInfo& n) {
     if (!PopExpect(n.a)) return false;
-    uint32_t a = Slot(Height());
+    uint32_t d = Slot(Height()), a = Loc(Height());
+    if (n.op == Op::kCount) {  // a reinterpretation: same bits, same location
+      if (a != d)
+        PushLocal(n.r, a);
+      else
+        Push(n.r);
+      return true;
+    }
     Push(n.r);
-    if (Live() && n.op != Op::kCount) Emit(n.op, a, a);
+    if (Live()) {
+      uint32_t pc = Pc();
+      Emit(n.op, d, a);
+      Produced(pc);
+    }
     return true;
   }
   bool Binary(const NumInfo& n) {
     if (!PopExpect(n.b) || !PopExpect(n.a)) return false;
-    uint32_t a = Slot(Height());
+    uint32_t d = Slot(Height()), a = Loc(Height()), b = Loc(Height() + 1);
     Push(n.r);
-    if (Live()) Emit(n.op, a, a, a + 1);
+    if (Live()) {
+      uint32_t pc = Pc();
+      Emit(n.op, d, a, b);
+      Produced(pc);
+    }
     return true;
   }
   bool Numeric(const NumInfo& n) { return n.b ? Binary(n) : Unary(n); }
@@ -332,13 +387,16 @@ class FunctionCompiler {
     Op op = static_cast<Op>(static_cast<uint32_t>(Op::I32Load) + (opcode - 0x28));
     if (mi.store) {
       if (!PopExpect(mi.type) || !PopExpect(I32)) return false;
-      uint32_t a = Slot(Height());
-      if (Live()) Emit(op, a, a + 1, offset);
+      if (Live()) Emit(op, Loc(Height()), Loc(Height() + 1), offset);
     } else {
       if (!PopExpect(I32)) return false;
-      uint32_t a = Slot(Height());
+      uint32_t d = Slot(Height()), a = Loc(Height());
       Push(mi.type);
-      if (Live()) Emit(op, a, a, offset);
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(op, d, a, offset);
+        Produced(pc);
+      }
     }
     return true;
   }
@@ -349,8 +407,9 @@ class FunctionCompiler {
     uint32_t cond_slot = 0;
     if (conditional) {
       if (!PopExpect(I32)) return false;
-      cond_slot = Slot(Height());
+      cond_slot = Loc(Height());
     }
+    Materialize();
     const auto& types = LabelTypes(target);
     if (!PopTypes(types)) return false;
     PushTypes(types);
@@ -381,7 +440,8 @@ class FunctionCompiler {
     for (uint32_t& d : depths)
       if (!r_.U32(&d)) return false;
     if (!PopExpect(I32)) return false;
-    uint32_t index_slot = Slot(Height());
+    uint32_t index_slot = Loc(Height());
+    Materialize();
     size_t arity = SIZE_MAX;
     for (uint32_t d : depths) {
       if (d >= ctrls_.size()) return Inv("unknown label");
@@ -420,6 +480,7 @@ class FunctionCompiler {
   bool Call(uint32_t type_index, bool indirect, uint32_t func_or_table, uint32_t type_for_indirect) {
     const FuncType& ft = m_.types[type_index];
     uint32_t index_slot = 0;
+    Materialize();  // the arguments must sit in consecutive slots: they become the callee's frame
     if (indirect) {
       if (!PopExpect(I32)) return false;
       index_slot = Slot(Height());
@@ -437,6 +498,8 @@ class FunctionCompiler {
   }
 
   bool End() {
+    Materialize();
+    producer_pc_ = kNoFixup;  // the end is a branch target: no retargeting across it
     Ctrl& c = ctrls_.back();
     if (!PopTypes(c.results)) return false;
     if (Height() != c.height) return Inv("type mismatch");
@@ -462,6 +525,7 @@ class FunctionCompiler {
   bool Else() {
     Ctrl& c = ctrls_.back();
     if (c.kind != kIf) return Mal("else without if");
+    Materialize();
     if (!PopTypes(c.results)) return false;
     if (Height() != c.height) return Inv("type mismatch");
     if (!c.dead) {
@@ -472,10 +536,26 @@ class FunctionCompiler {
       code_[c.else_fixup] = Pc();
       c.else_fixup = kNoFixup;
     }
+    producer_pc_ = kNoFixup;
     c.kind = kElse;
     c.unreachable = false;
     PushTypes(c.params);
     return true;
+  }
+
+  // local.set x of the value at location `src` (already popped). If the instruction just emitted
+  // computed that value into its stack slot, it is retargeted to write x directly (no Copy). Values
+  // still deferred on x are first copied out, since x is about to change.
+  void SetLocal(uint32_t x, uint32_t src) {
+    uint32_t producer = producer_pc_;
+    Materialize(x);
+    if (producer != kNoFixup && producer_pc_ == producer && src == Slot(Height()) &&
+        code_[producer + 1] == src) {
+      code_[producer + 1] = x;
+      producer_pc_ = kNoFixup;
+      return;
+    }
+    if (src != x) Emit(Op::Copy, x, src);
   }
 
   bool Instruction();
@@ -490,6 +570,9 @@ class FunctionCompiler {
   std::vector<ValType> locals_;
   uint32_t num_locals_ = 0;
   std::vector<uint8_t> vals_;
+  std::vector<uint32_t> locs_;      // location of each operand-stack value (see Push)
+  std::vector<uint32_t> deferred_;  // heights whose value is still in a local's slot
+  uint32_t producer_pc_ = kNoFixup; // see Produced()
   std::vector<Ctrl> ctrls_;
   std::vector<uint32_t> code_;
   uint32_t max_height_ = 0;
@@ -514,8 +597,9 @@ bool FunctionCompiler::Instruction() {
       uint32_t cond_slot = 0;
       if (op == 0x04) {
         if (!PopExpect(I32)) return false;
-        cond_slot = Slot(Height());
+        cond_slot = Loc(Height());
       }
+      Materialize();  // values live across the block's paths must be in their own slots
       if (!PopTypes(params)) return false;
       bool dead = !Live();
       CtrlKind kind = op == 0x02 ? kBlock : op == 0x03 ? kLoop : kIf;
@@ -546,6 +630,7 @@ bool FunctionCompiler::Instruction() {
     case 0x0E:
       return BrTable();
     case 0x0F: {  // return
+      Materialize();
       Ctrl& fn = ctrls_.front();
       if (!PopTypes(fn.results)) return false;
       if (Live()) {
@@ -598,9 +683,13 @@ bool FunctionCompiler::Instruction() {
       } else if ((t1 != kUnknown && t1 != want) || (t2 != kUnknown && t2 != want)) {
         return Inv("type mismatch");
       }
-      uint32_t a = Slot(Height());
+      uint32_t d = Slot(Height()), a = Loc(Height()), b = Loc(Height() + 1), c = Loc(Height() + 2);
       Push(t);
-      if (Live()) Emit(Op::Select, a, a, a + 1, a + 2);
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Select, d, a, b, c);
+        Produced(pc);
+      }
       return true;
     }
     case 0x20:
@@ -611,15 +700,12 @@ bool FunctionCompiler::Instruction() {
       if (x >= num_locals_) return Inv("unknown local " + std::to_string(x));
       uint8_t t = static_cast<uint8_t>(locals_[x]);
       if (op == 0x20) {
-        uint32_t d = Slot(Height());
-        Push(t);
-        if (Live()) Emit(Op::Copy, d, x);
-      } else {
-        if (!PopExpect(t)) return false;
-        uint32_t a = Slot(Height());
-        if (op == 0x22) Push(t);
-        if (Live()) Emit(Op::Copy, x, a);
+        PushLocal(t, x);  // no code: readers use the local's slot until it is overwritten
+        return true;
       }
+      if (!PopExpect(t)) return false;
+      if (Live()) SetLocal(x, Loc(Height()));
+      if (op == 0x22) PushLocal(t, x);
       return true;
     }
     case 0x23:
@@ -631,11 +717,15 @@ bool FunctionCompiler::Instruction() {
       if (op == 0x23) {
         uint32_t d = Slot(Height());
         Push(static_cast<uint8_t>(g.type));
-        if (Live()) Emit(Op::GlobalGet, d, x);
+        if (Live()) {
+          uint32_t pc = Pc();
+          Emit(Op::GlobalGet, d, x);
+          Produced(pc);
+        }
       } else {
         if (!g.mut) return Inv("global is immutable");
         if (!PopExpect(static_cast<uint8_t>(g.type))) return false;
-        if (Live()) Emit(Op::GlobalSet, x, Slot(Height()));
+        if (Live()) Emit(Op::GlobalSet, x, Loc(Height()));
       }
       return true;
     }
@@ -643,6 +733,7 @@ bool FunctionCompiler::Instruction() {
     case 0x26: {  // table.get / set
       uint32_t x;
       if (!ReadIndex(&x) || !CheckTable(x)) return false;
+      Materialize();  // rare instructions: operands simply come from their own slots
       uint8_t t = static_cast<uint8_t>(ctx_.tables[x].elem);
       if (op == 0x25) {
         if (!PopExpect(I32)) return false;
@@ -659,6 +750,7 @@ bool FunctionCompiler::Instruction() {
     case 0x3F:
     case 0x40: {  // memory.size / grow
       if (!ReadZeroByte() || !CheckMemory()) return false;
+      Materialize();
       if (op == 0x3F) {
         uint32_t d = Slot(Height());
         Push(I32);
@@ -676,7 +768,11 @@ bool FunctionCompiler::Instruction() {
       if (!r_.S32(&v)) return false;
       uint32_t d = Slot(Height());
       Push(I32);
-      if (Live()) Emit(Op::Const32, d, static_cast<uint32_t>(v));
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Const32, d, static_cast<uint32_t>(v));
+        Produced(pc);
+      }
       return true;
     }
     case 0x42: {
@@ -685,7 +781,11 @@ bool FunctionCompiler::Instruction() {
       uint32_t d = Slot(Height());
       Push(I64);
       uint64_t u = static_cast<uint64_t>(v);
-      if (Live()) Emit(Op::Const64, d, static_cast<uint32_t>(u), static_cast<uint32_t>(u >> 32));
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Const64, d, static_cast<uint32_t>(u), static_cast<uint32_t>(u >> 32));
+        Produced(pc);
+      }
       return true;
     }
     case 0x43: {
@@ -693,7 +793,11 @@ bool FunctionCompiler::Instruction() {
       if (!r_.Fixed32(&bits)) return false;
       uint32_t d = Slot(Height());
       Push(F32);
-      if (Live()) Emit(Op::Const32, d, bits);
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Const32, d, bits);
+        Produced(pc);
+      }
       return true;
     }
     case 0x44: {
@@ -701,7 +805,11 @@ bool FunctionCompiler::Instruction() {
       if (!r_.Fixed64(&bits)) return false;
       uint32_t d = Slot(Height());
       Push(F64);
-      if (Live()) Emit(Op::Const64, d, static_cast<uint32_t>(bits), static_cast<uint32_t>(bits >> 32));
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Const64, d, static_cast<uint32_t>(bits), static_cast<uint32_t>(bits >> 32));
+        Produced(pc);
+      }
       return true;
     }
     case 0xD0: {  // ref.null t
@@ -710,16 +818,20 @@ bool FunctionCompiler::Instruction() {
       if (t != 0x70 && t != 0x6F) return Mal("malformed reference type");
       uint32_t d = Slot(Height());
       Push(t);
-      if (Live()) Emit(Op::Const64, d, 0, 0);
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::Const64, d, 0, 0);
+        Produced(pc);
+      }
       return true;
     }
     case 0xD1: {  // ref.is_null
       uint8_t t = kUnknown;
       if (!Pop(&t)) return false;
       if (t != kUnknown && !IsRef(static_cast<ValType>(t))) return Inv("type mismatch");
-      uint32_t a = Slot(Height());
+      uint32_t d = Slot(Height()), a = Loc(Height());
       Push(I32);
-      if (Live()) Emit(Op::RefIsNull, a, a);
+      if (Live()) Emit(Op::RefIsNull, d, a);
       return true;
     }
     case 0xD2: {  // ref.func x
@@ -729,7 +841,11 @@ bool FunctionCompiler::Instruction() {
       if (!ctx_.declared_funcs.count(x)) return Inv("undeclared function reference");
       uint32_t d = Slot(Height());
       Push(0x70);
-      if (Live()) Emit(Op::RefFunc, d, x);
+      if (Live()) {
+        uint32_t pc = Pc();
+        Emit(Op::RefFunc, d, x);
+        Produced(pc);
+      }
       return true;
     }
     case 0xFC:
@@ -745,6 +861,7 @@ bool FunctionCompiler::PrefixedFC() {
   uint32_t sub;
   if (!r_.U32(&sub)) return false;
   if (sub <= 7) return Numeric(kSatTrunc[sub]);
+  Materialize();  // bulk memory and table instructions read their operands from their own slots
   switch (sub) {
     case 8: {  // memory.init x
       uint32_t x;
