@@ -11,4 +11,7 @@ namespace wasmq::cli {
 // `wasmq spectest PATH...`: runs wast2json scripts (spectest.cc).
 void AddSpectestCommand(CLI::App& app, int* exit_code);
 
+// `wasmq run [OPTIONS] MODULE.wasm [ARGS...]`: runs a WASI command module (run.cc).
+void AddRunCommand(CLI::App& app, int* exit_code);
+
 }  // namespace wasmq::cli

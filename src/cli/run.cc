@@ -1,0 +1,440 @@
+// File: src/cli/run.cc
+//
+// `wasmq run [OPTIONS] MODULE.wasm [ARGS...]`: runs a WASI command module on wasmq's engine, with the
+// process's own stdin/stdout/stderr, only the environment variables and directories given on the command
+// line, and optional fuel, wall-clock and memory limits. `--invoke FUNC` calls one exported function with
+// ARGS parsed per its parameter types and prints its results, one per line.
+//
+// Options stop at MODULE: everything after it belongs to the module (or to FUNC), even words that look
+// like wasmq options.
+//
+// Exit codes:
+//   N    the module's exit status: 0 when `_start` returns, proc_exit's code otherwise (a code above 255,
+//        e.g. exit(-1), becomes 255)
+//   2    usage error: bad option or option value, --dir that is not a directory, wrong --invoke arguments
+//   124  interrupted: --timeout-ms elapsed or --fuel ran out ("trap: interrupted (...)" + backtrace)
+//   125  the module could not be started: file unreadable, malformed or invalid module, missing or
+//        mistyped import, memory above --max-memory, no _start / no such --invoke function
+//   134  trap ("trap: <reason>" and the Wasm backtrace on stderr)
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "wasi/wasi.h"
+#include "wasm/wasm.h"
+
+namespace wasmq::cli {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 124;
+constexpr int kExitCannotStart = 125;
+constexpr int kExitTrap = 134;
+
+struct RunOptions {
+  std::vector<std::string> env;
+  std::vector<std::string> dirs;
+  uint64_t fuel = 0;
+  uint64_t timeout_ms = 0;
+  std::string max_memory;
+  std::string invoke;
+};
+
+int Usage(const std::string& msg) {
+  std::cerr << "wasmq run: " << msg << "\n";
+  return kExitUsage;
+}
+
+// "65536", "64k", "16MiB", "1G" (powers of 1024).
+std::optional<uint64_t> ParseBytes(const std::string& s) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p == s.data()) return std::nullopt;
+  std::string unit(p, s.data() + s.size());
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint64_t mul;
+  if (unit.empty() || unit == "b")
+    mul = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    mul = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mul = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    mul = 1ull << 30;
+  else
+    return std::nullopt;
+  if (v > UINT64_MAX / mul) return std::nullopt;
+  return v * mul;
+}
+
+bool ReadFileBytes(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    *err = std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    *err = "is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *err = std::strerror(errno);
+    return false;
+  }
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    *err = "read error";
+    return false;
+  }
+  return true;
+}
+
+// An --invoke argument for a parameter of type `t`.
+std::optional<wasm::Value> ParseArg(wasm::ValType t, const std::string& s) {
+  auto parse_int = [&](int bits) -> std::optional<uint64_t> {
+    std::string_view v = s;
+    bool neg = false;
+    if (!v.empty() && (v[0] == '-' || v[0] == '+')) {
+      neg = v[0] == '-';
+      v.remove_prefix(1);
+    }
+    int base = 10;
+    if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+      base = 16;
+      v.remove_prefix(2);
+    }
+    uint64_t mag = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), mag, base);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+    const uint64_t umax = bits == 32 ? UINT32_MAX : UINT64_MAX;
+    const uint64_t nmax = bits == 32 ? (1ull << 31) : (1ull << 63);
+    if (neg ? mag > nmax : mag > umax) return std::nullopt;
+    uint64_t r = neg ? (~mag + 1) : mag;
+    return bits == 32 ? (r & 0xffffffffull) : r;
+  };
+  switch (t) {
+    case wasm::ValType::I32: {
+      auto v = parse_int(32);
+      if (!v) return std::nullopt;
+      return wasm::Value{wasm::ValType::I32, *v};
+    }
+    case wasm::ValType::I64: {
+      auto v = parse_int(64);
+      if (!v) return std::nullopt;
+      return wasm::Value{wasm::ValType::I64, *v};
+    }
+    case wasm::ValType::F32:
+    case wasm::ValType::F64: {
+      if (s.empty()) return std::nullopt;
+      char* end = nullptr;
+      errno = 0;
+      double d = std::strtod(s.c_str(), &end);
+      if (end != s.c_str() + s.size()) return std::nullopt;
+      if (t == wasm::ValType::F32) return wasm::Value::F32(std::strtof(s.c_str(), nullptr));
+      return wasm::Value::F64(d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string FormatFloat(double d, bool is_f32) {
+  if (d != d) return "nan";
+  char buf[64];
+  auto r = is_f32 ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d))
+                  : std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, r.ptr);
+}
+
+std::string FormatResult(const wasm::Value& v) {
+  switch (v.type) {
+    case wasm::ValType::I32:
+      return std::to_string(v.i32());
+    case wasm::ValType::I64:
+      return std::to_string(v.i64());
+    case wasm::ValType::F32:
+      return FormatFloat(v.f32(), true);
+    case wasm::ValType::F64:
+      return FormatFloat(v.f64(), false);
+    default:
+      return v.ToString();
+  }
+}
+
+// Prints a failed execution (trap, exhaustion, interruption) and returns the exit code; an Exit is the
+// module's status.
+class Reporter {
+ public:
+  Reporter(const wasm::Store& store, const RunOptions& opts, const bool* timed_out)
+      : store_(store), opts_(opts), timed_out_(timed_out) {}
+
+  int Fail(const wasm::Error& err) const {
+    switch (err.kind) {
+      case wasm::ErrorKind::Exit:
+        return ExitStatus(static_cast<uint32_t>(err.exit_code));
+      case wasm::ErrorKind::Interrupted:
+        if (*timed_out_) {
+          std::cerr << "trap: interrupted (timeout after " << opts_.timeout_ms << " ms)\n";
+        } else if (opts_.fuel > 0 &&
+                   (store_.fuel_remaining() == 0 || err.message.find("fuel") != std::string::npos)) {
+          std::cerr << "trap: interrupted (out of fuel: --fuel " << opts_.fuel << ")\n";
+        } else {
+          std::cerr << "trap: interrupted (" << err.message << ")\n";
+        }
+        PrintBacktrace();
+        return kExitInterrupted;
+      default:
+        std::cerr << "trap: " << err.message << "\n";
+        PrintBacktrace();
+        return kExitTrap;
+    }
+  }
+
+  static int ExitStatus(uint32_t code) { return code > 255 ? 255 : static_cast<int>(code); }
+
+ private:
+  // Innermost first. A run of frames of the same function (deep recursion) is one line, and at most
+  // kMaxLines lines are printed.
+  void PrintBacktrace() const {
+    constexpr size_t kMaxLines = 50;
+    const auto& frames = store_.last_backtrace();
+    if (frames.empty()) return;
+    std::cerr << "wasm backtrace:\n";
+    size_t lines = 0;
+    for (size_t i = 0; i < frames.size();) {
+      size_t j = i + 1;
+      while (j < frames.size() && frames[j].function == frames[i].function) ++j;
+      if (++lines > kMaxLines) {
+        std::cerr << "  ... " << frames.size() - i << " more frames\n";
+        break;
+      }
+      if (j - i >= 3) {
+        std::cerr << "  " << i << ".." << j - 1 << ": " << frames[i].function << " (" << j - i
+                  << " recursive frames)\n";
+      } else {
+        for (size_t k = i; k < j; ++k) std::cerr << "  " << k << ": " << frames[k].function << "\n";
+      }
+      i = j;
+    }
+  }
+  const wasm::Store& store_;
+  const RunOptions& opts_;
+  const bool* timed_out_;
+};
+
+// Interrupts the store (and the WASI context's blocking calls) when the deadline passes.
+class Watchdog {
+ public:
+  Watchdog(uint64_t ms, wasm::Store* store, wasi::Wasi* ctx) {
+    if (ms == 0) return;
+    thread_ = std::thread([this, ms, store, ctx] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return done_; })) {
+        fired_ = true;
+        store->Interrupt();
+        ctx->Interrupt();
+      }
+    });
+  }
+  ~Watchdog() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  const bool* fired() const { return &fired_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
+  if (rest.empty()) return Usage("a MODULE.wasm is required (wasmq run [OPTIONS] MODULE.wasm [ARGS...])");
+  const std::string& path = rest[0];
+  if (path.size() > 1 && path[0] == '-')
+    return Usage("unknown option '" + path + "' (options go before MODULE.wasm; see 'wasmq run --help')");
+  const std::vector<std::string> args(rest.begin() + 1, rest.end());
+
+  // Limits and the WASI configuration, all validated before the module is read.
+  wasm::EngineConfig config;
+  if (!opts.max_memory.empty()) {
+    auto bytes = ParseBytes(opts.max_memory);
+    if (!bytes)
+      return Usage("--max-memory: '" + opts.max_memory + "' is not a size (e.g. 65536, 64KiB, 16MiB, 1GiB)");
+    config.max_memory_bytes = std::min<uint64_t>(*bytes, config.max_memory_bytes);
+  }
+  wasi::WasiConfig wc;
+  wc.stdin_mode = wc.stdout_mode = wc.stderr_mode = wasi::StdioMode::Inherit;
+  wc.args.push_back(path);
+  if (opts.invoke.empty()) wc.args.insert(wc.args.end(), args.begin(), args.end());
+  for (const std::string& e : opts.env) {
+    size_t eq = e.find('=');
+    if (eq == 0) return Usage("--env '" + e + "': the variable name is empty");
+    if (eq == std::string::npos) {  // --env NAME passes the host's value, if any
+      if (const char* v = std::getenv(e.c_str())) wc.env.push_back(e + "=" + v);
+      continue;
+    }
+    wc.env.push_back(e);
+  }
+  for (const std::string& d : opts.dirs) {
+    wasi::Preopen p;
+    size_t colon = d.find(':');
+    if (colon == std::string::npos) {
+      p.guest_path = p.host_path = d;
+    } else {
+      p.guest_path = d.substr(0, colon);
+      p.host_path = d.substr(colon + 1);
+    }
+    if (p.guest_path.empty() || p.host_path.empty())
+      return Usage("--dir '" + d + "': expected GUEST:HOST or HOST");
+    wc.preopens.push_back(std::move(p));
+  }
+  auto ctx = wasi::Wasi::Create(std::move(wc));
+  if (!ctx) return Usage("--dir: " + ctx.error().message);
+
+  std::vector<uint8_t> bytes;
+  std::string read_err;
+  if (!ReadFileBytes(path, &bytes, &read_err)) {
+    std::cerr << "wasmq: cannot read '" << path << "': " << read_err << "\n";
+    return kExitCannotStart;
+  }
+
+  wasm::Engine engine(config);
+  auto module = wasm::Module::Compile(engine, bytes);
+  if (!module) {
+    const char* what =
+        module.error().kind == wasm::ErrorKind::Malformed ? "malformed module" : "invalid module";
+    std::cerr << "wasmq: " << path << ": " << what << ": " << module.error().message << "\n";
+    return kExitCannotStart;
+  }
+
+  wasm::Store store(engine);
+  wasm::Imports imports;
+  (*ctx)->AddToImports(store, imports);
+  if (opts.fuel > 0) store.SetFuel(opts.fuel);
+  Watchdog watchdog(opts.timeout_ms, &store, ctx->get());
+  Reporter report(store, opts, watchdog.fired());
+
+  auto inst = store.Instantiate(**module, imports);
+  if (!inst) {
+    const wasm::Error& err = inst.error();
+    if (err.kind == wasm::ErrorKind::Unlinkable || err.kind == wasm::ErrorKind::Resource) {
+      std::cerr << "wasmq: " << path << ": " << err.message;
+      if (err.kind == wasm::ErrorKind::Resource && !opts.max_memory.empty())
+        std::cerr << " (--max-memory " << opts.max_memory << ")";
+      std::cerr << "\n";
+      return kExitCannotStart;
+    }
+    watchdog.Stop();
+    return report.Fail(err);
+  }
+
+  if (opts.invoke.empty()) {
+    auto code = wasi::RunCommand(store, *inst);
+    watchdog.Stop();
+    if (code) return Reporter::ExitStatus(*code);
+    if (code.error().kind == wasm::ErrorKind::Unlinkable) {
+      std::cerr << "wasmq: " << path << ": " << code.error().message
+                << " (use --invoke FUNC to call an export)\n";
+      return kExitCannotStart;
+    }
+    return report.Fail(code.error());
+  }
+
+  // --invoke FUNC [ARGS...]
+  wasm::FuncInst* fn = inst->GetFunc(opts.invoke);
+  if (!fn) {
+    std::cerr << "wasmq: " << path << ": no exported function '" << opts.invoke << "'\n";
+    return kExitCannotStart;
+  }
+  const wasm::FuncType& type = wasm::GetFuncType(fn);
+  if (args.size() != type.params.size()) {
+    return Usage("--invoke " + opts.invoke + ": expects " + std::to_string(type.params.size()) +
+                 " argument(s) " + wasm::FuncTypeString(type) + ", got " + std::to_string(args.size()));
+  }
+  std::vector<wasm::Value> values;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto v = ParseArg(type.params[i], args[i]);
+    if (!v) {
+      return Usage("--invoke " + opts.invoke + ": argument " + std::to_string(i + 1) + " '" + args[i] +
+                   "' is not a valid " + wasm::ValTypeName(type.params[i]));
+    }
+    values.push_back(*v);
+  }
+  if (wasm::FuncInst* init = inst->GetFunc("_initialize")) {  // a reactor's constructors
+    auto r = store.Call(init, {});
+    if (!r) {
+      watchdog.Stop();
+      return report.Fail(r.error());
+    }
+  }
+  auto results = store.Call(fn, values);
+  watchdog.Stop();
+  if (!results) return report.Fail(results.error());
+  for (const wasm::Value& v : *results) std::cout << FormatResult(v) << "\n";
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("run", "Run a WASI command module: wasmq run [OPTIONS] MODULE.wasm [ARGS...]");
+  cmd->add_option("--env", opts->env,
+                  "Set an environment variable of the module (K=V), or pass the host's value of K")
+      ->type_name("K=V")
+      ->allow_extra_args(false);
+  cmd->add_option("--dir", opts->dirs,
+                  "Preopen host directory HOST as GUEST (GUEST:HOST), or as its own path (HOST)")
+      ->type_name("GUEST:HOST")
+      ->allow_extra_args(false);
+  cmd->add_option("--fuel", opts->fuel, "Stop the module after N units of fuel (loop iterations and calls)")
+      ->type_name("N");
+  cmd->add_option("--timeout-ms", opts->timeout_ms, "Stop the module after N milliseconds of wall-clock time")
+      ->type_name("N");
+  cmd->add_option("--max-memory", opts->max_memory,
+                  "Cap each linear memory at BYTES (65536, 64KiB, 16MiB, 1GiB; whole 64 KiB pages)")
+      ->type_name("BYTES");
+  cmd->add_option("--invoke", opts->invoke,
+                  "Call the exported FUNC with ARGS (parsed per its parameter types) instead of _start, "
+                  "and print its results")
+      ->type_name("FUNC");
+  cmd->footer(
+      "Options go before MODULE.wasm; every word after it is passed to the module (or, with --invoke, to\n"
+      "FUNC). The module sees only the --env variables and --dir directories given.\n"
+      "Exit codes: the module's status (0-255); 2 usage error; 124 interrupted by --timeout-ms or --fuel;\n"
+      "125 the module could not be started (unreadable, malformed, invalid, missing import, no _start);\n"
+      "134 trap (the reason and a Wasm backtrace on stderr).");
+  cmd->prefix_command();  // MODULE and everything after it land in remaining()
+  cmd->callback([cmd, opts, exit_code] { *exit_code = Run(*opts, cmd->remaining()); });
+}
+
+}  // namespace wasmq::cli
