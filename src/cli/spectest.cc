@@ -32,6 +32,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -39,8 +40,6 @@
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "wasm/wasm.h"
@@ -77,14 +76,22 @@ struct ScriptError : std::runtime_error {
 
 const char* KindName(ErrorKind k) {
   switch (k) {
-    case ErrorKind::Malformed: return "malformed";
-    case ErrorKind::Invalid: return "invalid";
-    case ErrorKind::Unlinkable: return "unlinkable";
-    case ErrorKind::Trap: return "trap";
-    case ErrorKind::Exhaustion: return "exhaustion";
-    case ErrorKind::Interrupted: return "interrupted";
-    case ErrorKind::Exit: return "exit";
-    case ErrorKind::Resource: return "resource";
+    case ErrorKind::Malformed:
+      return "malformed";
+    case ErrorKind::Invalid:
+      return "invalid";
+    case ErrorKind::Unlinkable:
+      return "unlinkable";
+    case ErrorKind::Trap:
+      return "trap";
+    case ErrorKind::Exhaustion:
+      return "exhaustion";
+    case ErrorKind::Interrupted:
+      return "interrupted";
+    case ErrorKind::Exit:
+      return "exit";
+    case ErrorKind::Resource:
+      return "resource";
   }
   return "error";
 }
@@ -93,13 +100,20 @@ std::string DescribeError(const Error& e) { return std::string(KindName(e.kind))
 
 const char* TypeName(ValType t) {
   switch (t) {
-    case ValType::I32: return "i32";
-    case ValType::I64: return "i64";
-    case ValType::F32: return "f32";
-    case ValType::F64: return "f64";
-    case ValType::V128: return "v128";
-    case ValType::FuncRef: return "funcref";
-    case ValType::ExternRef: return "externref";
+    case ValType::I32:
+      return "i32";
+    case ValType::I64:
+      return "i64";
+    case ValType::F32:
+      return "f32";
+    case ValType::F64:
+      return "f64";
+    case ValType::V128:
+      return "v128";
+    case ValType::FuncRef:
+      return "funcref";
+    case ValType::ExternRef:
+      return "externref";
   }
   return "?";
 }
@@ -239,7 +253,8 @@ Expected ParseExpected(const json& j) {
     return e;
   }
   if (*value == "nan:canonical" || *value == "nan:arithmetic") {
-    if (e.type != ValType::F32 && e.type != ValType::F64) throw ScriptError("NaN pattern on a non-float type");
+    if (e.type != ValType::F32 && e.type != ValType::F64)
+      throw ScriptError("NaN pattern on a non-float type");
     e.kind = *value == "nan:canonical" ? Expected::CanonicalNan : Expected::ArithmeticNan;
     return e;
   }
@@ -249,15 +264,19 @@ Expected ParseExpected(const json& j) {
 
 bool Matches(const Expected& e, const Value& v) {
   if (!e.either.empty()) {
-    return std::any_of(e.either.begin(), e.either.end(), [&](const Expected& alt) { return Matches(alt, v); });
+    return std::any_of(e.either.begin(), e.either.end(),
+                       [&](const Expected& alt) { return Matches(alt, v); });
   }
   if (v.type != e.type) return false;
   uint64_t bits = Canonical(v.type, v.bits);
   bool f32 = e.type == ValType::F32;
   switch (e.kind) {
-    case Expected::Exact: return bits == e.bits;
-    case Expected::Any: return true;
-    case Expected::NonNull: return bits != 0;
+    case Expected::Exact:
+      return bits == e.bits;
+    case Expected::Any:
+      return true;
+    case Expected::NonNull:
+      return bits != 0;
     case Expected::CanonicalNan:
       return f32 ? (bits & 0x7fffffffu) == 0x7fc00000u
                  : (bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
@@ -276,11 +295,16 @@ std::string FormatExpected(const Expected& e) {
   }
   std::string t = TypeName(e.type);
   switch (e.kind) {
-    case Expected::Exact: return FormatValue(Value{e.type, e.bits});
-    case Expected::Any: return t;
-    case Expected::NonNull: return t + ":non-null";
-    case Expected::CanonicalNan: return t + ":nan:canonical";
-    case Expected::ArithmeticNan: return t + ":nan:arithmetic";
+    case Expected::Exact:
+      return FormatValue(Value{e.type, e.bits});
+    case Expected::Any:
+      return t;
+    case Expected::NonNull:
+      return t + ":non-null";
+    case Expected::CanonicalNan:
+      return t + ":nan:canonical";
+    case Expected::ArithmeticNan:
+      return t + ":nan:arithmetic";
   }
   return t;
 }
@@ -362,7 +386,7 @@ class ScriptRunner {
   // --- the spectest host module ----------------------------------------------------------------------
   void RegisterSpectestModule() {
     auto& m = registry_["spectest"];
-    auto print = [this](std::string name, std::vector<ValType> params) {
+    auto print = [this](const std::string& name, const std::vector<ValType>& params) {
       wasm::FuncType type{params, {}};
       return store_.NewHostFunc(
           type,
@@ -662,7 +686,8 @@ class ScriptRunner {
       return;
     }
     const Error& e = m.error();
-    if (e.kind != want) Note("error kind differs: expected " + want_text + ", got " + DescribeError(e));
+    if (e.kind != want)
+      Note("error kind differs: expected " + want_text + ", got " + DescribeError(e));
     else if (auto t = GetOptString(cmd, "text"); t && e.message.find(*t) == std::string::npos) {
       Note("message differs: expected \"" + *t + "\", got \"" + e.message + "\"");
     }
@@ -701,7 +726,7 @@ class ScriptRunner {
   wasm::Store store_{engine_};  // after engine_: constructed after it, destroyed before it
   std::vector<std::shared_ptr<const wasm::Module>> modules_;
   std::map<std::string, std::map<std::string, Extern>> registry_;  // import module name -> exports
-  std::map<std::string, ModuleSlot> named_;                         // "$M" -> instance
+  std::map<std::string, ModuleSlot> named_;                        // "$M" -> instance
   ModuleSlot current_;
   std::string source_;
   fs::path dir_;
