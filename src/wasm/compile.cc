@@ -179,11 +179,11 @@ class FunctionCompiler {
   // instruction's operands, Loc(Height() + k) is still the k-th operand's location.
   void Push(uint8_t t) { PushAt(t, Slot(Height())); }
   void PushLocal(uint8_t t, uint32_t local) {
-    DropStaleDeferred();
-    deferred_.push_back(Height());
     PushAt(t, local);
+    deferred_.push_back(Height() - 1);
   }
   void PushAt(uint8_t t, uint32_t loc) {
+    DropStaleDeferred();  // a deferred entry at this height belonged to a value already popped
     uint32_t h = Height();
     vals_.push_back(t);
     if (locs_.size() <= h) locs_.resize(h + 1);
@@ -405,9 +405,11 @@ class FunctionCompiler {
     if (depth >= ctrls_.size()) return Inv("unknown label");
     Ctrl& target = ctrls_[ctrls_.size() - 1 - depth];
     uint32_t cond_slot = 0;
+    FusedCompare fused;
     if (conditional) {
       if (!PopExpect(I32)) return false;
       cond_slot = Loc(Height());
+      fused = TakeCompare(cond_slot);
     }
     Materialize();
     const auto& types = LabelTypes(target);
@@ -418,11 +420,9 @@ class FunctionCompiler {
         EmitBranchMoves(target);
         EmitJumpTo(target);
       } else if (!NeedsMoves(target) && target.kind != kFunction) {
-        Emit(Op::BrIf, cond_slot, 0);
-        BindWordTo(Pc() - 1, target);
+        BindWordTo(EmitCondJump(true, cond_slot, fused), target);
       } else {
-        Emit(Op::BrUnless, cond_slot, 0);
-        uint32_t skip = Pc() - 1;
+        uint32_t skip = EmitCondJump(false, cond_slot, fused);
         EmitBranchMoves(target);
         EmitJumpTo(target);
         code_[skip] = Pc();
@@ -558,6 +558,41 @@ class FunctionCompiler {
     if (src != x) Emit(Op::Copy, x, src);
   }
 
+  // If the condition at `cond_slot` was computed by the instruction just emitted and that is an i32
+  // comparison (or eqz), removes it and returns it, so the branch can test the operands itself.
+  struct FusedCompare {
+    Op op = Op::kCount;  // I32Eq..I32GeU or I32Eqz
+    uint32_t a = 0, b = 0;
+  };
+  FusedCompare TakeCompare(uint32_t cond_slot) {
+    FusedCompare f;
+    if (!Live() || producer_pc_ == kNoFixup || cond_slot != Slot(Height()) ||
+        code_[producer_pc_ + 1] != cond_slot)
+      return f;
+    Op op = static_cast<Op>(code_[producer_pc_]);
+    bool cmp = op >= Op::I32Eq && op <= Op::I32GeU;
+    if (!cmp && op != Op::I32Eqz) return f;
+    f.op = op;
+    f.a = code_[producer_pc_ + 2];
+    if (cmp) f.b = code_[producer_pc_ + 3];
+    code_.resize(producer_pc_);
+    producer_pc_ = kNoFixup;
+    return f;
+  }
+  // Emits "if cond (is true / is false) goto <target word, returned>", fused with `f` when it has one.
+  uint32_t EmitCondJump(bool if_true, uint32_t cond_slot, const FusedCompare& f) {
+    if (f.op == Op::I32Eqz) {
+      Emit(if_true ? Op::BrIfI32Eqz : Op::BrUnlessI32Eqz, f.a, 0);
+    } else if (f.op != Op::kCount) {
+      uint32_t base = static_cast<uint32_t>(if_true ? Op::BrIfI32Eq : Op::BrUnlessI32Eq);
+      Emit(static_cast<Op>(base + (static_cast<uint32_t>(f.op) - static_cast<uint32_t>(Op::I32Eq))), f.a,
+           f.b, 0);
+    } else {
+      Emit(if_true ? Op::BrIf : Op::BrUnless, cond_slot, 0);
+    }
+    return Pc() - 1;
+  }
+
   bool Instruction();
   bool PrefixedFC();
 
@@ -595,9 +630,11 @@ bool FunctionCompiler::Instruction() {
       std::vector<ValType> params, results;
       if (!ReadBlockType(&params, &results)) return false;
       uint32_t cond_slot = 0;
+      FusedCompare fused;
       if (op == 0x04) {
         if (!PopExpect(I32)) return false;
         cond_slot = Loc(Height());
+        fused = TakeCompare(cond_slot);
       }
       Materialize();  // values live across the block's paths must be in their own slots
       if (!PopTypes(params)) return false;
@@ -612,8 +649,7 @@ bool FunctionCompiler::Instruction() {
       } else if (kind == kIf) {
         // The else branch is entered only through this jump, before the then branch has touched the
         // param slots, so an if with params needs no copies of them.
-        Emit(Op::BrUnless, cond_slot, 0);
-        c.else_fixup = Pc() - 1;
+        c.else_fixup = EmitCondJump(false, cond_slot, fused);
       }
       return true;
     }

@@ -312,6 +312,41 @@ L_BrUnless:
   pc = U32(fp[pc[0]]) == 0 ? code + pc[1] : pc + 2;
   DISPATCH();
 
+#define FUSED_BR(name, cmp)                                                                 \
+  L_BrIf##name : {                                                                            \
+    int32_t a = static_cast<int32_t>(fp[pc[0]]), b = static_cast<int32_t>(fp[pc[1]]);         \
+    uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b);                    \
+    (void)ua, (void)ub, (void)a, (void)b;                                                     \
+    pc = (cmp) ? code + pc[2] : pc + 3;                                                       \
+    DISPATCH();                                                                               \
+  }                                                                                           \
+  L_BrUnless##name : {                                                                        \
+    int32_t a = static_cast<int32_t>(fp[pc[0]]), b = static_cast<int32_t>(fp[pc[1]]);         \
+    uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b);                    \
+    (void)ua, (void)ub, (void)a, (void)b;                                                     \
+    pc = (cmp) ? pc + 3 : code + pc[2];                                                       \
+    DISPATCH();                                                                               \
+  }
+  FUSED_BR(I32Eq, ua == ub)
+  FUSED_BR(I32Ne, ua != ub)
+  FUSED_BR(I32LtS, a < b)
+  FUSED_BR(I32LtU, ua < ub)
+  FUSED_BR(I32GtS, a > b)
+  FUSED_BR(I32GtU, ua > ub)
+  FUSED_BR(I32LeS, a <= b)
+  FUSED_BR(I32LeU, ua <= ub)
+  FUSED_BR(I32GeS, a >= b)
+  FUSED_BR(I32GeU, ua >= ub)
+#undef FUSED_BR
+
+L_BrIfI32Eqz:
+  pc = U32(fp[pc[0]]) == 0 ? code + pc[1] : pc + 2;
+  DISPATCH();
+
+L_BrUnlessI32Eqz:
+  pc = U32(fp[pc[0]]) != 0 ? code + pc[1] : pc + 2;
+  DISPATCH();
+
 L_BrTable : {
   uint32_t idx = U32(fp[pc[0]]);
   uint32_t n = pc[1];

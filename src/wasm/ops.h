@@ -123,7 +123,18 @@ namespace wasmq::wasm {
   X(F32Add, 3) X(F32Sub, 3) X(F32Mul, 3) X(F32Div, 3) X(F32Min, 3) X(F32Max, 3) X(F32Copysign, 3)   \
   X(F64Add, 3) X(F64Sub, 3) X(F64Mul, 3) X(F64Div, 3) X(F64Min, 3) X(F64Max, 3) X(F64Copysign, 3)
 
-#define WASMQ_ALL_OPS(X) WASMQ_CONTROL_OPS(X) WASMQ_MEMORY_OPS(X) WASMQ_UNARY_OPS(X) WASMQ_BINARY_OPS(X)
+// Fused compare-and-branch: an i32 comparison whose only use is a br_if / if condition. BrIfX a b T:
+// if (fp[a] X fp[b]) goto T; BrUnlessX a b T: if !(fp[a] X fp[b]) goto T. Eqz forms: a T.
+// The order matches the comparisons I32Eq..I32GeU so the compiler can map by offset.
+#define WASMQ_FUSED_OPS(X)                                                                        \
+  X(BrIfI32Eq, 3) X(BrIfI32Ne, 3) X(BrIfI32LtS, 3) X(BrIfI32LtU, 3) X(BrIfI32GtS, 3)              \
+  X(BrIfI32GtU, 3) X(BrIfI32LeS, 3) X(BrIfI32LeU, 3) X(BrIfI32GeS, 3) X(BrIfI32GeU, 3)            \
+  X(BrUnlessI32Eq, 3) X(BrUnlessI32Ne, 3) X(BrUnlessI32LtS, 3) X(BrUnlessI32LtU, 3)               \
+  X(BrUnlessI32GtS, 3) X(BrUnlessI32GtU, 3) X(BrUnlessI32LeS, 3) X(BrUnlessI32LeU, 3)             \
+  X(BrUnlessI32GeS, 3) X(BrUnlessI32GeU, 3) X(BrIfI32Eqz, 2) X(BrUnlessI32Eqz, 2)
+
+#define WASMQ_ALL_OPS(X) \
+  WASMQ_CONTROL_OPS(X) WASMQ_MEMORY_OPS(X) WASMQ_UNARY_OPS(X) WASMQ_BINARY_OPS(X) WASMQ_FUSED_OPS(X)
 
 enum class Op : uint32_t {
 #define WASMQ_OP_ENUM(name, n) name,
