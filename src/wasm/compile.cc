@@ -191,6 +191,33 @@ class FunctionCompiler {
     max_height_ = std::max(max_height_, Height());
   }
   uint32_t Loc(uint32_t height) const { return height < locs_.size() ? locs_[height] : 0; }
+  // A constant pushes no code either: its location is kConstLoc and its bits wait in consts_ until an
+  // instruction takes it as an immediate or needs it in a slot.
+  static constexpr uint32_t kConstLoc = UINT32_MAX;
+  void PushConst(uint8_t t, uint64_t bits) {
+    PushAt(t, kConstLoc);
+    uint32_t h = Height() - 1;
+    if (consts_.size() <= h) consts_.resize(h + 1);
+    consts_[h] = {bits, t == I64 || t == F64};
+    deferred_.push_back(h);
+  }
+  bool IsConst(uint32_t height) const { return Loc(height) == kConstLoc; }
+  // Emits the constant at `height` into `dst`.
+  void EmitConst(uint32_t height, uint32_t dst) {
+    const ConstVal& c = consts_[height];
+    if (c.wide)
+      Emit(Op::Const64, dst, static_cast<uint32_t>(c.bits), static_cast<uint32_t>(c.bits >> 32));
+    else
+      Emit(Op::Const32, dst, static_cast<uint32_t>(c.bits));
+  }
+  // The location an instruction reads the (already popped) value at `height` from; a constant is first
+  // written to the value's own slot. Only call when Live().
+  uint32_t Operand(uint32_t height) {
+    if (!IsConst(height)) return Loc(height);
+    EmitConst(height, Slot(height));
+    locs_[height] = Slot(height);
+    return Slot(height);
+  }
   void DropStaleDeferred() {
     while (!deferred_.empty() && deferred_.back() >= Height()) deferred_.pop_back();
   }
@@ -206,7 +233,10 @@ class FunctionCompiler {
         deferred_[kept++] = h;
         continue;
       }
-      Emit(Op::Copy, Slot(h), locs_[h]);
+      if (locs_[h] == kConstLoc)
+        EmitConst(h, Slot(h));
+      else
+        Emit(Op::Copy, Slot(h), locs_[h]);
       locs_[h] = Slot(h);
     }
     deferred_.resize(kept);
@@ -351,12 +381,15 @@ class FunctionCompiler {
     if (!PopExpect(n.a)) return false;
     uint32_t d = Slot(Height()), a = Loc(Height());
     if (n.op == Op::kCount) {  // a reinterpretation: same bits, same location
-      if (a != d)
+      if (a == kConstLoc)
+        PushConst(n.r, consts_[Height()].bits);
+      else if (a != d)
         PushLocal(n.r, a);
       else
         Push(n.r);
       return true;
     }
+    if (Live()) a = Operand(Height());
     Push(n.r);
     if (Live()) {
       uint32_t pc = Pc();
@@ -367,16 +400,87 @@ class FunctionCompiler {
   }
   bool Binary(const NumInfo& n) {
     if (!PopExpect(n.b) || !PopExpect(n.a)) return false;
-    uint32_t d = Slot(Height()), a = Loc(Height()), b = Loc(Height() + 1);
-    Push(n.r);
-    if (Live()) {
-      uint32_t pc = Pc();
-      Emit(n.op, d, a, b);
-      Produced(pc);
+    uint32_t h = Height(), d = Slot(h);
+    if (!Live()) {
+      Push(n.r);
+      return true;
     }
+    Op op = n.op;
+    uint32_t a = 0, b = 0;
+    Op imm_op = ImmForm(op);
+    if (imm_op != Op::kCount && !IsConst(h) && IsConst(h + 1) && FitsImm(h + 1)) {
+      op = imm_op, a = Loc(h), b = static_cast<uint32_t>(consts_[h + 1].bits);
+    } else if (imm_op != Op::kCount && IsCommutative(op) && IsConst(h) && !IsConst(h + 1) && FitsImm(h)) {
+      op = imm_op, a = Loc(h + 1), b = static_cast<uint32_t>(consts_[h].bits);
+    } else {
+      a = Operand(h), b = Operand(h + 1);
+    }
+    Push(n.r);
+    uint32_t pc = Pc();
+    Emit(op, d, a, b);
+    Produced(pc);
     return true;
   }
   bool Numeric(const NumInfo& n) { return n.b ? Binary(n) : Unary(n); }
+
+  // The immediate form of a binary op, or kCount when it has none (see WASMQ_IMM_OPS).
+  static Op ImmForm(Op op) {
+    switch (op) {
+      case Op::I32Eq: return Op::I32EqImm;
+      case Op::I32Ne: return Op::I32NeImm;
+      case Op::I32LtS: return Op::I32LtSImm;
+      case Op::I32LtU: return Op::I32LtUImm;
+      case Op::I32GtS: return Op::I32GtSImm;
+      case Op::I32GtU: return Op::I32GtUImm;
+      case Op::I32LeS: return Op::I32LeSImm;
+      case Op::I32LeU: return Op::I32LeUImm;
+      case Op::I32GeS: return Op::I32GeSImm;
+      case Op::I32GeU: return Op::I32GeUImm;
+      case Op::I32Add: return Op::I32AddImm;
+      case Op::I32Sub: return Op::I32SubImm;
+      case Op::I32Mul: return Op::I32MulImm;
+      case Op::I32And: return Op::I32AndImm;
+      case Op::I32Or: return Op::I32OrImm;
+      case Op::I32Xor: return Op::I32XorImm;
+      case Op::I32Shl: return Op::I32ShlImm;
+      case Op::I32ShrS: return Op::I32ShrSImm;
+      case Op::I32ShrU: return Op::I32ShrUImm;
+      case Op::I64Eq: return Op::I64EqImm;
+      case Op::I64Ne: return Op::I64NeImm;
+      case Op::I64LtS: return Op::I64LtSImm;
+      case Op::I64LtU: return Op::I64LtUImm;
+      case Op::I64GtS: return Op::I64GtSImm;
+      case Op::I64GtU: return Op::I64GtUImm;
+      case Op::I64LeS: return Op::I64LeSImm;
+      case Op::I64LeU: return Op::I64LeUImm;
+      case Op::I64GeS: return Op::I64GeSImm;
+      case Op::I64GeU: return Op::I64GeUImm;
+      case Op::I64Add: return Op::I64AddImm;
+      case Op::I64Sub: return Op::I64SubImm;
+      case Op::I64Mul: return Op::I64MulImm;
+      case Op::I64And: return Op::I64AndImm;
+      case Op::I64Or: return Op::I64OrImm;
+      case Op::I64Xor: return Op::I64XorImm;
+      case Op::I64Shl: return Op::I64ShlImm;
+      case Op::I64ShrS: return Op::I64ShrSImm;
+      case Op::I64ShrU: return Op::I64ShrUImm;
+      default: return Op::kCount;
+    }
+  }
+  static bool IsCommutative(Op op) {
+    switch (op) {
+      case Op::I32Add: case Op::I32Mul: case Op::I32And: case Op::I32Or: case Op::I32Xor:
+      case Op::I32Eq: case Op::I32Ne: case Op::I64Add: case Op::I64Mul: case Op::I64And:
+      case Op::I64Or: case Op::I64Xor: case Op::I64Eq: case Op::I64Ne:
+        return true;
+      default: return false;
+    }
+  }
+  // i32 immediates are any 32 bits; i64 immediates must survive sign extension from 32 bits.
+  bool FitsImm(uint32_t height) const {
+    const ConstVal& c = consts_[height];
+    return !c.wide || static_cast<int64_t>(c.bits) == static_cast<int32_t>(static_cast<uint32_t>(c.bits));
+  }
 
   bool MemAccess(uint8_t opcode) {
     const MemInfo& mi = kMemOps[opcode - 0x28];
@@ -387,10 +491,13 @@ class FunctionCompiler {
     Op op = static_cast<Op>(static_cast<uint32_t>(Op::I32Load) + (opcode - 0x28));
     if (mi.store) {
       if (!PopExpect(mi.type) || !PopExpect(I32)) return false;
-      if (Live()) Emit(op, Loc(Height()), Loc(Height() + 1), offset);
+      if (Live()) {
+        uint32_t a = Operand(Height()), v = Operand(Height() + 1);
+        Emit(op, a, v, offset);
+      }
     } else {
       if (!PopExpect(I32)) return false;
-      uint32_t d = Slot(Height()), a = Loc(Height());
+      uint32_t d = Slot(Height()), a = Live() ? Operand(Height()) : 0;
       Push(mi.type);
       if (Live()) {
         uint32_t pc = Pc();
@@ -408,7 +515,7 @@ class FunctionCompiler {
     FusedCompare fused;
     if (conditional) {
       if (!PopExpect(I32)) return false;
-      cond_slot = Loc(Height());
+      cond_slot = Live() ? Operand(Height()) : 0;
       fused = TakeCompare(cond_slot);
     }
     Materialize();
@@ -440,7 +547,7 @@ class FunctionCompiler {
     for (uint32_t& d : depths)
       if (!r_.U32(&d)) return false;
     if (!PopExpect(I32)) return false;
-    uint32_t index_slot = Loc(Height());
+    uint32_t index_slot = Live() ? Operand(Height()) : 0;
     Materialize();
     size_t arity = SIZE_MAX;
     for (uint32_t d : depths) {
@@ -546,9 +653,14 @@ class FunctionCompiler {
   // local.set x of the value at location `src` (already popped). If the instruction just emitted
   // computed that value into its stack slot, it is retargeted to write x directly (no Copy). Values
   // still deferred on x are first copied out, since x is about to change.
-  void SetLocal(uint32_t x, uint32_t src) {
+  void SetLocal(uint32_t x, uint32_t height) {
     uint32_t producer = producer_pc_;
     Materialize(x);
+    if (IsConst(height)) {  // a constant goes straight into the local
+      EmitConst(height, x);
+      return;
+    }
+    uint32_t src = Loc(height);
     if (producer != kNoFixup && producer_pc_ == producer && src == Slot(Height()) &&
         code_[producer + 1] == src) {
       code_[producer + 1] = x;
@@ -571,10 +683,11 @@ class FunctionCompiler {
       return f;
     Op op = static_cast<Op>(code_[producer_pc_]);
     bool cmp = op >= Op::I32Eq && op <= Op::I32GeU;
-    if (!cmp && op != Op::I32Eqz) return f;
+    bool cmp_imm = op >= Op::I32EqImm && op <= Op::I32GeUImm;
+    if (!cmp && !cmp_imm && op != Op::I32Eqz) return f;
     f.op = op;
     f.a = code_[producer_pc_ + 2];
-    if (cmp) f.b = code_[producer_pc_ + 3];
+    if (cmp || cmp_imm) f.b = code_[producer_pc_ + 3];
     code_.resize(producer_pc_);
     producer_pc_ = kNoFixup;
     return f;
@@ -583,6 +696,10 @@ class FunctionCompiler {
   uint32_t EmitCondJump(bool if_true, uint32_t cond_slot, const FusedCompare& f) {
     if (f.op == Op::I32Eqz) {
       Emit(if_true ? Op::BrIfI32Eqz : Op::BrUnlessI32Eqz, f.a, 0);
+    } else if (f.op >= Op::I32EqImm && f.op <= Op::I32GeUImm) {
+      uint32_t base = static_cast<uint32_t>(if_true ? Op::BrIfI32EqImm : Op::BrUnlessI32EqImm);
+      Emit(static_cast<Op>(base + (static_cast<uint32_t>(f.op) - static_cast<uint32_t>(Op::I32EqImm))),
+           f.a, f.b, 0);
     } else if (f.op != Op::kCount) {
       uint32_t base = static_cast<uint32_t>(if_true ? Op::BrIfI32Eq : Op::BrUnlessI32Eq);
       Emit(static_cast<Op>(base + (static_cast<uint32_t>(f.op) - static_cast<uint32_t>(Op::I32Eq))), f.a,
@@ -606,7 +723,12 @@ class FunctionCompiler {
   uint32_t num_locals_ = 0;
   std::vector<uint8_t> vals_;
   std::vector<uint32_t> locs_;      // location of each operand-stack value (see Push)
-  std::vector<uint32_t> deferred_;  // heights whose value is still in a local's slot
+  std::vector<uint32_t> deferred_;  // heights whose value is still in a local's slot or a constant
+  struct ConstVal {
+    uint64_t bits;
+    bool wide;
+  };
+  std::vector<ConstVal> consts_;     // bits of deferred constants, by height
   uint32_t producer_pc_ = kNoFixup; // see Produced()
   std::vector<Ctrl> ctrls_;
   std::vector<uint32_t> code_;
@@ -633,7 +755,7 @@ bool FunctionCompiler::Instruction() {
       FusedCompare fused;
       if (op == 0x04) {
         if (!PopExpect(I32)) return false;
-        cond_slot = Loc(Height());
+        cond_slot = Live() ? Operand(Height()) : 0;
         fused = TakeCompare(cond_slot);
       }
       Materialize();  // values live across the block's paths must be in their own slots
@@ -719,7 +841,8 @@ bool FunctionCompiler::Instruction() {
       } else if ((t1 != kUnknown && t1 != want) || (t2 != kUnknown && t2 != want)) {
         return Inv("type mismatch");
       }
-      uint32_t d = Slot(Height()), a = Loc(Height()), b = Loc(Height() + 1), c = Loc(Height() + 2);
+      uint32_t d = Slot(Height()), a = 0, b = 0, c = 0;
+      if (Live()) a = Operand(Height()), b = Operand(Height() + 1), c = Operand(Height() + 2);
       Push(t);
       if (Live()) {
         uint32_t pc = Pc();
@@ -740,7 +863,7 @@ bool FunctionCompiler::Instruction() {
         return true;
       }
       if (!PopExpect(t)) return false;
-      if (Live()) SetLocal(x, Loc(Height()));
+      if (Live()) SetLocal(x, Height());
       if (op == 0x22) PushLocal(t, x);
       return true;
     }
@@ -761,7 +884,7 @@ bool FunctionCompiler::Instruction() {
       } else {
         if (!g.mut) return Inv("global is immutable");
         if (!PopExpect(static_cast<uint8_t>(g.type))) return false;
-        if (Live()) Emit(Op::GlobalSet, x, Loc(Height()));
+        if (Live()) Emit(Op::GlobalSet, x, Operand(Height()));
       }
       return true;
     }
@@ -802,70 +925,39 @@ bool FunctionCompiler::Instruction() {
     case 0x41: {
       int32_t v;
       if (!r_.S32(&v)) return false;
-      uint32_t d = Slot(Height());
-      Push(I32);
-      if (Live()) {
-        uint32_t pc = Pc();
-        Emit(Op::Const32, d, static_cast<uint32_t>(v));
-        Produced(pc);
-      }
+      PushConst(I32, static_cast<uint32_t>(v));
       return true;
     }
     case 0x42: {
       int64_t v;
       if (!r_.S64(&v)) return false;
-      uint32_t d = Slot(Height());
-      Push(I64);
-      uint64_t u = static_cast<uint64_t>(v);
-      if (Live()) {
-        uint32_t pc = Pc();
-        Emit(Op::Const64, d, static_cast<uint32_t>(u), static_cast<uint32_t>(u >> 32));
-        Produced(pc);
-      }
+      PushConst(I64, static_cast<uint64_t>(v));
       return true;
     }
     case 0x43: {
       uint32_t bits;
       if (!r_.Fixed32(&bits)) return false;
-      uint32_t d = Slot(Height());
-      Push(F32);
-      if (Live()) {
-        uint32_t pc = Pc();
-        Emit(Op::Const32, d, bits);
-        Produced(pc);
-      }
+      PushConst(F32, bits);
       return true;
     }
     case 0x44: {
       uint64_t bits;
       if (!r_.Fixed64(&bits)) return false;
-      uint32_t d = Slot(Height());
-      Push(F64);
-      if (Live()) {
-        uint32_t pc = Pc();
-        Emit(Op::Const64, d, static_cast<uint32_t>(bits), static_cast<uint32_t>(bits >> 32));
-        Produced(pc);
-      }
+      PushConst(F64, bits);
       return true;
     }
     case 0xD0: {  // ref.null t
       uint8_t t = kUnknown;
       if (!r_.U8(&t)) return false;
       if (t != 0x70 && t != 0x6F) return Mal("malformed reference type");
-      uint32_t d = Slot(Height());
-      Push(t);
-      if (Live()) {
-        uint32_t pc = Pc();
-        Emit(Op::Const64, d, 0, 0);
-        Produced(pc);
-      }
+      PushConst(t, 0);
       return true;
     }
     case 0xD1: {  // ref.is_null
       uint8_t t = kUnknown;
       if (!Pop(&t)) return false;
       if (t != kUnknown && !IsRef(static_cast<ValType>(t))) return Inv("type mismatch");
-      uint32_t d = Slot(Height()), a = Loc(Height());
+      uint32_t d = Slot(Height()), a = Live() ? Operand(Height()) : 0;
       Push(I32);
       if (Live()) Emit(Op::RefIsNull, d, a);
       return true;

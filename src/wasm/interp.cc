@@ -338,6 +338,32 @@ L_BrUnless:
   FUSED_BR(I32GeS, a >= b)
   FUSED_BR(I32GeU, ua >= ub)
 #undef FUSED_BR
+#define FUSED_BR_IMM(name, cmp)                                                              \
+  L_BrIf##name##Imm : {                                                                        \
+    int32_t a = static_cast<int32_t>(fp[pc[0]]), b = static_cast<int32_t>(pc[1]);              \
+    uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b);                     \
+    (void)ua, (void)ub, (void)a, (void)b;                                                      \
+    pc = (cmp) ? code + pc[2] : pc + 3;                                                        \
+    DISPATCH();                                                                                \
+  }                                                                                            \
+  L_BrUnless##name##Imm : {                                                                    \
+    int32_t a = static_cast<int32_t>(fp[pc[0]]), b = static_cast<int32_t>(pc[1]);              \
+    uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b);                     \
+    (void)ua, (void)ub, (void)a, (void)b;                                                      \
+    pc = (cmp) ? pc + 3 : code + pc[2];                                                        \
+    DISPATCH();                                                                                \
+  }
+  FUSED_BR_IMM(I32Eq, ua == ub)
+  FUSED_BR_IMM(I32Ne, ua != ub)
+  FUSED_BR_IMM(I32LtS, a < b)
+  FUSED_BR_IMM(I32LtU, ua < ub)
+  FUSED_BR_IMM(I32GtS, a > b)
+  FUSED_BR_IMM(I32GtU, ua > ub)
+  FUSED_BR_IMM(I32LeS, a <= b)
+  FUSED_BR_IMM(I32LeU, ua <= ub)
+  FUSED_BR_IMM(I32GeS, a >= b)
+  FUSED_BR_IMM(I32GeU, ua >= ub)
+#undef FUSED_BR_IMM
 
 L_BrIfI32Eqz:
   pc = U32(fp[pc[0]]) == 0 ? code + pc[1] : pc + 2;
@@ -652,6 +678,54 @@ L_Check:
   I64_BIN(I64ShrU, a >> (b & 63))
   I64_BIN(I64Rotl, std::rotl(a, static_cast<int>(b & 63)))
   I64_BIN(I64Rotr, std::rotr(a, static_cast<int>(b & 63)))
+
+  // --- immediate forms (the second operand was a constant) -------------------------------------------
+#define I32_IMM(name, expr) \
+  OP(name##Imm, 3, uint32_t a = U32(fp[o[1]]); uint32_t b = o[2]; fp[o[0]] = static_cast<uint32_t>(expr))
+#define I64_IMM(name, expr)                                                                         \
+  OP(name##Imm, 3, uint64_t a = fp[o[1]];                                                           \
+     uint64_t b = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(o[2])));          \
+     fp[o[0]] = static_cast<uint64_t>(expr))
+  I32_IMM(I32Eq, a == b)
+  I32_IMM(I32Ne, a != b)
+  I32_IMM(I32LtS, static_cast<int32_t>(a) < static_cast<int32_t>(b))
+  I32_IMM(I32LtU, a < b)
+  I32_IMM(I32GtS, static_cast<int32_t>(a) > static_cast<int32_t>(b))
+  I32_IMM(I32GtU, a > b)
+  I32_IMM(I32LeS, static_cast<int32_t>(a) <= static_cast<int32_t>(b))
+  I32_IMM(I32LeU, a <= b)
+  I32_IMM(I32GeS, static_cast<int32_t>(a) >= static_cast<int32_t>(b))
+  I32_IMM(I32GeU, a >= b)
+  I32_IMM(I32Add, a + b)
+  I32_IMM(I32Sub, a - b)
+  I32_IMM(I32Mul, a * b)
+  I32_IMM(I32And, a & b)
+  I32_IMM(I32Or, a | b)
+  I32_IMM(I32Xor, a ^ b)
+  I32_IMM(I32Shl, a << (b & 31))
+  I32_IMM(I32ShrS, static_cast<uint32_t>(static_cast<int32_t>(a) >> (b & 31)))
+  I32_IMM(I32ShrU, a >> (b & 31))
+  I64_IMM(I64Eq, a == b)
+  I64_IMM(I64Ne, a != b)
+  I64_IMM(I64LtS, static_cast<int64_t>(a) < static_cast<int64_t>(b))
+  I64_IMM(I64LtU, a < b)
+  I64_IMM(I64GtS, static_cast<int64_t>(a) > static_cast<int64_t>(b))
+  I64_IMM(I64GtU, a > b)
+  I64_IMM(I64LeS, static_cast<int64_t>(a) <= static_cast<int64_t>(b))
+  I64_IMM(I64LeU, a <= b)
+  I64_IMM(I64GeS, static_cast<int64_t>(a) >= static_cast<int64_t>(b))
+  I64_IMM(I64GeU, a >= b)
+  I64_IMM(I64Add, a + b)
+  I64_IMM(I64Sub, a - b)
+  I64_IMM(I64Mul, a * b)
+  I64_IMM(I64And, a & b)
+  I64_IMM(I64Or, a | b)
+  I64_IMM(I64Xor, a ^ b)
+  I64_IMM(I64Shl, a << (b & 63))
+  I64_IMM(I64ShrS, static_cast<uint64_t>(static_cast<int64_t>(a) >> (b & 63)))
+  I64_IMM(I64ShrU, a >> (b & 63))
+#undef I32_IMM
+#undef I64_IMM
 
   F32_BIN(F32Add, a + b)
   F32_BIN(F32Sub, a - b)

@@ -133,8 +133,28 @@ namespace wasmq::wasm {
   X(BrUnlessI32GtS, 3) X(BrUnlessI32GtU, 3) X(BrUnlessI32LeS, 3) X(BrUnlessI32LeU, 3)             \
   X(BrUnlessI32GeS, 3) X(BrUnlessI32GeU, 3) X(BrIfI32Eqz, 2) X(BrUnlessI32Eqz, 2)
 
-#define WASMQ_ALL_OPS(X) \
-  WASMQ_CONTROL_OPS(X) WASMQ_MEMORY_OPS(X) WASMQ_UNARY_OPS(X) WASMQ_BINARY_OPS(X) WASMQ_FUSED_OPS(X)
+// Immediate forms: d a imm : fp[d] = fp[a] OP imm, where the second operand was a constant. i64 forms
+// take a 32-bit immediate sign-extended to 64 bits (larger constants use the slot forms).
+#define WASMQ_IMM_OPS(X) \
+  X(I32EqImm, 3) X(I32NeImm, 3) X(I32LtSImm, 3) X(I32LtUImm, 3) X(I32GtSImm, 3) X(I32GtUImm, 3) \
+  X(I32LeSImm, 3) X(I32LeUImm, 3) X(I32GeSImm, 3) X(I32GeUImm, 3) X(I32AddImm, 3) X(I32SubImm, 3) \
+  X(I32MulImm, 3) X(I32AndImm, 3) X(I32OrImm, 3) X(I32XorImm, 3) X(I32ShlImm, 3) X(I32ShrSImm, 3) \
+  X(I32ShrUImm, 3) X(I64EqImm, 3) X(I64NeImm, 3) X(I64LtSImm, 3) X(I64LtUImm, 3) X(I64GtSImm, 3) \
+  X(I64GtUImm, 3) X(I64LeSImm, 3) X(I64LeUImm, 3) X(I64GeSImm, 3) X(I64GeUImm, 3) X(I64AddImm, 3) \
+  X(I64SubImm, 3) X(I64MulImm, 3) X(I64AndImm, 3) X(I64OrImm, 3) X(I64XorImm, 3) X(I64ShlImm, 3) \
+  X(I64ShrSImm, 3) X(I64ShrUImm, 3)
+
+// Fused compare-with-immediate and branch: BrIfXImm a imm T / BrUnlessXImm a imm T.
+#define WASMQ_FUSED_IMM_OPS(X) \
+  X(BrIfI32EqImm, 3) X(BrIfI32NeImm, 3) X(BrIfI32LtSImm, 3) X(BrIfI32LtUImm, 3) X(BrIfI32GtSImm, 3) \
+  X(BrIfI32GtUImm, 3) X(BrIfI32LeSImm, 3) X(BrIfI32LeUImm, 3) X(BrIfI32GeSImm, 3) \
+  X(BrIfI32GeUImm, 3) X(BrUnlessI32EqImm, 3) X(BrUnlessI32NeImm, 3) X(BrUnlessI32LtSImm, 3) \
+  X(BrUnlessI32LtUImm, 3) X(BrUnlessI32GtSImm, 3) X(BrUnlessI32GtUImm, 3) X(BrUnlessI32LeSImm, 3) \
+  X(BrUnlessI32LeUImm, 3) X(BrUnlessI32GeSImm, 3) X(BrUnlessI32GeUImm, 3)
+
+#define WASMQ_ALL_OPS(X)                                                                          \
+  WASMQ_CONTROL_OPS(X) WASMQ_MEMORY_OPS(X) WASMQ_UNARY_OPS(X) WASMQ_BINARY_OPS(X) WASMQ_FUSED_OPS(X) \
+  WASMQ_IMM_OPS(X) WASMQ_FUSED_IMM_OPS(X)
 
 enum class Op : uint32_t {
 #define WASMQ_OP_ENUM(name, n) name,
