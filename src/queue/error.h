@@ -1,0 +1,74 @@
+// File: src/queue/error.h
+//
+// How every fallible call of the queue part reports failure: an Error with a short code and a readable
+// message, inside a Result<T> (a T or an Error). No exception crosses the queue's API.
+//
+// The codes are the ones a REST client needs to tell apart; HttpStatus() maps each to its HTTP status once,
+// CodeName() to the JSON `error.code` string.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace wasmq::queue {
+
+enum class Code {
+  InvalidArgument,  // bad input: the message names the field (400)
+  NotFound,         // no such task (404)
+  Conflict,         // an illegal status transition, or a write by a worker that no longer holds the lease (409)
+  Unavailable,      // the store cannot be reached or is busy beyond its timeout (503)
+  Internal,         // a broken invariant or a corrupt row (500)
+};
+
+struct Error {
+  Code code = Code::Internal;
+  std::string message;
+};
+
+// "INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", "INTERNAL".
+std::string_view CodeName(Code code);
+int HttpStatus(Code code);
+
+inline Error InvalidArgument(std::string m) { return {Code::InvalidArgument, std::move(m)}; }
+inline Error NotFound(std::string m) { return {Code::NotFound, std::move(m)}; }
+inline Error Conflict(std::string m) { return {Code::Conflict, std::move(m)}; }
+inline Error Unavailable(std::string m) { return {Code::Unavailable, std::move(m)}; }
+inline Error Internal(std::string m) { return {Code::Internal, std::move(m)}; }
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& value() const& { return std::get<0>(v_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : err_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const { return err_; }
+
+ private:
+  Error err_;
+  bool ok_ = true;
+};
+
+}  // namespace wasmq::queue

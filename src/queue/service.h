@@ -1,0 +1,58 @@
+// File: src/queue/service.h
+//
+// TaskService: the task operations a product sees (the seed's manager.py), over any Store. It validates
+// requests, names new tasks, fills the server's defaults, and leaves every state change to the Store (which
+// enforces the transitions and leases). The REST API and `wasmq task` call it; the worker pool calls the
+// Store's lease operations directly.
+//
+// Thread-safe: it holds no state of its own beyond its options.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "queue/store.h"
+
+namespace wasmq::queue {
+
+struct ServiceOptions {
+  int default_max_retries = 3;
+  int64_t default_timeout_ms = 300'000;
+  // Modes accepted at submission besides the built-in three (registered pipeline names).
+  std::set<std::string> extra_modes = {};
+  std::function<int64_t()> clock = NowMs;
+};
+
+class TaskService {
+ public:
+  // `store` must outlive the service.
+  TaskService(Store& store, ServiceOptions options);
+
+  // Validates `req` (InvalidArgument naming the field; an unregistered mode is refused listing the known
+  // ones), gives the task a new id and stores it pending. Returns the stored task.
+  Result<TaskInfo> Create(const TaskCreateRequest& req);
+  Result<TaskInfo> Get(std::string_view task_id);
+  Result<TaskListResponse> List(const ListQuery& q);
+  // Conflict when the task is already finished.
+  Result<TaskInfo> Cancel(std::string_view task_id);
+  Result<QueueStats> Stats();
+
+  // The seed's worker-side operations, for callers holding a lease (see store.h).
+  Result<void> UpdateProgress(const Lease& lease, int percent, std::string_view step);
+  Result<void> Complete(const Lease& lease, const TaskResult& result);
+  Result<void> Fail(const Lease& lease, const TaskError& error);
+
+  bool IsKnownMode(std::string_view mode) const;
+  std::vector<std::string> KnownModes() const;  // sorted
+  Store& store() { return store_; }
+
+ private:
+  Result<void> CheckTaskId(std::string_view task_id) const;
+
+  Store& store_;
+  ServiceOptions options_;
+};
+
+}  // namespace wasmq::queue

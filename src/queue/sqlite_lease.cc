@@ -1,0 +1,287 @@
+// File: src/queue/sqlite_lease.cc
+//
+// The SQLite store's worker side: Dequeue (claim under a lease) and every lease-guarded write. Each is a
+// single UPDATE whose WHERE clause carries the guard — `status = 'processing' AND lease_owner = ? AND
+// lease_token = ?` — so checking the lease and applying the change are one atomic step; when the guard
+// matches no row, LeaseError reads the row to say why.
+//
+// Every statement is stepped to SQLITE_DONE: in autocommit mode the commit happens then, and a failed
+// commit (full disk, I/O error) must reach the caller rather than be lost in sqlite3_reset.
+#include <algorithm>
+#include <thread>
+
+#include "queue/json.h"
+#include "queue/sqlite_rows.h"
+#include "queue/sqlite_store.h"
+
+namespace wasmq::queue {
+
+using detail::Query;
+using detail::ReadTask;
+
+namespace {
+
+constexpr const char* kGuard = " WHERE id = ?1 AND status = 'processing' AND lease_owner = ?2 AND lease_token = ?3";
+constexpr const char* kEventColumns = " RETURNING mode, attempt, progress, current_step, updated_at";
+
+void BindLease(Query& q, const Lease& l) { q.Bind(1, l.task_id).Bind(2, l.owner).Bind(3, l.token); }
+
+std::string ModeFilter(const DequeueRequest& req) {
+  return req.modes.empty() ? "" : " AND mode IN (SELECT value FROM json_each(?4))";
+}
+
+}  // namespace
+
+Error SqliteStore::LeaseError(const Lease& lease, TaskStatus to) {
+  auto q = wdb_->Prepare("SELECT status, lease_owner, lease_token FROM tasks WHERE id = ?1");
+  if (!q) return q.error();
+  (*q)->Bind(1, lease.task_id);
+  auto row = (*q)->Step();
+  if (!row) return row.error();
+  if (!*row) return NotFound("no task " + lease.task_id);
+  auto st = ParseStatus((*q)->Text(0));
+  if (!st) return Internal("task " + lease.task_id + ": unknown status in the database");
+  if (*st != TaskStatus::Processing) {
+    auto t = CheckTransition(lease.task_id, *st, to);
+    return Conflict("lease lost: task " + lease.task_id + " is " + std::string(ToString(*st)) +
+                    (t ? "" : "; it cannot become " + std::string(ToString(to))));
+  }
+  return Conflict("lease lost: task " + lease.task_id + " is now held by " + (*q)->Text(1) + " (token " +
+                  std::to_string((*q)->Int(2)) + ", this lease had token " + std::to_string(lease.token) + ")");
+}
+
+bool SqliteStore::ExternalChange() {
+  std::lock_guard lock(wmu_);
+  auto q = wdb_->Prepare("PRAGMA data_version");
+  if (!q) return true;
+  auto row = (*q)->Step();
+  if (!row || !*row) return true;
+  int64_t v = (*q)->Int(0);
+  bool changed = v != data_version_;
+  data_version_ = v;
+  return changed;
+}
+
+Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, int64_t* next_due) {
+  // INDEXED BY: without statistics the planner would pick tasks_status and sort every pending task; the
+  // partial index hands them out in queue order and stops at LIMIT.
+  std::vector<Claimed> out;
+  *next_due = 0;
+  std::lock_guard lock(wmu_);
+  const int64_t now = options_.clock();
+  const std::string modes = req.modes.empty() ? std::string() : Json(req.modes).dump();
+  {
+    auto q = wdb_->Prepare(
+        "UPDATE tasks SET status = 'processing', attempt = attempt + 1, lease_owner = ?1, "
+        "lease_token = lease_token + 1, lease_expires_at = ?2 + ?3, started_at = ?2, updated_at = ?2, "
+        "progress = 0, current_step = '' WHERE rowid IN (SELECT rowid FROM tasks INDEXED BY tasks_ready "
+        "WHERE status = 'pending' "
+        "AND run_at <= ?2" + ModeFilter(req) + " ORDER BY priority DESC, run_at, rowid LIMIT ?5) RETURNING " +
+        detail::kTaskColumns + ", rowid");
+    if (!q) return q.error();
+    (*q)->Bind(1, req.owner).Bind(2, now).Bind(3, req.lease_ms).Bind(5, int64_t{std::max(1, req.max_tasks)});
+    if (!modes.empty()) (*q)->Bind(4, modes);
+    std::vector<std::pair<int64_t, Claimed>> rows;
+    for (;;) {
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      Claimed c;
+      auto t = ReadTask(**q, &c.lease);
+      if (!t) return t.error();
+      c.task = std::move(*t);
+      rows.emplace_back((*q)->Int(22), std::move(c));
+    }
+    // RETURNING yields rows in no particular order; hand them out in queue order.
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      if (a.second.task.priority != b.second.task.priority) return a.second.task.priority > b.second.task.priority;
+      if (a.second.task.run_at != b.second.task.run_at) return a.second.task.run_at < b.second.task.run_at;
+      return a.first < b.first;
+    });
+    for (auto& [rowid, c] : rows) out.push_back(std::move(c));
+  }
+  if (out.empty()) {
+    auto q =  wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_ready WHERE status = 'pending'" + ModeFilter(req));
+    if (!q) return q.error();
+    if (!modes.empty()) (*q)->Bind(4, modes);
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    if (*row && !(*q)->IsNull(0)) *next_due = (*q)->Int(0);
+  }
+  return out;
+}
+
+Result<std::vector<Claimed>> SqliteStore::Dequeue(const DequeueRequest& req) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + req.wait;
+  uint64_t seen_ready, seen_wake;
+  {
+    std::lock_guard lock(wait_mu_);
+    seen_ready = ready_version_;
+    seen_wake = wake_version_;
+  }
+  (void)ExternalChange();  // baseline for the other-process check below
+  for (;;) {
+    if (req.give_up && req.give_up()) return std::vector<Claimed>{};
+    int64_t next_due = 0;
+    auto claimed = TryClaim(req, &next_due);
+    if (!claimed) return claimed.error();
+    if (!claimed->empty()) {
+      if (hub_.has_subscribers()) {
+        std::vector<TaskEvent> events;
+        for (const Claimed& c : *claimed) {
+          TaskEvent e;
+          e.task_id = c.task.task_id;
+          e.mode = c.task.mode;
+          e.status = TaskStatus::Processing;
+          e.attempt = c.task.attempt;
+          e.at = c.task.started_at;
+          events.push_back(std::move(e));
+        }
+        hub_.Publish(events);
+      }
+      return claimed;
+    }
+    // Nothing ready. Wait for an in-process enqueue (condition variable), WakeWaiters, the next delayed
+    // task, or — every external_poll_ — a commit by another process.
+    for (;;) {
+      auto now = Clock::now();
+      if (now >= deadline) return std::vector<Claimed>{};
+      auto wake_at = std::min(deadline, now + external_poll_);
+      bool due = false;
+      if (next_due) {
+        auto until_due = std::chrono::milliseconds(std::max<int64_t>(0, next_due - options_.clock()));
+        if (now + until_due <= wake_at) wake_at = now + until_due, due = true;
+      }
+      std::unique_lock lock(wait_mu_);
+      bool signalled = wait_cv_.wait_until(lock, wake_at, [&] {
+        return ready_version_ != seen_ready || wake_version_ != seen_wake || (req.give_up && req.give_up());
+      });
+      if (wake_version_ != seen_wake || (req.give_up && req.give_up())) return std::vector<Claimed>{};
+      if (signalled) {
+        seen_ready = ready_version_;
+        break;
+      }
+      lock.unlock();
+      if (due || ExternalChange()) break;
+    }
+  }
+}
+
+Result<int64_t> SqliteStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
+  std::lock_guard lock(wmu_);
+  const int64_t expires = options_.clock() + lease_ms;
+  auto q = wdb_->Prepare(std::string("UPDATE tasks SET lease_expires_at = ?4") + kGuard);
+  if (!q) return q.error();
+  BindLease(**q, lease);
+  (*q)->Bind(4, expires);
+  if (auto r = (*q)->Run(); !r) return r.error();
+  if (wdb_->Changes() == 0) return LeaseError(lease, TaskStatus::Processing);
+  return expires;
+}
+
+Result<void> SqliteStore::GuardedUpdate(const Lease& lease, TaskStatus to, const std::string& set,
+                                        const std::function<void(Query&)>& bind, TaskEvent* e) {
+  auto q = wdb_->Prepare("UPDATE tasks SET " + set + kGuard + kEventColumns);
+  if (!q) return q.error();
+  BindLease(**q, lease);
+  bind(**q);
+  auto row = (*q)->Step();
+  if (!row) return row.error();
+  if (!*row) return LeaseError(lease, to);
+  e->task_id = lease.task_id;
+  e->status = to;
+  e->mode = (*q)->Text(0);
+  e->attempt = static_cast<int>((*q)->Int(1));
+  e->progress = static_cast<int>((*q)->Int(2));
+  e->current_step = (*q)->Text(3);
+  e->at = (*q)->Int(4);
+  return (*q)->Run();
+}
+
+Result<void> SqliteStore::Progress(const Lease& lease, int percent, std::string_view step) {
+  if (percent < 0 || percent > 100) return InvalidArgument("progress: must be from 0 to 100 (got " + std::to_string(percent) + ")");
+  if (step.size() > kMaxStepLength) step = step.substr(0, kMaxStepLength);
+  TaskEvent e;
+  e.kind = TaskEvent::Kind::Progress;
+  e.status = TaskStatus::Processing;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    if (auto r = GuardedUpdate(lease, TaskStatus::Processing, "progress = ?4, current_step = ?5, updated_at = ?6",
+                               [&](Query& q) { q.Bind(4, int64_t{percent}).Bind(5, step).Bind(6, now); }, &e);
+        !r)
+      return r.error();
+  }
+  hub_.Publish({e});
+  return {};
+}
+
+Result<void> SqliteStore::Complete(const Lease& lease, const TaskResult& result) {
+  TaskEvent e;
+  e.status = TaskStatus::Done;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    if (auto r = GuardedUpdate(lease, TaskStatus::Done, "status = 'done', progress = 100, result = ?4, finished_at = ?5, updated_at = ?5, "
+        "duration_ms = ?5 - started_at, lease_owner = NULL, lease_expires_at = 0",
+                               [&](Query& q) { q.Bind(4, ToJson(result).dump()).Bind(5, now); }, &e);
+        !r)
+      return r.error();
+  }
+  hub_.Publish({e});
+  return {};
+}
+
+Result<void> SqliteStore::Fail(const Lease& lease, const TaskError& error) {
+  TaskEvent e;
+  e.status = TaskStatus::Failed;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    if (auto r = GuardedUpdate(lease, TaskStatus::Failed, "status = 'failed', error = ?4, finished_at = ?5, updated_at = ?5, duration_ms = ?5 - started_at, "
+        "lease_owner = NULL, lease_expires_at = 0",
+                               [&](Query& q) { q.Bind(4, ToJson(error).dump()).Bind(5, now); }, &e);
+        !r)
+      return r.error();
+  }
+  hub_.Publish({e});
+  return {};
+}
+
+Result<void> SqliteStore::Retry(const Lease& lease, const TaskError& error, int64_t run_at) {
+  TaskEvent e;
+  e.status = TaskStatus::Pending;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    if (auto r = GuardedUpdate(lease, TaskStatus::Pending, "status = 'pending', error = ?4, run_at = ?5, updated_at = ?6, progress = 0, current_step = '', "
+        "lease_owner = NULL, lease_expires_at = 0",
+                               [&](Query& q) { q.Bind(4, ToJson(error).dump()).Bind(5, std::max(run_at, now)).Bind(6, now); }, &e);
+        !r)
+      return r.error();
+  }
+  NotifyReady();
+  hub_.Publish({e});
+  return {};
+}
+
+Result<void> SqliteStore::Release(const Lease& lease) {
+  TaskEvent e;
+  e.status = TaskStatus::Pending;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    // run_at is kept: the task goes back to the place in the queue it had.
+    if (auto r = GuardedUpdate(lease, TaskStatus::Pending, "status = 'pending', attempt = attempt - 1, updated_at = ?4, progress = 0, current_step = '', "
+        "lease_owner = NULL, lease_expires_at = 0",
+                               [&](Query& q) { q.Bind(4, now); }, &e);
+        !r)
+      return r.error();
+  }
+  NotifyReady();
+  hub_.Publish({e});
+  return {};
+}
+
+}  // namespace wasmq::queue

@@ -1,0 +1,422 @@
+// File: src/queue/sqlite_store.cc
+//
+// The SQLite store: opening and schema, the client operations (create, get, list, cancel, stats) and
+// maintenance (lease recovery, cleanup). The worker operations are in sqlite_lease.cc. The schema is
+// documented in docs/queue.md; keep the two in step.
+#include "queue/sqlite_store.h"
+
+#include <algorithm>
+
+#include "queue/json.h"
+#include "queue/sqlite_rows.h"
+
+namespace wasmq::queue {
+
+using detail::Db;
+using detail::Query;
+using detail::ReadTask;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+
+// Indexes: tasks_ready serves Dequeue (a partial index over pending tasks only, in hand-out order: it stays
+// small however many finished tasks are kept); tasks_newest and tasks_status serve List; tasks_finished
+// serves Cleanup.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tasks (
+  id               TEXT PRIMARY KEY,
+  user_id          TEXT NOT NULL DEFAULT '',
+  mode             TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending','processing','done','failed','cancelled')),
+  priority         INTEGER NOT NULL DEFAULT 0,
+  source_image     TEXT NOT NULL DEFAULT '',
+  config           TEXT NOT NULL DEFAULT '{}',
+  progress         INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+  current_step     TEXT NOT NULL DEFAULT '',
+  attempt          INTEGER NOT NULL DEFAULT 0,
+  max_retries      INTEGER NOT NULL DEFAULT 0,
+  timeout_ms       INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL DEFAULT 0,
+  updated_at       INTEGER NOT NULL,
+  finished_at      INTEGER NOT NULL DEFAULT 0,
+  run_at           INTEGER NOT NULL,
+  duration_ms      INTEGER,
+  result           TEXT,
+  error            TEXT,
+  lease_owner      TEXT,
+  lease_token      INTEGER NOT NULL DEFAULT 0,
+  lease_expires_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS tasks_newest ON tasks (created_at DESC);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created_at DESC);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_at) WHERE finished_at > 0;
+)sql";
+
+Result<void> Pragmas(Db& db, bool sync_full) {
+  std::string sql = "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs) + ";";
+  sql += sync_full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
+  sql += "PRAGMA temp_store = MEMORY;";
+  return db.Exec(sql.c_str());
+}
+
+Result<int64_t> ScalarInt(Db& db, const std::string& sql) {
+  auto q = db.Prepare(sql);
+  if (!q) return q.error();
+  auto row = (*q)->Step();
+  if (!row) return row.error();
+  return *row ? (*q)->Int(0) : 0;
+}
+
+// Creates the schema, or checks that the file's schema is one this wasmq understands. Under BEGIN
+// IMMEDIATE so that two processes opening a new file at once do not both create it.
+Result<void> MigrateSchema(Db& db) {
+  // WAL is a property of the file: set once, it stays for every later connection.
+  auto mode = db.Prepare("PRAGMA journal_mode = WAL");
+  if (!mode) return mode.error();
+  auto r = (*mode)->Step();
+  if (!r) return r.error();
+  if (!*r || (*mode)->Text(0) != "wal")
+    return Unavailable("sqlite: cannot switch the database to WAL mode (a network file system?)");
+  mode->reset();
+  if (auto b = db.Exec("BEGIN IMMEDIATE"); !b) return b;
+  auto version = ScalarInt(db, "PRAGMA user_version");
+  Result<void> out;
+  if (!version) {
+    out = version.error();
+  } else if (*version > kSchemaVersion) {
+    out = Unavailable("sqlite: the database has schema version " + std::to_string(*version) +
+                      ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
+  } else if (*version < kSchemaVersion) {
+    out = db.Exec(kSchema);
+    if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  }
+  if (!out) {
+    (void)db.Exec("ROLLBACK");
+    return out;
+  }
+  return db.Exec("COMMIT");
+}
+
+// Builds the WHERE clause of a list query; binds go to ?1..?3 (status, mode, user_id) when present.
+std::string ListWhere(const ListQuery& q) {
+  std::string where;
+  auto add = [&](const char* cond) { where += where.empty() ? std::string(" WHERE ") + cond : std::string(" AND ") + cond; };
+  if (q.status) add("status = ?1");
+  if (!q.mode.empty()) add("mode = ?2");
+  if (!q.user_id.empty()) add("user_id = ?3");
+  return where;
+}
+
+void BindList(Query& q, const ListQuery& lq) {
+  if (lq.status) q.Bind(1, ToString(*lq.status));
+  if (!lq.mode.empty()) q.Bind(2, lq.mode);
+  if (!lq.user_id.empty()) q.Bind(3, lq.user_id);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, StoreOptions options) {
+  auto wdb = Db::Open(path);
+  if (!wdb) return wdb.error();
+  if (auto r = Pragmas(**wdb, options.sync_full); !r) return r.error();
+  if (auto r = MigrateSchema(**wdb); !r) return r.error();
+  auto rdb = Db::Open(path);
+  if (!rdb) return rdb.error();
+  if (auto r = Pragmas(**rdb, options.sync_full); !r) return r.error();
+  if (auto r = (*rdb)->Exec("PRAGMA query_only = 1"); !r) return r.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*wdb), std::move(*rdb), std::move(options)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Db> wdb, std::unique_ptr<Db> rdb, StoreOptions options)
+    : options_(std::move(options)), wdb_(std::move(wdb)), rdb_(std::move(rdb)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<void> SqliteStore::Ping() {
+  std::lock_guard lock(rmu_);
+  auto v = ScalarInt(*rdb_, "SELECT COUNT(*) FROM sqlite_master");
+  if (!v) return v.error();
+  return {};
+}
+
+void SqliteStore::NotifyReady() {
+  {
+    std::lock_guard lock(wait_mu_);
+    ++ready_version_;
+  }
+  wait_cv_.notify_all();
+}
+
+void SqliteStore::WakeWaiters() {
+  {
+    std::lock_guard lock(wait_mu_);
+    ++wake_version_;
+  }
+  wait_cv_.notify_all();
+}
+
+Result<void> SqliteStore::Create(const TaskInfo& t) {
+  if (t.status != TaskStatus::Pending) return InvalidArgument("status: a new task must be pending");
+  if (t.task_id.empty()) return InvalidArgument("task_id: is required");
+  if (!IsValidModeName(t.mode)) return InvalidArgument("mode: invalid mode name '" + t.mode + "'");
+  {
+    std::lock_guard lock(wmu_);
+    auto q = wdb_->Prepare(
+        "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, timeout_ms, "
+        "created_at, updated_at, run_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)");
+    if (!q) return q.error();
+    (*q)->Bind(1, t.task_id).Bind(2, t.user_id).Bind(3, t.mode).Bind(4, int64_t{t.priority}).Bind(5, t.source_image);
+    (*q)->Bind(6, t.config.dump()).Bind(7, int64_t{t.max_retries}).Bind(8, t.timeout_ms).Bind(9, t.created_at);
+    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at);
+    if (auto r = (*q)->Run(); !r) {
+      if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return Conflict("task " + t.task_id + " already exists");
+      return r.error();
+    }
+  }
+  NotifyReady();
+  if (hub_.has_subscribers()) {
+    TaskEvent e;
+    e.kind = TaskEvent::Kind::Created;
+    e.task_id = t.task_id;
+    e.mode = t.mode;
+    e.status = TaskStatus::Pending;
+    e.at = t.created_at;
+    hub_.Publish({e});
+  }
+  return {};
+}
+
+Result<TaskInfo> SqliteStore::Get(std::string_view task_id) {
+  std::lock_guard lock(rmu_);
+  auto q = rdb_->Prepare(std::string("SELECT ") + detail::kTaskColumns + " FROM tasks WHERE id = ?1");
+  if (!q) return q.error();
+  (*q)->Bind(1, task_id);
+  auto row = (*q)->Step();
+  if (!row) return row.error();
+  if (!*row) return NotFound("no task " + std::string(task_id));
+  return ReadTask(**q);
+}
+
+Result<TaskListResponse> SqliteStore::List(const ListQuery& lq) {
+  if (lq.page < 1) return InvalidArgument("page: must be 1 or more");
+  if (lq.page_size < 1 || lq.page_size > kMaxPageSize)
+    return InvalidArgument("page_size: must be from 1 to " + std::to_string(kMaxPageSize));
+  TaskListResponse out;
+  out.page = lq.page;
+  out.page_size = lq.page_size;
+  const std::string where = ListWhere(lq);
+  std::lock_guard lock(rmu_);
+  {
+    auto q = rdb_->Prepare("SELECT COUNT(*) FROM tasks" + where);
+    if (!q) return q.error();
+    BindList(**q, lq);
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    out.total = *row ? (*q)->Int(0) : 0;
+  }
+  auto q = rdb_->Prepare(std::string("SELECT ") + detail::kTaskColumns + " FROM tasks" + where +
+                         " ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5");
+  if (!q) return q.error();
+  BindList(**q, lq);
+  (*q)->Bind(4, int64_t{lq.page_size}).Bind(5, int64_t{lq.page - 1} * lq.page_size);
+  for (;;) {
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto t = ReadTask(**q);
+    if (!t) return t.error();
+    out.tasks.push_back(Summarise(*t));
+  }
+  out.has_more = int64_t{lq.page} * lq.page_size < out.total;
+  return out;
+}
+
+Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
+  Result<TaskInfo> out = Internal("unreachable");
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    auto q = wdb_->Prepare(
+        "UPDATE tasks SET status = 'cancelled', finished_at = ?2, updated_at = ?2, lease_owner = NULL, "
+        "lease_expires_at = 0, duration_ms = CASE WHEN started_at > 0 THEN ?2 - started_at END WHERE id = ?1 "
+        "AND status IN (" + detail::FromStatusesSql(TaskStatus::Cancelled) + ") RETURNING " + detail::kTaskColumns);
+    if (!q) return q.error();
+    (*q)->Bind(1, task_id).Bind(2, now);
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    if (*row) {
+      out = ReadTask(**q);
+      if (auto done = (*q)->Run(); !done) return done.error();
+    } else {
+      q->reset();
+      auto cur = wdb_->Prepare("SELECT status FROM tasks WHERE id = ?1");
+      if (!cur) return cur.error();
+      (*cur)->Bind(1, task_id);
+      auto r = (*cur)->Step();
+      if (!r) return r.error();
+      if (!*r) return NotFound("no task " + std::string(task_id));
+      auto st = ParseStatus((*cur)->Text(0));
+      if (!st) return Internal("task " + std::string(task_id) + ": unknown status in the database");
+      auto check = CheckTransition(task_id, *st, TaskStatus::Cancelled);
+      return check ? Internal("cancel matched no row") : check.error();
+    }
+  }
+  if (out && hub_.has_subscribers()) {
+    TaskEvent e;
+    e.task_id = out->task_id;
+    e.mode = out->mode;
+    e.status = TaskStatus::Cancelled;
+    e.progress = out->progress;
+    e.current_step = out->current_step;
+    e.attempt = out->attempt;
+    e.at = out->updated_at;
+    hub_.Publish({e});
+  }
+  return out;
+}
+
+Result<QueueStats> SqliteStore::Stats() {
+  QueueStats s;
+  for (TaskStatus st : kAllStatuses) s.counts[st] = 0;
+  const int64_t now = options_.clock();
+  std::lock_guard lock(rmu_);
+  {
+    auto q = rdb_->Prepare("SELECT status, COUNT(*) FROM tasks GROUP BY status");
+    if (!q) return q.error();
+    for (;;) {
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      if (auto st = ParseStatus((*q)->Text(0))) s.counts[*st] = (*q)->Int(1);
+    }
+  }
+  {
+    auto q = rdb_->Prepare("SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND run_at <= ?1");
+    if (!q) return q.error();
+    (*q)->Bind(1, now);
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    s.queue_length = *row ? (*q)->Int(0) : 0;
+  }
+  s.delayed = s.counts[TaskStatus::Pending] - s.queue_length;
+  s.processing = s.counts[TaskStatus::Processing];
+  {
+    auto q = rdb_->Prepare(
+        "SELECT mode, SUM(status = 'done'), SUM(status = 'failed') FROM tasks "
+        "WHERE status IN ('done', 'failed') GROUP BY mode");
+    if (!q) return q.error();
+    for (;;) {
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ModeStats& m = s.modes[(*q)->Text(0)];
+      m.done = (*q)->Int(1);
+      m.failed = (*q)->Int(2);
+    }
+  }
+  {
+    // Nearest-rank p95: the value at rank ceil(0.95 n) = (95 n + 99) / 100 in integer arithmetic.
+    auto q = rdb_->Prepare(
+        "SELECT mode, duration_ms, mean FROM (SELECT mode, duration_ms, "
+        "ROW_NUMBER() OVER (PARTITION BY mode ORDER BY duration_ms) AS rn, "
+        "COUNT(*) OVER (PARTITION BY mode) AS n, AVG(duration_ms) OVER (PARTITION BY mode) AS mean "
+        "FROM tasks WHERE status = 'done' AND duration_ms IS NOT NULL) WHERE rn = (95 * n + 99) / 100");
+    if (!q) return q.error();
+    for (;;) {
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ModeStats& m = s.modes[(*q)->Text(0)];
+      m.p95_ms = static_cast<double>((*q)->Int(1));
+      m.mean_ms = (*q)->Double(2);
+    }
+  }
+  return s;
+}
+
+Result<RecoveryReport> SqliteStore::RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) {
+  RecoveryReport report;
+  std::vector<TaskEvent> events;
+  {
+    std::lock_guard lock(wmu_);
+    const int64_t now = options_.clock();
+    if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
+    auto body = [&]() -> Result<void> {
+      Json dead = Json::array();
+      if (owner_dead) {
+        auto q = wdb_->Prepare("SELECT DISTINCT lease_owner FROM tasks WHERE status = 'processing'");
+        if (!q) return q.error();
+        for (;;) {
+          auto row = (*q)->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          std::string owner = (*q)->Text(0);
+          if (owner_dead(owner)) dead.push_back(owner);
+        }
+      }
+      // A task with no attempt left fails; the others go back to pending at their old place (run_at kept).
+      auto q = wdb_->Prepare(
+          "UPDATE tasks SET "
+          "status = CASE WHEN attempt > max_retries THEN 'failed' ELSE 'pending' END, "
+          "error = CASE WHEN attempt > max_retries THEN json_object('code', 'LEASE_EXPIRED', 'message', "
+          "'the worker running this attempt stopped renewing its lease (' || IFNULL(lease_owner, '?') || ')', "
+          "'attempt', attempt, 'retryable', json('false'), 'stderr', NULL, 'at', ?3) ELSE error END, "
+          "finished_at = CASE WHEN attempt > max_retries THEN ?1 ELSE 0 END, "
+          "duration_ms = CASE WHEN attempt > max_retries THEN ?1 - started_at END, "
+          "updated_at = ?1, lease_owner = NULL, lease_expires_at = 0, progress = 0, current_step = '' "
+          "WHERE status = 'processing' AND (lease_expires_at <= ?1 OR lease_owner IN (SELECT value FROM json_each(?2))) "
+          "RETURNING id, status, mode, attempt");
+      if (!q) return q.error();
+      (*q)->Bind(1, now).Bind(2, dead.dump()).Bind(3, FormatTime(now));
+      for (;;) {
+        auto row = (*q)->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        TaskEvent e;
+        e.task_id = (*q)->Text(0);
+        e.status = ParseStatus((*q)->Text(1)).value_or(TaskStatus::Pending);
+        e.mode = (*q)->Text(2);
+        e.attempt = static_cast<int>((*q)->Int(3));
+        e.at = now;
+        (e.status == TaskStatus::Pending ? report.requeued : report.failed).push_back(e.task_id);
+        events.push_back(std::move(e));
+      }
+      return {};
+    };
+    if (auto r = body(); !r) {
+      (void)wdb_->Exec("ROLLBACK");
+      return r.error();
+    }
+    if (auto c = wdb_->Exec("COMMIT"); !c) {
+      (void)wdb_->Exec("ROLLBACK");
+      return c.error();
+    }
+  }
+  if (!report.requeued.empty()) NotifyReady();
+  hub_.Publish(events);
+  return report;
+}
+
+Result<std::vector<std::string>> SqliteStore::Cleanup(int64_t finished_before, int limit) {
+  std::vector<std::string> ids;
+  std::lock_guard lock(wmu_);
+  auto q = wdb_->Prepare(
+      "DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE finished_at > 0 AND finished_at < ?1 "
+      "AND status IN ('done', 'failed', 'cancelled') LIMIT ?2) RETURNING id");
+  if (!q) return q.error();
+  (*q)->Bind(1, finished_before).Bind(2, int64_t{limit});
+  for (;;) {
+    auto row = (*q)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    ids.push_back((*q)->Text(0));
+  }
+  return ids;
+}
+
+}  // namespace wasmq::queue

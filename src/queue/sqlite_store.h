@@ -1,0 +1,96 @@
+// File: src/queue/sqlite_store.h
+//
+// The embedded Store: one SQLite file in WAL mode. The schema and why it is crash-safe are in
+// docs/queue.md; the short version:
+//
+// - Every state change is one SQL statement (or one BEGIN IMMEDIATE … COMMIT when it needs two), so it is
+//   one transaction: SQLite applies it entirely or not at all. A process killed at any instant (kill -9)
+//   leaves either the old row or the new one; the next open rolls the WAL forward to the last commit.
+// - synchronous=NORMAL (the default here): a commit is written to the WAL before the call returns, but the
+//   WAL is fsync'ed only at checkpoints. A dead *process* loses nothing — its writes are in the kernel's page
+//   cache — and the database is never corrupt. Only an OS crash or power cut can lose the last commits;
+//   StoreOptions::sync_full (synchronous=FULL, an fsync per commit) closes that too, at ~100× the cost of a
+//   commit on a spinning disk.
+// - busy_timeout lets `wasmq serve` and `wasmq task` (another process) share the file: a writer waits for
+//   the other's transaction instead of failing.
+//
+// Connections: one for writes (all changes, and Dequeue), one for reads (Get, List, Stats), each behind its
+// own mutex; in WAL mode readers never wait for the writer. Statements are prepared once per connection.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "queue/event_hub.h"
+#include "queue/sqlite_db.h"
+#include "queue/store.h"
+
+namespace wasmq::queue {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database at `path` and brings its schema up to date. Unavailable when the file
+  // cannot be opened or was written by a newer wasmq.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, StoreOptions options = {});
+  ~SqliteStore() override;
+
+  std::string_view backend() const override { return "sqlite"; }
+  Result<void> Ping() override;
+  Result<void> Create(const TaskInfo& task) override;
+  Result<TaskInfo> Get(std::string_view task_id) override;
+  Result<TaskListResponse> List(const ListQuery& q) override;
+  Result<TaskInfo> Cancel(std::string_view task_id) override;
+  Result<QueueStats> Stats() override;
+  Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) override;
+  void WakeWaiters() override;
+  Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) override;
+  Result<void> Progress(const Lease& lease, int percent, std::string_view step) override;
+  Result<void> Complete(const Lease& lease, const TaskResult& result) override;
+  Result<void> Fail(const Lease& lease, const TaskError& error) override;
+  Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) override;
+  Result<void> Release(const Lease& lease) override;
+  Result<RecoveryReport> RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) override;
+  Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) override;
+  Subscription Subscribe(EventCallback callback) override { return hub_.Subscribe(std::move(callback)); }
+
+  // How often a blocked Dequeue checks for tasks submitted by *other processes* (in-process submissions wake
+  // it at once). Default 100 ms.
+  void set_external_poll(std::chrono::milliseconds interval) { external_poll_ = interval; }
+
+ private:
+  SqliteStore(std::unique_ptr<detail::Db> wdb, std::unique_ptr<detail::Db> rdb, StoreOptions options);
+
+  // One claim attempt. When nothing was claimed, *next_due is the earliest run_at of a delayed task of an
+  // allowed mode (0 if none).
+  Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);
+  // Whether another connection committed since the last call (PRAGMA data_version).
+  bool ExternalChange();
+  // After a write guarded by `lease` matched no row: NotFound, or Conflict saying why.
+  Error LeaseError(const Lease& lease, TaskStatus to);
+  // Runs `UPDATE tasks SET <set>` guarded by `lease` (binding ?4.. through `bind`) and fills *e from the
+  // row; LeaseError when the guard matched nothing. REQUIRES: wmu_ held.
+  Result<void> GuardedUpdate(const Lease& lease, TaskStatus to, const std::string& set,
+                             const std::function<void(detail::Query&)>& bind, TaskEvent* e);
+  // A task became ready: wake Dequeue waiters.
+  void NotifyReady();
+
+  StoreOptions options_;
+  std::mutex wmu_;  // guards wdb_ and data_version_
+  std::unique_ptr<detail::Db> wdb_;
+  int64_t data_version_ = -1;
+  std::mutex rmu_;  // guards rdb_
+  std::unique_ptr<detail::Db> rdb_;
+
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  uint64_t ready_version_ = 0;  // guarded by wait_mu_; bumped when a task becomes pending
+  uint64_t wake_version_ = 0;   // guarded by wait_mu_; bumped by WakeWaiters
+  std::chrono::milliseconds external_poll_{100};
+
+  detail::EventHub hub_;
+};
+
+}  // namespace wasmq::queue

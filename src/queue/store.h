@@ -1,0 +1,180 @@
+// File: src/queue/store.h
+//
+// The Store: where tasks live, and the only way anything changes them. Backends: SQLite (sqlite_store.h,
+// embedded, the default) and Redis (later). Every method is safe to call from any thread, and several
+// processes may share one store (`wasmq serve` and `wasmq task` on one SQLite file; a fleet on one Redis).
+//
+// ## Leases: who may write about a running task
+//
+// Dequeue claims pending tasks for a caller: each becomes `processing` under a Lease — the owner's name,
+// an expiry time, and a fencing token that grows by one at every claim of that task. Every later write
+// about the run (Heartbeat, Progress, Complete, Fail, Retry, Release) carries the Lease, and the store
+// applies it only if the task is still `processing` under that very owner and token. Otherwise the write is
+// refused with Conflict and nothing changes. This is what makes a stale worker harmless: one that stalled
+// past its lease (the task was re-queued and claimed again, with a new token), or whose task was cancelled.
+//
+// The owner keeps its lease alive with Heartbeat. A lease that expires — its worker crashed, or hangs —
+// is found by RecoverLeases, which puts the task back to `pending` (or fails it with LEASE_EXPIRED when no
+// attempt is left: a task that kills its worker every time must not loop forever). Delivery is therefore
+// at-least-once: a worker that loses its lease may have run the module, but its result is never recorded
+// after another claim.
+//
+// ## Attempts, retries and hand-backs
+//
+// A claim starts an attempt (`attempt` + 1). A failed attempt either ends the task (Fail → `failed`) or
+// goes back to the queue with a delay (Retry → `pending`, not handed out before `run_at`), keeping the error
+// on the task. A graceful hand-back (Release, at shutdown) returns the task to `pending` at its old place and
+// does not count the attempt. Order of hand-out: higher priority first, then earlier `run_at` (FIFO).
+//
+// ## Transitions
+//
+// Every change obeys CanTransition (model.h); a change from the wrong status is refused with Conflict,
+// naming the task's status. Each change is atomic: it happens completely or not at all, also when the
+// process is killed at any instant (for SQLite: one transaction per change, WAL).
+//
+// ## Events
+//
+// Subscribe registers a callback told about every change made *through this Store object* after it is
+// committed (a backend with pub/sub, such as Redis, also relays other processes' changes). Callbacks run on
+// the thread that made the change, one at a time; they must be quick and must not call back into the
+// Store. The Subscription unsubscribes when destroyed, and waits for a callback in flight to return; it
+// must not outlive the Store.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "queue/model.h"
+
+namespace wasmq::queue {
+
+struct Lease {
+  std::string task_id = {};
+  std::string owner = {};       // e.g. "wasmq/host/1234/5f0c…" (see worker)
+  int64_t token = 0;       // fencing token of this claim
+  int attempt = 0;         // the attempt this claim started (1-based)
+  int64_t expires_at = 0;  // ms since the epoch
+};
+
+struct Claimed {
+  TaskInfo task = {};  // as it is after the claim: processing, attempt counted, started_at set
+  Lease lease = {};
+};
+
+struct DequeueRequest {
+  std::string owner = {};
+  int64_t lease_ms = 30'000;
+  std::vector<std::string> modes = {};  // hand out only these modes; empty means every mode
+  int max_tasks = 1;               // claim up to this many at once (one transaction)
+  std::chrono::milliseconds wait{0};  // block up to this long when nothing is ready
+  // Checked whenever the wait wakes up: true ends it with nothing claimed. Whoever makes it true then calls
+  // WakeWaiters(), so the change cannot be missed (no lost wake-up between the check and the wait).
+  std::function<bool()> give_up = nullptr;
+};
+
+struct RecoveryReport {
+  std::vector<std::string> requeued = {};  // back to pending
+  std::vector<std::string> failed = {};    // no attempt left: failed with LEASE_EXPIRED
+};
+
+using EventCallback = std::function<void(const TaskEvent&)>;
+
+// Unsubscribes when destroyed (or on Reset()).
+class Subscription {
+ public:
+  Subscription() = default;
+  explicit Subscription(std::function<void()> unsubscribe) : unsubscribe_(std::move(unsubscribe)) {}
+  Subscription(Subscription&& o) noexcept : unsubscribe_(std::move(o.unsubscribe_)) { o.unsubscribe_ = nullptr; }
+  Subscription& operator=(Subscription&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      unsubscribe_ = std::move(o.unsubscribe_);
+      o.unsubscribe_ = nullptr;
+    }
+    return *this;
+  }
+  ~Subscription() { Reset(); }
+  void Reset() {
+    if (unsubscribe_) std::exchange(unsubscribe_, nullptr)();
+  }
+
+ private:
+  std::function<void()> unsubscribe_;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual std::string_view backend() const = 0;  // "sqlite", "redis"
+  // Whether the store answers (for /readyz). Unavailable otherwise.
+  virtual Result<void> Ping() = 0;
+
+  // ---- Clients
+
+  // Stores a new task. `task` is complete (the service fills ids, defaults and times) and `pending`.
+  // Conflict if the id exists.
+  virtual Result<void> Create(const TaskInfo& task) = 0;
+  // NotFound for an unknown id.
+  virtual Result<TaskInfo> Get(std::string_view task_id) = 0;
+  // Newest first (created_at, then creation order), filtered and paged as `q` says.
+  virtual Result<TaskListResponse> List(const ListQuery& q) = 0;
+  // pending → cancelled, or processing → cancelled (its lease is revoked: the worker's next write is
+  // refused and, told by the event, it interrupts the module). Conflict for a finished task. Returns the
+  // task as cancelled.
+  virtual Result<TaskInfo> Cancel(std::string_view task_id) = 0;
+  virtual Result<QueueStats> Stats() = 0;
+
+  // ---- Workers
+
+  // Claims up to req.max_tasks ready tasks (pending, run_at reached, mode allowed), highest priority first,
+  // then FIFO. Blocks up to req.wait while there is none; returns an empty vector when the wait ends empty
+  // or WakeWaiters() is called. A backend wakes waiters without polling when a task becomes ready in this
+  // process (SQLite: a condition variable); other processes' submissions are seen within a short interval.
+  virtual Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) = 0;
+  // Makes every Dequeue blocked in this process return now (used at shutdown).
+  virtual void WakeWaiters() = 0;
+
+  // Extends the lease to now + lease_ms; returns the new expiry. Conflict when the lease is no longer held.
+  virtual Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) = 0;
+  // percent is 0..100 (InvalidArgument otherwise); step is truncated to kMaxStepLength.
+  virtual Result<void> Progress(const Lease& lease, int percent, std::string_view step) = 0;
+  // processing → done, progress 100, result kept.
+  virtual Result<void> Complete(const Lease& lease, const TaskResult& result) = 0;
+  // processing → failed, error kept.
+  virtual Result<void> Fail(const Lease& lease, const TaskError& error) = 0;
+  // processing → pending, not handed out before run_at; error kept; the attempt counts.
+  virtual Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) = 0;
+  // processing → pending at its old place; the attempt does not count (graceful shutdown).
+  virtual Result<void> Release(const Lease& lease) = 0;
+
+  // ---- Maintenance
+
+  // Puts back every processing task whose lease has expired or whose owner `owner_dead` says is gone
+  // (may be empty). A task with no attempt left is failed with LEASE_EXPIRED instead.
+  virtual Result<RecoveryReport> RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) = 0;
+  // Deletes up to `limit` finished tasks (done, failed, cancelled) that finished before `finished_before`;
+  // returns their ids so the caller can remove their files.
+  virtual Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) = 0;
+
+  virtual Subscription Subscribe(EventCallback callback) = 0;
+};
+
+// Options common to the backends.
+struct StoreOptions {
+  std::function<int64_t()> clock = NowMs;  // ms since the epoch; tests inject a fake one
+  // SQLite: synchronous=FULL (fsync at every commit) instead of NORMAL. NORMAL already loses nothing when
+  // the *process* dies (kill -9); FULL also keeps the last commits through a power cut or kernel crash.
+  bool sync_full = false;
+};
+
+// Opens the store a URL names: "sqlite:PATH" (created when missing) or "redis://HOST:PORT/DB" (Unavailable
+// until the Redis backend is built). InvalidArgument for any other URL.
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions options = {});
+
+}  // namespace wasmq::queue
