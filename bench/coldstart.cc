@@ -1,0 +1,180 @@
+// File: bench/coldstart.cc
+//
+// Cold start of a cached module: the module is compiled once (decode + validate + compile, what a module
+// cache keeps), then each iteration measures what starting a task costs:
+//
+//   new Store  ->  Instantiate (allocate memory, copy data segments, ...)  ->  first Call of `run`
+//
+// and, separately, a second call (no first-touch costs) and tearing the Store down. Prints p50/p99/max per
+// phase and for the total, for a tiny module (one function, no memory) and a module with a 1 MiB data
+// segment.
+//
+//   bench/coldstart [--iterations N] [--data-bytes B] [--json]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/modules.h"
+#include "wasm/wasm.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using wasmq::bench::Bytes;
+namespace wasm = wasmq::wasm;
+
+double Us(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+struct Stats {
+  double p50, p99, max, mean;
+};
+
+Stats Summarise(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto pct = [&](double p) {
+    size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  double sum = 0;
+  for (double x : v) sum += x;
+  return {pct(0.50), pct(0.99), v.back(), sum / static_cast<double>(v.size())};
+}
+
+[[noreturn]] void Die(const std::string& what, const wasm::Error& e) {
+  std::fprintf(stderr, "coldstart: %s: %s\n", what.c_str(), e.message.c_str());
+  std::exit(1);
+}
+
+struct Row {
+  std::string name;
+  size_t module_bytes;
+  double compile_us;
+  Stats store, inst, call, call2, total, teardown;
+};
+
+Row Measure(const std::string& name, const Bytes& bytes, int iterations, int32_t expect) {
+  wasm::Engine engine;
+  // The one-time cost a module cache saves: median of a few compiles (the first one in a process also
+  // pays for first-touch allocations).
+  std::shared_ptr<const wasm::Module> module;
+  std::vector<double> compile_us;
+  for (int i = 0; i < 11; i++) {
+    auto t0 = Clock::now();
+    auto compiled = wasm::Module::Compile(engine, bytes);
+    auto t1 = Clock::now();
+    if (!compiled.ok()) Die(name + ": compile", compiled.error());
+    module = compiled.value();
+    compile_us.push_back(Us(t1 - t0));
+  }
+  wasm::Imports imports;
+
+  std::vector<double> store_us, inst_us, call_us, call2_us, total_us, teardown_us;
+  const int warmup = std::max(10, iterations / 20);
+  for (int it = -warmup; it < iterations; it++) {
+    auto a = Clock::now();
+    auto store = std::make_unique<wasm::Store>(engine);
+    auto b = Clock::now();
+    auto inst = store->Instantiate(*module, imports);
+    auto c = Clock::now();
+    if (!inst.ok()) Die(name + ": instantiate", inst.error());
+    auto out = store->Call(inst->GetFunc("run"), {});
+    auto d = Clock::now();
+    if (!out.ok()) Die(name + ": call", out.error());
+    auto out2 = store->Call(inst->GetFunc("run"), {});  // a second call: no first-touch costs
+    auto d2 = Clock::now();
+    if (!out2.ok()) Die(name + ": second call", out2.error());
+    if (out->size() != 1 || (*out)[0].i32() != expect) {
+      std::fprintf(stderr, "coldstart: %s: run returned %d, expected %d\n", name.c_str(),
+                   out->empty() ? -1 : (*out)[0].i32(), expect);
+      std::exit(1);
+    }
+    auto e0 = Clock::now();
+    store.reset();
+    auto e = Clock::now();
+    if (it < 0) continue;
+    store_us.push_back(Us(b - a));
+    inst_us.push_back(Us(c - b));
+    call_us.push_back(Us(d - c));
+    call2_us.push_back(Us(d2 - d));
+    total_us.push_back(Us(d - a));
+    teardown_us.push_back(Us(e - e0));
+  }
+  return {name,
+          bytes.size(),
+          Summarise(compile_us).p50,
+          Summarise(store_us),
+          Summarise(inst_us),
+          Summarise(call_us),
+          Summarise(call2_us),
+          Summarise(total_us),
+          Summarise(teardown_us)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iterations = 2000;
+  size_t data_bytes = 1 << 20;
+  bool json = false;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if ((a == "--iterations" || a == "-n") && i + 1 < argc) {
+      iterations = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--data-bytes" && i + 1 < argc) {
+      data_bytes = static_cast<size_t>(std::strtoull(argv[++i], nullptr, 10));
+    } else if (a == "--json") {
+      json = true;
+    } else {
+      std::fprintf(stderr, "usage: coldstart [--iterations N] [--data-bytes B] [--json]\n");
+      return 2;
+    }
+  }
+
+  Bytes data_module = wasmq::bench::DataModule(data_bytes);
+  int32_t data_expect;
+  {
+    Bytes payload = wasmq::bench::PseudoRandom(data_bytes, 0x1234567);
+    uint32_t w = 0;
+    if (data_bytes >= 4100) std::memcpy(&w, payload.data() + 4096, 4);
+    data_expect = static_cast<int32_t>(w);
+  }
+  std::vector<Row> rows;
+  rows.push_back(Measure("tiny", wasmq::bench::TinyModule(), iterations, 42));
+  rows.push_back(
+      Measure(std::to_string(data_bytes >> 10) + "KiB-data", data_module, iterations, data_expect));
+
+  if (json) {
+    std::printf("[\n");
+    for (size_t i = 0; i < rows.size(); i++) {
+      const Row& r = rows[i];
+      std::printf(
+          "  {\"module\": \"%s\", \"module_bytes\": %zu, \"compile_us\": %.1f, \"iterations\": %d, "
+          "\"store_p50_us\": %.2f, \"instantiate_p50_us\": %.2f, \"call_p50_us\": %.2f, \"call2_p50_us\": "
+          "%.2f, "
+          "\"total_p50_us\": %.2f, \"total_p99_us\": %.2f, \"total_max_us\": %.2f, \"teardown_p50_us\": "
+          "%.2f}%s\n",
+          r.name.c_str(), r.module_bytes, r.compile_us, iterations, r.store.p50, r.inst.p50, r.call.p50,
+          r.call2.p50, r.total.p50, r.total.p99, r.total.max, r.teardown.p50, i + 1 < rows.size() ? "," : "");
+    }
+    std::printf("]\n");
+    return 0;
+  }
+  std::printf("cold start of a cached module: new Store + Instantiate + first call, %d iterations (us)\n",
+              iterations);
+  std::printf("%-14s %8s %8s | %7s %8s %7s | %9s %8s %8s | %7s %8s\n", "module", "bytes", "compile", "store",
+              "inst", "call", "total p50", "p99", "max", "call2", "teardown");
+  for (const Row& r : rows)
+    std::printf("%-14s %8zu %8.1f | %7.2f %8.2f %7.2f | %9.2f %8.2f %8.2f | %7.2f %8.2f\n", r.name.c_str(),
+                r.module_bytes, r.compile_us, r.store.p50, r.inst.p50, r.call.p50, r.total.p50, r.total.p99,
+                r.total.max, r.call2.p50, r.teardown.p50);
+  std::printf(
+      "total = store + inst + call (new Store, Instantiate, first call); store/inst/call/call2/teardown are "
+      "p50s;\n"
+      "call2 = a second call on the same instance; compile = median Module::Compile, what the cache saves\n");
+  return 0;
+}
