@@ -98,26 +98,6 @@ const char* KindName(ErrorKind k) {
 
 std::string DescribeError(const Error& e) { return std::string(KindName(e.kind)) + " \"" + e.message + "\""; }
 
-const char* TypeName(ValType t) {
-  switch (t) {
-    case ValType::I32:
-      return "i32";
-    case ValType::I64:
-      return "i64";
-    case ValType::F32:
-      return "f32";
-    case ValType::F64:
-      return "f64";
-    case ValType::V128:
-      return "v128";
-    case ValType::FuncRef:
-      return "funcref";
-    case ValType::ExternRef:
-      return "externref";
-  }
-  return "?";
-}
-
 ValType ParseType(const std::string& s) {
   if (s == "i32") return ValType::I32;
   if (s == "i64") return ValType::I64;
@@ -186,7 +166,7 @@ std::string FormatValue(const Value& v) {
       std::snprintf(buf, sizeof buf, "externref:%" PRIu64, v.bits - 1);
       break;
     default:
-      return TypeName(v.type);
+      return ValTypeName(v.type);
   }
   return buf;
 }
@@ -293,7 +273,7 @@ std::string FormatExpected(const Expected& e) {
     for (size_t i = 0; i < e.either.size(); ++i) out += (i ? " | " : "") + FormatExpected(e.either[i]);
     return out + ")";
   }
-  std::string t = TypeName(e.type);
+  std::string t = ValTypeName(e.type);
   switch (e.kind) {
     case Expected::Exact:
       return FormatValue(Value{e.type, e.bits});
