@@ -14,4 +14,10 @@ void AddSpectestCommand(CLI::App& app, int* exit_code);
 // `wasmq run [OPTIONS] MODULE.wasm [ARGS...]`: runs a WASI command module (run.cc).
 void AddRunCommand(CLI::App& app, int* exit_code);
 
+// `wasmq serve [SETTINGS]`: the task store and the worker pool (serve.cc).
+void AddServeCommand(CLI::App& app, int* exit_code);
+
+// `wasmq task submit|get|list|cancel|watch|stats`: the task service against the store (task.cc).
+void AddTaskCommand(CLI::App& app, int* exit_code);
+
 }  // namespace wasmq::cli

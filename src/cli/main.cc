@@ -59,6 +59,8 @@ int Main(int argc, char** argv) {
   // Only commands that work are registered; each new one gets its Add*Command in commands.h.
   wasmq::cli::AddSpectestCommand(app, &exit_code);
   wasmq::cli::AddRunCommand(app, &exit_code);
+  wasmq::cli::AddServeCommand(app, &exit_code);
+  wasmq::cli::AddTaskCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

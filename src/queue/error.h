@@ -17,9 +17,9 @@ namespace wasmq::queue {
 enum class Code {
   InvalidArgument,  // bad input: the message names the field (400)
   NotFound,         // no such task (404)
-  Conflict,         // an illegal status transition, or a write by a worker that no longer holds the lease (409)
-  Unavailable,      // the store cannot be reached or is busy beyond its timeout (503)
-  Internal,         // a broken invariant or a corrupt row (500)
+  Conflict,     // an illegal status transition, or a write by a worker that no longer holds the lease (409)
+  Unavailable,  // the store cannot be reached or is busy beyond its timeout (503)
+  Internal,     // a broken invariant or a corrupt row (500)
 };
 
 struct Error {

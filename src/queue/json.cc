@@ -63,8 +63,8 @@ std::string String(const Json& obj, const std::string& path, std::string_view ke
   return s;
 }
 
-std::optional<int64_t> Int(const Json& obj, const std::string& path, std::string_view key, int64_t lo, int64_t hi,
-                           bool required) {
+std::optional<int64_t> Int(const Json& obj, const std::string& path, std::string_view key, int64_t lo,
+                           int64_t hi, bool required) {
   const Json* v = Member(obj, key);
   std::string p = Join(path, key);
   auto range = "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
@@ -107,14 +107,17 @@ int64_t Time(const Json& obj, const std::string& path, std::string_view key, boo
 TaskStatus Status(const Json& obj, const std::string& path) {
   std::string s = String(obj, path, "status", true);
   auto st = ParseStatus(s);
-  if (!st) Fail(Join(path, "status"), "must be one of pending, processing, done, failed, cancelled (got \"" + s + "\")");
+  if (!st)
+    Fail(Join(path, "status"),
+         "must be one of pending, processing, done, failed, cancelled (got \"" + s + "\")");
   return *st;
 }
 
 std::string Mode(const Json& obj, const std::string& path) {
   std::string m = String(obj, path, "mode", true);
   if (!IsValidModeName(m))
-    Fail(Join(path, "mode"), "must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter (got \"" + m + "\")");
+    Fail(Join(path, "mode"),
+         "must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter (got \"" + m + "\")");
   return m;
 }
 
@@ -122,8 +125,8 @@ std::string Mode(const Json& obj, const std::string& path) {
 bool SafeName(const std::string& s) {
   if (s == "." || s == "..") return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '.';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -135,12 +138,14 @@ Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Jso
 TaskCreateRequest ReadCreateRequest(const Json& j) {
   const std::string path;
   RequireObject(j, path);
-  RejectUnknown(j, path, {"mode", "source_image", "config", "priority", "max_retries", "timeout_ms", "user_id"});
+  RejectUnknown(j, path,
+                {"mode", "source_image", "config", "priority", "max_retries", "timeout_ms", "user_id"});
   TaskCreateRequest r;
   r.mode = Mode(j, path);
   r.source_image = String(j, path, "source_image", false, kMaxIdLength);
   if (!SafeName(r.source_image))
-    Fail("source_image", "must be a file id of letters, digits, '_', '-' and '.' (got \"" + r.source_image + "\")");
+    Fail("source_image",
+         "must be a file id of letters, digits, '_', '-' and '.' (got \"" + r.source_image + "\")");
   if (const Json* c = Member(j, "config")) {
     if (!c->is_object()) Fail("config", "must be an object (got " + Brief(*c) + ")");
     if (c->dump().size() > kMaxConfigBytes)
@@ -151,7 +156,8 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
   if (auto v = Int(j, path, "max_retries", 0, kMaxRetriesLimit, false)) r.max_retries = static_cast<int>(*v);
   if (auto v = Int(j, path, "timeout_ms", 1, kMaxTimeoutMs, false)) r.timeout_ms = *v;
   r.user_id = String(j, path, "user_id", false, kMaxIdLength);
-  if (!SafeName(r.user_id)) Fail("user_id", "must be letters, digits, '_', '-' and '.' (got \"" + r.user_id + "\")");
+  if (!SafeName(r.user_id))
+    Fail("user_id", "must be letters, digits, '_', '-' and '.' (got \"" + r.user_id + "\")");
   return r;
 }
 
@@ -162,7 +168,8 @@ TaskResult ReadResult(const Json& j, const std::string& path) {
     if (!files->is_array()) Fail(Join(path, "output_files"), "must be an array of strings");
     for (size_t i = 0; i < files->size(); ++i) {
       const Json& f = (*files)[i];
-      if (!f.is_string()) Fail(Join(path, "output_files") + "[" + std::to_string(i) + "]", "must be a string");
+      if (!f.is_string())
+        Fail(Join(path, "output_files") + "[" + std::to_string(i) + "]", "must be a string");
       r.output_files.push_back(f.get<std::string>());
     }
   }
@@ -253,8 +260,12 @@ Json ToJson(const TaskResult& r) {
 }
 
 Json ToJson(const TaskError& e) {
-  return {{"code", e.code},         {"message", e.message}, {"attempt", e.attempt},
-          {"retryable", e.retryable}, {"stderr", StringOrNull(e.stderr_tail)}, {"at", TimeOrNull(e.at)}};
+  return {{"code", e.code},
+          {"message", e.message},
+          {"attempt", e.attempt},
+          {"retryable", e.retryable},
+          {"stderr", StringOrNull(e.stderr_tail)},
+          {"at", TimeOrNull(e.at)}};
 }
 
 Json ToJson(const TaskInfo& t) {
@@ -310,13 +321,16 @@ Json ToJson(const QueueStats& s) {
   Json modes = Json::object();
   for (const auto& [mode, m] : s.modes)
     modes[mode] = {{"done", m.done}, {"failed", m.failed}, {"mean_ms", m.mean_ms}, {"p95_ms", m.p95_ms}};
-  return {{"counts", std::move(counts)},     {"queue_length", s.queue_length}, {"delayed", s.delayed},
-          {"processing", s.processing}, {"modes", std::move(modes)}};
+  return {{"counts", std::move(counts)},
+          {"queue_length", s.queue_length},
+          {"delayed", s.delayed},
+          {"processing", s.processing},
+          {"modes", std::move(modes)}};
 }
 
 Json ToJson(const TaskEvent& e) {
-  return {{"type", ToString(e.kind)},     {"task_id", e.task_id},         {"mode", e.mode},
-          {"status", ToString(e.status)}, {"progress", e.progress},       {"current_step", e.current_step},
+  return {{"type", ToString(e.kind)},     {"task_id", e.task_id},   {"mode", e.mode},
+          {"status", ToString(e.status)}, {"progress", e.progress}, {"current_step", e.current_step},
           {"attempt", e.attempt},         {"at", TimeOrNull(e.at)}};
 }
 
@@ -361,7 +375,8 @@ Result<TaskListResponse> TaskListResponseFromJson(const Json& j) {
     TaskListResponse l;
     const Json* tasks = Member(j, "tasks");
     if (!tasks || !tasks->is_array()) Fail("tasks", "must be an array");
-    for (size_t i = 0; i < tasks->size(); ++i) l.tasks.push_back(ReadSummary((*tasks)[i], "tasks[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < tasks->size(); ++i)
+      l.tasks.push_back(ReadSummary((*tasks)[i], "tasks[" + std::to_string(i) + "]"));
     l.total = Int(j, "", "total", 0, std::numeric_limits<int64_t>::max(), true).value_or(0);
     l.page = static_cast<int>(Int(j, "", "page", 1, std::numeric_limits<int>::max(), true).value_or(1));
     l.page_size = static_cast<int>(Int(j, "", "page_size", 1, kMaxPageSize, true).value_or(20));

@@ -11,33 +11,48 @@ namespace wasmq::queue {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::InvalidArgument: return "INVALID_ARGUMENT";
-    case Code::NotFound: return "NOT_FOUND";
-    case Code::Conflict: return "CONFLICT";
-    case Code::Unavailable: return "UNAVAILABLE";
-    case Code::Internal: return "INTERNAL";
+    case Code::InvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::NotFound:
+      return "NOT_FOUND";
+    case Code::Conflict:
+      return "CONFLICT";
+    case Code::Unavailable:
+      return "UNAVAILABLE";
+    case Code::Internal:
+      return "INTERNAL";
   }
   return "INTERNAL";
 }
 
 int HttpStatus(Code code) {
   switch (code) {
-    case Code::InvalidArgument: return 400;
-    case Code::NotFound: return 404;
-    case Code::Conflict: return 409;
-    case Code::Unavailable: return 503;
-    case Code::Internal: return 500;
+    case Code::InvalidArgument:
+      return 400;
+    case Code::NotFound:
+      return 404;
+    case Code::Conflict:
+      return 409;
+    case Code::Unavailable:
+      return 503;
+    case Code::Internal:
+      return 500;
   }
   return 500;
 }
 
 std::string_view ToString(TaskStatus s) {
   switch (s) {
-    case TaskStatus::Pending: return "pending";
-    case TaskStatus::Processing: return "processing";
-    case TaskStatus::Done: return "done";
-    case TaskStatus::Failed: return "failed";
-    case TaskStatus::Cancelled: return "cancelled";
+    case TaskStatus::Pending:
+      return "pending";
+    case TaskStatus::Processing:
+      return "processing";
+    case TaskStatus::Done:
+      return "done";
+    case TaskStatus::Failed:
+      return "failed";
+    case TaskStatus::Cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -70,8 +85,8 @@ bool CanTransition(TaskStatus from, TaskStatus to) {
 
 Result<void> CheckTransition(std::string_view task_id, TaskStatus from, TaskStatus to) {
   if (CanTransition(from, to)) return {};
-  return Conflict("task " + std::string(task_id) + " is " + std::string(ToString(from)) + "; it cannot become " +
-                  std::string(ToString(to)));
+  return Conflict("task " + std::string(task_id) + " is " + std::string(ToString(from)) +
+                  "; it cannot become " + std::string(ToString(to)));
 }
 
 const std::vector<std::string>& BuiltinModes() {
@@ -105,9 +120,12 @@ TaskSummary Summarise(const TaskInfo& t) {
 
 std::string_view ToString(TaskEvent::Kind k) {
   switch (k) {
-    case TaskEvent::Kind::Created: return "created";
-    case TaskEvent::Kind::Progress: return "progress";
-    case TaskEvent::Kind::Status: return "status";
+    case TaskEvent::Kind::Created:
+      return "created";
+    case TaskEvent::Kind::Progress:
+      return "progress";
+    case TaskEvent::Kind::Status:
+      return "status";
   }
   return "?";
 }
@@ -127,8 +145,8 @@ std::string FormatTime(int64_t ms) {
   tm t{};
   gmtime_r(&secs, &t);
   char buf[96];  // sized for any int values, so the compiler can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                t.tm_hour, t.tm_min, t.tm_sec, frac);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
+                t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, frac);
   return buf;
 }
 
@@ -156,9 +174,10 @@ bool Expect(std::string_view text, size_t* pos, char c) {
 std::optional<int64_t> ParseTime(std::string_view text) {
   size_t p = 0;
   int y, mo, d, h, mi, s;
-  if (!Digits(text, &p, 4, &y) || !Expect(text, &p, '-') || !Digits(text, &p, 2, &mo) || !Expect(text, &p, '-') ||
-      !Digits(text, &p, 2, &d) || !Expect(text, &p, 'T') || !Digits(text, &p, 2, &h) || !Expect(text, &p, ':') ||
-      !Digits(text, &p, 2, &mi) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &s))
+  if (!Digits(text, &p, 4, &y) || !Expect(text, &p, '-') || !Digits(text, &p, 2, &mo) ||
+      !Expect(text, &p, '-') || !Digits(text, &p, 2, &d) || !Expect(text, &p, 'T') ||
+      !Digits(text, &p, 2, &h) || !Expect(text, &p, ':') || !Digits(text, &p, 2, &mi) ||
+      !Expect(text, &p, ':') || !Digits(text, &p, 2, &s))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
   int64_t frac_ms = 0;

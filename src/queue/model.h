@@ -11,12 +11,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "queue/error.h"
 
@@ -60,9 +59,9 @@ inline constexpr size_t kMaxConfigBytes = 64 * 1024;  // serialised `config`
 inline constexpr size_t kMaxIdLength = 128;           // source_image, user_id
 inline constexpr size_t kMaxStepLength = 1024;        // current_step is truncated beyond this
 
-std::string FormatTime(int64_t ms);                      // ISO 8601 UTC, millisecond precision
+std::string FormatTime(int64_t ms);                       // ISO 8601 UTC, millisecond precision
 std::optional<int64_t> ParseTime(std::string_view text);  // inverse; also accepts no fraction / an offset
-int64_t NowMs();                                         // the system clock
+int64_t NowMs();                                          // the system clock
 
 // ---------------------------------------------------------------------------------------------------------
 // The types
@@ -70,39 +69,39 @@ int64_t NowMs();                                         // the system clock
 // What a client posts. Fields left unset take the server's defaults (configuration).
 struct TaskCreateRequest {
   std::string mode = {};
-  std::string source_image = {};         // an uploaded file id (img_…); staged into the pipeline's /in; may be empty
-  Json config = Json::object();     // pipeline parameters, passed through untouched
-  int priority = 0;                 // kMinPriority..kMaxPriority
-  std::optional<int> max_retries = {};   // 0..kMaxRetriesLimit
+  std::string source_image = {};  // an uploaded file id (img_…); staged into the pipeline's /in; may be empty
+  Json config = Json::object();            // pipeline parameters, passed through untouched
+  int priority = 0;                        // kMinPriority..kMaxPriority
+  std::optional<int> max_retries = {};     // 0..kMaxRetriesLimit
   std::optional<int64_t> timeout_ms = {};  // 1..kMaxTimeoutMs
-  std::string user_id = {};              // set by the API from the caller's identity; may be empty
+  std::string user_id = {};                // set by the API from the caller's identity; may be empty
 };
 
 // What a finished pipeline produced.
 struct TaskResult {
   std::vector<std::string> output_files = {};  // paths relative to the task's /out, sorted
-  Json output = {};                            // the module's stdout: parsed when it is JSON, else a string; null if empty
-  int64_t duration_ms = 0;                // of the successful attempt
+  Json output = {};         // the module's stdout: parsed when it is JSON, else a string; null if empty
+  int64_t duration_ms = 0;  // of the successful attempt
 };
 
 // Why an attempt failed. The last one is kept on the task.
 namespace error_code {
-inline constexpr std::string_view kTrap = "TRAP";                    // the module trapped
-inline constexpr std::string_view kExit = "EXIT";                    // the module exited non-zero
-inline constexpr std::string_view kTimeout = "TIMEOUT";              // the per-task timeout interrupted it
-inline constexpr std::string_view kResource = "RESOURCE";            // memory cap, stack exhausted
+inline constexpr std::string_view kTrap = "TRAP";          // the module trapped
+inline constexpr std::string_view kExit = "EXIT";          // the module exited non-zero
+inline constexpr std::string_view kTimeout = "TIMEOUT";    // the per-task timeout interrupted it
+inline constexpr std::string_view kResource = "RESOURCE";  // memory cap, stack exhausted
 inline constexpr std::string_view kPipelineInvalid = "PIPELINE_INVALID";  // module cannot be instantiated
-inline constexpr std::string_view kBadInput = "BAD_INPUT";           // the task's inputs are unusable
-inline constexpr std::string_view kLeaseExpired = "LEASE_EXPIRED";   // its worker vanished, no retry left
-inline constexpr std::string_view kInternal = "INTERNAL";            // the worker itself failed
+inline constexpr std::string_view kBadInput = "BAD_INPUT";                // the task's inputs are unusable
+inline constexpr std::string_view kLeaseExpired = "LEASE_EXPIRED";  // its worker vanished, no retry left
+inline constexpr std::string_view kInternal = "INTERNAL";           // the worker itself failed
 }  // namespace error_code
 
 struct TaskError {
-  std::string code = {};        // one of error_code
+  std::string code = {};  // one of error_code
   std::string message = {};
-  int attempt = 0;         // which attempt failed (1-based)
-  bool retryable = false;  // whether a retry could help
-  std::string stderr_tail = {}; // the end of the module's stderr, if any
+  int attempt = 0;               // which attempt failed (1-based)
+  bool retryable = false;        // whether a retry could help
+  std::string stderr_tail = {};  // the end of the module's stderr, if any
   int64_t at = 0;
 };
 
@@ -114,13 +113,13 @@ struct TaskInfo {
   int priority = 0;
   std::string source_image = {};
   Json config = Json::object();
-  int progress = 0;          // percent, 0..100
+  int progress = 0;               // percent, 0..100
   std::string current_step = {};  // the pipeline's text for what it is doing
-  int attempt = 0;           // attempts started (a graceful hand-back does not count)
-  int max_retries = 0;       // attempts allowed = 1 + max_retries
+  int attempt = 0;                // attempts started (a graceful hand-back does not count)
+  int max_retries = 0;            // attempts allowed = 1 + max_retries
   int64_t timeout_ms = 0;
   int64_t created_at = 0, started_at = 0, updated_at = 0, finished_at = 0;
-  int64_t run_at = 0;        // a pending task is not handed out before this (retry backoff)
+  int64_t run_at = 0;  // a pending task is not handed out before this (retry backoff)
   std::optional<TaskResult> result = {};
   std::optional<TaskError> error = {};
 };
@@ -138,8 +137,8 @@ TaskSummary Summarise(const TaskInfo& t);
 
 struct TaskListResponse {
   std::vector<TaskSummary> tasks = {};  // newest first
-  int64_t total = 0;               // matching tasks, all pages
-  int page = 1;                    // 1-based
+  int64_t total = 0;                    // matching tasks, all pages
+  int page = 1;                         // 1-based
   int page_size = 20;
   bool has_more = false;
 };
@@ -160,8 +159,8 @@ struct ModeStats {
 };
 struct QueueStats {
   std::map<TaskStatus, int64_t> counts = {};  // every status, zeros included
-  int64_t queue_length = 0;              // pending and ready to run now
-  int64_t delayed = 0;                   // pending, waiting out a retry backoff
+  int64_t queue_length = 0;                   // pending and ready to run now
+  int64_t delayed = 0;                        // pending, waiting out a retry backoff
   int64_t processing = 0;
   std::map<std::string, ModeStats> modes = {};
 };

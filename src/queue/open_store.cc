@@ -11,7 +11,8 @@ namespace wasmq::queue {
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions options) {
   if (url.starts_with("sqlite:")) {
     std::string path(url.substr(7));
-    if (path.empty()) return InvalidArgument("store: 'sqlite:' needs a file path, e.g. sqlite:/var/lib/wasmq/tasks.db");
+    if (path.empty())
+      return InvalidArgument("store: 'sqlite:' needs a file path, e.g. sqlite:/var/lib/wasmq/tasks.db");
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {
       std::error_code ec;
@@ -24,7 +25,8 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions opti
   }
   if (url.starts_with("redis://"))
     return Unavailable("store: the Redis backend is not built yet; use sqlite:PATH");
-  return InvalidArgument("store: '" + std::string(url) + "' is not a store URL (sqlite:PATH or redis://HOST:PORT/DB)");
+  return InvalidArgument("store: '" + std::string(url) +
+                         "' is not a store URL (sqlite:PATH or redis://HOST:PORT/DB)");
 }
 
 }  // namespace wasmq::queue

@@ -7,7 +7,8 @@
 
 namespace wasmq::queue {
 
-TaskService::TaskService(Store& store, ServiceOptions options) : store_(store), options_(std::move(options)) {}
+TaskService::TaskService(Store& store, ServiceOptions options)
+    : store_(store), options_(std::move(options)) {}
 
 bool TaskService::IsKnownMode(std::string_view mode) const {
   const auto& builtin = BuiltinModes();
@@ -26,7 +27,8 @@ std::vector<std::string> TaskService::KnownModes() const {
 Result<void> TaskService::CheckTaskId(std::string_view id) const {
   bool ok = id.starts_with("task_") && id.size() <= kMaxIdLength;
   for (char c : id)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+    ok = ok &&
+         ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
   if (ok) return {};
   return InvalidArgument("task_id: '" + std::string(id) + "' is not a task id (task_YYYYMMDD_…)");
 }
@@ -42,7 +44,7 @@ Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
     return InvalidArgument("priority: must be an integer from -100 to 100");
   TaskInfo t;
   t.created_at = t.updated_at = t.run_at = options_.clock();
-  t.task_id = NewTaskId(t.created_at);
+
   t.user_id = req.user_id;
   t.mode = req.mode;
   t.status = TaskStatus::Pending;
@@ -51,8 +53,13 @@ Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
   t.config = req.config.is_null() ? Json::object() : req.config;
   t.max_retries = req.max_retries.value_or(options_.default_max_retries);
   t.timeout_ms = req.timeout_ms.value_or(options_.default_timeout_ms);
-  if (auto r = store_.Create(t); !r) return r.error();
-  return t;
+  // A duplicate id is refused by the store, never overwritten; draw another (ids.h: practically never).
+  for (int tries = 0;; ++tries) {
+    t.task_id = NewTaskId(t.created_at);
+    auto r = store_.Create(t);
+    if (r) return t;
+    if (r.error().code != Code::Conflict || tries == 2) return r.error();
+  }
 }
 
 Result<TaskInfo> TaskService::Get(std::string_view task_id) {
@@ -61,7 +68,8 @@ Result<TaskInfo> TaskService::Get(std::string_view task_id) {
 }
 
 Result<TaskListResponse> TaskService::List(const ListQuery& q) {
-  if (!q.mode.empty() && !IsValidModeName(q.mode)) return InvalidArgument("mode: '" + q.mode + "' is not a valid mode name");
+  if (!q.mode.empty() && !IsValidModeName(q.mode))
+    return InvalidArgument("mode: '" + q.mode + "' is not a valid mode name");
   return store_.List(q);
 }
 
@@ -80,6 +88,8 @@ Result<void> TaskService::Complete(const Lease& lease, const TaskResult& result)
   return store_.Complete(lease, result);
 }
 
-Result<void> TaskService::Fail(const Lease& lease, const TaskError& error) { return store_.Fail(lease, error); }
+Result<void> TaskService::Fail(const Lease& lease, const TaskError& error) {
+  return store_.Fail(lease, error);
+}
 
 }  // namespace wasmq::queue

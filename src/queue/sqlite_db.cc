@@ -38,8 +38,8 @@ Result<void> Query::Run() {
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   sqlite3* db = nullptr;
   // NOMUTEX: every connection is used under the store's own mutex, SQLite's would be redundant.
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error e = SqliteError(db, rc, "open " + path);
     sqlite3_close(db);
@@ -69,8 +69,8 @@ Result<std::unique_ptr<Query>> Db::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                nullptr);
+    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare " + sql.substr(0, 80));
     it = cache_.emplace(sql, stmt).first;
   }

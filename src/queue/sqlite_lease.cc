@@ -21,7 +21,8 @@ using detail::ReadTask;
 
 namespace {
 
-constexpr const char* kGuard = " WHERE id = ?1 AND status = 'processing' AND lease_owner = ?2 AND lease_token = ?3";
+constexpr const char* kGuard =
+    " WHERE id = ?1 AND status = 'processing' AND lease_owner = ?2 AND lease_token = ?3";
 constexpr const char* kEventColumns = " RETURNING mode, attempt, progress, current_step, updated_at";
 
 void BindLease(Query& q, const Lease& l) { q.Bind(1, l.task_id).Bind(2, l.owner).Bind(3, l.token); }
@@ -47,7 +48,8 @@ Error SqliteStore::LeaseError(const Lease& lease, TaskStatus to) {
                     (t ? "" : "; it cannot become " + std::string(ToString(to))));
   }
   return Conflict("lease lost: task " + lease.task_id + " is now held by " + (*q)->Text(1) + " (token " +
-                  std::to_string((*q)->Int(2)) + ", this lease had token " + std::to_string(lease.token) + ")");
+                  std::to_string((*q)->Int(2)) + ", this lease had token " + std::to_string(lease.token) +
+                  ")");
 }
 
 bool SqliteStore::ExternalChange() {
@@ -63,7 +65,7 @@ bool SqliteStore::ExternalChange() {
 }
 
 Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, int64_t* next_due) {
-  // INDEXED BY: without statistics the planner would pick tasks_status and sort every pending task; the
+  // INDEXED BY: without statistics the planner may scan the table and sort every pending task; the
   // partial index hands them out in queue order and stops at LIMIT.
   std::vector<Claimed> out;
   *next_due = 0;
@@ -76,7 +78,8 @@ Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, in
         "lease_token = lease_token + 1, lease_expires_at = ?2 + ?3, started_at = ?2, updated_at = ?2, "
         "progress = 0, current_step = '' WHERE rowid IN (SELECT rowid FROM tasks INDEXED BY tasks_ready "
         "WHERE status = 'pending' "
-        "AND run_at <= ?2" + ModeFilter(req) + " ORDER BY priority DESC, run_at, rowid LIMIT ?5) RETURNING " +
+        "AND run_at <= ?2" +
+        ModeFilter(req) + " ORDER BY priority DESC, run_at, rowid LIMIT ?5) RETURNING " +
         detail::kTaskColumns + ", rowid");
     if (!q) return q.error();
     (*q)->Bind(1, req.owner).Bind(2, now).Bind(3, req.lease_ms).Bind(5, int64_t{std::max(1, req.max_tasks)});
@@ -94,14 +97,16 @@ Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, in
     }
     // RETURNING yields rows in no particular order; hand them out in queue order.
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-      if (a.second.task.priority != b.second.task.priority) return a.second.task.priority > b.second.task.priority;
+      if (a.second.task.priority != b.second.task.priority)
+        return a.second.task.priority > b.second.task.priority;
       if (a.second.task.run_at != b.second.task.run_at) return a.second.task.run_at < b.second.task.run_at;
       return a.first < b.first;
     });
     for (auto& [rowid, c] : rows) out.push_back(std::move(c));
   }
   if (out.empty()) {
-    auto q =  wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_ready WHERE status = 'pending'" + ModeFilter(req));
+    auto q = wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_ready WHERE status = 'pending'" +
+                           ModeFilter(req));
     if (!q) return q.error();
     if (!modes.empty()) (*q)->Bind(4, modes);
     auto row = (*q)->Step();
@@ -200,7 +205,8 @@ Result<void> SqliteStore::GuardedUpdate(const Lease& lease, TaskStatus to, const
 }
 
 Result<void> SqliteStore::Progress(const Lease& lease, int percent, std::string_view step) {
-  if (percent < 0 || percent > 100) return InvalidArgument("progress: must be from 0 to 100 (got " + std::to_string(percent) + ")");
+  if (percent < 0 || percent > 100)
+    return InvalidArgument("progress: must be from 0 to 100 (got " + std::to_string(percent) + ")");
   if (step.size() > kMaxStepLength) step = step.substr(0, kMaxStepLength);
   TaskEvent e;
   e.kind = TaskEvent::Kind::Progress;
@@ -208,8 +214,9 @@ Result<void> SqliteStore::Progress(const Lease& lease, int percent, std::string_
   {
     std::lock_guard lock(wmu_);
     const int64_t now = options_.clock();
-    if (auto r = GuardedUpdate(lease, TaskStatus::Processing, "progress = ?4, current_step = ?5, updated_at = ?6",
-                               [&](Query& q) { q.Bind(4, int64_t{percent}).Bind(5, step).Bind(6, now); }, &e);
+    if (auto r = GuardedUpdate(
+            lease, TaskStatus::Processing, "progress = ?4, current_step = ?5, updated_at = ?6",
+            [&](Query& q) { q.Bind(4, int64_t{percent}).Bind(5, step).Bind(6, now); }, &e);
         !r)
       return r.error();
   }
@@ -217,71 +224,111 @@ Result<void> SqliteStore::Progress(const Lease& lease, int percent, std::string_
   return {};
 }
 
-Result<void> SqliteStore::Complete(const Lease& lease, const TaskResult& result) {
-  TaskEvent e;
-  e.status = TaskStatus::Done;
+Result<void> SqliteStore::ApplyFinish(const Finish& f, int64_t now, TaskEvent* e) {
+  const Lease& lease = f.lease;
+  switch (f.kind) {
+    case Finish::Kind::Complete:
+      return GuardedUpdate(
+          lease, TaskStatus::Done,
+          "status = 'done', progress = 100, result = ?4, finished_at = ?5, updated_at = ?5, "
+          "duration_ms = ?5 - started_at, lease_owner = NULL, lease_expires_at = 0",
+          [&](Query& q) { q.Bind(4, ToJson(f.result).dump()).Bind(5, now); }, e);
+    case Finish::Kind::Fail:
+      return GuardedUpdate(
+          lease, TaskStatus::Failed,
+          "status = 'failed', error = ?4, finished_at = ?5, updated_at = ?5, "
+          "duration_ms = ?5 - started_at, lease_owner = NULL, lease_expires_at = 0",
+          [&](Query& q) { q.Bind(4, ToJson(f.error).dump()).Bind(5, now); }, e);
+    case Finish::Kind::Retry:
+      return GuardedUpdate(
+          lease, TaskStatus::Pending,
+          "status = 'pending', error = ?4, run_at = ?5, updated_at = ?6, progress = 0, "
+          "current_step = '', lease_owner = NULL, lease_expires_at = 0",
+          [&](Query& q) { q.Bind(4, ToJson(f.error).dump()).Bind(5, std::max(f.run_at, now)).Bind(6, now); },
+          e);
+    case Finish::Kind::Release:
+      // run_at is kept: the task goes back to the place in the queue it had.
+      return GuardedUpdate(
+          lease, TaskStatus::Pending,
+          "status = 'pending', attempt = attempt - 1, updated_at = ?4, progress = 0, "
+          "current_step = '', lease_owner = NULL, lease_expires_at = 0",
+          [&](Query& q) { q.Bind(4, now); }, e);
+  }
+  return Internal("unknown finish kind");
+}
+
+std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& items) {
+  std::vector<Result<void>> out;
+  std::vector<TaskEvent> events;
+  bool ready = false;
   {
     std::lock_guard lock(wmu_);
     const int64_t now = options_.clock();
-    if (auto r = GuardedUpdate(lease, TaskStatus::Done, "status = 'done', progress = 100, result = ?4, finished_at = ?5, updated_at = ?5, "
-        "duration_ms = ?5 - started_at, lease_owner = NULL, lease_expires_at = 0",
-                               [&](Query& q) { q.Bind(4, ToJson(result).dump()).Bind(5, now); }, &e);
-        !r)
-      return r.error();
+    // One item needs no explicit transaction: its UPDATE is one.
+    const bool batch = items.size() > 1;
+    if (batch) {
+      if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b)
+        return std::vector<Result<void>>(items.size(), b.error());
+    }
+    for (const Finish& f : items) {
+      TaskEvent e;
+      Result<void> r = ApplyFinish(f, now, &e);
+      // A failed statement inside the transaction (I/O, full disk) may have rolled it back: everything fails.
+      if (!r && r.error().code != Code::Conflict && r.error().code != Code::NotFound && batch) {
+        (void)wdb_->Exec("ROLLBACK");
+        return std::vector<Result<void>>(items.size(), r.error());
+      }
+      if (r) {
+        events.push_back(std::move(e));
+        ready = ready || f.kind == Finish::Kind::Retry || f.kind == Finish::Kind::Release;
+      }
+      out.push_back(std::move(r));
+    }
+    if (batch) {
+      if (auto c = wdb_->Exec("COMMIT"); !c) {
+        (void)wdb_->Exec("ROLLBACK");
+        return std::vector<Result<void>>(items.size(), c.error());
+      }
+    }
   }
-  hub_.Publish({e});
-  return {};
+  if (ready) NotifyReady();
+  hub_.Publish(events);
+  return out;
+}
+
+namespace {
+
+// (Built step by step: an initializer list of Finish trips GCC 12's -Wmaybe-uninitialized inside json.)
+std::vector<Finish> One(Finish::Kind kind, const Lease& lease) {
+  std::vector<Finish> v(1);
+  v[0].kind = kind;
+  v[0].lease = lease;
+  return v;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::Complete(const Lease& lease, const TaskResult& result) {
+  auto items = One(Finish::Kind::Complete, lease);
+  items[0].result = result;
+  return std::move(FinishMany(items)[0]);
 }
 
 Result<void> SqliteStore::Fail(const Lease& lease, const TaskError& error) {
-  TaskEvent e;
-  e.status = TaskStatus::Failed;
-  {
-    std::lock_guard lock(wmu_);
-    const int64_t now = options_.clock();
-    if (auto r = GuardedUpdate(lease, TaskStatus::Failed, "status = 'failed', error = ?4, finished_at = ?5, updated_at = ?5, duration_ms = ?5 - started_at, "
-        "lease_owner = NULL, lease_expires_at = 0",
-                               [&](Query& q) { q.Bind(4, ToJson(error).dump()).Bind(5, now); }, &e);
-        !r)
-      return r.error();
-  }
-  hub_.Publish({e});
-  return {};
+  auto items = One(Finish::Kind::Fail, lease);
+  items[0].error = error;
+  return std::move(FinishMany(items)[0]);
 }
 
 Result<void> SqliteStore::Retry(const Lease& lease, const TaskError& error, int64_t run_at) {
-  TaskEvent e;
-  e.status = TaskStatus::Pending;
-  {
-    std::lock_guard lock(wmu_);
-    const int64_t now = options_.clock();
-    if (auto r = GuardedUpdate(lease, TaskStatus::Pending, "status = 'pending', error = ?4, run_at = ?5, updated_at = ?6, progress = 0, current_step = '', "
-        "lease_owner = NULL, lease_expires_at = 0",
-                               [&](Query& q) { q.Bind(4, ToJson(error).dump()).Bind(5, std::max(run_at, now)).Bind(6, now); }, &e);
-        !r)
-      return r.error();
-  }
-  NotifyReady();
-  hub_.Publish({e});
-  return {};
+  auto items = One(Finish::Kind::Retry, lease);
+  items[0].error = error;
+  items[0].run_at = run_at;
+  return std::move(FinishMany(items)[0]);
 }
 
 Result<void> SqliteStore::Release(const Lease& lease) {
-  TaskEvent e;
-  e.status = TaskStatus::Pending;
-  {
-    std::lock_guard lock(wmu_);
-    const int64_t now = options_.clock();
-    // run_at is kept: the task goes back to the place in the queue it had.
-    if (auto r = GuardedUpdate(lease, TaskStatus::Pending, "status = 'pending', attempt = attempt - 1, updated_at = ?4, progress = 0, current_step = '', "
-        "lease_owner = NULL, lease_expires_at = 0",
-                               [&](Query& q) { q.Bind(4, now); }, &e);
-        !r)
-      return r.error();
-  }
-  NotifyReady();
-  hub_.Publish({e});
-  return {};
+  return std::move(FinishMany(One(Finish::Kind::Release, lease))[0]);
 }
 
 }  // namespace wasmq::queue

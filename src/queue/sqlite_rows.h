@@ -12,7 +12,8 @@ namespace wasmq::queue::detail {
 
 // The columns of a full task row, in the order ReadTask expects.
 inline constexpr const char* kTaskColumns =
-    "id, user_id, mode, status, priority, source_image, config, progress, current_step, attempt, max_retries, "
+    "id, user_id, mode, status, priority, source_image, config, progress, current_step, attempt, "
+    "max_retries, "
     "timeout_ms, created_at, started_at, updated_at, finished_at, run_at, result, error, lease_owner, "
     "lease_token, lease_expires_at";
 

@@ -21,9 +21,14 @@ namespace {
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
 
-// Indexes: tasks_ready serves Dequeue (a partial index over pending tasks only, in hand-out order: it stays
-// small however many finished tasks are kept); tasks_newest and tasks_status serve List; tasks_finished
-// serves Cleanup.
+// Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
+// of a commit is mostly the pages it writes to the WAL — so there are only two, both partial, covering only
+// the rows that are in flight. tasks_ready (pending tasks, in hand-out order) serves Dequeue; tasks_running
+// (processing tasks, by lease expiry) serves lease recovery. Both stay small however many finished tasks are
+// kept. Measured on the schema without them: a full (status) index instead of tasks_running costs ~10% more
+// per task. "Newest first" is rowid order (insertion order; a new rowid is always above every existing one),
+// which needs no index; lists and counts of finished tasks scan the table, which is fine at the sizes a TTL
+// keeps (a million rows scan in ~0.1 s).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tasks (
   id               TEXT PRIMARY KEY,
@@ -51,15 +56,15 @@ CREATE TABLE IF NOT EXISTS tasks (
   lease_expires_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS tasks_newest ON tasks (created_at DESC);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created_at DESC);
-CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_at) WHERE finished_at > 0;
+CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at) WHERE status = 'processing';
 )sql";
 
 Result<void> Pragmas(Db& db, bool sync_full) {
   std::string sql = "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs) + ";";
   sql += sync_full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
   sql += "PRAGMA temp_store = MEMORY;";
+  // Checkpoints (the only fsyncs under synchronous=NORMAL) every 4 MiB of WAL rather than every 1000 pages.
+  sql += "PRAGMA wal_autocheckpoint = 4096;";
   return db.Exec(sql.c_str());
 }
 
@@ -74,6 +79,10 @@ Result<int64_t> ScalarInt(Db& db, const std::string& sql) {
 // Creates the schema, or checks that the file's schema is one this wasmq understands. Under BEGIN
 // IMMEDIATE so that two processes opening a new file at once do not both create it.
 Result<void> MigrateSchema(Db& db) {
+  // 1 KiB pages: a small commit writes a few whole pages to the WAL, and a task row is a few hundred bytes,
+  // so smaller pages mean less to write per change (measured: ~35% faster commits than 4 KiB). It only
+  // takes effect on a new, empty file, before WAL mode is set.
+  if (auto r = db.Exec("PRAGMA page_size = 1024"); !r) return r;
   // WAL is a property of the file: set once, it stays for every later connection.
   auto mode = db.Prepare("PRAGMA journal_mode = WAL");
   if (!mode) return mode.error();
@@ -104,7 +113,9 @@ Result<void> MigrateSchema(Db& db) {
 // Builds the WHERE clause of a list query; binds go to ?1..?3 (status, mode, user_id) when present.
 std::string ListWhere(const ListQuery& q) {
   std::string where;
-  auto add = [&](const char* cond) { where += where.empty() ? std::string(" WHERE ") + cond : std::string(" AND ") + cond; };
+  auto add = [&](const char* cond) {
+    where += where.empty() ? std::string(" WHERE ") + cond : std::string(" AND ") + cond;
+  };
   if (q.status) add("status = ?1");
   if (!q.mode.empty()) add("mode = ?2");
   if (!q.user_id.empty()) add("user_id = ?3");
@@ -166,11 +177,19 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
   {
     std::lock_guard lock(wmu_);
     auto q = wdb_->Prepare(
-        "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, timeout_ms, "
+        "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
+        "timeout_ms, "
         "created_at, updated_at, run_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)");
     if (!q) return q.error();
-    (*q)->Bind(1, t.task_id).Bind(2, t.user_id).Bind(3, t.mode).Bind(4, int64_t{t.priority}).Bind(5, t.source_image);
-    (*q)->Bind(6, t.config.dump()).Bind(7, int64_t{t.max_retries}).Bind(8, t.timeout_ms).Bind(9, t.created_at);
+    (*q)->Bind(1, t.task_id)
+        .Bind(2, t.user_id)
+        .Bind(3, t.mode)
+        .Bind(4, int64_t{t.priority})
+        .Bind(5, t.source_image);
+    (*q)->Bind(6, t.config.dump())
+        .Bind(7, int64_t{t.max_retries})
+        .Bind(8, t.timeout_ms)
+        .Bind(9, t.created_at);
     (*q)->Bind(10, t.run_at ? t.run_at : t.created_at);
     if (auto r = (*q)->Run(); !r) {
       if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -220,7 +239,7 @@ Result<TaskListResponse> SqliteStore::List(const ListQuery& lq) {
     out.total = *row ? (*q)->Int(0) : 0;
   }
   auto q = rdb_->Prepare(std::string("SELECT ") + detail::kTaskColumns + " FROM tasks" + where +
-                         " ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5");
+                         " ORDER BY rowid DESC LIMIT ?4 OFFSET ?5");
   if (!q) return q.error();
   BindList(**q, lq);
   (*q)->Bind(4, int64_t{lq.page_size}).Bind(5, int64_t{lq.page - 1} * lq.page_size);
@@ -244,7 +263,8 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
     auto q = wdb_->Prepare(
         "UPDATE tasks SET status = 'cancelled', finished_at = ?2, updated_at = ?2, lease_owner = NULL, "
         "lease_expires_at = 0, duration_ms = CASE WHEN started_at > 0 THEN ?2 - started_at END WHERE id = ?1 "
-        "AND status IN (" + detail::FromStatusesSql(TaskStatus::Cancelled) + ") RETURNING " + detail::kTaskColumns);
+        "AND status IN (" +
+        detail::FromStatusesSql(TaskStatus::Cancelled) + ") RETURNING " + detail::kTaskColumns);
     if (!q) return q.error();
     (*q)->Bind(1, task_id).Bind(2, now);
     auto row = (*q)->Step();
@@ -339,7 +359,8 @@ Result<QueueStats> SqliteStore::Stats() {
   return s;
 }
 
-Result<RecoveryReport> SqliteStore::RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) {
+Result<RecoveryReport> SqliteStore::RecoverLeases(
+    const std::function<bool(std::string_view owner)>& owner_dead) {
   RecoveryReport report;
   std::vector<TaskEvent> events;
   {
@@ -364,12 +385,14 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(const std::function<bool(std::
           "UPDATE tasks SET "
           "status = CASE WHEN attempt > max_retries THEN 'failed' ELSE 'pending' END, "
           "error = CASE WHEN attempt > max_retries THEN json_object('code', 'LEASE_EXPIRED', 'message', "
-          "'the worker running this attempt stopped renewing its lease (' || IFNULL(lease_owner, '?') || ')', "
+          "'the worker running this attempt stopped renewing its lease (' || IFNULL(lease_owner, '?') || "
+          "')', "
           "'attempt', attempt, 'retryable', json('false'), 'stderr', NULL, 'at', ?3) ELSE error END, "
           "finished_at = CASE WHEN attempt > max_retries THEN ?1 ELSE 0 END, "
           "duration_ms = CASE WHEN attempt > max_retries THEN ?1 - started_at END, "
           "updated_at = ?1, lease_owner = NULL, lease_expires_at = 0, progress = 0, current_step = '' "
-          "WHERE status = 'processing' AND (lease_expires_at <= ?1 OR lease_owner IN (SELECT value FROM json_each(?2))) "
+          "WHERE status = 'processing' AND (lease_expires_at <= ?1 OR lease_owner IN (SELECT value FROM "
+          "json_each(?2))) "
           "RETURNING id, status, mode, attempt");
       if (!q) return q.error();
       (*q)->Bind(1, now).Bind(2, dead.dump()).Bind(3, FormatTime(now));
@@ -406,8 +429,9 @@ Result<std::vector<std::string>> SqliteStore::Cleanup(int64_t finished_before, i
   std::vector<std::string> ids;
   std::lock_guard lock(wmu_);
   auto q = wdb_->Prepare(
-      "DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE finished_at > 0 AND finished_at < ?1 "
-      "AND status IN ('done', 'failed', 'cancelled') LIMIT ?2) RETURNING id");
+      "DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE status IN ('done', 'failed', "
+      "'cancelled') "
+      "AND finished_at < ?1 LIMIT ?2) RETURNING id");
   if (!q) return q.error();
   (*q)->Bind(1, finished_before).Bind(2, int64_t{limit});
   for (;;) {

@@ -52,7 +52,9 @@ class SqliteStore final : public Store {
   Result<void> Fail(const Lease& lease, const TaskError& error) override;
   Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) override;
   Result<void> Release(const Lease& lease) override;
-  Result<RecoveryReport> RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) override;
+  std::vector<Result<void>> FinishMany(const std::vector<Finish>& items) override;
+  Result<RecoveryReport> RecoverLeases(
+      const std::function<bool(std::string_view owner)>& owner_dead) override;
   Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) override;
   Subscription Subscribe(EventCallback callback) override { return hub_.Subscribe(std::move(callback)); }
 
@@ -74,6 +76,8 @@ class SqliteStore final : public Store {
   // row; LeaseError when the guard matched nothing. REQUIRES: wmu_ held.
   Result<void> GuardedUpdate(const Lease& lease, TaskStatus to, const std::string& set,
                              const std::function<void(detail::Query&)>& bind, TaskEvent* e);
+  // One Finish item's guarded UPDATE. REQUIRES: wmu_ held.
+  Result<void> ApplyFinish(const Finish& f, int64_t now, TaskEvent* e);
   // A task became ready: wake Dequeue waiters.
   void NotifyReady();
 

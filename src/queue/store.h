@@ -55,7 +55,7 @@ namespace wasmq::queue {
 
 struct Lease {
   std::string task_id = {};
-  std::string owner = {};       // e.g. "wasmq/host/1234/5f0c…" (see worker)
+  std::string owner = {};  // e.g. "wasmq/host/1234/5f0c…" (see worker)
   int64_t token = 0;       // fencing token of this claim
   int attempt = 0;         // the attempt this claim started (1-based)
   int64_t expires_at = 0;  // ms since the epoch
@@ -70,11 +70,21 @@ struct DequeueRequest {
   std::string owner = {};
   int64_t lease_ms = 30'000;
   std::vector<std::string> modes = {};  // hand out only these modes; empty means every mode
-  int max_tasks = 1;               // claim up to this many at once (one transaction)
-  std::chrono::milliseconds wait{0};  // block up to this long when nothing is ready
+  int max_tasks = 1;                    // claim up to this many at once (one transaction)
+  std::chrono::milliseconds wait{0};    // block up to this long when nothing is ready
   // Checked whenever the wait wakes up: true ends it with nothing claimed. Whoever makes it true then calls
   // WakeWaiters(), so the change cannot be missed (no lost wake-up between the check and the wait).
   std::function<bool()> give_up = nullptr;
+};
+
+// The end of an attempt, for FinishMany.
+struct Finish {
+  enum class Kind { Complete, Fail, Retry, Release };
+  Kind kind = Kind::Complete;
+  Lease lease = {};
+  TaskResult result = {};  // Complete
+  TaskError error = {};    // Fail, Retry
+  int64_t run_at = 0;      // Retry
 };
 
 struct RecoveryReport {
@@ -89,7 +99,9 @@ class Subscription {
  public:
   Subscription() = default;
   explicit Subscription(std::function<void()> unsubscribe) : unsubscribe_(std::move(unsubscribe)) {}
-  Subscription(Subscription&& o) noexcept : unsubscribe_(std::move(o.unsubscribe_)) { o.unsubscribe_ = nullptr; }
+  Subscription(Subscription&& o) noexcept : unsubscribe_(std::move(o.unsubscribe_)) {
+    o.unsubscribe_ = nullptr;
+  }
   Subscription& operator=(Subscription&& o) noexcept {
     if (this != &o) {
       Reset();
@@ -152,12 +164,17 @@ class Store {
   virtual Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) = 0;
   // processing → pending at its old place; the attempt does not count (graceful shutdown).
   virtual Result<void> Release(const Lease& lease) = 0;
+  // Applies several of the four above at once — in one transaction where the backend can, which is what
+  // lets a busy worker pool record many short tasks for the price of one commit. Each item is guarded by
+  // its own lease and gets its own Result, in order; a refused item does not stop the others.
+  virtual std::vector<Result<void>> FinishMany(const std::vector<Finish>& items) = 0;
 
   // ---- Maintenance
 
   // Puts back every processing task whose lease has expired or whose owner `owner_dead` says is gone
   // (may be empty). A task with no attempt left is failed with LEASE_EXPIRED instead.
-  virtual Result<RecoveryReport> RecoverLeases(const std::function<bool(std::string_view owner)>& owner_dead) = 0;
+  virtual Result<RecoveryReport> RecoverLeases(
+      const std::function<bool(std::string_view owner)>& owner_dead) = 0;
   // Deletes up to `limit` finished tasks (done, failed, cancelled) that finished before `finished_before`;
   // returns their ids so the caller can remove their files.
   virtual Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) = 0;

@@ -1,0 +1,360 @@
+// File: src/config/config.cc
+//
+// The settings table, value resolution (flag > env > .env > default) and validation.
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "queue/model.h"
+
+namespace wasmq::config {
+namespace {
+
+using queue::InvalidArgument;
+using queue::Result;
+
+constexpr Setting kSettings[] = {
+    {"addr", "WASMQ_ADDR", "127.0.0.1:8080", "HTTP API listen address (host:port)"},
+    {"store", "WASMQ_STORE", "",
+     "task store: sqlite:PATH or redis://HOST:PORT/DB (default: sqlite:DATA_DIR/wasmq.db, "
+     "or Redis when REDIS_HOST is set)"},
+    {"data-dir", "WASMQ_DATA_DIR", "wasmq-data",
+     "directory for task files (DATA_DIR/tasks/ID/{in,out}) and uploads "
+     "(DATA_DIR/files)"},
+    {"workers", "WASMQ_WORKERS", "0", "tasks run at once by this process (0: one per CPU)"},
+    {"prefetch", "WASMQ_PREFETCH", "auto",
+     "tasks claimed ahead of free workers (auto: about 20 ms of work, so "
+     "none when tasks are long; 0: never)"},
+    {"modes", "WASMQ_MODES", "",
+     "comma-separated modes this process runs (default: every registered pipeline)"},
+    {"pipelines", "WASMQ_PIPELINES", "",
+     "pipeline modules: MODE=PATH.wasm,... (over those of --pipelines-dir)"},
+    {"pipelines-dir", "WASMQ_PIPELINES_DIR", "", "directory of pipeline modules; NAME.wasm serves mode NAME"},
+    {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
+    {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
+     "default per-task timeout (a task may set its own timeout_ms)"},
+    {"max-retries", "WASMQ_MAX_RETRIES", "3",
+     "default retries after a failed attempt (a task may set max_retries)"},
+    {"retry-backoff", "WASMQ_RETRY_BACKOFF", "1s",
+     "delay before the first retry; doubles at each retry, with jitter"},
+    {"retry-backoff-max", "WASMQ_RETRY_BACKOFF_MAX", "1m", "longest delay between retries"},
+    {"lease", "WASMQ_LEASE", "30s", "how long a worker's claim on a task lasts without a heartbeat"},
+    {"task-ttl", "WASMQ_TASK_TTL", "7d",
+     "finished tasks and their files are removed this long after finishing (0: "
+     "never)"},
+    {"cleanup-interval", "WASMQ_CLEANUP_INTERVAL", "1m", "how often expired tasks are removed"},
+    {"shutdown-grace", "WASMQ_SHUTDOWN_GRACE", "30s",
+     "on SIGINT/SIGTERM, how long running tasks may finish before "
+     "they are handed back"},
+    {"max-memory", "WASMQ_MAX_MEMORY", "256MiB", "linear memory cap per task instance"},
+    {"sqlite-sync", "WASMQ_SQLITE_SYNC", "normal",
+     "SQLite commit durability: normal (safe against process crashes) "
+     "or full (also power loss; slower)"},
+    {"redis-host", "REDIS_HOST", "", "Redis host (selects the Redis store when --store is not given)"},
+    {"redis-port", "REDIS_PORT", "6379", "Redis port"},
+    {"redis-db", "REDIS_DB", "0", "Redis database number"},
+    {"redis-prefix", "WASMQ_REDIS_PREFIX", "wasmq", "Redis key prefix ({prefix}:task:queue, ...)"},
+};
+
+enum class Source { Default, DotEnv, Env, Flag };
+
+struct Value {
+  std::string text;
+  Source source = Source::Default;
+  const Setting* setting = nullptr;
+};
+
+// "--workers abc", "WASMQ_WORKERS=abc (environment)", ... — where a bad value came from.
+std::string Where(const Value& v) {
+  switch (v.source) {
+    case Source::Flag:
+      return "--" + std::string(v.setting->key) + " '" + v.text + "'";
+    case Source::Env:
+      return std::string(v.setting->env) + "=" + v.text + " (environment)";
+    case Source::DotEnv:
+      return std::string(v.setting->env) + "=" + v.text + " (.env)";
+    case Source::Default:
+      return std::string(v.setting->env) + " default '" + v.text + "'";
+  }
+  return "?";
+}
+
+[[noreturn]] void Bad(const Value& v, const std::string& why) {
+  throw queue::Error{queue::Code::InvalidArgument, Where(v) + ": " + why};
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// The integer `text` (the whole value by default, or one part of it, named by `what`).
+int64_t Int(const Value& v, int64_t lo, int64_t hi, std::optional<std::string> text = std::nullopt,
+            const std::string& what = "") {
+  const std::string& t = text ? *text : v.text;
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+  if (ec != std::errc() || p != t.data() + t.size() || out < lo || out > hi)
+    Bad(v, what + "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return out;
+}
+
+int64_t Duration(const Value& v, int64_t min_ms) {
+  auto ms = ParseDurationMs(v.text);
+  if (!ms) Bad(v, "must be a duration with a unit: 250ms, 30s, 5m, 2h, 7d");
+  if (*ms < min_ms) Bad(v, "must be at least " + std::to_string(min_ms) + "ms");
+  return *ms;
+}
+
+std::string Mode(const Value& v, const std::string& m) {
+  if (!queue::IsValidModeName(m)) Bad(v, "'" + m + "' is not a valid mode name");
+  return m;
+}
+
+}  // namespace
+
+std::span<const Setting> Settings() { return kSettings; }
+
+std::optional<int64_t> ParseDurationMs(std::string_view text) {
+  if (text == "0") return 0;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p == text.data() || n < 0) return std::nullopt;
+  std::string_view unit(p, text.data() + text.size() - p);
+  int64_t mul;
+  if (unit == "ms")
+    mul = 1;
+  else if (unit == "s")
+    mul = 1000;
+  else if (unit == "m")
+    mul = 60'000;
+  else if (unit == "h")
+    mul = 3'600'000;
+  else if (unit == "d")
+    mul = 86'400'000;
+  else
+    return std::nullopt;
+  if (n > INT64_MAX / mul) return std::nullopt;
+  return n * mul;
+}
+
+std::optional<uint64_t> ParseBytes(std::string_view text) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p == text.data()) return std::nullopt;
+  std::string_view unit(p, text.data() + text.size() - p);
+  uint64_t mul;
+  if (unit.empty() || unit == "B")
+    mul = 1;
+  else if (unit == "KiB" || unit == "K" || unit == "k")
+    mul = 1ull << 10;
+  else if (unit == "MiB" || unit == "M")
+    mul = 1ull << 20;
+  else if (unit == "GiB" || unit == "G")
+    mul = 1ull << 30;
+  else
+    return std::nullopt;
+  if (n > UINT64_MAX / mul) return std::nullopt;
+  return n * mul;
+}
+
+Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text, std::string_view file_name) {
+  std::map<std::string, std::string> out;
+  size_t line_no = 0, pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string_view::npos || line[b] == '#') {
+      if (end == text.size()) break;
+      continue;
+    }
+    line = line.substr(b);
+    if (line.starts_with("export ")) line = line.substr(7);
+    auto where = [&](const std::string& why) {
+      return InvalidArgument(std::string(file_name) + ":" + std::to_string(line_no) + ": " + why);
+    };
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) return where("expected KEY=VALUE");
+    std::string key(line.substr(0, eq));
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+    if (key.empty()) return where("expected KEY=VALUE");
+    for (char c : key)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+        return where("'" + key + "' is not a variable name");
+    std::string_view raw = line.substr(eq + 1);
+    size_t vb = raw.find_first_not_of(" \t");
+    raw = vb == std::string_view::npos ? std::string_view() : raw.substr(vb);
+    std::string value;
+    if (!raw.empty() && (raw[0] == '"' || raw[0] == '\'')) {
+      char q = raw[0];
+      size_t i = 1;
+      bool closed = false;
+      for (; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == q) {
+          closed = true;
+          break;
+        }
+        if (q == '"' && c == '\\' && i + 1 < raw.size()) {
+          char n = raw[++i];
+          value += n == 'n' ? '\n' : n == 't' ? '\t' : n;
+        } else {
+          value += c;
+        }
+      }
+      if (!closed) return where("unterminated quote");
+      std::string_view rest = raw.substr(i + 1);
+      size_t rb = rest.find_first_not_of(" \t");
+      if (rb != std::string_view::npos && rest[rb] != '#')
+        return where("unexpected text after the closing quote");
+    } else {
+      // Unquoted: a " #" starts a comment; surrounding blanks are dropped.
+      size_t hash = raw.find(" #");
+      value = std::string(raw.substr(0, hash));
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+    }
+    out[key] = value;
+    if (end == text.size()) break;
+  }
+  return out;
+}
+
+Result<Config> Load(const LoadInput& input) {
+  // Gather: for each setting, the value of highest precedence.
+  std::map<std::string, std::string> dotenv;
+  {
+    std::ifstream f(input.dotenv_path);
+    if (f) {
+      std::stringstream ss;
+      ss << f.rdbuf();
+      auto parsed = ParseDotEnv(ss.str(), input.dotenv_path);
+      if (!parsed) return parsed.error();
+      dotenv = std::move(*parsed);
+    }
+  }
+  auto getenv = input.getenv ? input.getenv : [](const std::string& k) -> std::optional<std::string> {
+    const char* v = std::getenv(k.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  std::map<std::string, Value, std::less<>> values;
+  for (const Setting& s : kSettings) {
+    Value v{std::string(s.fallback), Source::Default, &s};
+    const std::string env(s.env);
+    if (auto it = dotenv.find(env); it != dotenv.end()) v = {it->second, Source::DotEnv, &s};
+    if (auto e = getenv(env)) v = {*e, Source::Env, &s};
+    if (auto it = input.flags.find(std::string(s.key)); it != input.flags.end())
+      v = {it->second, Source::Flag, &s};
+    values.emplace(std::string(s.key), std::move(v));
+  }
+  for (const auto& [key, text] : input.flags)
+    if (!values.count(key)) return InvalidArgument("--" + key + ": no such setting");
+  auto get = [&](std::string_view key) -> const Value& { return values.find(key)->second; };
+
+  try {
+    Config c;
+    {
+      const Value& v = get("addr");
+      size_t colon = v.text.rfind(':');
+      if (colon == std::string::npos || colon == 0) Bad(v, "must be HOST:PORT");
+      Int(v, 1, 65535, v.text.substr(colon + 1), "the port ");
+      c.addr = v.text;
+    }
+    c.data_dir = get("data-dir").text;
+    if (c.data_dir.empty()) Bad(get("data-dir"), "must not be empty");
+    c.workers = static_cast<int>(Int(get("workers"), 0, 1024));
+    if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (const Value& v = get("prefetch"); v.text != "auto") c.prefetch = static_cast<int>(Int(v, 0, 1024));
+    for (const std::string& m : SplitList(get("modes").text)) c.modes.push_back(Mode(get("modes"), m));
+
+    if (const Value& v = get("pipelines-dir"); !v.text.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(v.text, ec)) Bad(v, "is not a directory");
+      for (const auto& entry : std::filesystem::directory_iterator(v.text, ec)) {
+        if (entry.path().extension() != ".wasm") continue;
+        std::string mode = entry.path().stem().string();
+        if (queue::IsValidModeName(mode)) c.pipelines[mode] = entry.path().string();
+      }
+    }
+    for (const std::string& item : SplitList(get("pipelines").text)) {
+      const Value& v = get("pipelines");
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) Bad(v, "'" + item + "' must be MODE=PATH");
+      std::string mode = Mode(v, item.substr(0, eq)), path = item.substr(eq + 1);
+      if (access(path.c_str(), R_OK) != 0) Bad(v, "cannot read the module for " + mode + ": " + path);
+      c.pipelines[mode] = path;
+    }
+    for (const std::string& item : SplitList(get("mode-limits").text)) {
+      const Value& v = get("mode-limits");
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) Bad(v, "'" + item + "' must be MODE=N");
+      std::string mode = Mode(v, item.substr(0, eq));
+      c.mode_limits[mode] =
+          static_cast<int>(Int(v, 1, 1024, item.substr(eq + 1), "the limit of " + mode + " "));
+    }
+    c.task_timeout_ms = Duration(get("task-timeout"), 1);
+    if (c.task_timeout_ms > queue::kMaxTimeoutMs) Bad(get("task-timeout"), "must be at most 7d");
+    c.max_retries = static_cast<int>(Int(get("max-retries"), 0, queue::kMaxRetriesLimit));
+    c.retry_backoff_ms = Duration(get("retry-backoff"), 0);
+    c.retry_backoff_max_ms = Duration(get("retry-backoff-max"), 0);
+    if (c.retry_backoff_max_ms < c.retry_backoff_ms)
+      Bad(get("retry-backoff-max"), "must not be shorter than WASMQ_RETRY_BACKOFF");
+    c.lease_ms = Duration(get("lease"), 100);
+    c.task_ttl_ms = Duration(get("task-ttl"), 0);
+    c.cleanup_interval_ms = Duration(get("cleanup-interval"), 10);
+    c.shutdown_grace_ms = Duration(get("shutdown-grace"), 0);
+    {
+      const Value& v = get("max-memory");
+      auto b = ParseBytes(v.text);
+      if (!b || *b < 65536) Bad(v, "must be a size of at least 64KiB (65536, 64KiB, 256MiB, 1GiB)");
+      c.max_memory_bytes = *b;
+    }
+    {
+      const Value& v = get("sqlite-sync");
+      if (v.text != "normal" && v.text != "full") Bad(v, "must be normal or full");
+      c.sqlite_sync_full = v.text == "full";
+    }
+    c.redis_host = get("redis-host").text;
+    c.redis_port = static_cast<int>(Int(get("redis-port"), 1, 65535));
+    c.redis_db = static_cast<int>(Int(get("redis-db"), 0, 1'000'000));
+    c.redis_prefix = get("redis-prefix").text;
+    if (c.redis_prefix.empty() || c.redis_prefix.find_first_of(" {}") != std::string::npos)
+      Bad(get("redis-prefix"), "must be non-empty, without spaces or braces");
+    {
+      const Value& v = get("store");
+      if (!v.text.empty()) {
+        if (!v.text.starts_with("sqlite:") && !v.text.starts_with("redis://"))
+          Bad(v, "must be sqlite:PATH or redis://HOST:PORT/DB");
+        if (v.text == "sqlite:") Bad(v, "sqlite: needs a file path");
+        c.store_url = v.text;
+      } else if (!c.redis_host.empty()) {
+        c.store_url =
+            "redis://" + c.redis_host + ":" + std::to_string(c.redis_port) + "/" + std::to_string(c.redis_db);
+      } else {
+        c.store_url = "sqlite:" + (std::filesystem::path(c.data_dir) / "wasmq.db").string();
+      }
+    }
+    return c;
+  } catch (const queue::Error& e) {
+    return e;
+  }
+}
+
+}  // namespace wasmq::config

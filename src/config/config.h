@@ -1,0 +1,80 @@
+// File: src/config/config.h
+//
+// wasmq's configuration: one table of settings (Settings()), each reachable as a command-line flag, an
+// environment variable and a line of a `.env` file, resolved in that order of precedence over the default:
+//
+//   flag (--workers 4)  >  environment (WASMQ_WORKERS=4)  >  .env (WASMQ_WORKERS=4)  >  default
+//
+// Load() resolves and validates everything at once; the first bad value stops start-up with a message that
+// names where it came from: "WASMQ_WORKERS=abc (environment): must be an integer from 0 to 1024". The seed's
+// REDIS_HOST / REDIS_PORT / REDIS_DB are honoured under those names.
+//
+// Durations take a unit: 250ms, 30s, 5m, 2h, 7d (a bare number other than 0 is refused, so "30" cannot be
+// misread). Sizes: 65536, 64KiB, 256MiB, 1GiB.
+//
+// Adding a setting: a row in the table (config.cc), a field in Config, a line in Load(), docs/queue.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "queue/error.h"
+
+namespace wasmq::config {
+
+struct Setting {
+  std::string_view key;       // the flag without dashes: "workers" → --workers
+  std::string_view env;       // "WASMQ_WORKERS"
+  std::string_view fallback;  // the default, as text ("" = unset)
+  std::string_view help;
+};
+
+// Every setting, in the order `wasmq serve --help` lists them.
+std::span<const Setting> Settings();
+
+struct Config {
+  std::string addr;                     // HTTP listen address, host:port
+  std::string store_url;                // sqlite:PATH or redis://HOST:PORT/DB (derived when not given)
+  std::string data_dir;                 // task directories and uploaded files live under it
+  int workers = 0;                      // resolved: 0 in the table means one per CPU
+  int prefetch = -1;                    // tasks claimed ahead of free workers; -1 = adaptive (worker.h)
+  std::vector<std::string> modes = {};  // modes this process works on; empty = all registered
+  std::map<std::string, std::string> pipelines = {};  // mode → module path (explicit and from pipelines_dir)
+  std::map<std::string, int> mode_limits = {};        // mode → max concurrent tasks in this process
+  int64_t task_timeout_ms = 0;
+  int max_retries = 0;
+  int64_t retry_backoff_ms = 0, retry_backoff_max_ms = 0;
+  int64_t lease_ms = 0;
+  int64_t task_ttl_ms = 0;  // 0: keep finished tasks forever
+  int64_t cleanup_interval_ms = 0;
+  int64_t shutdown_grace_ms = 0;
+  uint64_t max_memory_bytes = 0;  // per task instance
+  bool sqlite_sync_full = false;
+  std::string redis_host = {};
+  int redis_port = 6379, redis_db = 0;
+  std::string redis_prefix = {};
+};
+
+struct LoadInput {
+  std::map<std::string, std::string> flags = {};  // setting key → value given on the command line
+  // Reads an environment variable (std::getenv by default; tests inject a map).
+  std::function<std::optional<std::string>(const std::string&)> getenv = nullptr;
+  std::string dotenv_path = ".env";  // a missing file is fine; a malformed one is an error
+};
+
+// Resolves every setting and validates it. InvalidArgument naming the variable and its source.
+queue::Result<Config> Load(const LoadInput& input);
+
+// Parsers shared with other commands. nullopt when malformed.
+std::optional<int64_t> ParseDurationMs(std::string_view text);
+std::optional<uint64_t> ParseBytes(std::string_view text);
+// Parses a .env file's text into KEY → VALUE (later lines win). InvalidArgument "FILE:LINE: ...".
+queue::Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text,
+                                                              std::string_view file_name);
+
+}  // namespace wasmq::config

@@ -1,0 +1,219 @@
+// File: src/worker/attempt.cc
+//
+// One attempt of a task, from a claimed lease to what the store records: stage the files, run the
+// module, then decide between Complete, Retry, Fail, Release, or nothing (see the table in worker.h), and
+// hand that to the recorder (recorder.cc).
+#include <thread>
+
+#include "worker/backoff.h"
+#include "worker/pool_impl.h"
+
+namespace wasmq::worker {
+
+namespace {
+
+using queue::TaskError;
+namespace ec = queue::error_code;
+
+constexpr size_t kStderrTail = 4096;
+constexpr auto kProgressInterval = std::chrono::milliseconds(50);
+
+// The module's stdout as a result: JSON when it parses as JSON, else the text; null when empty.
+queue::Json OutputOf(const std::string& out) {
+  size_t b = out.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return nullptr;
+  auto j = queue::ParseJson(out);
+  if (j) return std::move(*j);
+  return SanitizeUtf8(out);
+}
+
+std::string Tail(const std::string& s) {
+  return SanitizeUtf8(s.size() <= kStderrTail ? s : s.substr(s.size() - kStderrTail));
+}
+
+// What went wrong in a run that did not exit 0, and whether another attempt could help.
+TaskError Classify(const RunOutcome& o, StopReason reason, int64_t timeout_ms) {
+  TaskError e;
+  if (o.exit_code) {
+    e.code = ec::kExit;
+    e.message = "the pipeline exited with status " + std::to_string(*o.exit_code);
+    e.retryable = true;
+    return e;
+  }
+  e.message = o.error.message;
+  switch (o.error.kind) {
+    case wasm::ErrorKind::Trap:
+      e.code = ec::kTrap;
+      e.retryable = true;
+      break;
+    case wasm::ErrorKind::Exhaustion:
+    case wasm::ErrorKind::Resource:
+      e.code = ec::kResource;
+      e.retryable = true;
+      break;
+    case wasm::ErrorKind::Malformed:
+    case wasm::ErrorKind::Invalid:
+    case wasm::ErrorKind::Unlinkable:
+      e.code = ec::kPipelineInvalid;  // the same module fails the same way every time
+      e.retryable = false;
+      break;
+    case wasm::ErrorKind::Exit:
+      e.code = ec::kExit;
+      e.message = "the pipeline exited with status " + std::to_string(o.error.exit_code);
+      e.retryable = true;
+      break;
+    case wasm::ErrorKind::Interrupted:
+      if (reason == StopReason::Timeout) {
+        e.code = ec::kTimeout;
+        e.message = "the pipeline ran past its timeout of " + std::to_string(timeout_ms) + " ms";
+      } else {
+        e.code = ec::kInternal;
+      }
+      e.retryable = true;
+      break;
+  }
+  return e;
+}
+
+}  // namespace
+
+double WorkerPool::Impl::Random() {
+  if (opt_.random) return opt_.random();
+  std::lock_guard lock(mu_);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+StopReason WorkerPool::Impl::WhyRefused(const std::string& task_id) {
+  auto t = store_.Get(task_id);
+  return t && t->status == queue::TaskStatus::Cancelled ? StopReason::Cancelled : StopReason::LeaseLost;
+}
+
+void WorkerPool::Impl::RecordFailure(const std::shared_ptr<Held>& held, TaskError e) {
+  const queue::TaskInfo& task = held->claimed.task;
+  const std::string who = task.task_id + " (" + task.mode + ") attempt " + std::to_string(task.attempt);
+  e.attempt = task.attempt;
+  e.at = queue::NowMs();
+  e.message = SanitizeUtf8(e.message);
+  queue::Finish f;
+  f.lease = held->claimed.lease;
+  if (e.retryable && task.attempt <= task.max_retries) {
+    int64_t delay = RetryDelayMs(task.attempt, opt_.retry_backoff_ms, opt_.retry_backoff_max_ms, Random());
+    Log(who + " failed (" + e.code + ": " + e.message + "); retry in " + std::to_string(delay) + " ms");
+    f.kind = queue::Finish::Kind::Retry;
+    f.run_at = e.at + delay;
+  } else {
+    Log(who + " failed (" + e.code + ": " + e.message + ")" + (e.retryable ? "; no retry left" : ""));
+    f.kind = queue::Finish::Kind::Fail;
+  }
+  f.error = std::move(e);
+  Record(held, std::move(f));
+}
+
+void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
+  const queue::TaskInfo& task = held->claimed.task;
+  const queue::Lease& lease = held->claimed.lease;
+  const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
+  bool earlier;
+  {
+    std::lock_guard lock(mu_);
+    held->started = true;
+    held->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    // Wake the supervisor only when this deadline comes before its next planned wake-up (rarely: the
+    // heartbeat round is usually sooner than any timeout).
+    earlier = held->deadline < supervisor_wake_;
+    deadlines_changed_ = deadlines_changed_ || earlier;
+  }
+  if (earlier) supervisor_cv_.notify_all();
+
+  const Pipeline* pipeline = pipelines_.Find(task.mode);
+  if (!pipeline) {
+    RecordFailure(held, {.code = std::string(ec::kPipelineInvalid),
+                         .message = "no pipeline for mode " + task.mode + " in this worker"});
+    return;
+  }
+  auto dirs = workspace_.Prepare(task, slot, scratch_empty_[slot]);
+  scratch_empty_[slot] = 0;  // until KeepOutputs empties it again
+  if (!dirs) {
+    bool bad_input = dirs.error().code == queue::Code::InvalidArgument;  // it cannot succeed: no retry
+    RecordFailure(held, {.code = std::string(bad_input ? ec::kBadInput : ec::kInternal),
+                         .message = dirs.error().message,
+                         .retryable = !bad_input});
+    return;
+  }
+
+  // Progress goes to the store at most every kProgressInterval (a module may call it in a tight loop),
+  // but at once when the step text changes; the final state is written by Complete anyway.
+  std::string last_step;
+  auto last_write = std::chrono::steady_clock::time_point{};
+  RunRequest req;
+  req.engine = &pipelines_.engine();
+  req.module = pipeline->module.get();
+  req.stdin_data = queue::ToJson(task).dump();
+  req.args = {task.mode};
+  req.env = {"WASMQ_TASK_ID=" + task.task_id, "WASMQ_MODE=" + task.mode,
+             "WASMQ_ATTEMPT=" + std::to_string(task.attempt)};
+  req.dirs = *dirs;
+  req.control = &held->control;
+  req.on_progress = [&](int percent, std::string_view step) {
+    auto now = std::chrono::steady_clock::now();
+    if (step == last_step && now - last_write < kProgressInterval) return true;
+    last_step = step;
+    last_write = now;
+    auto r = store_.Progress(lease, percent, step);
+    if (!r && r.error().code == queue::Code::Conflict) {
+      held->control.Stop(WhyRefused(task.task_id));
+      return false;
+    }
+    if (!r) Log(task.task_id + ": progress not recorded: " + r.error().message);
+    return true;
+  };
+  const auto started = std::chrono::steady_clock::now();
+  RunOutcome outcome = RunPipeline(req);
+  const double run_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mu_);
+    mean_run_us_ = mean_run_us_ == 0 ? run_us : 0.9 * mean_run_us_ + 0.1 * run_us;
+  }
+  scratch_empty_[slot] = Finish(held, *dirs, outcome);
+}
+
+bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, const RunOutcome& o) {
+  const queue::TaskInfo& task = held->claimed.task;
+  const StopReason reason = held->control.reason();
+  const std::string who = task.task_id + " (" + task.mode + ") attempt " + std::to_string(task.attempt);
+  // A module that ran to its end counts, even when a stop request raced with its last instructions.
+  if (!o.exit_code && (reason == StopReason::Cancelled || reason == StopReason::LeaseLost)) {
+    Log(who + ": stopped (" + std::string(ToString(reason)) + "); nothing recorded");
+    std::lock_guard lock(mu_);
+    ++(reason == StopReason::Cancelled ? stats_.cancelled : stats_.lost);
+    Forget(held);
+    return false;
+  }
+  queue::Finish f;
+  f.lease = held->claimed.lease;
+  if (!o.exit_code && reason == StopReason::Shutdown) {
+    f.kind = queue::Finish::Kind::Release;
+    Record(held, std::move(f));
+    return false;
+  }
+  if (o.exit_code && *o.exit_code == 0) {
+    auto files = workspace_.KeepOutputs(task, dirs);
+    if (!files) {
+      RecordFailure(
+          held, {.code = std::string(ec::kInternal), .message = files.error().message, .retryable = true});
+      return false;
+    }
+    f.kind = queue::Finish::Kind::Complete;
+    f.result = queue::TaskResult{std::move(*files), OutputOf(o.stdout_data), o.duration_ms};
+    Record(held, std::move(f));
+    return true;  // KeepOutputs left the scratch empty
+  }
+  const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
+  TaskError e = Classify(o, reason, timeout_ms);
+  e.stderr_tail = Tail(o.stderr_data);
+  RecordFailure(held, std::move(e));
+  return false;
+}
+
+}  // namespace wasmq::worker

@@ -1,0 +1,62 @@
+// File: src/worker/workspace.h
+//
+// The files of a task on disk, under the data directory:
+//
+//   DATA_DIR/files/<file id>[.<ext>]   uploaded inputs (the API writes them; a task names one as
+//   source_image) DATA_DIR/tasks/<task id>/in/       the pipeline's /in (read-only to it): the source image,
+//   staged DATA_DIR/tasks/<task id>/out/      a finished task's outputs (what the pipeline left in /out)
+//   DATA_DIR/work/<slot>/              an executor's scratch /out while a task runs
+//   DATA_DIR/empty/                    the /in of a task without a source image
+//
+// Why a scratch /out: creating directories is the most expensive thing a tiny task does (on ext4, inode
+// allocation costs more than the task's three SQLite commits together), so a run writes into its executor's
+// reusable scratch directory, and only a task that succeeds *with* outputs pays for tasks/<id>/out — by a
+// rename, not a copy. Outputs of a failed attempt are discarded: the next attempt starts from an empty /out.
+//
+// Staging hard-links the upload into in/ (a copy when the link fails, e.g. across file systems), so an
+// input costs no copy and a later change to the upload cannot alter a running task's input.
+//
+// Threading: slots are per executor; everything else is safe from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "queue/queue.h"
+
+namespace wasmq::worker {
+
+struct TaskDirs {
+  std::string in, out;
+};
+
+class Workspace {
+ public:
+  explicit Workspace(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+  // Creates the shared directories and empties every scratch slot (left over by a crash). Unavailable
+  // when the data directory cannot be written.
+  queue::Result<void> Init(int slots) const;
+  // The directories for one attempt in scratch slot `slot`: in/ with the source image staged (or the
+  // shared empty directory), and the slot's emptied scratch as out/ (`scratch_empty`: the caller knows it
+  // is, e.g. KeepOutputs just left it so; saves a directory scan). InvalidArgument when the source image
+  // does not exist (the task cannot succeed); Unavailable for a file-system failure.
+  queue::Result<TaskDirs> Prepare(const queue::TaskInfo& task, int slot, bool scratch_empty = false) const;
+  // After a successful run: moves what the pipeline wrote to tasks/<id>/out and returns the files as sorted
+  // relative paths. An empty scratch moves nothing. Either way the scratch is empty afterwards.
+  queue::Result<std::vector<std::string>> KeepOutputs(const queue::TaskInfo& task,
+                                                      const TaskDirs& dirs) const;
+  // Regular files under `dir`, as sorted relative paths (at most `limit`).
+  std::vector<std::string> ListFiles(const std::string& dir, size_t limit = 10'000) const;
+  // Removes the task's directory (nothing if it is absent).
+  void Remove(const std::string& task_id) const;
+
+  std::string TaskDir(const std::string& task_id) const;
+  std::string FilesDir() const;
+
+ private:
+  std::string ScratchDir(int slot) const;
+  std::string data_dir_;
+};
+
+}  // namespace wasmq::worker

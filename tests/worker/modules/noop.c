@@ -1,0 +1,2 @@
+// Does nothing: the benchmark's task.
+int main(void) { return 0; }

@@ -1,0 +1,117 @@
+// Small pieces of the worker: backoff, owners, UTF-8, workspace, registry.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "helpers.h"
+#include "worker/backoff.h"
+#include "worker/owner.h"
+#include "worker/runner.h"
+#include "worker/workspace.h"
+
+namespace wasmq::worker {
+namespace {
+
+TEST(BackoffTest, ExponentialCappedWithEqualJitter) {
+  EXPECT_EQ(RetryDelayMs(1, 1000, 60'000, 0.0), 500);
+  EXPECT_EQ(RetryDelayMs(1, 1000, 60'000, 0.999999), 999);
+  EXPECT_EQ(RetryDelayMs(2, 1000, 60'000, 0.0), 1000);
+  EXPECT_EQ(RetryDelayMs(3, 1000, 60'000, 0.5), 3000);
+  EXPECT_EQ(RetryDelayMs(10, 1000, 60'000, 0.0), 30'000);    // capped at 60 s, half fixed
+  EXPECT_EQ(RetryDelayMs(1000, 1000, 60'000, 1.0), 60'000);  // no overflow however many attempts
+  EXPECT_EQ(RetryDelayMs(1, 0, 60'000, 0.5), 0);
+  for (int a = 1; a < 20; ++a)
+    for (double r : {0.0, 0.3, 0.7, 1.0}) {
+      int64_t d = RetryDelayMs(a, 100, 5000, r);
+      EXPECT_GE(d, std::min<int64_t>(5000, 100LL << (a - 1)) / 2);
+      EXPECT_LE(d, 5000);
+    }
+}
+
+TEST(OwnerTest, LivenessOfOwners) {
+  const std::string& me = ThisProcessOwner();
+  EXPECT_TRUE(me.starts_with("wasmq/"));
+  EXPECT_FALSE(OwnerIsDead(me));
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string h = host;
+  EXPECT_TRUE(OwnerIsDead("wasmq/" + h + "/999999999/abc"));
+  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/1/abc"));  // pid 1 is alive
+  EXPECT_TRUE(OwnerIsDead("wasmq/" + h + "/" + std::to_string(getpid()) + "/an-earlier-life"));
+  EXPECT_FALSE(OwnerIsDead("wasmq/other-host/999999999/abc"));
+  EXPECT_FALSE(OwnerIsDead("w1"));
+  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/notapid/x"));
+}
+
+TEST(Utf8Test, InvalidSequencesAreReplaced) {
+  EXPECT_EQ(SanitizeUtf8("plain"), "plain");
+  EXPECT_EQ(SanitizeUtf8("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
+  EXPECT_EQ(SanitizeUtf8("a\xffz"), "a\xef\xbf\xbdz");
+  EXPECT_EQ(SanitizeUtf8("\xc3"), "\xef\xbf\xbd");                                  // truncated
+  EXPECT_EQ(SanitizeUtf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
+  EXPECT_EQ(SanitizeUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+}
+
+TEST(RegistryTest, LoadRefusesBadModulesNamingThem) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("junk.wasm")) << "not wasm";
+  PipelineRegistry r;
+  auto bad = r.Load({{"JUNK", dir.file("junk.wasm")}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.error().message.starts_with("pipeline JUNK: " + dir.file("junk.wasm") + ": "))
+      << bad.error().message;
+  auto missing = r.Load({{"GONE", dir.file("gone.wasm")}});
+  EXPECT_EQ(missing.error().message, "pipeline GONE: cannot read " + dir.file("gone.wasm"));
+  ASSERT_TRUE(r.Load({{"noop", testing::ModulePath("noop")}}).ok());
+  EXPECT_EQ(r.modes(), std::vector<std::string>{"noop"});
+  ASSERT_NE(r.Find("noop"), nullptr);
+  EXPECT_EQ(r.Find("other"), nullptr);
+}
+
+TEST(WorkspaceTest, ScratchOutAndStagedInput) {
+  testing::TempDir dir;
+  Workspace ws(dir.str());
+  ASSERT_TRUE(ws.Init(2).ok());
+  std::filesystem::create_directories(ws.FilesDir());
+  std::ofstream(ws.FilesDir() + "/img_1.jpg") << "JPEG";
+  queue::TaskInfo t;
+  t.task_id = "task_x";
+  auto plain = ws.Prepare(t, 0);  // no source image: the shared empty /in, no per-task directory
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_TRUE(std::filesystem::is_empty(plain->in));
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
+  auto kept = ws.KeepOutputs(t, *plain);  // nothing written: nothing kept
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->empty());
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
+
+  t.source_image = "img_1";
+  auto d = ws.Prepare(t, 1);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(std::filesystem::exists(d->in + "/img_1.jpg"));
+  std::ofstream(d->out + "/junk.txt") << "from a failed attempt";
+  auto again = ws.Prepare(t, 1);  // a new attempt starts with an empty /out
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(std::filesystem::is_empty(again->out));
+  std::ofstream(again->out + "/a.txt") << "a";
+  std::filesystem::create_directories(again->out + "/sub");
+  std::ofstream(again->out + "/sub/b.txt") << "b";
+  auto files = ws.KeepOutputs(t, *again);
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  EXPECT_EQ(*files, (std::vector<std::string>{"a.txt", "sub/b.txt"}));
+  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out/sub/b.txt"));
+  EXPECT_TRUE(std::filesystem::is_empty(again->out));  // the slot is ready for its next task
+
+  t.source_image = "img_2";
+  auto missing = ws.Prepare(t, 0);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, queue::Code::InvalidArgument);
+  ws.Remove("task_x");
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
+}
+
+}  // namespace
+}  // namespace wasmq::worker
