@@ -14,10 +14,14 @@ void AddSpectestCommand(CLI::App& app, int* exit_code);
 // `wasmq run [OPTIONS] MODULE.wasm [ARGS...]`: runs a WASI command module (run.cc).
 void AddRunCommand(CLI::App& app, int* exit_code);
 
-// `wasmq serve [SETTINGS]`: the task store and the worker pool (serve.cc).
+// `wasmq serve [SETTINGS]`: the HTTP API, the dashboard and the worker pool on the task store (serve.cc).
 void AddServeCommand(CLI::App& app, int* exit_code);
 
-// `wasmq task submit|get|list|cancel|watch|stats`: the task service against the store (task.cc).
+// `wasmq task submit|get|list|cancel|watch|stats|upload`: a client of the REST API, or of the local
+// store (task.cc).
 void AddTaskCommand(CLI::App& app, int* exit_code);
+
+// `wasmq token --sub USER`: signs a JWT with the server's secret (token.cc).
+void AddTokenCommand(CLI::App& app, int* exit_code);
 
 }  // namespace wasmq::cli

@@ -61,6 +61,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddRunCommand(app, &exit_code);
   wasmq::cli::AddServeCommand(app, &exit_code);
   wasmq::cli::AddTaskCommand(app, &exit_code);
+  wasmq::cli::AddTokenCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

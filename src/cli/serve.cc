@@ -1,13 +1,14 @@
 // File: src/cli/serve.cc
 //
-// `wasmq serve`: the store, the pipelines and the worker pool in one process. The HTTP API (issue #7) is not
-// built yet: serve says where it will listen and runs the workers only; tasks come in through `wasmq task`
-// on the same store.
+// `wasmq serve`: the store, the HTTP API with the dashboard, and the worker pool in one process.
+// `--workers 0` makes an API-only node (workers run elsewhere, on a shared Redis store).
 //
-// Start-up is all-or-nothing: a bad setting, a store that cannot be opened, or a pipeline that does not
-// compile stops it with a message before any task is touched. Lifecycle on stderr, one line per event.
+// Start-up is all-or-nothing: a bad setting, a store that cannot be opened, a pipeline that does not
+// compile, or an address that cannot be bound stops it with a message before any task is touched.
+// Lifecycle on stderr, one line per event.
 //
-// Signals: the first SIGINT/SIGTERM stops claiming tasks and gives running ones --shutdown-grace to finish;
+// Signals: the first SIGINT/SIGTERM closes the API (readiness goes 503, requests in flight finish,
+// WebSockets close with 1001), stops claiming tasks and gives running ones --shutdown-grace to finish;
 // what is still running then is interrupted and handed back to pending. A second signal ends the grace
 // period at once.
 //
@@ -16,10 +17,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
+#include "api/api.h"
 #include "cli/commands.h"
 #include "config/flags.h"
 #include "queue/queue.h"
@@ -38,10 +41,38 @@ void Log(std::string_view line) {
   std::cerr << queue::FormatTime(queue::NowMs()) << " wasmq serve: " << line << std::endl;
 }
 
+api::ApiConfig ApiSettings(const config::Config& cfg) {
+  api::ApiConfig a;
+  size_t colon = cfg.addr.rfind(':');  // Load() checked HOST:PORT
+  a.addr = cfg.addr.substr(0, colon);
+  if (a.addr.size() >= 2 && a.addr.front() == '[' && a.addr.back() == ']') a.addr = a.addr.substr(1, a.addr.size() - 2);
+  if (a.addr == "localhost") a.addr = "127.0.0.1";
+  a.port = static_cast<uint16_t>(std::stoi(cfg.addr.substr(colon + 1)));
+  a.auth_required = cfg.auth_jwt;
+  a.jwt_secret = cfg.jwt_secret;
+  a.jwt_issuer = cfg.jwt_issuer;
+  a.jwt_audience = cfg.jwt_audience;
+  a.cors_origins = cfg.cors_origins;
+  a.max_upload_bytes = cfg.max_upload_bytes;
+  a.max_connections = cfg.max_connections;
+  a.rate_limit = cfg.rate_limit;
+  a.rate_burst = cfg.rate_burst;
+  a.files_dir = (std::filesystem::path(cfg.data_dir) / "files").string();  // where the workspace stages from
+  a.tasks_dir = (std::filesystem::path(cfg.data_dir) / "tasks").string();
+  a.web_root = cfg.web_root;
+  a.access_log = cfg.access_log;
+  return a;
+}
+
 int Serve(const config::LoadInput& input) {
   auto cfg = config::Load(input);
   if (!cfg) {
     std::cerr << "wasmq serve: " << cfg.error().message << "\n";
+    return kExitConfig;
+  }
+  const api::ApiConfig api_config = ApiSettings(*cfg);
+  if (auto r = api::ValidateConfig(api_config); !r) {
+    std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
   }
   // Block the shutdown signals before any thread starts, so that every thread inherits the mask and only
@@ -64,6 +95,12 @@ int Serve(const config::LoadInput& input) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
   }
+  queue::ServiceOptions service_options;
+  service_options.default_max_retries = cfg->max_retries;
+  service_options.default_timeout_ms = cfg->task_timeout_ms;
+  for (const std::string& mode : pipelines.modes()) service_options.extra_modes.insert(mode);
+  queue::TaskService tasks(**store, std::move(service_options));
+  api::ApiServer server(tasks, api_config);
   worker::WorkerPool pool(**store, pipelines,
                           {.workers = cfg->workers,
                            .prefetch = cfg->prefetch,
@@ -76,17 +113,29 @@ int Serve(const config::LoadInput& input) {
                            .retry_backoff_max_ms = cfg->retry_backoff_max_ms,
                            .task_ttl_ms = cfg->task_ttl_ms,
                            .cleanup_interval_ms = cfg->cleanup_interval_ms,
-                           .log = Log});
-  if (auto r = pool.Start(); !r) {
+                           .log = Log,
+                           .on_instantiated = [&server](std::string_view mode, double seconds) {
+                             server.ObserveWasmInstantiation(mode, seconds);
+                           }});
+  if (cfg->workers > 0) {
+    if (auto r = pool.Start(); !r) {
+      std::cerr << "wasmq serve: " << r.error().message << "\n";
+      return r.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
+    }
+  }
+  if (auto r = server.Start(); !r) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
+    pool.Shutdown(std::chrono::milliseconds(0));
     return r.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
-  Log("store " + cfg->store_url + ", " + std::to_string(cfg->workers) + " worker(s), data in " +
-      cfg->data_dir);
+  Log("store " + cfg->store_url + ", " +
+      (cfg->workers > 0 ? std::to_string(cfg->workers) + " worker(s)" : std::string("no workers (API only)")) +
+      ", data in " + cfg->data_dir);
   for (const std::string& mode : pipelines.modes())
     Log("pipeline " + mode + " = " + pipelines.Find(mode)->path);
-  Log("the HTTP API would listen on " + cfg->addr +
-      ", but it is not built yet; submit tasks with `wasmq task`");
+  const std::string host = api_config.addr.find(':') != std::string::npos ? "[" + api_config.addr + "]" : api_config.addr;
+  Log("API and dashboard on http://" + host + ":" + std::to_string(server.port()) + "/ (auth " +
+      (cfg->auth_jwt ? "jwt" : "off") + ")");
   Log("ready (pid " + std::to_string(getpid()) + ")");
 
   int sig = 0;
@@ -101,6 +150,8 @@ int Serve(const config::LoadInput& input) {
       pool.HurryShutdown();
     }
   });
+  server.Stop();
+  Log("API closed");
   pool.Shutdown(std::chrono::milliseconds(cfg->shutdown_grace_ms));
   // The hurry thread still waits for a signal: send it one it will take as "nothing to hurry".
   stopped = true;
@@ -118,7 +169,7 @@ int Serve(const config::LoadInput& input) {
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto input = std::make_shared<config::LoadInput>();
   CLI::App* cmd =
-      app.add_subcommand("serve", "Run the task store and the worker pool (the HTTP API is not built yet)");
+      app.add_subcommand("serve", "Run the HTTP API, the dashboard and the worker pool on the task store");
   cmd->footer(
       "\nEvery setting is a flag, an environment variable (shown in brackets) or a line of the .env file, in "
       "that\n"

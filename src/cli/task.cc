@@ -1,23 +1,29 @@
 // File: src/cli/task.cc
 //
-// `wasmq task submit|get|list|cancel|watch|stats`: the task service from the command line, against the local
-// store (--store sqlite:PATH, or the configuration's store). Once the HTTP API exists these will also speak
-// to a remote server.
+// `wasmq task submit|get|list|cancel|watch|stats|upload|outputs`: a client of the REST API with --server URL (or
+// WASMQ_SERVER), --token JWT (or WASMQ_TOKEN) when the server has auth on; without a server, the same
+// commands work on the local store (--store sqlite:PATH, or the configuration's store) — for an edge box
+// or a script on the machine that runs `wasmq serve`.
 //
 // Output is for both people and scripts: `submit` prints the new id alone (or the task's JSON with --json),
-// `get` the task's JSON, `list` a table (or the TaskListResponse JSON with --json), `watch` one line per
-// change until the task ends.
+// `get` the task's JSON, `list` a table (or the TaskListResponse JSON with --json), `upload` the file id.
+// `watch` draws a live progress bar when stdout is a terminal, and otherwise prints one line per change;
+// with a server it follows the task's WebSocket stream, locally it reads the store every --interval-ms.
 //
 // Exit codes: 0 success (`watch`: the task is done); 1 refused or failed (no such task, a finished task
-// cannot be cancelled, the store is unavailable; `watch`: the task failed or was cancelled); 2 bad input
-// (the message names the field).
+// cannot be cancelled, the server or store is unavailable; `watch`: the task failed or was cancelled);
+// 2 bad input (the message names the field).
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <thread>
 
+#include "api/client.h"
 #include "cli/commands.h"
 #include "config/flags.h"
 #include "queue/queue.h"
@@ -25,59 +31,182 @@
 namespace wasmq::cli {
 namespace {
 
+using queue::Json;
+using queue::Result;
+
 constexpr int kExitRefused = 1;
 constexpr int kExitBadInput = 2;
-
-struct Opened {
-  std::unique_ptr<queue::Store> store;
-  std::unique_ptr<queue::TaskService> service;
-};
 
 int Report(const std::string& cmd, const queue::Error& e) {
   std::cerr << "wasmq task " << cmd << ": " << queue::CodeName(e.code) << ": " << e.message << "\n";
   return e.code == queue::Code::InvalidArgument ? kExitBadInput : kExitRefused;
 }
 
-// The store and service the configuration names. On failure prints why and sets *exit.
-std::optional<Opened> Open(const std::string& cmd, const config::LoadInput& input, int* exit) {
-  auto cfg = config::Load(input);
+// ---- where the tasks are: a server, or the local store
+
+// Every operation answers in the API's JSON (TaskInfo, TaskListResponse, QueueStats), whichever side runs it.
+class Tasks {
+ public:
+  virtual ~Tasks() = default;
+  virtual Result<Json> Submit(const Json& request) = 0;
+  virtual Result<Json> Get(const std::string& id) = 0;
+  virtual Result<Json> List(const api::ListOptions& q) = 0;
+  virtual Result<Json> Cancel(const std::string& id) = 0;
+  virtual Result<Json> Stats() = 0;
+  virtual Result<Json> Upload(const std::string& path) = 0;
+  // The bytes of output `file` (a relative path from TaskResult.output_files) of a done task.
+  virtual Result<std::string> ReadOutput(const std::string& id, const std::string& file) = 0;
+  // Calls `on_change` with the task's JSON at each change until it ends; returns its last state.
+  virtual Result<Json> Follow(const std::string& id, const std::function<void(const Json&)>& on_change) = 0;
+};
+
+class RemoteTasks final : public Tasks {
+ public:
+  explicit RemoteTasks(api::ClientOptions o) : client_(std::move(o)) {}
+  Result<Json> Submit(const Json& request) override { return client_.Submit(request); }
+  Result<Json> Get(const std::string& id) override { return client_.Get(id); }
+  Result<Json> List(const api::ListOptions& q) override { return client_.List(q); }
+  Result<Json> Cancel(const std::string& id) override { return client_.Cancel(id); }
+  Result<Json> Stats() override { return client_.Stats(); }
+  Result<Json> Upload(const std::string& path) override { return client_.Upload(path); }
+  Result<std::string> ReadOutput(const std::string& id, const std::string& file) override {
+    return client_.Fetch("/api/v1/tasks/" + id + "/outputs/" + file);
+  }
+
+  // The WebSocket stream: a snapshot of the task, then its events; the server closes it when the task ends.
+  Result<Json> Follow(const std::string& id, const std::function<void(const Json&)>& on_change) override {
+    Json task;
+    auto r = client_.Watch(id, [&](const Json& m) {
+      if (m.value("type", "") == "snapshot") {
+        task = m.value("task", Json::object());
+      } else if (task.is_object()) {
+        for (const char* key : {"status", "progress", "current_step", "attempt"})
+          if (m.contains(key)) task[key] = m[key];
+      }
+      on_change(task);
+      return true;
+    });
+    if (!r) return r.error();
+    return client_.Get(id);  // the final state in full: outputs, error
+  }
+
+ private:
+  api::Client client_;
+};
+
+class LocalTasks final : public Tasks {
+ public:
+  LocalTasks(std::unique_ptr<queue::Store> store, queue::ServiceOptions o, std::string data_dir, int interval_ms)
+      : store_(std::move(store)), service_(*store_, std::move(o)), data_dir_(std::move(data_dir)), interval_ms_(interval_ms) {}
+
+  Result<Json> Submit(const Json& request) override {
+    auto req = queue::CreateRequestFromJson(request);
+    if (!req) return req.error();
+    return Wrap(service_.Create(*req));
+  }
+  Result<Json> Get(const std::string& id) override { return Wrap(service_.Get(id)); }
+  Result<Json> List(const api::ListOptions& o) override {
+    queue::ListQuery q{.mode = o.mode, .page = o.page, .page_size = o.page_size};
+    if (!o.status.empty()) {
+      q.status = queue::ParseStatus(o.status);
+      if (!q.status)
+        return queue::InvalidArgument("status: must be one of pending, processing, done, failed, cancelled");
+    }
+    return Wrap(service_.List(q));
+  }
+  Result<Json> Cancel(const std::string& id) override { return Wrap(service_.Cancel(id)); }
+  Result<Json> Stats() override { return Wrap(service_.Stats()); }
+  Result<Json> Upload(const std::string&) override {
+    return queue::InvalidArgument("upload needs a server: --server URL (or WASMQ_SERVER)");
+  }
+  // Where the worker pool keeps a done task's outputs: DATA_DIR/tasks/<id>/out/ (src/worker/workspace.h).
+  Result<std::string> ReadOutput(const std::string& id, const std::string& file) override {
+    if (auto t = service_.Get(id); !t) return t.error();
+    std::ifstream f(std::filesystem::path(data_dir_) / "tasks" / id / "out" / file, std::ios::binary);
+    if (!f) return queue::NotFound("task " + id + " has no output " + file + " under " + data_dir_);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+
+  // The store's events reach only the process that made the change, and the task runs in `wasmq serve`:
+  // read the task every interval.
+  Result<Json> Follow(const std::string& id, const std::function<void(const Json&)>& on_change) override {
+    for (;;) {
+      auto t = service_.Get(id);
+      if (!t) return t.error();
+      Json j = queue::ToJson(*t);
+      on_change(j);
+      if (queue::IsTerminal(t->status)) return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms_));
+    }
+  }
+
+ private:
+  template <class T>
+  static Result<Json> Wrap(const Result<T>& r) {
+    if (!r) return r.error();
+    return queue::ToJson(*r);
+  }
+  std::unique_ptr<queue::Store> store_;
+  queue::TaskService service_;
+  std::string data_dir_;
+  int interval_ms_;
+};
+
+// What every subcommand takes: the server to talk to, or the settings of the local store.
+struct Target {
+  std::string server, token;
+  config::LoadInput input;
+  int interval_ms = 200;  // local watch only
+};
+
+void AddTargetFlags(CLI::App* cmd, Target* t) {
+  cmd->add_option("--server", t->server, "the wasmq server's URL, http://HOST:PORT [WASMQ_SERVER]; "
+                                         "without it, the local store");
+  cmd->add_option("--token", t->token, "a JWT for a server with auth on [WASMQ_TOKEN]");
+  config::AddSettingFlags(cmd, &t->input, {"store", "data-dir", "pipelines", "pipelines-dir", "sqlite-sync"});
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Opens where the tasks are; on failure prints why and sets *exit.
+std::unique_ptr<Tasks> Open(const std::string& cmd, const Target& t, int* exit) {
+  std::string server = t.server.empty() ? Env("WASMQ_SERVER") : t.server;
+  std::string token = t.token.empty() ? Env("WASMQ_TOKEN") : t.token;
+  if (!server.empty()) return std::make_unique<RemoteTasks>(api::ClientOptions{.server = server, .token = token});
+  auto cfg = config::Load(t.input);
   if (!cfg) {
     std::cerr << "wasmq task " << cmd << ": " << cfg.error().message << "\n";
     *exit = kExitBadInput;
-    return std::nullopt;
+    return nullptr;
   }
   auto store = queue::OpenStore(cfg->store_url, {.sync_full = cfg->sqlite_sync_full});
   if (!store) {
     *exit = Report(cmd, store.error());
-    return std::nullopt;
+    return nullptr;
   }
-  Opened o;
-  o.store = std::move(*store);
   queue::ServiceOptions opts;
   opts.default_max_retries = cfg->max_retries;
   opts.default_timeout_ms = cfg->task_timeout_ms;
   for (const auto& [mode, path] : cfg->pipelines) opts.extra_modes.insert(mode);
-  o.service = std::make_unique<queue::TaskService>(*o.store, std::move(opts));
-  return o;
+  return std::make_unique<LocalTasks>(std::move(*store), std::move(opts), cfg->data_dir, t.interval_ms);
 }
 
-void AddStoreFlags(CLI::App* cmd, config::LoadInput* input) {
-  config::AddSettingFlags(cmd, input, {"store", "data-dir", "pipelines", "pipelines-dir", "sqlite-sync"});
+// Runs `op` on the opened tasks and prints its answer with `print`; the exit code.
+int Do(const std::string& cmd, const Target& t, const std::function<Result<Json>(Tasks&)>& op,
+       const std::function<void(const Json&)>& print) {
+  int exit = 0;
+  auto tasks = Open(cmd, t, &exit);
+  if (!tasks) return exit;
+  auto r = op(*tasks);
+  if (!r) return Report(cmd, r.error());
+  print(*r);
+  return 0;
 }
 
-std::string Line(const queue::TaskInfo& t) {
-  std::string s = queue::FormatTime(t.updated_at) + "  " + std::string(queue::ToString(t.status)) + "  " +
-                  std::to_string(t.progress) + "%";
-  if (!t.current_step.empty()) s += "  " + t.current_step;
-  if (t.status == queue::TaskStatus::Pending && t.error)
-    s += "  (retry after " + t.error->code + ": " + t.error->message + ")";
-  if (t.status == queue::TaskStatus::Failed && t.error) s += "  " + t.error->code + ": " + t.error->message;
-  if (t.status == queue::TaskStatus::Done && t.result) {
-    s += "  outputs:";
-    for (const std::string& f : t.result->output_files) s += " " + f;
-  }
-  return s;
-}
+void PrintJson(const Json& j) { std::cout << j.dump(2) << "\n"; }
 
 // ---- submit
 
@@ -88,141 +217,153 @@ struct SubmitArgs {
   bool json = false;
 };
 
-int Submit(const config::LoadInput& input, const SubmitArgs& a) {
-  // Build the same JSON a client would post, then validate it the one way (errors name the field).
-  queue::Json body = queue::Json::object();
+// The TaskCreateRequest a client would post, from --request and the flags over it; checked here too, so a
+// malformed one is refused (exit 2, naming the field) before anything is sent.
+Result<Json> BuildRequest(const SubmitArgs& a) {
+  Json body = Json::object();
   if (!a.request.empty()) {
     std::string text = a.request;
     if (text == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     } else if (text.starts_with("@")) {
       std::ifstream f(text.substr(1));
-      if (!f) return Report("submit", queue::InvalidArgument("--request: cannot read " + text.substr(1)));
+      if (!f) return queue::InvalidArgument("--request: cannot read " + text.substr(1));
       text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     }
     auto j = queue::ParseJson(text);
-    if (!j) return Report("submit", queue::InvalidArgument("--request: " + j.error().message));
+    if (!j) return queue::InvalidArgument("--request: " + j.error().message);
     body = std::move(*j);
-    if (!body.is_object())
-      return Report("submit", queue::InvalidArgument("--request: must be a JSON object"));
+    if (!body.is_object()) return queue::InvalidArgument("--request: must be a JSON object");
   }
   if (!a.mode.empty()) body["mode"] = a.mode;
   if (!a.source_image.empty()) body["source_image"] = a.source_image;
   if (!a.user_id.empty()) body["user_id"] = a.user_id;
   if (!a.config_json.empty()) {
     auto c = queue::ParseJson(a.config_json);
-    if (!c) return Report("submit", queue::InvalidArgument("config: " + c.error().message));
+    if (!c) return queue::InvalidArgument("config: " + c.error().message);
     body["config"] = std::move(*c);
   }
   if (a.priority) body["priority"] = *a.priority;
   if (a.max_retries) body["max_retries"] = *a.max_retries;
   if (a.timeout_ms) body["timeout_ms"] = *a.timeout_ms;
-  auto req = queue::CreateRequestFromJson(body);
-  if (!req) return Report("submit", req.error());
-  int exit = 0;
-  auto o = Open("submit", input, &exit);
-  if (!o) return exit;
-  auto t = o->service->Create(*req);
-  if (!t) return Report("submit", t.error());
-  if (a.json) {
-    std::cout << queue::ToJson(*t).dump(2) << "\n";
-  } else {
-    std::cout << t->task_id << "\n";
-  }
-  return 0;
+  if (auto req = queue::CreateRequestFromJson(body); !req) return req.error();
+  return body;
 }
 
-// ---- get, cancel, stats
-
-int Get(const config::LoadInput& input, const std::string& id) {
-  int exit = 0;
-  auto o = Open("get", input, &exit);
-  if (!o) return exit;
-  auto t = o->service->Get(id);
-  if (!t) return Report("get", t.error());
-  std::cout << queue::ToJson(*t).dump(2) << "\n";
-  return 0;
-}
-
-int Cancel(const config::LoadInput& input, const std::string& id) {
-  int exit = 0;
-  auto o = Open("cancel", input, &exit);
-  if (!o) return exit;
-  auto t = o->service->Cancel(id);
-  if (!t) return Report("cancel", t.error());
-  std::cout << t->task_id << " cancelled\n";
-  return 0;
-}
-
-int Stats(const config::LoadInput& input) {
-  int exit = 0;
-  auto o = Open("stats", input, &exit);
-  if (!o) return exit;
-  auto s = o->service->Stats();
-  if (!s) return Report("stats", s.error());
-  std::cout << queue::ToJson(*s).dump(2) << "\n";
-  return 0;
+int Submit(const Target& t, const SubmitArgs& a) {
+  auto body = BuildRequest(a);
+  if (!body) return Report("submit", body.error());
+  return Do(
+      "submit", t, [&](Tasks& tasks) { return tasks.Submit(*body); },
+      [&](const Json& task) {
+        if (a.json)
+          PrintJson(task);
+        else
+          std::cout << task.value("task_id", "") << "\n";
+      });
 }
 
 // ---- list
 
-struct ListArgs {
-  std::string status, mode;
-  int page = 1, page_size = 20;
-  bool json = false;
-};
-
-int List(const config::LoadInput& input, const ListArgs& a) {
-  queue::ListQuery q;
-  if (!a.status.empty()) {
-    q.status = queue::ParseStatus(a.status);
-    if (!q.status)
-      return Report("list", queue::InvalidArgument(
-                                "status: must be one of pending, processing, done, failed, cancelled"));
-  }
-  q.mode = a.mode;
-  q.page = a.page;
-  q.page_size = a.page_size;
-  int exit = 0;
-  auto o = Open("list", input, &exit);
-  if (!o) return exit;
-  auto l = o->service->List(q);
-  if (!l) return Report("list", l.error());
-  if (a.json) {
-    std::cout << queue::ToJson(*l).dump(2) << "\n";
-    return 0;
-  }
-  std::printf("%-34s %-10s %-20s %4s  %s\n", "TASK_ID", "STATUS", "MODE", "PCT", "CREATED");
-  for (const queue::TaskSummary& s : l->tasks)
-    std::printf("%-34s %-10s %-20s %3d%%  %s\n", s.task_id.c_str(),
-                std::string(queue::ToString(s.status)).c_str(), s.mode.c_str(), s.progress,
-                queue::FormatTime(s.created_at).c_str());
-  int64_t pages = (l->total + l->page_size - 1) / l->page_size;
-  std::printf("page %d of %lld, %lld task(s)\n", l->page, static_cast<long long>(std::max<int64_t>(pages, 1)),
-              static_cast<long long>(l->total));
-  return 0;
+int List(const Target& t, const api::ListOptions& q, bool json) {
+  return Do(
+      "list", t, [&](Tasks& tasks) { return tasks.List(q); },
+      [&](const Json& l) {
+        if (json) return PrintJson(l);
+        std::printf("%-34s %-10s %-20s %4s  %s\n", "TASK_ID", "STATUS", "MODE", "PCT", "CREATED");
+        for (const Json& s : l.value("tasks", Json::array()))
+          std::printf("%-34s %-10s %-20s %3d%%  %s\n", s.value("task_id", "").c_str(), s.value("status", "").c_str(),
+                      s.value("mode", "").c_str(), s.value("progress", 0), s.value("created_at", "").c_str());
+        int64_t total = l.value("total", int64_t{0}), size = std::max<int64_t>(1, l.value("page_size", int64_t{1}));
+        std::printf("page %lld of %lld, %lld task(s)\n", static_cast<long long>(l.value("page", int64_t{1})),
+                    static_cast<long long>(std::max<int64_t>((total + size - 1) / size, 1)),
+                    static_cast<long long>(total));
+      });
 }
 
 // ---- watch
 
-int Watch(const config::LoadInput& input, const std::string& id, int interval_ms) {
-  int exit = 0;
-  auto o = Open("watch", input, &exit);
-  if (!o) return exit;
-  // The local store's events reach only this process, and the task runs in `wasmq serve`: read the task
-  // again every interval and print what changed.
-  std::string last;
-  for (;;) {
-    auto t = o->service->Get(id);
-    if (!t) return Report("watch", t.error());
-    std::string line = Line(*t);
-    if (line != last) {
-      std::cout << line << std::endl;
-      last = line;
-    }
-    if (queue::IsTerminal(t->status)) return t->status == queue::TaskStatus::Done ? 0 : kExitRefused;
-    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+std::string Str(const Json& task, const char* key) {
+  auto it = task.find(key);
+  return it != task.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// One line of a task's state: "2026-11-23T10:00:00.000Z  processing  40%  resizing", plus what it ended
+// with: outputs, or the error.
+std::string Line(const Json& task) {
+  std::string status = Str(task, "status");
+  std::string s = Str(task, "updated_at") + "  " + status + "  " + std::to_string(task.value("progress", 0)) + "%";
+  if (std::string step = Str(task, "current_step"); !step.empty()) s += "  " + step;
+  const Json error = task.value("error", Json());
+  if (error.is_object()) {
+    std::string e = error.value("code", "") + ": " + error.value("message", "");
+    if (status == "pending") s += "  (retry after " + e + ")";
+    if (status == "failed") s += "  " + e;
   }
+  const Json result = task.value("result", Json());
+  if (status == "done" && result.is_object()) {
+    s += "  outputs:";
+    for (const Json& f : result.value("output_files", Json::array())) s += " " + f.get<std::string>();
+  }
+  return s;
+}
+
+int Watch(const Target& t, const std::string& id) {
+  int exit = 0;
+  auto tasks = Open("watch", t, &exit);
+  if (!tasks) return exit;
+  const bool tty = isatty(STDOUT_FILENO) == 1;
+  std::string last;
+  auto r = tasks->Follow(id, [&](const Json& task) {
+    if (tty) {  // redraw the bar in place
+      std::cout << "\r" << api::ProgressLine(task.value("progress", 0), Str(task, "status"), Str(task, "current_step"))
+                << "\x1b[K" << std::flush;
+      return;
+    }
+    std::string line = Line(task);
+    if (line != last) std::cout << line << std::endl;
+    last = line;
+  });
+  if (tty) std::cout << "\n";
+  if (!r) return Report("watch", r.error());
+  std::string final_line = Line(*r);
+  if (tty || final_line != last) std::cout << final_line << std::endl;
+  return Str(*r, "status") == "done" ? 0 : kExitRefused;
+}
+
+// ---- outputs
+
+// A path from the server that stays inside DIR: relative, no "..", no empty or "." components.
+bool SafeRelativePath(const std::string& p) {
+  if (p.empty() || p.front() == '/' || p.find('\0') != std::string::npos) return false;
+  for (const auto& part : std::filesystem::path(p))
+    if (part == ".." || part == "." || part.empty()) return false;
+  return true;
+}
+
+int Outputs(const Target& t, const std::string& id, const std::string& dir) {
+  int exit = 0;
+  auto tasks = Open("outputs", t, &exit);
+  if (!tasks) return exit;
+  auto task = tasks->Get(id);
+  if (!task) return Report("outputs", task.error());
+  if (Str(*task, "status") != "done")
+    return Report("outputs", queue::Conflict("task " + id + " is " + Str(*task, "status") + ", not done"));
+  const Json result = task->value("result", Json::object());
+  for (const Json& name : result.value("output_files", Json::array())) {
+    std::string file = name.is_string() ? name.get<std::string>() : "";
+    if (!SafeRelativePath(file)) return Report("outputs", queue::Internal("refusing output path '" + file + "'"));
+    auto bytes = tasks->ReadOutput(id, file);
+    if (!bytes) return Report("outputs", bytes.error());
+    std::filesystem::path dest = std::filesystem::path(dir) / file;
+    std::error_code ec;
+    std::filesystem::create_directories(dest.parent_path(), ec);
+    std::ofstream out(dest, std::ios::binary);
+    if (!out.write(bytes->data(), static_cast<std::streamsize>(bytes->size())) || !out.flush())
+      return Report("outputs", queue::Unavailable("cannot write " + dest.string()));
+    std::cout << dest.string() << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -231,10 +372,11 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
   CLI::App* task = app.add_subcommand("task", "Submit, inspect, list, cancel and watch tasks");
   task->require_subcommand(1);
   task->footer(
-      "\nExit codes: 0 success; 1 refused or failed (watch: the task failed or was cancelled); 2 bad input.");
+      "\nWith --server (or WASMQ_SERVER) every command goes through the REST API; without, to the local store.\n"
+      "Exit codes: 0 success; 1 refused or failed (watch: the task failed or was cancelled); 2 bad input.");
 
   {
-    auto input = std::make_shared<config::LoadInput>();
+    auto t = std::make_shared<Target>();
     auto a = std::make_shared<SubmitArgs>();
     CLI::App* cmd = task->add_subcommand("submit", "Create a task; prints its id");
     cmd->add_option("--mode", a->mode,
@@ -244,57 +386,90 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
     cmd->add_option("--priority", a->priority, "-100..100, higher runs first [0]");
     cmd->add_option("--max-retries", a->max_retries, "retries after a failed attempt [WASMQ_MAX_RETRIES]");
     cmd->add_option("--timeout-ms", a->timeout_ms, "per-attempt timeout [WASMQ_TASK_TIMEOUT]");
-    cmd->add_option("--user-id", a->user_id, "owner of the task (user_…)");
+    cmd->add_option("--user-id", a->user_id, "owner of the task (user_…; a server with auth on uses the token's)");
     cmd->add_option("--request", a->request,
                     "the whole TaskCreateRequest as JSON, @FILE or - (stdin); flags override it");
     cmd->add_flag("--json", a->json, "print the created task as JSON");
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, a, exit_code] { *exit_code = Submit(*input, *a); });
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, a, exit_code] { *exit_code = Submit(*t, *a); });
   }
   {
-    auto input = std::make_shared<config::LoadInput>();
+    auto t = std::make_shared<Target>();
     auto id = std::make_shared<std::string>();
     CLI::App* cmd = task->add_subcommand("get", "Print a task as JSON");
     cmd->add_option("TASK_ID", *id, "the task")->required();
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, id, exit_code] { *exit_code = Get(*input, *id); });
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, id, exit_code] {
+      *exit_code = Do("get", *t, [&](Tasks& tasks) { return tasks.Get(*id); }, PrintJson);
+    });
   }
   {
-    auto input = std::make_shared<config::LoadInput>();
-    auto a = std::make_shared<ListArgs>();
+    auto t = std::make_shared<Target>();
+    auto q = std::make_shared<api::ListOptions>();
+    auto json = std::make_shared<bool>(false);
     CLI::App* cmd = task->add_subcommand("list", "List tasks, newest first");
-    cmd->add_option("--status", a->status, "only tasks in this status");
-    cmd->add_option("--mode", a->mode, "only tasks of this mode");
-    cmd->add_option("--page", a->page, "page number, from 1")->check(CLI::Range(1, 1'000'000'000));
-    cmd->add_option("--page-size", a->page_size, "tasks per page, 1.." + std::to_string(queue::kMaxPageSize))
+    cmd->add_option("--status", q->status, "only tasks in this status");
+    cmd->add_option("--mode", q->mode, "only tasks of this mode");
+    cmd->add_option("--page", q->page, "page number, from 1")->check(CLI::Range(1, 1'000'000'000));
+    cmd->add_option("--page-size", q->page_size, "tasks per page, 1.." + std::to_string(queue::kMaxPageSize))
         ->check(CLI::Range(1, queue::kMaxPageSize));
-    cmd->add_flag("--json", a->json, "print the TaskListResponse JSON");
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, a, exit_code] { *exit_code = List(*input, *a); });
+    cmd->add_flag("--json", *json, "print the TaskListResponse JSON");
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, q, json, exit_code] { *exit_code = List(*t, *q, *json); });
   }
   {
-    auto input = std::make_shared<config::LoadInput>();
+    auto t = std::make_shared<Target>();
     auto id = std::make_shared<std::string>();
     CLI::App* cmd = task->add_subcommand("cancel", "Cancel a pending or running task");
     cmd->add_option("TASK_ID", *id, "the task")->required();
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, id, exit_code] { *exit_code = Cancel(*input, *id); });
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, id, exit_code] {
+      *exit_code = Do("cancel", *t, [&](Tasks& tasks) { return tasks.Cancel(*id); },
+                      [](const Json& cancelled) { std::cout << cancelled.value("task_id", "") << " cancelled\n"; });
+    });
   }
   {
-    auto input = std::make_shared<config::LoadInput>();
+    auto t = std::make_shared<Target>();
     auto id = std::make_shared<std::string>();
-    auto interval = std::make_shared<int>(200);
-    CLI::App* cmd = task->add_subcommand("watch", "Print a task's progress until it ends");
+    CLI::App* cmd = task->add_subcommand("watch", "Follow a task's progress until it ends (a live bar in a terminal)");
     cmd->add_option("TASK_ID", *id, "the task")->required();
-    cmd->add_option("--interval-ms", *interval, "how often to look [200]")->check(CLI::Range(10, 60'000));
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, id, interval, exit_code] { *exit_code = Watch(*input, *id, *interval); });
+    cmd->add_option("--interval-ms", t->interval_ms, "without a server: how often to read the store [200]")
+        ->check(CLI::Range(10, 60'000));
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, id, exit_code] { *exit_code = Watch(*t, *id); });
   }
   {
-    auto input = std::make_shared<config::LoadInput>();
+    auto t = std::make_shared<Target>();
+    auto id = std::make_shared<std::string>();
+    auto dir = std::make_shared<std::string>(".");
+    CLI::App* cmd = task->add_subcommand("outputs", "Download a done task's output files; prints their paths");
+    cmd->add_option("TASK_ID", *id, "the task")->required();
+    cmd->add_option("-o,--dir", *dir, "where to write them [.]");
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, id, dir, exit_code] { *exit_code = Outputs(*t, *id, *dir); });
+  }
+  {
+    auto t = std::make_shared<Target>();
     CLI::App* cmd = task->add_subcommand("stats", "Print queue statistics as JSON");
-    AddStoreFlags(cmd, input.get());
-    cmd->callback([input, exit_code] { *exit_code = Stats(*input); });
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, exit_code] { *exit_code = Do("stats", *t, [](Tasks& tasks) { return tasks.Stats(); }, PrintJson); });
+  }
+  {
+    auto t = std::make_shared<Target>();
+    auto path = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    CLI::App* cmd = task->add_subcommand("upload", "Upload an input image (PNG, JPEG, WebP) to the server; prints its id");
+    cmd->add_option("FILE", *path, "the image")->required();
+    cmd->add_flag("--json", *json, "print the file's metadata as JSON");
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, path, json, exit_code] {
+      *exit_code = Do("upload", *t, [&](Tasks& tasks) { return tasks.Upload(*path); }, [&](const Json& f) {
+        if (*json)
+          PrintJson(f);
+        else
+          std::cout << f.value("file_id", "") << "\n";
+      });
+    });
   }
 }
 

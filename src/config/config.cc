@@ -21,14 +21,15 @@ using queue::InvalidArgument;
 using queue::Result;
 
 constexpr Setting kSettings[] = {
-    {"addr", "WASMQ_ADDR", "127.0.0.1:8080", "HTTP API listen address (host:port)"},
+    {"addr", "WASMQ_ADDR", "127.0.0.1:8080", "HTTP API and dashboard listen address, HOST:PORT (port 0: any free one)"},
     {"store", "WASMQ_STORE", "",
      "task store: sqlite:PATH or redis://HOST:PORT/DB (default: sqlite:DATA_DIR/wasmq.db, "
      "or Redis when REDIS_HOST is set)"},
     {"data-dir", "WASMQ_DATA_DIR", "wasmq-data",
      "directory for task files (DATA_DIR/tasks/ID/{in,out}) and uploads "
      "(DATA_DIR/files)"},
-    {"workers", "WASMQ_WORKERS", "0", "tasks run at once by this process (0: one per CPU)"},
+    {"workers", "WASMQ_WORKERS", "auto",
+     "tasks run at once by this process (auto: one per CPU; 0: none, an API-only node)"},
     {"prefetch", "WASMQ_PREFETCH", "auto",
      "tasks claimed ahead of free workers (auto: about 20 ms of work, so "
      "none when tasks are long; 0: never)"},
@@ -57,6 +58,22 @@ constexpr Setting kSettings[] = {
     {"sqlite-sync", "WASMQ_SQLITE_SYNC", "normal",
      "SQLite commit durability: normal (safe against process crashes) "
      "or full (also power loss; slower)"},
+    {"auth", "WASMQ_AUTH", "off",
+     "API authentication: off (one anonymous user; the edge default) or jwt (HS256 Bearer tokens; "
+     "each token's sub owns its tasks and files)"},
+    {"jwt-secret", "WASMQ_JWT_SECRET", "", "HS256 key for --auth jwt, at least 32 bytes"},
+    {"jwt-issuer", "WASMQ_JWT_ISSUER", "", "when set, a token's iss must equal it"},
+    {"jwt-audience", "WASMQ_JWT_AUDIENCE", "", "when set, a token's aud must contain it"},
+    {"cors-origins", "WASMQ_CORS_ORIGINS", "",
+     "comma-separated origins allowed to call the API from a browser (* for any; empty: none)"},
+    {"max-upload", "WASMQ_MAX_UPLOAD", "32MiB", "largest uploaded file (413 past it)"},
+    {"max-connections", "WASMQ_MAX_CONNECTIONS", "1024", "open HTTP and WebSocket connections at most"},
+    {"rate-limit", "WASMQ_RATE_LIMIT", "0",
+     "API requests per second per user (per client IP with auth off), 429 past it; 0: no limit"},
+    {"rate-burst", "WASMQ_RATE_BURST", "0", "requests allowed at once above the rate (0: twice the rate)"},
+    {"web-root", "WASMQ_WEB_ROOT", "",
+     "serve the dashboard from this directory instead of the copy built into the binary"},
+    {"access-log", "WASMQ_ACCESS_LOG", "off", "one line per HTTP request on stderr: on or off"},
     {"redis-host", "REDIS_HOST", "", "Redis host (selects the Redis store when --store is not given)"},
     {"redis-port", "REDIS_PORT", "6379", "Redis port"},
     {"redis-db", "REDIS_DB", "0", "Redis database number"},
@@ -274,13 +291,15 @@ Result<Config> Load(const LoadInput& input) {
       const Value& v = get("addr");
       size_t colon = v.text.rfind(':');
       if (colon == std::string::npos || colon == 0) Bad(v, "must be HOST:PORT");
-      Int(v, 1, 65535, v.text.substr(colon + 1), "the port ");
+      Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
       c.addr = v.text;
     }
     c.data_dir = get("data-dir").text;
     if (c.data_dir.empty()) Bad(get("data-dir"), "must not be empty");
-    c.workers = static_cast<int>(Int(get("workers"), 0, 1024));
-    if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (const Value& v = get("workers"); v.text == "auto")
+      c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    else
+      c.workers = static_cast<int>(Int(v, 0, 1024));
     if (const Value& v = get("prefetch"); v.text != "auto") c.prefetch = static_cast<int>(Int(v, 0, 1024));
     for (const std::string& m : SplitList(get("modes").text)) c.modes.push_back(Mode(get("modes"), m));
 
@@ -330,6 +349,39 @@ Result<Config> Load(const LoadInput& input) {
       const Value& v = get("sqlite-sync");
       if (v.text != "normal" && v.text != "full") Bad(v, "must be normal or full");
       c.sqlite_sync_full = v.text == "full";
+    }
+    {
+      const Value& v = get("auth");
+      if (v.text != "off" && v.text != "jwt") Bad(v, "must be off or jwt");
+      c.auth_jwt = v.text == "jwt";
+      c.jwt_secret = get("jwt-secret").text;
+      if (c.auth_jwt && c.jwt_secret.size() < 32)
+        Bad(get("jwt-secret"), "must be at least 32 bytes when WASMQ_AUTH=jwt (e.g. `openssl rand -hex 32`)");
+      c.jwt_issuer = get("jwt-issuer").text;
+      c.jwt_audience = get("jwt-audience").text;
+    }
+    c.cors_origins = SplitList(get("cors-origins").text);
+    {
+      const Value& v = get("max-upload");
+      auto b = ParseBytes(v.text);
+      if (!b || *b < 1024 || *b > (uint64_t{4} << 30)) Bad(v, "must be a size from 1KiB to 4GiB");
+      c.max_upload_bytes = *b;
+    }
+    c.max_connections = static_cast<int>(Int(get("max-connections"), 1, 1'000'000));
+    {
+      const Value& v = get("rate-limit");
+      char* end = nullptr;
+      c.rate_limit = std::strtod(v.text.c_str(), &end);
+      if (v.text.empty() || *end != '\0' || !(c.rate_limit >= 0) || c.rate_limit > 1e6)
+        Bad(v, "must be a number of requests per second from 0 to 1000000");
+    }
+    c.rate_burst = static_cast<int>(Int(get("rate-burst"), 0, 1'000'000));
+    c.web_root = get("web-root").text;
+    if (!c.web_root.empty() && !std::filesystem::is_directory(c.web_root)) Bad(get("web-root"), "is not a directory");
+    {
+      const Value& v = get("access-log");
+      if (v.text != "on" && v.text != "off") Bad(v, "must be on or off");
+      c.access_log = v.text == "on";
     }
     c.redis_host = get("redis-host").text;
     c.redis_port = static_cast<int>(Int(get("redis-port"), 1, 65535));

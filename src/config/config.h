@@ -55,6 +55,16 @@ struct Config {
   int64_t shutdown_grace_ms = 0;
   uint64_t max_memory_bytes = 0;  // per task instance
   bool sqlite_sync_full = false;
+  // The HTTP API (api::ApiConfig has the details of each).
+  bool auth_jwt = false;
+  std::string jwt_secret = {}, jwt_issuer = {}, jwt_audience = {};
+  std::vector<std::string> cors_origins = {};
+  uint64_t max_upload_bytes = 0;
+  int max_connections = 0;
+  double rate_limit = 0;
+  int rate_burst = 0;
+  std::string web_root = {};
+  bool access_log = false;
   std::string redis_host = {};
   int redis_port = 6379, redis_db = 0;
   std::string redis_prefix = {};

@@ -169,6 +169,7 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   };
   const auto started = std::chrono::steady_clock::now();
   RunOutcome outcome = RunPipeline(req);
+  if (opt_.on_instantiated && outcome.instantiate_seconds > 0) opt_.on_instantiated(task.mode, outcome.instantiate_seconds);
   const double run_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
   {

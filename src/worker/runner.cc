@@ -99,7 +99,9 @@ RunOutcome RunPipeline(const RunRequest& req) {
   (*ctx)->AddToImports(store, imports);
   AddWasmqImports(store, imports, req);
   if (req.control) req.control->Attach(&store, ctx->get());
+  const auto instantiating = std::chrono::steady_clock::now();
   auto inst = store.Instantiate(*req.module, imports);
+  out.instantiate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - instantiating).count();
   wasm::Result<uint32_t> code = inst ? wasi::RunCommand(store, *inst) : wasm::Result<uint32_t>(inst.error());
   if (req.control) req.control->Detach();
   if (code) {

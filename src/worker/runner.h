@@ -67,6 +67,7 @@ struct RunOutcome {
   wasm::Error error = {};             // otherwise: why it did not (trap, interrupted, unlinkable, ...)
   std::string stdout_data = {}, stderr_data = {};
   int64_t duration_ms = 0;
+  double instantiate_seconds = 0;  // imports, memory, data and element segments, start function
 };
 
 RunOutcome RunPipeline(const RunRequest& req);

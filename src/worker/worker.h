@@ -62,6 +62,9 @@ struct PoolOptions {
   int64_t cleanup_interval_ms = 60'000;
   // Called with one line per notable event (task failures, recoveries, store errors). May be null.
   std::function<void(std::string_view)> log = nullptr;
+  // Called after each pipeline instantiation with the mode and the time it took (the API's /metrics
+  // histogram). From executor threads; may be null.
+  std::function<void(std::string_view mode, double seconds)> on_instantiated = nullptr;
   // Source of randomness for retry jitter, uniform in [0, 1). Default: a per-pool generator.
   std::function<double()> random = nullptr;
 };

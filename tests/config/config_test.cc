@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 namespace wasmq::config {
@@ -178,6 +179,17 @@ TEST(ConfigTable, KeysAndVariablesAreUnique) {
     EXPECT_FALSE(s.help.empty()) << s.key;
   }
   for (const char* seed : {"REDIS_HOST", "REDIS_PORT", "REDIS_DB"}) EXPECT_TRUE(envs.count(seed)) << seed;
+}
+
+// The README's configuration table is the one place a user reads: every setting is in it, with its flag.
+TEST(ConfigDocs, ReadmeListsEverySetting) {
+  std::ifstream f(WASMQ_README);
+  ASSERT_TRUE(f) << WASMQ_README;
+  std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  for (const Setting& s : Settings()) {
+    EXPECT_NE(readme.find("| `" + std::string(s.env) + "` | flag `--" + std::string(s.key) + "`"), std::string::npos)
+        << s.env << " is missing from README.md's configuration table";
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "api/client.h"
 #include "helpers.h"
 
 namespace wasmq::worker {
@@ -54,9 +55,9 @@ std::string Slurp(const std::string& path) {
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env_ = {"WASMQ_STORE=sqlite:" + dir_.file("tasks.db"), "WASMQ_DATA_DIR=" + dir_.file("data"),
+    env_ = {"WASMQ_STORE=sqlite:" + dir_.file("tasks.db"), "WASMQ_DATA_DIR=" + dir_.file("data"), "WASMQ_ADDR=127.0.0.1:0",
             "WASMQ_PIPELINES=slow=" + testing::ModulePath("slow") + ",loop=" + testing::ModulePath("loop") +
-                ",trap=" + testing::ModulePath("trap"),
+                ",trap=" + testing::ModulePath("trap") + ",progress=" + testing::ModulePath("progress"),
             "WASMQ_RETRY_BACKOFF=10ms"};
   }
   void TearDown() override {
@@ -81,7 +82,8 @@ class ServeTest : public ::testing::Test {
 
   // Starts `wasmq serve` and waits for its "ready" line.
   pid_t StartServe(const std::string& tag, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"serve", "--workers", "1", "--lease", "2s"};
+    std::vector<std::string> args = {"serve", "--lease", "2s"};
+    if (std::find(extra.begin(), extra.end(), "--workers") == extra.end()) extra.insert(extra.end(), {"--workers", "1"});
     args.insert(args.end(), extra.begin(), extra.end());
     pid_t pid = Spawn(dir_.str(), args, env_, tag);
     servers_.push_back(pid);
@@ -133,10 +135,98 @@ class ServeTest : public ::testing::Test {
     return id;
   }
 
+  // The API's URL from serve's log line "API and dashboard on http://127.0.0.1:PORT/ ..." (it listens on
+  // a free port: WASMQ_ADDR=127.0.0.1:0).
+  std::string ApiUrl(const std::string& tag) {
+    std::string log = Slurp(dir_.file(tag + ".err"));
+    size_t at = log.find("on http://");
+    if (at == std::string::npos) return "";
+    at += 3;
+    return log.substr(at, log.find('/', at + 7) - at);
+  }
+
   TempDir dir_;
   std::vector<std::string> env_;
   std::vector<pid_t> servers_;
 };
+
+// The README's main job: a task goes in through the REST API (`wasmq task --server`), runs in serve's
+// pool, streams its progress over the WebSocket and comes back as files; the dashboard and /metrics are
+// served by the same process.
+TEST_F(ServeTest, TasksGoThroughTheApiEndToEnd) {
+  pid_t pid = StartServe("serve");
+  const std::string url = ApiUrl("serve");
+  ASSERT_TRUE(url.starts_with("http://127.0.0.1:")) << url;
+  std::ofstream(dir_.file("in.png"), std::ios::binary) << std::string("\x89PNG\r\n\x1a\n", 8) << "pixels";
+
+  Ran up = Wasmq({"task", "upload", "--server", url, dir_.file("in.png")});
+  ASSERT_EQ(up.code, 0) << up.err;
+  std::string img = up.out.substr(0, up.out.find('\n'));
+  EXPECT_TRUE(img.starts_with("img_")) << img;
+  std::string id = Submit({"--server", url, "--mode", "progress", "--source-image", img});
+
+  Ran watch = Wasmq({"task", "watch", "--server", url, id});
+  EXPECT_EQ(watch.code, 0) << watch.err;
+  EXPECT_NE(watch.out.find("done  100%"), std::string::npos) << watch.out;
+  EXPECT_NE(watch.out.find("outputs: copy-" + img + " result.txt"), std::string::npos) << watch.out;
+
+  Ran outs = Wasmq({"task", "outputs", "--server", url, id, "-o", dir_.file("outs")});
+  ASSERT_EQ(outs.code, 0) << outs.err;
+  EXPECT_EQ(Slurp(dir_.file("outs/result.txt")), id + "\n");
+  EXPECT_EQ(Slurp(dir_.file("outs/copy-" + img)), std::string("\x89PNG\r\n\x1a\n", 8) + "pixels");
+
+  api::Client client({.server = url});
+  auto page = client.Fetch("/");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_NE(page->find("wasmq"), std::string::npos);
+  auto metrics = client.Fetch("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("wasmq_wasm_instantiation_seconds_count{mode=\"progress\"} 1"), std::string::npos) << *metrics;
+  EXPECT_NE(metrics->find("wasmq_tasks{status=\"done\"} 1"), std::string::npos) << *metrics;
+
+  Ran bad = Wasmq({"task", "submit", "--server", url, "--mode", "NOPE"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("VALIDATION"), std::string::npos) << bad.err;
+  EXPECT_EQ(StopServe(pid, SIGTERM), 0);
+  Ran gone = Wasmq({"task", "get", "--server", url, id});
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_NE(gone.err.find("UNAVAILABLE"), std::string::npos) << gone.err;
+}
+
+// With WASMQ_AUTH=jwt every call needs a token that `wasmq token` signs, and users see only their own tasks.
+TEST_F(ServeTest, AuthOnNeedsTokensAndSeparatesUsers) {
+  const std::string secret = "0123456789abcdef0123456789abcdef";
+  env_.push_back("WASMQ_AUTH=jwt");
+  env_.push_back("WASMQ_JWT_SECRET=" + secret);
+  pid_t pid = StartServe("serve");
+  const std::string url = ApiUrl("serve");
+  auto token = [&](const std::string& user) {
+    Ran t = Wasmq({"token", "--sub", user, "--ttl", "10m"});
+    EXPECT_EQ(t.code, 0) << t.err;
+    return t.out.substr(0, t.out.find('\n'));
+  };
+  const std::string alice = token("alice"), bob = token("bob");
+  Ran anonymous = Wasmq({"task", "submit", "--server", url, "--mode", "slow"});
+  EXPECT_NE(anonymous.code, 0);
+  EXPECT_NE(anonymous.err.find("UNAUTHORIZED"), std::string::npos) << anonymous.err;
+  std::string id = Submit({"--server", url, "--token", alice, "--mode", "slow", "--config", R"({"sleep_ms":1})"});
+  EXPECT_EQ(Wasmq({"task", "get", "--server", url, "--token", alice, id}).code, 0);
+  Ran other = Wasmq({"task", "get", "--server", url, "--token", bob, id});
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.err.find("NOT_FOUND"), std::string::npos) << other.err;
+  Ran watch = Wasmq({"task", "watch", id}, {"WASMQ_SERVER=" + url, "WASMQ_TOKEN=" + alice});
+  EXPECT_EQ(watch.code, 0) << watch.out << watch.err;
+  EXPECT_EQ(StopServe(pid, SIGTERM), 0);
+}
+
+TEST_F(ServeTest, AnApiOnlyNodeRunsNoTasks) {
+  pid_t pid = StartServe("api", {"--workers", "0"});
+  EXPECT_NE(Slurp(dir_.file("api.err")).find("no workers (API only)"), std::string::npos);
+  std::string id = Submit({"--server", ApiUrl("api"), "--mode", "slow"});
+  Ran get = Wasmq({"task", "get", "--server", ApiUrl("api"), id});
+  EXPECT_NE(get.out.find("\"status\": \"pending\""), std::string::npos) << get.out;
+  EXPECT_EQ(StopServe(pid, SIGTERM), 0);
+}
 
 // The issue's acceptance test: SIGKILL the serving process in the middle of a task, start it again, and
 // the task completes exactly once (attempt 2, its partial output replaced, one result).

@@ -1,0 +1,149 @@
+// File: src/api/app.cc
+#include "api/app.h"
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+#include "api/auth.h"
+#include "api/envelope.h"
+#include "api/query.h"
+
+namespace wasmq::api {
+namespace {
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string JoinAllowed(std::vector<std::string> methods) {
+  std::sort(methods.begin(), methods.end());
+  methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+  std::string out;
+  for (const std::string& m : methods) out += (out.empty() ? "" : ", ") + m;
+  return out + ", OPTIONS";
+}
+
+}  // namespace
+
+App::App(ApiContext ctx) : ctx_(ctx), limiter_(ctx.config.rate_limit, ctx.config.rate_burst) {
+  AddSystemRoutes(router_, ctx_);
+  AddTaskRoutes(router_, ctx_);
+  AddFileRoutes(router_, ctx_);
+  router_.Add({.method = "GET", .pattern = "/api/v1/tasks/{id}/ws", .websocket = true});
+  router_.Add({.method = "GET", .pattern = "/api/v1/ws", .websocket = true});
+}
+
+uint64_t App::BodyLimit(std::string_view method, std::string_view path) const {
+  // Room for the multipart framing around the file; the file's own size is checked once it is parsed.
+  if (method == "POST" && path == "/api/v1/files") return ctx_.config.max_upload_bytes + 64 * 1024;
+  return ctx_.config.max_json_bytes;
+}
+
+std::variant<Caller, Response> App::Admit(const Request& req, const Route& route,
+                                          std::optional<std::string_view> token) {
+  Caller caller;
+  if (route.authenticated) {
+    auto who = Authenticate(ctx_.config, req, token, NowSeconds());
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    caller = std::get<Caller>(std::move(who));
+  }
+  if (route.rate_limited && limiter_.enabled()) {
+    std::string key = ctx_.config.auth_required ? "u:" + caller.user : "ip:" + req.remote;
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (int64_t wait_ms = limiter_.Acquire(key, now_ms); wait_ms > 0) {
+      Response r = Fail(429, code::kRateLimited, "rate limit exceeded; retry in " + std::to_string(wait_ms) + " ms");
+      r.Set("Retry-After", std::to_string((wait_ms + 999) / 1000));
+      return r;
+    }
+  }
+  return caller;
+}
+
+Response App::Dispatch(const Request& req, std::string& route_name) {
+  if (auto pre = Preflight(ctx_.config, req)) {
+    route_name = "preflight";
+    return std::move(*pre);
+  }
+  Router::Match m = router_.Find(req.method, req.path);
+  if (!m.route) {
+    if (!m.allowed.empty()) {
+      route_name = "unmatched";
+      Response r = Fail(405, code::kMethodNotAllowed, "method " + req.method.substr(0, 16) + " is not allowed here");
+      r.Set("Allow", JoinAllowed(m.allowed));
+      return r;
+    }
+    if (req.path.starts_with("/api/")) {
+      route_name = "unmatched";
+      return Fail(404, code::kNotFound, "no route " + req.path.substr(0, 256));
+    }
+    route_name = "static";
+    if (req.method != "GET" && req.method != "HEAD") {
+      Response r = Fail(405, code::kMethodNotAllowed, "the dashboard's files are read-only");
+      r.Set("Allow", "GET, HEAD, OPTIONS");
+      return r;
+    }
+    return ctx_.web.Serve(req);
+  }
+  route_name = m.route->pattern;
+  if (m.route->websocket) {
+    Response r = Fail(426, "UPGRADE_REQUIRED", "this route is a WebSocket: send an Upgrade: websocket request");
+    r.Set("Upgrade", "websocket");
+    return r;
+  }
+  auto admitted = Admit(req, *m.route, std::nullopt);
+  if (auto* refusal = std::get_if<Response>(&admitted)) return std::move(*refusal);
+  return m.route->handler(req, m.params, std::get<Caller>(admitted));
+}
+
+Response App::Handle(const Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  Response res;
+  try {
+    res = Dispatch(req, route);
+  } catch (const std::exception& e) {
+    // A bug, not bad input: say so in the log, and keep serving.
+    std::fprintf(stderr, "wasmq api: %s %s: internal error: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+    res = Fail(500, code::kInternal, "internal error");
+  }
+  AddCorsHeaders(ctx_.config, req, res);
+  res.Set("X-Content-Type-Options", "nosniff");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ctx_.metrics.ObserveHttp(route, req.method, res.status, seconds);
+  return res;
+}
+
+std::variant<WatchTarget, Response> App::AuthorizeWatch(const Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  auto result = [&]() -> std::variant<WatchTarget, Response> {
+    Router::Match m = router_.Find(req.method, req.path);
+    if (!m.route || !m.route->websocket) return Fail(404, code::kNotFound, "no WebSocket route " + req.path.substr(0, 256));
+    route = m.route->pattern;
+    // Browsers send Origin on every WebSocket; a page of another origin must be one the operator allowed.
+    std::string_view origin = req.Header("origin");
+    if (!origin.empty() && !SameOrigin(req) && !OriginAllowed(ctx_.config, origin))
+      return Fail(403, code::kForbidden, "origin " + std::string(origin.substr(0, 256)) + " may not open a WebSocket here");
+    auto params = ParseQuery(req.query);
+    if (!params) return Fail(400, code::kBadRequest, params.error().message);
+    std::optional<std::string> token = QueryValue(*params, "token");
+    auto admitted = Admit(req, *m.route, token ? std::optional<std::string_view>(*token) : std::nullopt);
+    if (auto* refusal = std::get_if<Response>(&admitted)) return std::move(*refusal);
+    WatchTarget target{std::get<Caller>(std::move(admitted)), m.params.Get("id")};
+    if (!target.task_id.empty()) {
+      auto t = GetOwnedTask(ctx_, target.caller, target.task_id);
+      if (!t) return FromError(t.error());
+    }
+    return target;
+  }();
+  if (auto* res = std::get_if<Response>(&result)) {
+    AddCorsHeaders(ctx_.config, req, *res);
+    ctx_.metrics.ObserveHttp(route, req.method, res->status,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return result;
+}
+
+}  // namespace wasmq::api

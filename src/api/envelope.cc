@@ -1,0 +1,33 @@
+// File: src/api/envelope.cc
+#include "api/envelope.h"
+
+namespace wasmq::api {
+
+Response JsonResponse(int status, const queue::Json& body) {
+  Response r;
+  r.status = status;
+  // Replace invalid UTF-8 (a module's stdout may hold anything) instead of throwing.
+  r.body = body.dump(-1, ' ', false, queue::Json::error_handler_t::replace);
+  r.Set("Content-Type", "application/json");
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+Response Ok(const queue::Json& data, int status) { return JsonResponse(status, {{"success", true}, {"data", data}}); }
+
+Response Fail(int status, std::string_view error_code, std::string_view message) {
+  return JsonResponse(status, {{"success", false}, {"error", {{"code", error_code}, {"message", message}}}});
+}
+
+Response FromError(const queue::Error& e) {
+  switch (e.code) {
+    case queue::Code::InvalidArgument: return Fail(422, code::kValidationFailed, e.message);
+    case queue::Code::NotFound: return Fail(404, code::kNotFound, e.message);
+    case queue::Code::Conflict: return Fail(409, code::kConflict, e.message);
+    case queue::Code::Unavailable: return Fail(503, code::kUnavailable, e.message);
+    case queue::Code::Internal: break;
+  }
+  return Fail(500, code::kInternal, e.message);
+}
+
+}  // namespace wasmq::api

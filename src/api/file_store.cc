@@ -1,0 +1,145 @@
+// File: src/api/file_store.cc
+#include "api/file_store.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace wasmq::api {
+namespace {
+
+namespace fs = std::filesystem;
+using queue::Json;
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+// Writes `bytes` to `path` through a temporary file and a rename, with fsync, so readers see all or nothing.
+queue::Result<void> WriteAtomically(const fs::path& path, std::string_view bytes) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return queue::Unavailable("files: cannot create " + tmp.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return queue::Unavailable("files: cannot write " + tmp.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return queue::Unavailable("files: cannot store " + path.string() + ": " + std::strerror(err));
+  }
+  return {};
+}
+
+class LocalFileStore final : public FileStore {
+ public:
+  explicit LocalFileStore(fs::path dir) : dir_(std::move(dir)) {}
+
+  queue::Result<FileInfo> Put(FileInfo info, std::string_view bytes) override {
+    info.created_at = queue::NowMs();
+    info.file_id = queue::NewFileId(info.created_at);
+    info.size = bytes.size();
+    info.sha256 = Sha256Hex(bytes);
+    if (auto r = WriteAtomically(dir_ / info.file_id, bytes); !r) return r.error();
+    if (auto r = WriteAtomically(dir_ / (info.file_id + ".json"), ToJson(info).dump()); !r) {
+      ::unlink((dir_ / info.file_id).c_str());
+      return r.error();
+    }
+    return info;
+  }
+
+  queue::Result<FileInfo> Stat(std::string_view file_id) override {
+    if (!IsFileIdShape(file_id)) return NotFound(file_id);
+    std::ifstream in(dir_ / (std::string(file_id) + ".json"));
+    if (!in) return NotFound(file_id);
+    std::stringstream text;
+    text << in.rdbuf();
+    Json j = Json::parse(text.str(), nullptr, false);
+    if (!j.is_object()) return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+    // The metadata is ours, but a disk can corrupt it: a wrong type is an error, never an exception.
+    try {
+      FileInfo f;
+      if (!j.contains("file_id") || !j["file_id"].is_string() || j["file_id"] != file_id)
+        return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+      f.file_id = j["file_id"].get<std::string>();
+      if (auto u = j.find("user_id"); u != j.end() && u->is_string()) f.owner = u->get<std::string>();
+      f.content_type = j.value("content_type", "application/octet-stream");
+      f.size = j.value("size", uint64_t{0});
+      f.sha256 = j.value("sha256", "");
+      f.filename = j.value("filename", "");
+      if (auto c = j.find("created_at"); c != j.end() && c->is_string())
+        f.created_at = queue::ParseTime(c->get<std::string>()).value_or(0);
+      return f;
+    } catch (const Json::exception&) {
+      return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+    }
+  }
+
+  queue::Result<std::string> PathOf(std::string_view file_id) override {
+    if (!IsFileIdShape(file_id)) return NotFound(file_id);
+    return (dir_ / std::string(file_id)).string();
+  }
+
+ private:
+  static queue::Error NotFound(std::string_view id) {
+    return queue::NotFound("file " + std::string(id.substr(0, 128)) + " not found");
+  }
+  fs::path dir_;
+};
+
+}  // namespace
+
+Json ToJson(const FileInfo& f) {
+  return {{"file_id", f.file_id},
+          {"user_id", f.owner.empty() ? Json(nullptr) : Json(f.owner)},
+          {"content_type", f.content_type},
+          {"size", f.size},
+          {"sha256", f.sha256},
+          {"filename", f.filename},
+          {"created_at", queue::FormatTime(f.created_at)},
+          {"url", "/api/v1/files/" + f.file_id}};
+}
+
+bool IsFileIdShape(std::string_view id) {
+  if (!id.starts_with("img_") || id.size() > queue::kMaxIdLength) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+queue::Result<std::unique_ptr<FileStore>> OpenLocalFileStore(std::string dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return queue::Unavailable("files: cannot create directory " + dir + ": " + ec.message());
+  return std::unique_ptr<FileStore>(std::make_unique<LocalFileStore>(fs::path(dir)));
+}
+
+}  // namespace wasmq::api

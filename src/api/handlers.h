@@ -1,0 +1,41 @@
+// File: src/api/handlers.h
+//
+// Internal to the api part: what the route handlers share, and the functions that add each group of
+// routes to the table. Handlers run on the server's I/O threads, call the TaskService and the FileStore
+// synchronously, and answer with an envelope (envelope.h); none throws on bad input.
+#pragma once
+
+#include <atomic>
+
+#include "api/api.h"
+#include "api/file_store.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "api/static_files.h"
+
+namespace wasmq::api {
+
+struct ApiContext {
+  const ApiConfig& config;
+  queue::TaskService& tasks;
+  FileStore& files;
+  Metrics& metrics;
+  const StaticFiles& web;
+  const std::atomic<bool>& draining;  // Stop() has begun: /readyz answers 503
+};
+
+void AddTaskRoutes(Router& router, ApiContext& ctx);    // routes_tasks.cc
+void AddFileRoutes(Router& router, ApiContext& ctx);    // routes_files.cc
+void AddSystemRoutes(Router& router, ApiContext& ctx);  // routes_system.cc: health, metrics, OpenAPI
+
+// The task `id` if the caller may see it. Another user's task is NotFound with the very message an absent
+// task gets, so that ids cannot be probed.
+queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id);
+
+// A task as the API shows it: the queue's TaskInfo JSON, plus result.output_urls for a done task.
+queue::Json TaskJson(const queue::TaskInfo& t);
+
+// The published OpenAPI document (openapi.json, compiled in).
+std::string_view OpenApiDocument();
+
+}  // namespace wasmq::api

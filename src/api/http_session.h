@@ -1,0 +1,25 @@
+// File: src/api/http_session.h
+//
+// Internal to the api part: one HTTP/1.1 connection (Boost.Beast). It reads a request's headers first —
+// bounded by max_header_bytes and header_timeout, so a slow or oversized client is dropped early — then
+// decides the body limit from the route (413 before reading a byte of an oversized body, answering
+// `Expect: 100-continue` only when the body will be accepted), reads the body within body_timeout, hands
+// the request to App::Handle and writes the response. Keep-alive connections wait idle_timeout for the
+// next request. An Upgrade: websocket request is authorised by App::AuthorizeWatch and handed over to a
+// WsSession with the socket.
+//
+// Strand: every handler runs on the connection's strand (the socket's executor); Shutdown posts to it.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "api/server_state.h"
+#include "api/sessions.h"
+
+namespace wasmq::api {
+
+// Starts serving an accepted connection. `slot` is its reserved place in state.sessions.
+void StartHttpSession(boost::asio::ip::tcp::socket socket, ServerState& state, Slot slot);
+
+}  // namespace wasmq::api

@@ -1,0 +1,89 @@
+// File: src/api/http_types.h
+//
+// Internal to the api part (include api/api.h instead): the request and response the handlers see. They
+// are plain data, independent of Beast, so that everything above the socket — routing, auth, CORS, the
+// handlers — can be unit-tested and fuzzed without a connection, and compiles without Beast's headers.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wasmq::api {
+
+// An owned file descriptor (closed on destruction).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  explicit operator bool() const { return fd_ >= 0; }
+  void Reset() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Request {
+  std::string method;  // "GET", "POST", … as sent
+  std::string path;    // the target before '?', still percent-encoded
+  std::string query;   // the target after '?', without it
+  std::vector<std::pair<std::string, std::string>> headers = {};  // names lower-cased
+  std::string body = {};
+  std::string remote = {};  // the peer's IP address
+
+  // The first header of that (lower-case) name; empty when absent.
+  std::string_view Header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers)
+      if (k == lower_name) return v;
+    return {};
+  }
+  bool HasHeader(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers)
+      if (k == lower_name) return true;
+    return false;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers = {};
+  std::string body = {};
+  // When set, the body is this open file's content instead, `file_size` bytes from its start (streamed by
+  // the session; `body` is ignored). Opened by the handler, so a path is checked and used in one step.
+  UniqueFd file = {};
+  uint64_t file_size = 0;
+  bool close = false;  // close the connection after this response
+
+  void Set(std::string name, std::string value) {
+    for (auto& [k, v] : headers)
+      if (k == name) {
+        v = std::move(value);
+        return;
+      }
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  std::string_view Get(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+      if (k == name) return v;
+    return {};
+  }
+};
+
+}  // namespace wasmq::api

@@ -1,0 +1,181 @@
+// File: src/api/routes_tasks.cc
+//
+// /api/v1/tasks…: submit, list, get, cancel, stats, and a done task's output files. Every task belongs to
+// the user who submitted it (the token's `sub`; the anonymous user with auth off) and is invisible to
+// everyone else: list filters by owner, and get / cancel / outputs answer 404 for another's task.
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include "api/envelope.h"
+#include "api/handlers.h"
+#include "api/magic.h"
+#include "api/multipart.h"
+#include "api/query.h"
+#include "api/safe_open.h"
+
+namespace wasmq::api {
+namespace {
+
+using queue::Json;
+
+bool AuthOn(const ApiContext& ctx) { return ctx.config.auth_required; }
+
+std::optional<int> ParseInt(std::string_view s, int lo, int hi) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+// Refuses a body that does not say it is JSON: a browser form cannot then post a task cross-site without a
+// CORS preflight, and a client sending the wrong thing learns it at once.
+std::optional<Response> RequireJson(const Request& req) {
+  auto mt = ParseMediaType(req.Header("content-type"));
+  if (!mt || (mt->type != "application/json" && !mt->type.ends_with("+json")))
+    return Fail(415, code::kUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)");
+  return std::nullopt;
+}
+
+// A file the task refers to must exist and belong to the caller: otherwise one user could have a pipeline
+// read another's upload. Checked for source_image and for every top-level config value that is a file id.
+std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, const queue::TaskCreateRequest& r) {
+  auto check = [&](const std::string& field, const std::string& id) -> std::optional<Response> {
+    auto f = ctx.files.Stat(id);
+    if (!f && f.error().code != queue::Code::NotFound) return FromError(f.error());
+    if (!f || (AuthOn(ctx) && f->owner != caller.user))
+      return Fail(422, code::kValidationFailed, field + ": no uploaded file " + id);
+    return std::nullopt;
+  };
+  if (!r.source_image.empty())
+    if (auto bad = check("source_image", r.source_image)) return bad;
+  for (auto it = r.config.begin(); it != r.config.end(); ++it)
+    if (it->is_string() && IsFileIdShape(it->get_ref<const std::string&>()))
+      if (auto bad = check("config." + it.key(), it->get<std::string>())) return bad;
+  return std::nullopt;
+}
+
+Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
+  if (auto bad = RequireJson(req)) return std::move(*bad);
+  auto json = queue::ParseJson(req.body);
+  if (!json) return Fail(400, code::kMalformedJson, json.error().message);
+  auto create = queue::CreateRequestFromJson(*json);
+  if (!create) return FromError(create.error());
+  if (AuthOn(ctx)) {
+    if (!create->user_id.empty() && create->user_id != caller.user)
+      return Fail(422, code::kValidationFailed, "user_id: is the token's subject; it cannot name another user");
+    create->user_id = caller.user;
+  }
+  if (auto bad = CheckFileRefs(ctx, caller, *create)) return std::move(*bad);
+  auto task = ctx.tasks.Create(*create);
+  if (!task) return FromError(task.error());
+  Response r = Ok(TaskJson(*task), 201);
+  r.Set("Location", "/api/v1/tasks/" + task->task_id);
+  return r;
+}
+
+Response List(ApiContext& ctx, const Request& req, const Caller& caller) {
+  auto params = ParseQuery(req.query);
+  if (!params) return Fail(400, code::kBadRequest, params.error().message);
+  queue::ListQuery q;
+  q.user_id = AuthOn(ctx) ? caller.user : "";
+  for (const auto& [name, value] : *params) {
+    if (name == "page") {
+      auto v = ParseInt(value, 1, 1'000'000);
+      if (!v) return Fail(422, code::kValidationFailed, "page: must be an integer from 1 to 1000000");
+      q.page = *v;
+    } else if (name == "page_size") {
+      auto v = ParseInt(value, 1, queue::kMaxPageSize);
+      if (!v)
+        return Fail(422, code::kValidationFailed,
+                    "page_size: must be an integer from 1 to " + std::to_string(queue::kMaxPageSize));
+      q.page_size = *v;
+    } else if (name == "status") {
+      auto s = queue::ParseStatus(value);
+      if (!s)
+        return Fail(422, code::kValidationFailed,
+                    "status: must be one of pending, processing, done, failed, cancelled");
+      q.status = *s;
+    } else if (name == "mode") {
+      q.mode = value;
+    } else {
+      return Fail(422, code::kValidationFailed,
+                  "unknown query parameter '" + name.substr(0, 64) + "' (page, page_size, status, mode)");
+    }
+  }
+  auto page = ctx.tasks.List(q);
+  if (!page) return FromError(page.error());
+  return Ok(queue::ToJson(*page));
+}
+
+Response Get(ApiContext& ctx, const PathParams& p, const Caller& caller) {
+  auto t = GetOwnedTask(ctx, caller, p.Get("id"));
+  if (!t) return FromError(t.error());
+  return Ok(TaskJson(*t));
+}
+
+Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
+  auto t = GetOwnedTask(ctx, caller, p.Get("id"));
+  if (!t) return FromError(t.error());
+  auto c = ctx.tasks.Cancel(t->task_id);
+  if (!c) return FromError(c.error());
+  return Ok(TaskJson(*c));
+}
+
+Response Stats(ApiContext& ctx) {
+  auto s = ctx.tasks.Stats();
+  if (!s) return FromError(s.error());
+  return Ok(queue::ToJson(*s));
+}
+
+// A done task's output file: only a name the task's result lists, read from TASKS_DIR/<id>/out, and only if
+// it is a regular file there, reached without following a symlink (a module may have planted one).
+Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const Caller& caller) {
+  auto t = GetOwnedTask(ctx, caller, p.Get("id"));
+  if (!t) return FromError(t.error());
+  const std::string& name = p.Get("path");
+  if (!t->result || std::find(t->result->output_files.begin(), t->result->output_files.end(), name) ==
+                        t->result->output_files.end())
+    return Fail(404, code::kNotFound, "task " + t->task_id + " has no output " + name.substr(0, 256));
+  Response r;
+  r.file = OpenBeneath((std::filesystem::path(ctx.config.tasks_dir) / t->task_id / "out").string(), name, &r.file_size);
+  if (!r.file) return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
+  std::string type(ContentTypeForName(name));
+  r.Set("Content-Disposition", ContentDisposition(type, name));
+  r.Set("Content-Type", std::move(type));
+  r.Set("Content-Security-Policy", "sandbox");
+  r.Set("Cache-Control", "private, max-age=3600");
+  return r;
+}
+
+}  // namespace
+
+queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id) {
+  auto t = ctx.tasks.Get(id);
+  if (!t && t.error().code == queue::Code::InvalidArgument) return queue::NotFound("no task " + std::string(id.substr(0, 128)));
+  if (t && ctx.config.auth_required && t->user_id != caller.user) return queue::NotFound("no task " + std::string(id));
+  return t;
+}
+
+Json TaskJson(const queue::TaskInfo& t) {
+  Json j = queue::ToJson(t);
+  if (t.result && j["result"].is_object()) {
+    Json urls = Json::array();
+    for (const std::string& f : t.result->output_files) urls.push_back("/api/v1/tasks/" + t.task_id + "/outputs/" + f);
+    j["result"]["output_urls"] = std::move(urls);
+  }
+  return j;
+}
+
+void AddTaskRoutes(Router& router, ApiContext& ctx) {
+  router.Add({"POST", "/api/v1/tasks", [&ctx](const Request& r, const PathParams&, const Caller& c) { return Submit(ctx, r, c); }});
+  router.Add({"GET", "/api/v1/tasks", [&ctx](const Request& r, const PathParams&, const Caller& c) { return List(ctx, r, c); }});
+  router.Add({"GET", "/api/v1/tasks/stats", [&ctx](const Request&, const PathParams&, const Caller&) { return Stats(ctx); }});
+  router.Add({"GET", "/api/v1/tasks/{id}", [&ctx](const Request&, const PathParams& p, const Caller& c) { return Get(ctx, p, c); }});
+  router.Add({"POST", "/api/v1/tasks/{id}/cancel",
+              [&ctx](const Request&, const PathParams& p, const Caller& c) { return Cancel(ctx, p, c); }});
+  router.Add({"GET", "/api/v1/tasks/{id}/outputs/{path...}",
+              [&ctx](const Request& r, const PathParams& p, const Caller& c) { return Output(ctx, r, p, c); }});
+}
+
+}  // namespace wasmq::api

@@ -1,0 +1,104 @@
+// File: src/api/watch_hub.h
+//
+// Internal to the api part: fans the store's task events out to WebSocket watchers.
+//
+// A watcher watches one task (/api/v1/tasks/{id}/ws; the owner was checked when it connected) or every task
+// of one user (/api/v1/ws). The store's events do not say whose task changed, so for user watchers the hub
+// keeps a task → owner cache; an event of a task it does not know yet waits in a per-task queue while the
+// owner is read from the store on an I/O thread (never on the store's callback thread, which must not call
+// back into the store), and every event of that task queued behind it is then delivered in order. With auth
+// off there is one user, and no lookup at all.
+//
+// Each event is serialised to JSON once and shared by every watcher it goes to. Deliver only queues it on
+// the watcher's own strand, so a slow watcher never holds up the store or the others.
+//
+// Bounds: the owner cache holds at most kMaxOwners tasks (cleared when full; it refills by lookup), and at
+// most kMaxPendingLookups tasks wait for an owner at once (events beyond are dropped for user watchers —
+// a watcher that reconnects gets the current state in its snapshot).
+//
+// Thread-safe. Order: events of one task reach each watcher in the order the store committed them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "queue/queue.h"
+
+namespace wasmq::api {
+
+class Watcher {
+ public:
+  virtual ~Watcher() = default;
+  // Queues `json` (the event's text) for sending. Called from any thread; must not block.
+  virtual void Deliver(const std::shared_ptr<const std::string>& json, const queue::TaskEvent& event) = 0;
+};
+
+class WatchHub {
+ public:
+  static constexpr size_t kMaxOwners = 100'000;
+  static constexpr size_t kMaxPendingLookups = 10'000;
+
+  // `per_user`: auth is on, so user watchers see only their own tasks. `post` runs a job on an I/O thread.
+  WatchHub(queue::Store& store, bool per_user, std::function<void(std::function<void()>)> post);
+  ~WatchHub();  // unsubscribes; waits for a callback in flight
+  // Unsubscribes now (waiting for a callback in flight): no event is delivered or posted afterwards.
+  void Close();
+
+  // Unregisters when destroyed. Must not outlive the hub.
+  class Registration {
+   public:
+    Registration() = default;
+    Registration(WatchHub* hub, uint64_t id) : hub_(hub), id_(id) {}
+    Registration(Registration&& o) noexcept : hub_(std::exchange(o.hub_, nullptr)), id_(o.id_) {}
+    Registration& operator=(Registration&& o) noexcept;
+    ~Registration() { Reset(); }
+    void Reset();
+
+   private:
+    WatchHub* hub_ = nullptr;
+    uint64_t id_ = 0;
+  };
+
+  Registration WatchTask(const std::string& task_id, std::weak_ptr<Watcher> watcher);
+  Registration WatchUser(const std::string& user, std::weak_ptr<Watcher> watcher);
+
+  size_t watcher_count() const;
+
+ private:
+  struct Entry {
+    std::string key;  // task id, or user
+    bool user;
+    std::weak_ptr<Watcher> watcher;
+  };
+  using Batch = std::vector<std::pair<std::shared_ptr<Watcher>, std::shared_ptr<const std::string>>>;
+
+  void OnEvent(const queue::TaskEvent& e);
+  void ResolveOwner(const std::string& task_id);
+  // REQUIRES: mu_ held. Adds the watchers of `e` to `out`; `owner` is the task's (ignored with per_user off).
+  void Collect(const queue::TaskEvent& e, const std::string* owner, Batch& out);
+  void Unregister(uint64_t id);
+
+  queue::Store& store_;
+  const bool per_user_;
+  std::function<void(std::function<void()>)> post_;
+
+  // Serialises deliveries (OnEvent, and the flush after an owner lookup) so that one task's events keep
+  // their order across threads. Taken before mu_; never taken by Unregister.
+  std::mutex order_mu_;
+  mutable std::mutex mu_;
+  uint64_t next_id_ = 1;                                      // guarded by mu_
+  std::map<uint64_t, Entry> entries_;                         // guarded by mu_
+  std::unordered_multimap<std::string, uint64_t> by_task_;    // guarded by mu_
+  std::unordered_multimap<std::string, uint64_t> by_user_;    // guarded by mu_
+  std::unordered_map<std::string, std::string> owners_;       // task → user; guarded by mu_
+  std::unordered_map<std::string, std::vector<queue::TaskEvent>> pending_;  // awaiting an owner; guarded by mu_
+  queue::Subscription subscription_;  // last: destroyed first
+};
+
+}  // namespace wasmq::api

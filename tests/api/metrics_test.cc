@@ -1,0 +1,51 @@
+// The Prometheus exposition.
+#include "api/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace wasmq::api {
+namespace {
+
+TEST(Metrics, RendersCumulativeHistogramsAndStoreGauges) {
+  Metrics m;
+  m.ObserveHttp("/api/v1/tasks/{id}", "GET", 200, 0.0007);
+  m.ObserveHttp("/api/v1/tasks/{id}", "GET", 200, 0.003);
+  m.ObserveHttp("/api/v1/tasks/{id}", "BREW", 405, 20);
+  m.ObserveTaskFinished("HEAD_SWAP", queue::TaskStatus::Done, 1.5);
+  m.ObserveInstantiation("HEAD_SWAP", 0.00003);
+  queue::QueueStats stats;
+  stats.counts[queue::TaskStatus::Pending] = 4;
+  stats.queue_length = 3;
+  std::string text = m.Render(stats);
+  EXPECT_NE(text.find("wasmq_store_up 1\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_tasks{status=\"pending\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_tasks{status=\"done\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_queue_depth 3\n"), std::string::npos);
+  const std::string series = "route=\"/api/v1/tasks/{id}\",method=\"GET\",code=\"200\"";
+  EXPECT_NE(text.find("wasmq_http_request_duration_seconds_bucket{" + series + ",le=\"0.0005\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_http_request_duration_seconds_bucket{" + series + ",le=\"0.001\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_http_request_duration_seconds_bucket{" + series + ",le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_http_request_duration_seconds_count{" + series + "} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("method=\"other\",code=\"405\""), std::string::npos);  // unknown methods are folded
+  EXPECT_NE(text.find("wasmq_task_duration_seconds_count{mode=\"HEAD_SWAP\",status=\"done\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("wasmq_wasm_instantiation_seconds_bucket{mode=\"HEAD_SWAP\",le=\"2.5e-05\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE wasmq_task_duration_seconds histogram"), std::string::npos);
+}
+
+TEST(Metrics, ReportsTheStoreDownAndEscapesLabels) {
+  Metrics m;
+  EXPECT_NE(m.Render(std::nullopt).find("wasmq_store_up 0\n"), std::string::npos);
+  EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(Metrics, BoundsTheNumberOfSeries) {
+  HistogramFamily h("x", "help", {"k"}, {1});
+  for (size_t i = 0; i < HistogramFamily::kMaxSeries + 50; ++i) h.Observe({std::to_string(i)}, 0.5);
+  std::string out;
+  h.Render(out);
+  EXPECT_NE(out.find("x_count{k=\"other\"} 50"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wasmq::api

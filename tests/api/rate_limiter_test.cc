@@ -1,0 +1,39 @@
+// The per-user token bucket.
+#include "api/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+namespace wasmq::api {
+namespace {
+
+TEST(RateLimiter, SpendsTheBurstThenRefillsAtTheRate) {
+  RateLimiter r(2, 3);  // 2/s, bursts of 3
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.Acquire("u", 1000), 0);
+  int64_t wait = r.Acquire("u", 1000);
+  EXPECT_EQ(wait, 500);                 // one token every 500 ms
+  EXPECT_EQ(r.Acquire("other", 1000), 0);  // buckets are per key
+  EXPECT_GT(r.Acquire("u", 1400), 0);
+  EXPECT_EQ(r.Acquire("u", 1500), 0);
+  EXPECT_GT(r.Acquire("u", 1500), 0);
+  EXPECT_EQ(r.Acquire("u", 100'000), 0);  // long idle: full again, never more than the burst
+  EXPECT_EQ(r.Acquire("u", 100'000), 0);
+  EXPECT_EQ(r.Acquire("u", 100'000), 0);
+  EXPECT_GT(r.Acquire("u", 100'000), 0);
+}
+
+TEST(RateLimiter, OffWhenTheRateIsZeroAndBurstDefaultsToTwiceTheRate) {
+  RateLimiter off(0, 0);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(off.Acquire("u", 0), 0);
+  RateLimiter r(5, 0);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(r.Acquire("u", 0), 0);
+  EXPECT_GT(r.Acquire("u", 0), 0);
+}
+
+TEST(RateLimiter, StaysBoundedUnderManyKeys) {
+  RateLimiter r(1, 1);
+  for (size_t i = 0; i < RateLimiter::kMaxKeys + 10; ++i) r.Acquire("k" + std::to_string(i), 0);
+  EXPECT_EQ(r.Acquire("fresh", 0), 0);  // still answers; old buckets were dropped
+}
+
+}  // namespace
+}  // namespace wasmq::api
