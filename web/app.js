@@ -8,7 +8,8 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 20;
-const state = { page: 1, status: "", mode: "", tasks: new Map(), order: [], listSocket: null, taskSocket: null, retry: 0 };
+const state = { page: 1, status: "", mode: "", tasks: new Map(), order: [], listSocket: null, taskSocket: null, retry: 0,
+  loading: 0, buffered: [] };
 
 // ---- API ------------------------------------------------------------------------------------------------
 
@@ -130,18 +131,25 @@ function renderList() {
   $("empty").hidden = rows.length > 0;
 }
 
+// Events that arrive while a page of the list loads are held and applied to the page once it is in: the
+// page may have been read before them (then they update it) or after (then they are older and skipped).
 let listLoading = null;
 async function loadList() {
   const q = new URLSearchParams({ page: state.page, page_size: PAGE_SIZE });
   if (state.status) q.set("status", state.status);
   if (state.mode) q.set("mode", state.mode);
   const mine = listLoading = api("/api/v1/tasks?" + q);
+  state.loading++;
   try {
     const data = await mine;
     if (mine !== listLoading) return;  // a newer load started
     state.tasks = new Map(data.tasks.map((t) => [t.task_id, t]));
     state.order = data.tasks.map((t) => t.task_id);
     renderList();
+    const held = state.buffered;
+    state.buffered = [];
+    state.loading = 0;
+    for (const e of held) applyListEvent(e);
     const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
     $("page-info").textContent = `page ${data.page} of ${pages} · ${data.total} tasks`;
     $("prev").disabled = state.page <= 1;
@@ -149,6 +157,8 @@ async function loadList() {
     show("");
   } catch (e) {
     show(e.message);
+  } finally {
+    if (mine === listLoading) state.loading = 0;
   }
   refreshStatsSoon();
 }
@@ -156,12 +166,18 @@ async function loadList() {
 let reloadTimer = null;
 function reloadListSoon() {
   clearTimeout(reloadTimer);
+  state.loading++;  // hold events from now: the new page may not have their task yet
   reloadTimer = setTimeout(loadList, 200);
 }
 
 // An event from /api/v1/ws: update the row in place, or reload the page when the set of rows changes.
 function onListEvent(e) {
   refreshStatsSoon();
+  if (state.loading) return void state.buffered.push(e);
+  applyListEvent(e);
+}
+
+function applyListEvent(e) {
   const t = state.tasks.get(e.task_id);
   const matches = (!state.status || state.status === e.status) && (!state.mode || state.mode === e.mode);
   if (!t) {
@@ -169,6 +185,7 @@ function onListEvent(e) {
     return;
   }
   if (!matches) return reloadListSoon();
+  if (t.updated_at && e.at && e.at < t.updated_at) return;  // the page is newer than the event
   Object.assign(t, { status: e.status, progress: e.progress, current_step: e.current_step, updated_at: e.at });
   const old = $("tasks").querySelector(`tr[data-id="${CSS.escape(e.task_id)}"]`);
   if (old) old.replaceWith(row(t));
