@@ -26,9 +26,9 @@ struct Ran {
   std::string out, err;
 };
 
-// Starts `wasmq ARGS` in `dir` with `env` added; stdout/stderr go to files in `dir`.
+// Starts `wasmq ARGS` (or `program ARGS`) in `dir` with `env` added; stdout/stderr go to files in `dir`.
 pid_t Spawn(const std::string& dir, const std::vector<std::string>& args, const std::vector<std::string>& env,
-            const std::string& tag) {
+            const std::string& tag, const char* program = WASMQ_BINARY) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   if (chdir(dir.c_str()) != 0) _exit(120);
@@ -38,10 +38,10 @@ pid_t Spawn(const std::string& dir, const std::vector<std::string>& args, const 
   dup2(err, 2);
   for (const std::string& e : env) putenv(strdup(e.c_str()));
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(WASMQ_BINARY));
+  argv.push_back(const_cast<char*>(program));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  execv(WASMQ_BINARY, argv.data());
+  execv(program, argv.data());
   _exit(121);
 }
 
@@ -67,10 +67,11 @@ class ServeTest : public ::testing::Test {
     }
   }
 
-  Ran Wasmq(const std::vector<std::string>& args, std::vector<std::string> extra_env = {}) {
+  Ran Wasmq(const std::vector<std::string>& args, std::vector<std::string> extra_env = {},
+            const char* program = WASMQ_BINARY) {
     std::vector<std::string> env = env_;
     env.insert(env.end(), extra_env.begin(), extra_env.end());
-    pid_t pid = Spawn(dir_.str(), args, env, "cmd");
+    pid_t pid = Spawn(dir_.str(), args, env, "cmd", program);
     int status = 0;
     waitpid(pid, &status, 0);
     Ran r;
@@ -170,6 +171,14 @@ TEST_F(ServeTest, TasksGoThroughTheApiEndToEnd) {
   EXPECT_NE(watch.out.find("done  100%"), std::string::npos) << watch.out;
   EXPECT_NE(watch.out.find("outputs: copy-" + img + " result.txt"), std::string::npos) << watch.out;
 
+  // In a terminal (script(1) gives it one) watch draws one bar, redrawn in place.
+  std::string again = Submit({"--server", url, "--mode", "slow", "--config", R"({"sleep_ms":300})"});
+  Ran tty = Wasmq({"-qfec", std::string(WASMQ_BINARY) + " task watch --server " + url + " " + again, "/dev/null"}, {},
+                  "/usr/bin/script");
+  EXPECT_EQ(tty.code, 0) << tty.out << tty.err;
+  EXPECT_NE(tty.out.find("\r[###"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("] 100%  done"), std::string::npos) << tty.out;
+
   Ran outs = Wasmq({"task", "outputs", "--server", url, id, "-o", dir_.file("outs")});
   ASSERT_EQ(outs.code, 0) << outs.err;
   EXPECT_EQ(Slurp(dir_.file("outs/result.txt")), id + "\n");
@@ -182,7 +191,7 @@ TEST_F(ServeTest, TasksGoThroughTheApiEndToEnd) {
   auto metrics = client.Fetch("/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->find("wasmq_wasm_instantiation_seconds_count{mode=\"progress\"} 1"), std::string::npos) << *metrics;
-  EXPECT_NE(metrics->find("wasmq_tasks{status=\"done\"} 1"), std::string::npos) << *metrics;
+  EXPECT_NE(metrics->find("wasmq_tasks{status=\"done\"} 2"), std::string::npos) << *metrics;
 
   Ran bad = Wasmq({"task", "submit", "--server", url, "--mode", "NOPE"});
   EXPECT_EQ(bad.code, 2);
