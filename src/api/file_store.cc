@@ -67,8 +67,11 @@ class LocalFileStore final : public FileStore {
     info.file_id = queue::NewFileId(info.created_at);
     info.size = bytes.size();
     info.sha256 = Sha256Hex(bytes);
+    // The client's file name need not be UTF-8 (nor stay so once cut at 255 bytes): replace bad bytes
+    // rather than throw — and serialise before writing anything, so that no failure leaves bytes behind.
+    std::string metadata = ToJson(info).dump(-1, ' ', false, Json::error_handler_t::replace);
     if (auto r = WriteAtomically(dir_ / info.file_id, bytes); !r) return r.error();
-    if (auto r = WriteAtomically(dir_ / (info.file_id + ".json"), ToJson(info).dump()); !r) {
+    if (auto r = WriteAtomically(dir_ / (info.file_id + ".json"), metadata); !r) {
       ::unlink((dir_ / info.file_id).c_str());
       return r.error();
     }

@@ -343,6 +343,8 @@ Result<Json> ParseJson(std::string_view text) {
     auto pos = what.find("] ");
     return InvalidArgument("invalid JSON at byte " + std::to_string(e.byte) + ": " +
                            (pos == std::string::npos ? what : what.substr(pos + 2)));
+  } catch (const nlohmann::json::out_of_range&) {  // a number beyond a double, such as 1e999
+    return InvalidArgument("invalid JSON: a number is out of range");
   }
 }
 
