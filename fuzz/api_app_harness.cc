@@ -21,6 +21,7 @@
 #include "api/app.h"
 #include "api/file_store.h"
 #include "api/handlers.h"
+#include "api/http_session.h"
 #include "api/metrics.h"
 #include "api/static_files.h"
 #include "queue/queue.h"
@@ -159,24 +160,6 @@ bool Tracing() {
   return on;
 }
 
-// Mirrors ToRequest in src/api/http_session.cc: the plain Request the App sees.
-Request ToRequest(http::request<http::string_body>& msg) {
-  Request r;
-  r.method = std::string(msg.method_string());
-  std::string_view target = msg.target();
-  size_t q = target.find('?');
-  r.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    r.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
-  r.body = std::move(msg.body());
-  r.remote = "127.0.0.1";
-  return r;
-}
-
 void CheckResponse(const Request& req, const Response& res) {
   if (res.status < 100 || res.status > 599) Bug("status out of range", req, res);
   if (res.status == 500) Bug("500: a handler threw on client input", req, res);
@@ -225,7 +208,7 @@ void DriveHttpRequests(std::string_view in, AuthMode auth) {
     auto& msg = parser.get();
     if (boost::beast::websocket::is_upgrade(msg)) {
       if (!parser.is_done()) return;  // the session refuses an upgrade with a body
-      Request req = ToRequest(msg);
+      Request req = api::ToRequest(msg, "127.0.0.1");
       auto target = app.AuthorizeWatch(req);
       if (Tracing())
         std::fprintf(stderr, "fuzz_api: upgrade %s -> %s\n", req.path.c_str(),
@@ -239,7 +222,7 @@ void DriveHttpRequests(std::string_view in, AuthMode auth) {
     parser.eager(true);
     if (!Feed(parser, in, [&] { return parser.is_done(); })) return;
     bool keep_alive = msg.keep_alive();
-    Request req = ToRequest(msg);
+    Request req = api::ToRequest(msg, "127.0.0.1");
     Response res = app.Handle(req);
     if (Tracing())
       std::fprintf(stderr, "fuzz_api: %s %s -> %d %.200s\n", req.method.c_str(), req.path.c_str(), res.status,

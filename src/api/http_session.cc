@@ -29,23 +29,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr size_t kDrainBytes = 4 << 20;
 
-Request ToRequest(http::request<http::string_body>& msg, const std::string& remote) {
-  Request r;
-  r.method = std::string(msg.method_string());
-  std::string_view target = msg.target();
-  size_t q = target.find('?');
-  r.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
-  r.headers.reserve(16);
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    r.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
-  r.body = std::move(msg.body());
-  r.remote = remote;
-  return r;
-}
 
 class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
@@ -255,6 +238,24 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 };
 
 }  // namespace
+
+Request ToRequest(http::request<http::string_body>& msg, const std::string& remote) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  std::string_view target = msg.target();
+  size_t q = target.find('?');
+  r.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+  r.headers.reserve(16);
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    r.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  r.body = std::move(msg.body());
+  r.remote = remote;
+  return r;
+}
 
 void StartHttpSession(tcp::socket socket, ServerState& state, Slot slot) {
   std::make_shared<HttpSession>(std::move(socket), state, std::move(slot))->Start();

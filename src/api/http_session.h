@@ -12,7 +12,12 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <memory>
+#include <string>
+
+#include "api/http_types.h"
 
 #include "api/server_state.h"
 #include "api/sessions.h"
@@ -21,5 +26,9 @@ namespace wasmq::api {
 
 // Starts serving an accepted connection. `slot` is its reserved place in state.sessions.
 void StartHttpSession(boost::asio::ip::tcp::socket socket, ServerState& state, Slot slot);
+
+// The plain Request the App sees, from a parsed Beast request (its body is moved out): header names
+// lower-cased, the target split into path and query. Shared with the fuzzer, which feeds the App the same way.
+Request ToRequest(boost::beast::http::request<boost::beast::http::string_body>& msg, const std::string& remote);
 
 }  // namespace wasmq::api
