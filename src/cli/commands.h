@@ -17,6 +17,9 @@ void AddRunCommand(CLI::App& app, int* exit_code);
 // `wasmq serve [SETTINGS]`: the HTTP API, the dashboard and the worker pool on the task store (serve.cc).
 void AddServeCommand(CLI::App& app, int* exit_code);
 
+// `wasmq worker [SETTINGS]`: the worker pool alone, on a shared store (worker.cc).
+void AddWorkerCommand(CLI::App& app, int* exit_code);
+
 // `wasmq task submit|get|list|cancel|watch|stats|upload`: a client of the REST API, or of the local
 // store (task.cc).
 void AddTaskCommand(CLI::App& app, int* exit_code);

@@ -60,6 +60,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddSpectestCommand(app, &exit_code);
   wasmq::cli::AddRunCommand(app, &exit_code);
   wasmq::cli::AddServeCommand(app, &exit_code);
+  wasmq::cli::AddWorkerCommand(app, &exit_code);
   wasmq::cli::AddTaskCommand(app, &exit_code);
   wasmq::cli::AddTokenCommand(app, &exit_code);
 

@@ -13,17 +13,14 @@
 // period at once.
 //
 // Exit codes: 0 after a clean shutdown; 1 the store or pool failed; 2 bad configuration or usage.
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include "api/api.h"
 #include "cli/commands.h"
+#include "cli/lifecycle.h"
 #include "config/flags.h"
 #include "queue/queue.h"
 #include "worker/worker.h"
@@ -33,13 +30,6 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 2;
-
-std::mutex log_mu;
-
-void Log(std::string_view line) {
-  std::lock_guard lock(log_mu);
-  std::cerr << queue::FormatTime(queue::NowMs()) << " wasmq serve: " << line << std::endl;
-}
 
 api::ApiConfig ApiSettings(const config::Config& cfg) {
   api::ApiConfig a;
@@ -75,17 +65,10 @@ int Serve(const config::LoadInput& input) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
   }
-  // Block the shutdown signals before any thread starts, so that every thread inherits the mask and only
-  // the sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto store = queue::OpenStore(cfg->store_url, {.sync_full = cfg->sqlite_sync_full});
+  Lifecycle life("serve");  // before any thread starts
+  auto store = OpenConfiguredStore(*cfg);
   if (!store) {
-    std::cerr << "wasmq serve: " << cfg->store_url << ": " << store.error().message << "\n";
+    std::cerr << "wasmq serve: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";
     return store.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
   wasm::EngineConfig engine;
@@ -101,22 +84,11 @@ int Serve(const config::LoadInput& input) {
   for (const std::string& mode : pipelines.modes()) service_options.extra_modes.insert(mode);
   queue::TaskService tasks(**store, std::move(service_options));
   api::ApiServer server(tasks, api_config);
-  worker::WorkerPool pool(**store, pipelines,
-                          {.workers = cfg->workers,
-                           .prefetch = cfg->prefetch,
-                           .modes = cfg->modes,
-                           .mode_limits = cfg->mode_limits,
-                           .data_dir = cfg->data_dir,
-                           .lease_ms = cfg->lease_ms,
-                           .default_timeout_ms = cfg->task_timeout_ms,
-                           .retry_backoff_ms = cfg->retry_backoff_ms,
-                           .retry_backoff_max_ms = cfg->retry_backoff_max_ms,
-                           .task_ttl_ms = cfg->task_ttl_ms,
-                           .cleanup_interval_ms = cfg->cleanup_interval_ms,
-                           .log = Log,
-                           .on_instantiated = [&server](std::string_view mode, double seconds) {
-                             server.ObserveWasmInstantiation(mode, seconds);
-                           }});
+  worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
+  pool_options.on_instantiated = [&server](std::string_view mode, double seconds) {
+    server.ObserveWasmInstantiation(mode, seconds);
+  };
+  worker::WorkerPool pool(**store, pipelines, std::move(pool_options));
   if (cfg->workers > 0) {
     if (auto r = pool.Start(); !r) {
       std::cerr << "wasmq serve: " << r.error().message << "\n";
@@ -128,39 +100,29 @@ int Serve(const config::LoadInput& input) {
     pool.Shutdown(std::chrono::milliseconds(0));
     return r.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
-  Log("store " + cfg->store_url + ", " +
-      (cfg->workers > 0 ? std::to_string(cfg->workers) + " worker(s)" : std::string("no workers (API only)")) +
-      ", data in " + cfg->data_dir);
+  life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), " +
+           (cfg->workers > 0 ? std::to_string(cfg->workers) + " worker(s)" : std::string("no workers (API only)")) +
+           ", data in " + cfg->data_dir);
   for (const std::string& mode : pipelines.modes())
-    Log("pipeline " + mode + " = " + pipelines.Find(mode)->path);
+    life.Log("pipeline " + mode + " = " + pipelines.Find(mode)->path);
   const std::string host = api_config.addr.find(':') != std::string::npos ? "[" + api_config.addr + "]" : api_config.addr;
-  Log("API and dashboard on http://" + host + ":" + std::to_string(server.port()) + "/ (auth " +
-      (cfg->auth_jwt ? "jwt" : "off") + ")");
-  Log("ready (pid " + std::to_string(getpid()) + ")");
+  life.Log("API and dashboard on http://" + host + ":" + std::to_string(server.port()) + "/ (auth " +
+           (cfg->auth_jwt ? "jwt" : "off") + ")");
+  life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  Log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping; running tasks have " +
-      std::to_string(cfg->shutdown_grace_ms) + " ms to finish (signal again to hand them back now)");
-  std::atomic<bool> stopped{false};
-  std::thread hurry([&] {
-    int again = 0;
-    if (sigwait(&signals, &again) == 0 && !stopped.load()) {
-      Log("second signal: handing running tasks back now");
-      pool.HurryShutdown();
-    }
-  });
-  server.Stop();
-  Log("API closed");
-  pool.Shutdown(std::chrono::milliseconds(cfg->shutdown_grace_ms));
-  // The hurry thread still waits for a signal: send it one it will take as "nothing to hurry".
-  stopped = true;
-  pthread_kill(hurry.native_handle(), SIGTERM);
-  hurry.join();
-  worker::PoolStats s = pool.stats();
-  Log("stopped: " + std::to_string(s.completed) + " completed, " + std::to_string(s.failed) + " failed, " +
-      std::to_string(s.retried) + " retried, " + std::to_string(s.cancelled) + " cancelled, " +
-      std::to_string(s.released) + " handed back");
+  life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +
+           std::to_string(cfg->shutdown_grace_ms) + " ms to finish (signal again to hand them back now)");
+  life.StopWithHurry(
+      [&] {
+        server.Stop();
+        life.Log("API closed");
+        pool.Shutdown(std::chrono::milliseconds(cfg->shutdown_grace_ms));
+      },
+      [&] {
+        life.Log("second signal: handing running tasks back now");
+        pool.HurryShutdown();
+      });
+  life.Log(StoppedLine(pool.stats()));
   return 0;
 }
 

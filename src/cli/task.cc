@@ -25,6 +25,7 @@
 
 #include "api/client.h"
 #include "cli/commands.h"
+#include "cli/lifecycle.h"
 #include "config/flags.h"
 #include "queue/queue.h"
 
@@ -163,7 +164,9 @@ void AddTargetFlags(CLI::App* cmd, Target* t) {
   cmd->add_option("--server", t->server, "the wasmq server's URL, http://HOST:PORT [WASMQ_SERVER]; "
                                          "without it, the local store");
   cmd->add_option("--token", t->token, "a JWT for a server with auth on [WASMQ_TOKEN]");
-  config::AddSettingFlags(cmd, &t->input, {"store", "data-dir", "pipelines", "pipelines-dir", "sqlite-sync"});
+  config::AddSettingFlags(cmd, &t->input,
+                          {"store", "data-dir", "pipelines", "pipelines-dir", "sqlite-sync", "redis-host", "redis-port",
+                           "redis-db", "redis-password", "redis-prefix"});
 }
 
 std::string Env(const char* name) {
@@ -182,7 +185,7 @@ std::unique_ptr<Tasks> Open(const std::string& cmd, const Target& t, int* exit) 
     *exit = kExitBadInput;
     return nullptr;
   }
-  auto store = queue::OpenStore(cfg->store_url, {.sync_full = cfg->sqlite_sync_full});
+  auto store = OpenConfiguredStore(*cfg);
   if (!store) {
     *exit = Report(cmd, store.error());
     return nullptr;

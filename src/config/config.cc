@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -23,8 +24,8 @@ using queue::Result;
 constexpr Setting kSettings[] = {
     {"addr", "WASMQ_ADDR", "127.0.0.1:8080", "HTTP API and dashboard listen address, HOST:PORT (port 0: any free one)"},
     {"store", "WASMQ_STORE", "",
-     "task store: sqlite:PATH or redis://HOST:PORT/DB (default: sqlite:DATA_DIR/wasmq.db, "
-     "or Redis when REDIS_HOST is set)"},
+     "task store: sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT/DB[?prefix=NAME] (default: "
+     "sqlite:DATA_DIR/wasmq.db, or Redis when REDIS_HOST is set)"},
     {"data-dir", "WASMQ_DATA_DIR", "wasmq-data",
      "directory for task files (DATA_DIR/tasks/ID/{in,out}) and uploads "
      "(DATA_DIR/files)"},
@@ -77,6 +78,8 @@ constexpr Setting kSettings[] = {
     {"redis-host", "REDIS_HOST", "", "Redis host (selects the Redis store when --store is not given)"},
     {"redis-port", "REDIS_PORT", "6379", "Redis port"},
     {"redis-db", "REDIS_DB", "0", "Redis database number"},
+    {"redis-password", "REDIS_PASSWORD", "",
+     "Redis password (AUTH) for a store derived from REDIS_HOST; a --store URL carries its own"},
     {"redis-prefix", "WASMQ_REDIS_PREFIX", "wasmq", "Redis key prefix ({prefix}:task:queue, ...)"},
 };
 
@@ -397,8 +400,24 @@ Result<Config> Load(const LoadInput& input) {
         if (v.text == "sqlite:") Bad(v, "sqlite: needs a file path");
         c.store_url = v.text;
       } else if (!c.redis_host.empty()) {
-        c.store_url =
-            "redis://" + c.redis_host + ":" + std::to_string(c.redis_port) + "/" + std::to_string(c.redis_db);
+        // The password goes into the URL percent-encoded, so that any character survives the URL parser.
+        std::string auth;
+        if (const std::string& pw = get("redis-password").text; !pw.empty()) {
+          auth = ":";
+          for (unsigned char ch : pw) {
+            static constexpr char kHex[] = "0123456789ABCDEF";
+            if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+              auth += static_cast<char>(ch);
+            } else {
+              auth += '%';
+              auth += kHex[ch >> 4];
+              auth += kHex[ch & 15];
+            }
+          }
+          auth += "@";
+        }
+        c.store_url = "redis://" + auth + c.redis_host + ":" + std::to_string(c.redis_port) + "/" +
+                      std::to_string(c.redis_db);
       } else {
         c.store_url = "sqlite:" + (std::filesystem::path(c.data_dir) / "wasmq.db").string();
       }

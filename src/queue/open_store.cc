@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "queue/redis_store.h"
 #include "queue/sqlite_store.h"
 
 namespace wasmq::queue {
@@ -23,10 +24,16 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions opti
     if (!s) return s.error();
     return std::unique_ptr<Store>(std::move(*s));
   }
-  if (url.starts_with("redis://"))
-    return Unavailable("store: the Redis backend is not built yet; use sqlite:PATH");
+  if (url.starts_with("redis://")) {
+    auto address = detail::ParseRedisUrl(url);
+    if (!address) return address.error();
+    std::string prefix = address->prefix.empty() ? options.redis_prefix : address->prefix;
+    auto s = RedisStore::Open(*address, prefix, std::move(options));
+    if (!s) return s.error();
+    return std::unique_ptr<Store>(std::move(*s));
+  }
   return InvalidArgument("store: '" + std::string(url) +
-                         "' is not a store URL (sqlite:PATH or redis://HOST:PORT/DB)");
+                         "' is not a store URL (sqlite:PATH or redis://[user:pass@]HOST:PORT/DB)");
 }
 
 }  // namespace wasmq::queue

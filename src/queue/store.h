@@ -1,7 +1,7 @@
 // File: src/queue/store.h
 //
 // The Store: where tasks live, and the only way anything changes them. Backends: SQLite (sqlite_store.h,
-// embedded, the default) and Redis (later). Every method is safe to call from any thread, and several
+// embedded, the default) and Redis (redis_store.h, a fleet). Every method is safe to call from any thread, and several
 // processes may share one store (`wasmq serve` and `wasmq task` on one SQLite file; a fleet on one Redis).
 //
 // ## Leases: who may write about a running task
@@ -36,9 +36,9 @@
 //
 // Subscribe registers a callback told about every change made *through this Store object* after it is
 // committed (a backend with pub/sub, such as Redis, also relays other processes' changes). Callbacks run on
-// the thread that made the change, one at a time; they must be quick and must not call back into the
-// Store. The Subscription unsubscribes when destroyed, and waits for a callback in flight to return; it
-// must not outlive the Store.
+// the thread that made the change (a relayed change: on the store's subscriber thread), one at a time; they
+// must be quick and must not call back into the Store. The Subscription unsubscribes when destroyed, and
+// waits for a callback in flight to return; it must not outlive the Store.
 #pragma once
 
 #include <chrono>
@@ -188,10 +188,13 @@ struct StoreOptions {
   // SQLite: synchronous=FULL (fsync at every commit) instead of NORMAL. NORMAL already loses nothing when
   // the *process* dies (kill -9); FULL also keeps the last commits through a power cut or kernel crash.
   bool sync_full = false;
+  // Redis: the key prefix ({prefix}:task:queue, …); a `?prefix=` in the URL overrides it.
+  std::string redis_prefix = "wasmq";
 };
 
-// Opens the store a URL names: "sqlite:PATH" (created when missing) or "redis://HOST:PORT/DB" (Unavailable
-// until the Redis backend is built). InvalidArgument for any other URL.
+// Opens the store a URL names: "sqlite:PATH" (created when missing) or
+// "redis://[user:pass@]HOST:PORT/DB[?prefix=NAME]" (Unavailable, with the reason, when Redis cannot be
+// reached or refuses the credentials). InvalidArgument for any other URL.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions options = {});
 
 }  // namespace wasmq::queue

@@ -1,7 +1,6 @@
 // File: src/worker/worker.h
 //
-// The worker part's public header: the pool that runs tasks inside `wasmq serve` (and, later, `wasmq
-// worker`).
+// The worker part's public header: the pool that runs tasks inside `wasmq serve` and `wasmq worker`.
 //
 //   worker::PipelineRegistry pipelines(engine_config);
 //   pipelines.Load({{"HEAD_SWAP", "/opt/pipelines/head_swap.wasm"}});   // compiled once, here

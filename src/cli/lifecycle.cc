@@ -1,0 +1,90 @@
+// File: src/cli/lifecycle.cc
+#include "cli/lifecycle.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace wasmq::cli {
+namespace {
+
+std::mutex log_mu;
+
+sigset_t ShutdownSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  return s;
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle(std::string command) : command_(std::move(command)) {
+  sigset_t s = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+void Lifecycle::Log(std::string_view line) const {
+  std::lock_guard lock(log_mu);
+  std::cerr << queue::FormatTime(queue::NowMs()) << " wasmq " << command_ << ": " << line << std::endl;
+}
+
+std::string Lifecycle::WaitForSignal() {
+  sigset_t s = ShutdownSignals();
+  int sig = 0;
+  sigwait(&s, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+void Lifecycle::StopWithHurry(const std::function<void()>& stop, const std::function<void()>& hurry) {
+  std::atomic<bool> stopped{false};
+  std::thread hurrier([&] {
+    sigset_t s = ShutdownSignals();
+    int again = 0;
+    if (sigwait(&s, &again) == 0 && !stopped.load()) hurry();
+  });
+  stop();
+  // The hurry thread still waits for a signal: send it one it will take as "nothing to hurry".
+  stopped = true;
+  pthread_kill(hurrier.native_handle(), SIGTERM);
+  hurrier.join();
+}
+
+std::string Redacted(std::string_view url) {
+  if (!url.starts_with("redis://")) return std::string(url);
+  size_t at = url.find('@'), slash = url.find('/', 8);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash)) return std::string(url);
+  return "redis://***@" + std::string(url.substr(at + 1));
+}
+
+queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg) {
+  return queue::OpenStore(cfg.store_url, {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
+}
+
+worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log) {
+  return {.workers = cfg.workers,
+          .prefetch = cfg.prefetch,
+          .modes = cfg.modes,
+          .mode_limits = cfg.mode_limits,
+          .data_dir = cfg.data_dir,
+          .lease_ms = cfg.lease_ms,
+          .default_timeout_ms = cfg.task_timeout_ms,
+          .retry_backoff_ms = cfg.retry_backoff_ms,
+          .retry_backoff_max_ms = cfg.retry_backoff_max_ms,
+          .task_ttl_ms = cfg.task_ttl_ms,
+          .cleanup_interval_ms = cfg.cleanup_interval_ms,
+          .log = std::move(log)};
+}
+
+std::string StoppedLine(const worker::PoolStats& s) {
+  return "stopped: " + std::to_string(s.completed) + " completed, " + std::to_string(s.failed) + " failed, " +
+         std::to_string(s.retried) + " retried, " + std::to_string(s.cancelled) + " cancelled, " +
+         std::to_string(s.released) + " handed back";
+}
+
+}  // namespace wasmq::cli

@@ -1,0 +1,53 @@
+// File: src/cli/lifecycle.h
+//
+// What the long-running commands (`serve`, `worker`) share: their lifecycle log lines, the shutdown signals
+// (the first SIGINT/SIGTERM stops, a second one hurries), and the store and pool built from the
+// configuration the same way.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "queue/queue.h"
+#include "worker/worker.h"
+
+namespace wasmq::cli {
+
+class Lifecycle {
+ public:
+  // Blocks SIGINT and SIGTERM in the calling thread, so that every thread started afterwards inherits the
+  // mask and only WaitForSignal (and the hurry thread of Stop) receive them. Construct it first.
+  explicit Lifecycle(std::string command);
+
+  // "2026-11-23T10:00:00.000Z wasmq serve: LINE" on stderr; safe from any thread.
+  void Log(std::string_view line) const;
+  std::function<void(std::string_view)> Logger() const {
+    return [this](std::string_view line) { Log(line); };
+  }
+
+  // Blocks until the first signal; returns its name ("SIGINT", "SIGTERM").
+  std::string WaitForSignal();
+
+  // Runs `stop` (which blocks until everything has stopped); a signal that arrives meanwhile calls `hurry`.
+  void StopWithHurry(const std::function<void()>& stop, const std::function<void()>& hurry);
+
+ private:
+  std::string command_;
+};
+
+// `url` fit for a log line: a Redis URL's user and password become "***".
+std::string Redacted(std::string_view url);
+
+// The store the configuration names (SQLite file or Redis URL), with its options.
+queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg);
+
+// The pool settings of the configuration.
+worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log);
+
+// "stopped: 3 completed, 0 failed, 1 retried, 0 cancelled, 0 handed back".
+std::string StoppedLine(const worker::PoolStats& s);
+
+}  // namespace wasmq::cli

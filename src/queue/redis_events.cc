@@ -1,0 +1,124 @@
+// File: src/queue/redis_events.cc
+//
+// The Redis store's subscriber: one connection SUBSCRIBEd to `{prefix}:task:events`, read by one thread.
+// Every script publishes its committed change there as `origin|kind|id|mode|status|progress|attempt|at|step`
+// (step last: it may hold '|'). Messages from this very store object are skipped (it already told its
+// subscribers, synchronously); the others go to the subscribers — and, when they say a task became ready, to
+// the blocked Dequeue calls.
+//
+// The thread blocks in a read with no timeout: an idle store sends and receives nothing. When the
+// connection breaks (Redis restarted, network cut) it reconnects with backoff and then wakes every waiter
+// once, because changes announced while it was away were not heard.
+#include <charconv>
+
+#include "queue/redis_store.h"
+
+namespace wasmq::queue {
+
+namespace {
+
+std::vector<std::string_view> SplitFields(std::string_view s, size_t count) {
+  std::vector<std::string_view> out;
+  while (out.size() + 1 < count) {
+    size_t bar = s.find('|');
+    if (bar == std::string_view::npos) break;
+    out.push_back(s.substr(0, bar));
+    s.remove_prefix(bar + 1);
+  }
+  out.push_back(s);
+  return out;
+}
+
+int64_t ToInt(std::string_view s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+}  // namespace
+
+Subscription RedisStore::Subscribe(EventCallback callback) {
+  EnsureSubscriber();
+  return hub_.Subscribe(std::move(callback));
+}
+
+void RedisStore::EnsureSubscriber() {
+  std::unique_lock lock(sub_mu_);
+  if (!sub_started_) {
+    sub_started_ = true;
+    subscriber_ = std::thread([this] { SubscriberLoop(); });
+  }
+  // Bounded: with Redis down, callers go on (their own calls will say Unavailable).
+  sub_cv_.wait_for(lock, std::chrono::seconds(6), [&] { return sub_first_try_done_ || stopping_; });
+}
+
+bool RedisStore::OnMessage(std::string_view payload) {
+  auto f = SplitFields(payload, 9);
+  if (f.size() != 9) return false;
+  if (f[0] == origin_) return true;
+  TaskEvent e;
+  if (f[1] == "created") {
+    e.kind = TaskEvent::Kind::Created;
+  } else if (f[1] == "progress") {
+    e.kind = TaskEvent::Kind::Progress;
+  } else if (f[1] == "status") {
+    e.kind = TaskEvent::Kind::Status;
+  } else {
+    return false;
+  }
+  auto status = ParseStatus(f[4]);
+  if (!status) return false;
+  e.task_id = std::string(f[2]);
+  e.mode = std::string(f[3]);
+  e.status = *status;
+  e.progress = static_cast<int>(ToInt(f[5]));
+  e.attempt = static_cast<int>(ToInt(f[6]));
+  e.at = ToInt(f[7]);
+  e.current_step = std::string(f[8]);
+  if (e.kind == TaskEvent::Kind::Created ||
+      (e.kind == TaskEvent::Kind::Status && e.status == TaskStatus::Pending))
+    NotifyReady();
+  hub_.Publish({e});
+  return true;
+}
+
+void RedisStore::SubscriberLoop() {
+  const std::string channel = prefix_ + ":task:events";
+  int failures = 0;
+  for (;;) {
+    {
+      std::lock_guard lock(sub_mu_);
+      if (stopping_) return;
+    }
+    std::unique_ptr<detail::Connection> conn;
+    if (auto c = detail::Connection::Open(pool_.address(), std::chrono::seconds(5))) {
+      auto r = (*c)->Command({"SUBSCRIBE", channel});
+      if (r && (*r)->type == REDIS_REPLY_ARRAY) conn = std::move(*c);
+    }
+    {
+      std::lock_guard lock(sub_mu_);
+      sub_first_try_done_ = true;
+      if (stopping_) return;
+      sub_conn_ = conn.get();
+    }
+    sub_cv_.notify_all();
+    if (conn) {
+      failures = 0;
+      NotifyReady();  // whatever became ready while nobody listened is looked at again
+      conn->SetReadTimeout(std::nullopt);
+      for (;;) {
+        auto m = conn->Read();
+        if (!m) break;
+        const redisReply* r = m->get();
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && detail::Str(r->element[0]) == "message")
+          OnMessage(detail::Str(r->element[2]));
+      }
+      std::lock_guard lock(sub_mu_);
+      sub_conn_ = nullptr;
+    }
+    std::unique_lock lock(sub_mu_);
+    sub_cv_.wait_for(lock, detail::ReconnectBackoff(++failures), [&] { return stopping_; });
+  }
+}
+
+}  // namespace wasmq::queue

@@ -1,0 +1,472 @@
+// File: src/queue/redis_scripts.cc
+//
+// The Redis store's Lua scripts. Keys, for prefix P (the seed's three first):
+//
+//   P:task:queue               List    ids of the tasks ready to run, in the order they became ready (the
+//                                      seed's queue: LLEN is the queue length). Hand-out order is decided by
+//                                      the ready sets below; a claim removes the id with LREM from the head,
+//                                      where a FIFO claim finds it.
+//   P:task:data:{id}           Hash    the task: every TaskInfo field, plus lease_owner, lease_token,
+//                                      lease_expires_at, duration_ms and seq (creation order).
+//   P:task:processing          Set     ids of the tasks in `processing`.
+//   P:task:ready:{mode}        ZSet    ready tasks of a mode; score (100 - priority)·2^42 + run_at, member
+//                                      "<seq as 12 hex digits>:<id>" so that equal scores keep creation
+//                                      order.
+//   P:task:delayed             ZSet    pending tasks waiting out a retry backoff, by run_at; a claim moves
+//   the
+//                                      due ones to their ready set.
+//   P:task:leases              ZSet    processing tasks by lease expiry (the reaper's index).
+//   P:task:status:{status}     ZSet    ids by seq, one set per status (counts, filtered lists).
+//   P:task:all, P:task:mode:{mode}, P:task:user:{user}   ZSet   ids by seq (lists, newest first).
+//   P:task:finished            ZSet    finished tasks by finished_at (cleanup).
+//   P:task:durations:{mode}    ZSet    done tasks by duration_ms (stats: count, p95);
+//   P:task:mode_stats:{mode}   Hash    duration_sum (stats: mean).
+//   P:task:modes               Set     every mode ever submitted.  P:task:seq  String  the creation counter.
+//   P:task:events              channel one message per committed change:
+//                                      origin|kind|id|mode|status|progress|attempt|at|current_step
+//
+// A lease-guarded script first checks status = processing, lease_owner and lease_token; otherwise it changes
+// nothing and answers {1, status, owner, token} ({2} for an unknown task). Success is {0, mode, attempt,
+// progress, current_step, at}: what the caller needs to build the event it publishes in its own process.
+#include "queue/redis_scripts.h"
+
+#include <array>
+#include <mutex>
+
+namespace wasmq::queue::detail {
+namespace {
+
+// Shared by every script.
+constexpr const char* kPrelude = R"lua(
+local P, ORIGIN, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function K(s) return P .. ':task:' .. s end
+local function D(id) return P .. ':task:data:' .. id end
+-- Integers as text without exponent (tostring would round past 14 digits).
+local function num(x) return string.format('%.0f', x) end
+local function publish(kind, id, mode, status, progress, attempt, step)
+  redis.call('PUBLISH', K('events'), ORIGIN .. '|' .. kind .. '|' .. id .. '|' .. mode .. '|' .. status ..
+    '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. num(NOW) .. '|' .. (step or ''))
+end
+local function qmember(seq, id) return string.format('%012x', tonumber(seq)) .. ':' .. id end
+local function qscore(priority, run_at) return (100 - priority) * 4398046511104 + run_at end
+-- A pending task joins its ready set (and the seed's list) when due, else the delayed set.
+local function enqueue(id, mode, priority, run_at, seq)
+  if run_at <= NOW then
+    redis.call('ZADD', K('ready:' .. mode), num(qscore(priority, run_at)), qmember(seq, id))
+    redis.call('RPUSH', K('queue'), id)
+  else
+    redis.call('ZADD', K('delayed'), num(run_at), id)
+  end
+end
+local function unqueue(id, mode, seq)
+  if redis.call('ZREM', K('ready:' .. mode), qmember(seq, id)) == 1 then
+    redis.call('LREM', K('queue'), 1, id)
+  else
+    redis.call('ZREM', K('delayed'), id)
+  end
+end
+local function set_status(id, seq, from, to)
+  redis.call('ZREM', K('status:' .. from), id)
+  redis.call('ZADD', K('status:' .. to), seq, id)
+end
+-- The fields a lease-guarded write needs, or nil and the refusal.
+local function guard(id, owner, token)
+  local f = redis.call('HMGET', D(id), 'status', 'lease_owner', 'lease_token', 'mode', 'attempt', 'seq',
+    'priority', 'run_at', 'started_at', 'progress', 'current_step')
+  if not f[1] then return nil, {2} end
+  if f[1] ~= 'processing' or f[2] ~= owner or f[3] ~= token then
+    return nil, {1, f[1], f[2] or '', f[3] or '0'}
+  end
+  return f
+end
+)lua";
+
+constexpr const char* kCreate = R"lua(
+local id, user, mode, priority, run_at = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[13])
+if redis.call('EXISTS', D(id)) == 1 then return 0 end
+local seq = redis.call('INCR', K('seq'))
+redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pending', 'priority', ARGV[7],
+  'source_image', ARGV[8], 'config', ARGV[9], 'progress', 0, 'current_step', '', 'attempt', 0,
+  'max_retries', ARGV[10], 'timeout_ms', ARGV[11], 'created_at', ARGV[12], 'started_at', 0,
+  'updated_at', ARGV[12], 'finished_at', 0, 'run_at', ARGV[13], 'lease_owner', '', 'lease_token', 0,
+  'lease_expires_at', 0, 'seq', seq)
+redis.call('ZADD', K('all'), seq, id)
+redis.call('ZADD', K('status:pending'), seq, id)
+redis.call('ZADD', K('mode:' .. mode), seq, id)
+if user ~= '' then redis.call('ZADD', K('user:' .. user), seq, id) end
+redis.call('SADD', K('modes'), mode)
+enqueue(id, mode, priority, run_at, seq)
+publish('created', id, mode, 'pending', 0, 0, '')
+return 1
+)lua";
+
+// ARGV: owner, lease_ms, max, modes... (none: every mode). {1, {task fields...}...} or {0, next_due}.
+constexpr const char* kClaim = R"lua(
+local owner, lease_ms, max = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K('delayed'), '-inf', num(NOW), 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', K('delayed'), id)
+  local f = redis.call('HMGET', D(id), 'mode', 'priority', 'run_at', 'seq', 'status')
+  if f[5] == 'pending' then enqueue(id, f[1], tonumber(f[2]), tonumber(f[3]), f[4]) end
+end
+local modes = {}
+if #ARGV >= 7 then
+  for i = 7, #ARGV do modes[#modes + 1] = ARGV[i] end
+else
+  modes = redis.call('SMEMBERS', K('modes'))
+end
+local cands = {}
+for _, m in ipairs(modes) do
+  local r = redis.call('ZRANGE', K('ready:' .. m), 0, max - 1, 'WITHSCORES')
+  for i = 1, #r, 2 do cands[#cands + 1] = {tonumber(r[i + 1]), r[i], m} end
+end
+if #modes > 1 then
+  table.sort(cands, function(a, b)
+    if a[1] ~= b[1] then return a[1] < b[1] end
+    return a[2] < b[2]
+  end)
+end
+local out = {}
+local expires, now = num(NOW + lease_ms), num(NOW)
+local queue, pending, processing = K('queue'), K('status:pending'), K('status:processing')
+local running, leases = K('processing'), K('leases')
+for i = 1, math.min(max, #cands) do
+  local member, mode = cands[i][2], cands[i][3]
+  local id = string.sub(member, 14)
+  local key = D(id)
+  local f = redis.call('HMGET', key, 'seq', 'lease_token', 'attempt')
+  local attempt = tonumber(f[3]) + 1
+  redis.call('ZREM', K('ready:' .. mode), member)
+  redis.call('LREM', queue, 1, id)
+  redis.call('ZREM', pending, id)
+  redis.call('ZADD', processing, f[1], id)
+  redis.call('SADD', running, id)
+  redis.call('ZADD', leases, expires, id)
+  redis.call('HSET', key, 'status', 'processing', 'lease_owner', owner, 'lease_token', tonumber(f[2]) + 1,
+    'attempt', attempt, 'lease_expires_at', expires, 'started_at', now, 'updated_at', now, 'progress', 0,
+    'current_step', '')
+  publish('status', id, mode, 'processing', 0, attempt, '')
+  out[#out + 1] = redis.call('HGETALL', key)
+end
+if #out == 0 then
+  local first = redis.call('ZRANGE', K('delayed'), 0, 0, 'WITHSCORES')
+  return {0, first[2] or '0'}
+end
+return {1, out}
+)lua";
+
+// ARGV: id, owner, token, lease_ms.
+constexpr const char* kHeartbeat = R"lua(
+local id = ARGV[4]
+local f, refused = guard(id, ARGV[5], ARGV[6])
+if not f then return refused end
+local expires = num(NOW + tonumber(ARGV[7]))
+redis.call('HSET', D(id), 'lease_expires_at', expires)
+redis.call('ZADD', K('leases'), expires, id)
+return {0, f[4], f[5], f[10], f[11], expires}
+)lua";
+
+// ARGV: id, owner, token, percent, step.
+constexpr const char* kProgress = R"lua(
+local id = ARGV[4]
+local f, refused = guard(id, ARGV[5], ARGV[6])
+if not f then return refused end
+redis.call('HSET', D(id), 'progress', ARGV[7], 'current_step', ARGV[8], 'updated_at', num(NOW))
+publish('progress', id, f[4], 'processing', ARGV[7], f[5], ARGV[8])
+return {0, f[4], f[5], ARGV[7], ARGV[8], num(NOW)}
+)lua";
+
+// ARGV: n, then n items of 6: kind (complete|fail|retry|release), id, owner, token, payload (result or
+// error JSON), run_at. One reply per item, in order.
+constexpr const char* kFinish = R"lua(
+local res = {}
+local now = num(NOW)
+local running, leases, finished = K('processing'), K('leases'), K('finished')
+for i = 0, tonumber(ARGV[4]) - 1 do
+  local b = 5 + i * 6
+  local kind, id, payload = ARGV[b], ARGV[b + 1], ARGV[b + 4]
+  local f, refused = guard(id, ARGV[b + 2], ARGV[b + 3])
+  if not f then
+    res[#res + 1] = refused
+  else
+    local key, mode, seq, attempt = D(id), f[4], f[6], tonumber(f[5])
+    local status, progress, step = 'pending', 0, ''
+    redis.call('SREM', running, id)
+    redis.call('ZREM', leases, id)
+    if kind == 'complete' or kind == 'fail' then
+      local dur = NOW - tonumber(f[9])
+      step = f[11]
+      local field = 'result'
+      if kind == 'complete' then
+        status, progress = 'done', 100
+        redis.call('ZADD', K('durations:' .. mode), dur, id)
+        redis.call('HINCRBY', K('mode_stats:' .. mode), 'duration_sum', dur)
+      else
+        status, progress, field = 'failed', tonumber(f[10]), 'error'
+      end
+      redis.call('HSET', key, 'status', status, 'progress', progress, field, payload, 'finished_at', now,
+        'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0)
+      redis.call('ZADD', finished, now, id)
+    elseif kind == 'retry' then
+      local run_at = math.max(tonumber(ARGV[b + 5]), NOW)
+      redis.call('HSET', key, 'status', 'pending', 'error', payload, 'run_at', num(run_at), 'updated_at',
+        now, 'progress', 0, 'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
+      enqueue(id, mode, tonumber(f[7]), run_at, seq)
+    else
+      -- A hand-back: the attempt does not count, and run_at is kept (the task's old place in the queue).
+      attempt = attempt - 1
+      redis.call('HSET', key, 'status', 'pending', 'attempt', attempt, 'updated_at', now, 'progress', 0,
+        'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
+      enqueue(id, mode, tonumber(f[7]), tonumber(f[8]), seq)
+    end
+    set_status(id, seq, 'processing', status)
+    publish('status', id, mode, status, progress, attempt, step)
+    res[#res + 1] = {0, mode, attempt, progress, step, now}
+  end
+end
+return res
+)lua";
+
+// ARGV: id. {0, {task fields}} | {1, status} | {2}.
+constexpr const char* kCancel = R"lua(
+local id = ARGV[4]
+local key = D(id)
+local f = redis.call('HMGET', key, 'status', 'mode', 'seq', 'started_at', 'progress', 'attempt',
+  'current_step')
+if not f[1] then return {2} end
+if f[1] ~= 'pending' and f[1] ~= 'processing' then return {1, f[1]} end
+if f[1] == 'pending' then
+  unqueue(id, f[2], f[3])
+else
+  redis.call('SREM', K('processing'), id)
+  redis.call('ZREM', K('leases'), id)
+end
+set_status(id, f[3], f[1], 'cancelled')
+redis.call('HSET', key, 'status', 'cancelled', 'finished_at', num(NOW), 'updated_at', num(NOW),
+  'lease_owner', '', 'lease_expires_at', 0)
+if tonumber(f[4]) > 0 then redis.call('HSET', key, 'duration_ms', num(NOW - tonumber(f[4]))) end
+redis.call('ZADD', K('finished'), num(NOW), id)
+publish('status', id, f[2], 'cancelled', f[5], f[6], f[7])
+return {0, redis.call('HGETALL', key)}
+)lua";
+
+// The distinct lease owners of processing tasks.
+constexpr const char* kOwners = R"lua(
+local seen, out = {}, {}
+for _, id in ipairs(redis.call('SMEMBERS', K('processing'))) do
+  local o = redis.call('HGET', D(id), 'lease_owner')
+  if o and o ~= '' and not seen[o] then
+    seen[o] = true
+    out[#out + 1] = o
+  end
+end
+return out
+)lua";
+
+// ARGV: now as ISO 8601 text (for the error), dead owners... Puts back every processing task whose lease
+// expired or whose owner is dead. Reply: {id, status, mode, attempt} per task.
+constexpr const char* kRecover = R"lua(
+local dead = {}
+for i = 5, #ARGV do dead[ARGV[i]] = true end
+local ids = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', num(NOW))
+if #ARGV >= 5 then
+  local seen = {}
+  for _, id in ipairs(ids) do seen[id] = true end
+  for _, id in ipairs(redis.call('SMEMBERS', K('processing'))) do
+    if not seen[id] and dead[redis.call('HGET', D(id), 'lease_owner') or ''] then ids[#ids + 1] = id end
+  end
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local key = D(id)
+  local f = redis.call('HMGET', key, 'status', 'mode', 'priority', 'run_at', 'seq', 'attempt', 'max_retries',
+    'lease_owner', 'started_at')
+  redis.call('ZREM', K('leases'), id)
+  if f[1] == 'processing' then
+    redis.call('SREM', K('processing'), id)
+    local attempt = tonumber(f[6])
+    local status = 'pending'
+    if attempt > tonumber(f[7]) then
+      -- No attempt left: a task that kills its worker every time must not loop forever.
+      status = 'failed'
+      local err = cjson.encode({code = 'LEASE_EXPIRED', attempt = attempt, retryable = false, at = ARGV[4],
+        message = 'the worker running this attempt stopped renewing its lease (' .. (f[8] or '?') .. ')'})
+      redis.call('HSET', key, 'status', 'failed', 'error', err, 'finished_at', num(NOW), 'duration_ms',
+        num(NOW - tonumber(f[9])))
+      redis.call('ZADD', K('finished'), num(NOW), id)
+    else
+      redis.call('HSET', key, 'status', 'pending')
+      enqueue(id, f[2], tonumber(f[3]), tonumber(f[4]), f[5])
+    end
+    redis.call('HSET', key, 'updated_at', num(NOW), 'lease_owner', '', 'lease_expires_at', 0, 'progress', 0,
+      'current_step', '')
+    set_status(id, f[5], 'processing', status)
+    publish('status', id, f[2], status, 0, attempt, '')
+    out[#out + 1] = {id, status, f[2], attempt}
+  end
+end
+return out
+)lua";
+
+// ARGV: finished_before, limit. Deletes finished tasks and every index entry; returns their ids.
+constexpr const char* kCleanup = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', K('finished'), '-inf', '(' .. ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
+for _, id in ipairs(ids) do
+  local key = D(id)
+  local f = redis.call('HMGET', key, 'status', 'mode', 'user_id', 'duration_ms')
+  redis.call('ZREM', K('finished'), id)
+  redis.call('ZREM', K('all'), id)
+  if f[1] then
+    redis.call('ZREM', K('status:' .. f[1]), id)
+    redis.call('ZREM', K('mode:' .. f[2]), id)
+    if f[3] and f[3] ~= '' then redis.call('ZREM', K('user:' .. f[3]), id) end
+    if redis.call('ZREM', K('durations:' .. f[2]), id) == 1 then
+      redis.call('HINCRBY', K('mode_stats:' .. f[2]), 'duration_sum', num(0 - (tonumber(f[4]) or 0)))
+    end
+    redis.call('DEL', key)
+  end
+end
+return ids
+)lua";
+
+// ARGV: status, mode, user_id ('' = any), offset, count. Walks the smallest matching index newest first.
+// Reply: {total, {task fields}...}.
+constexpr const char* kList = R"lua(
+local filters = {}
+if ARGV[4] ~= '' then filters[#filters + 1] = {K('status:' .. ARGV[4]), 'status', ARGV[4]} end
+if ARGV[5] ~= '' then filters[#filters + 1] = {K('mode:' .. ARGV[5]), 'mode', ARGV[5]} end
+if ARGV[6] ~= '' then filters[#filters + 1] = {K('user:' .. ARGV[6]), 'user_id', ARGV[6]} end
+local offset, count = tonumber(ARGV[7]), tonumber(ARGV[8])
+local index, size = K('all'), nil
+for _, f in ipairs(filters) do
+  local n = redis.call('ZCARD', f[1])
+  if size == nil or n < size then index, size = f[1], n end
+end
+local out = {0}
+if #filters <= 1 then
+  out[1] = redis.call('ZCARD', index)
+  for _, id in ipairs(redis.call('ZREVRANGE', index, offset, offset + count - 1)) do
+    out[#out + 1] = redis.call('HGETALL', D(id))
+  end
+  return out
+end
+local total, start = 0, 0
+while true do
+  local ids = redis.call('ZREVRANGE', index, start, start + 499)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', D(id), 'status', 'mode', 'user_id')
+    local ok = (ARGV[4] == '' or f[1] == ARGV[4]) and (ARGV[5] == '' or f[2] == ARGV[5]) and
+      (ARGV[6] == '' or f[3] == ARGV[6])
+    if ok then
+      if total >= offset and total < offset + count then out[#out + 1] = redis.call('HGETALL', D(id)) end
+      total = total + 1
+    end
+  end
+  start = start + 500
+end
+out[1] = total
+return out
+)lua";
+
+// Reply: {{count per status in model order}, ready now, {{mode, done, failed, duration_sum, p95}...}}.
+constexpr const char* kStats = R"lua(
+local counts = {}
+for _, s in ipairs({'pending', 'processing', 'done', 'failed', 'cancelled'}) do
+  counts[#counts + 1] = redis.call('ZCARD', K('status:' .. s))
+end
+local ready = redis.call('ZCOUNT', K('delayed'), '-inf', num(NOW))
+local per = {}
+for _, m in ipairs(redis.call('SMEMBERS', K('modes'))) do
+  ready = ready + redis.call('ZCARD', K('ready:' .. m))
+  local done = redis.call('ZCARD', K('durations:' .. m))
+  local failed = redis.call('ZINTERCARD', 2, K('status:failed'), K('mode:' .. m))
+  if done > 0 or failed > 0 then
+    local p95 = '0'
+    if done > 0 then
+      -- Nearest rank: ceil(0.95 n), 1-based.
+      local rank = math.floor((95 * done + 99) / 100) - 1
+      p95 = redis.call('ZRANGE', K('durations:' .. m), rank, rank, 'WITHSCORES')[2]
+    end
+    per[#per + 1] = {m, done, failed, redis.call('HGET', K('mode_stats:' .. m), 'duration_sum') or '0', p95}
+  end
+end
+return {counts, ready, per}
+)lua";
+
+struct ScriptText {
+  const char* body;
+};
+constexpr std::array<ScriptText, 11> kScripts = {{{kCreate},
+                                                  {kClaim},
+                                                  {kHeartbeat},
+                                                  {kProgress},
+                                                  {kFinish},
+                                                  {kCancel},
+                                                  {kOwners},
+                                                  {kRecover},
+                                                  {kCleanup},
+                                                  {kList},
+                                                  {kStats}}};
+
+// SHA1s as the server reported them at the first load (they depend only on the text).
+std::mutex sha_mu;
+std::array<std::string, kScripts.size()> shas;  // guarded by sha_mu
+
+bool IsUnavailableReply(const std::string& msg) {
+  for (const char* prefix : {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN", "MISCONF"})
+    if (msg.starts_with(prefix)) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<void> LoadScripts(Connection& c) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const ScriptText& s : kScripts) cmds.push_back({"SCRIPT", "LOAD", std::string(kPrelude) + s.body});
+  auto replies = c.Pipeline(cmds);
+  if (!replies) return replies.error();
+  std::lock_guard lock(sha_mu);
+  for (size_t i = 0; i < kScripts.size(); ++i) {
+    const redisReply* r = (*replies)[i].get();
+    if (r->type != REDIS_REPLY_STRING) {
+      std::string msg = Str(r);
+      return IsUnavailableReply(msg)
+                 ? Unavailable("redis: " + msg)
+                 : Internal("redis: cannot load script " + std::to_string(i) + ": " + msg);
+    }
+    shas[i] = Str(r);
+  }
+  return {};
+}
+
+Result<Reply> CallScript(Connection& c, Script script, const std::vector<std::string>& args) {
+  const size_t index = static_cast<size_t>(script);
+  for (int attempt = 0;; ++attempt) {
+    std::vector<std::string> cmd;
+    cmd.reserve(args.size() + 3);
+    {
+      std::lock_guard lock(sha_mu);
+      cmd.push_back("EVALSHA");
+      cmd.push_back(shas[index]);
+    }
+    if (cmd[1].empty()) {
+      if (auto r = LoadScripts(c); !r) return r.error();
+      continue;
+    }
+    cmd.push_back("0");
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto reply = c.Command(cmd);
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_ERROR) return reply;
+    std::string msg = Str(reply->get());
+    // A restarted (or flushed) server forgot the scripts: load them again, once.
+    if (msg.starts_with("NOSCRIPT") && attempt == 0) {
+      if (auto r = LoadScripts(c); !r) return r.error();
+      continue;
+    }
+    if (IsUnavailableReply(msg)) return Unavailable("redis: " + msg);
+    return Internal("redis script failed: " + msg);
+  }
+}
+
+}  // namespace wasmq::queue::detail

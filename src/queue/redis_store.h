@@ -1,0 +1,114 @@
+// File: src/queue/redis_store.h
+//
+// The fleet Store: tasks in Redis, shared by API nodes and worker processes on many machines. The key layout
+// (the seed's `{prefix}:task:queue`, `{prefix}:task:data:{id}`, `{prefix}:task:processing`, plus the sorted
+// sets that priorities, delays and leases need) is documented in redis_scripts.cc and docs/queue.md.
+//
+// - Atomic: every state change is one Lua script (loaded once, called by SHA): Redis runs it without
+//   interleaving anything else, so a check (the lease guard, the transition table) and the change it allows
+//   are one step, whichever node runs it. A crash of the calling process at any instant leaves either the old
+//   state or the new one.
+// - Durable as far as Redis is: with appendonly on, a change is in the AOF (the kernel's page cache) before
+// its
+//   reply is sent, so killing redis-server loses nothing acknowledged; appendfsync decides about power cuts.
+// - Events: each script PUBLISHes its change on `{prefix}:task:events`. Subscribe delivers this store's own
+//   changes synchronously on the calling thread (as the SQLite store does) and every other process's
+//   changes from a subscriber thread, so a WebSocket watcher on any API node and a worker pool on any machine
+//   (cancel) hear about every change.
+// - Blocking claim: an idle Dequeue sends no command. It waits on a condition variable that the subscriber
+//   thread signals when a task becomes ready anywhere (a `created` event or a status event to `pending`);
+//   the subscriber connection is idle meanwhile. A delayed task's due time wakes it too.
+// - Connection loss: a call fails with Unavailable (the pool retries it later); connections reconnect with
+//   backoff (100 ms doubling to 5 s), the subscriber too, and then every waiter claims once more, so nothing
+//   announced while it was away is missed. Open fails with a clear message when Redis is unreachable or the
+//   password is wrong.
+// - Times come from StoreOptions::clock on each node; lease expiry compares them, so nodes' clocks must
+//   agree to well within a lease (NTP).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "queue/event_hub.h"
+#include "queue/redis_conn.h"
+#include "queue/redis_scripts.h"
+#include "queue/store.h"
+
+namespace wasmq::queue {
+
+class RedisStore final : public Store {
+ public:
+  // Connects (failing with Unavailable and the reason when Redis cannot be reached or refuses the
+  // credentials) and loads the scripts. `prefix` names the keys ("formy" gives formy:task:queue, …).
+  static Result<std::unique_ptr<RedisStore>> Open(const detail::RedisAddress& address,
+                                                  const std::string& prefix, StoreOptions options = {});
+  ~RedisStore() override;
+
+  std::string_view backend() const override { return "redis"; }
+  Result<void> Ping() override;
+  Result<void> Create(const TaskInfo& task) override;
+  Result<TaskInfo> Get(std::string_view task_id) override;
+  Result<TaskListResponse> List(const ListQuery& q) override;
+  Result<TaskInfo> Cancel(std::string_view task_id) override;
+  Result<QueueStats> Stats() override;
+  Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) override;
+  void WakeWaiters() override;
+  Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) override;
+  Result<void> Progress(const Lease& lease, int percent, std::string_view step) override;
+  Result<void> Complete(const Lease& lease, const TaskResult& result) override;
+  Result<void> Fail(const Lease& lease, const TaskError& error) override;
+  Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) override;
+  Result<void> Release(const Lease& lease) override;
+  std::vector<Result<void>> FinishMany(const std::vector<Finish>& items) override;
+  Result<RecoveryReport> RecoverLeases(
+      const std::function<bool(std::string_view owner)>& owner_dead) override;
+  Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) override;
+  Subscription Subscribe(EventCallback callback) override;
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  RedisStore(const detail::RedisAddress& address, std::string prefix, StoreOptions options);
+
+  // Runs a script on a pooled connection; prefix, origin and now go first.
+  Result<detail::Reply> Call(detail::Script script, std::vector<std::string> args, int64_t now);
+  // One claim attempt (redis_lease.cc). When nothing was claimed, *next_due is the earliest run_at of a
+  // delayed task (0 if none).
+  Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);
+  // A task became ready (here, or anywhere as the subscriber heard): wake Dequeue waiters.
+  void NotifyReady();
+
+  // redis_events.cc: the subscriber thread, started by the first Subscribe or blocking Dequeue. Returns
+  // once the subscription is confirmed (or the first attempt failed), so a waiter cannot miss a change
+  // made after it looked.
+  void EnsureSubscriber();
+  void SubscriberLoop();
+  // Decodes one pub/sub message; false for a message of another shape.
+  bool OnMessage(std::string_view payload);
+
+  StoreOptions options_;
+  std::string prefix_;
+  std::string origin_;  // random per store object: its own events come back by pub/sub and are skipped
+  detail::ConnectionPool pool_;
+  detail::EventHub hub_;
+
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  uint64_t ready_version_ = 0;  // guarded by wait_mu_; bumped when a task becomes ready
+  uint64_t wake_version_ = 0;   // guarded by wait_mu_; bumped by WakeWaiters
+
+  std::mutex sub_mu_;
+  std::condition_variable sub_cv_;
+  bool sub_started_ = false;                // guarded by sub_mu_
+  bool sub_first_try_done_ = false;         // guarded by sub_mu_
+  bool stopping_ = false;                   // guarded by sub_mu_
+  detail::Connection* sub_conn_ = nullptr;  // guarded by sub_mu_: to interrupt its blocking read
+  std::thread subscriber_;
+};
+
+}  // namespace wasmq::queue
