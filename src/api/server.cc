@@ -86,8 +86,10 @@ class ApiServer::Impl {
     app_ = std::make_unique<App>(ApiContext{config_, tasks_, *files_, metrics_, *web_, draining_});
     int threads = config_.threads > 0 ? config_.threads : std::max(2u, std::thread::hardware_concurrency());
     ioc_ = std::make_unique<net::io_context>(threads);
-    hub_ = std::make_unique<WatchHub>(tasks_.store(), config_.auth_required,
-                                      [this](std::function<void()> job) { net::post(*ioc_, std::move(job)); });
+    fanout_ = std::make_unique<net::strand<net::io_context::executor_type>>(net::make_strand(*ioc_));
+    hub_ = std::make_unique<WatchHub>(
+        tasks_.store(), config_.auth_required, [this](std::function<void()> job) { net::post(*ioc_, std::move(job)); },
+        [this](std::function<void()> job) { net::post(*fanout_, std::move(job)); });
     task_metrics_ = std::make_unique<TaskMetrics>(tasks_.store(), metrics_);
     state_ = std::make_unique<ServerState>(ServerState{config_, *app_, *hub_, tasks_, metrics_, sessions_, draining_});
 
@@ -180,6 +182,7 @@ class ApiServer::Impl {
     task_metrics_.reset();
     retry_timer_.reset();
     acceptor_.reset();
+    fanout_.reset();
     ioc_.reset();
     hub_.reset();
     state_.reset();
@@ -195,6 +198,7 @@ class ApiServer::Impl {
   std::unique_ptr<FileStore> files_;
   std::unique_ptr<StaticFiles> web_;
   std::unique_ptr<App> app_;
+  std::unique_ptr<net::strand<net::io_context::executor_type>> fanout_;  // the WatchHub's deliveries
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<TaskMetrics> task_metrics_;
   std::unique_ptr<ServerState> state_;

@@ -16,8 +16,8 @@ void WatchHub::Registration::Reset() {
   if (hub_) std::exchange(hub_, nullptr)->Unregister(id_);
 }
 
-WatchHub::WatchHub(queue::Store& store, bool per_user, std::function<void(std::function<void()>)> post)
-    : store_(store), per_user_(per_user), post_(std::move(post)) {
+WatchHub::WatchHub(queue::Store& store, bool per_user, Post post, Post fanout)
+    : store_(store), per_user_(per_user), post_(std::move(post)), fanout_(std::move(fanout)) {
   subscription_ = store_.Subscribe([this](const queue::TaskEvent& e) { OnEvent(e); });
 }
 
@@ -104,8 +104,16 @@ void WatchHub::OnEvent(const queue::TaskEvent& e) {
       post_([this, id] { ResolveOwner(id); });
     }
   }
-  // Outside mu_: Deliver may drop the last reference to a watcher, whose destructor unregisters.
-  for (auto& [w, json] : batch) w->Deliver(json, e);
+  Fanout(std::move(batch), e);
+}
+
+void WatchHub::Fanout(Batch batch, const queue::TaskEvent& e) {
+  if (batch.empty()) return;
+  // Off mu_ (Deliver may drop the last reference to a watcher, whose destructor unregisters) and off the
+  // store's thread. The batch holds the watchers alive until the job has run.
+  fanout_([batch = std::move(batch), e]() {
+    for (auto& [w, json] : batch) w->Deliver(json, e);
+  });
 }
 
 void WatchHub::ResolveOwner(const std::string& task_id) {
@@ -140,8 +148,7 @@ void WatchHub::ResolveOwner(const std::string& task_id) {
       owners_[task_id] = owner;
     }
   }
-  for (auto& [batch, e] : batches)
-    for (auto& [w, json] : batch) w->Deliver(json, e);
+  for (auto& [batch, e] : batches) Fanout(std::move(batch), e);
 }
 
 }  // namespace wasmq::api

@@ -9,8 +9,11 @@
 // back into the store), and every event of that task queued behind it is then delivered in order. With auth
 // off there is one user, and no lookup at all.
 //
-// Each event is serialised to JSON once and shared by every watcher it goes to. Deliver only queues it on
-// the watcher's own strand, so a slow watcher never holds up the store or the others.
+// Each event is serialised to JSON once and shared by every watcher it goes to. The fan-out (one Deliver per
+// watcher, each only queueing on the watcher's own strand) runs as one job on the hub's `fanout` strand,
+// not on the store's callback thread — with 1 000 watchers of one task it would otherwise hold up the
+// worker reporting progress for milliseconds. One strand keeps the jobs, and so each watcher's events, in
+// order; a slow watcher never holds up the store or the others.
 //
 // Bounds: the owner cache holds at most kMaxOwners tasks (cleared when full; it refills by lookup), and at
 // most kMaxPendingLookups tasks wait for an owner at once (events beyond are dropped for user watchers —
@@ -44,8 +47,10 @@ class WatchHub {
   static constexpr size_t kMaxOwners = 100'000;
   static constexpr size_t kMaxPendingLookups = 10'000;
 
-  // `per_user`: auth is on, so user watchers see only their own tasks. `post` runs a job on an I/O thread.
-  WatchHub(queue::Store& store, bool per_user, std::function<void(std::function<void()>)> post);
+  // `per_user`: auth is on, so user watchers see only their own tasks. `post` runs a job on an I/O thread;
+  // `fanout` runs jobs one at a time, in the order given (a strand).
+  using Post = std::function<void(std::function<void()>)>;
+  WatchHub(queue::Store& store, bool per_user, Post post, Post fanout);
   ~WatchHub();  // unsubscribes; waits for a callback in flight
   // Unsubscribes now (waiting for a callback in flight): no event is delivered or posted afterwards.
   void Close();
@@ -83,10 +88,12 @@ class WatchHub {
   // REQUIRES: mu_ held. Adds the watchers of `e` to `out`; `owner` is the task's (ignored with per_user off).
   void Collect(const queue::TaskEvent& e, const std::string* owner, Batch& out);
   void Unregister(uint64_t id);
+  // Queues the deliveries of `batch` (for `e`) on the fanout strand. REQUIRES: order_mu_ held.
+  void Fanout(Batch batch, const queue::TaskEvent& e);
 
   queue::Store& store_;
   const bool per_user_;
-  std::function<void(std::function<void()>)> post_;
+  Post post_, fanout_;
 
   // Serialises deliveries (OnEvent, and the flush after an owner lookup) so that one task's events keep
   // their order across threads. Taken before mu_; never taken by Unregister.
