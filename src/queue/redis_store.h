@@ -9,8 +9,8 @@
 //   are one step, whichever node runs it. A crash of the calling process at any instant leaves either the old
 //   state or the new one.
 // - Durable as far as Redis is: with appendonly on, a change is in the AOF (the kernel's page cache) before
-// its
-//   reply is sent, so killing redis-server loses nothing acknowledged; appendfsync decides about power cuts.
+//   its reply is sent, so killing redis-server loses nothing acknowledged; appendfsync decides about power
+//   cuts.
 // - Events: each script PUBLISHes its change on `{prefix}:task:events`. Subscribe delivers this store's own
 //   changes synchronously on the calling thread (as the SQLite store does) and every other process's
 //   changes from a subscriber thread, so a WebSocket watcher on any API node and a worker pool on any machine
