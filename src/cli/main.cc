@@ -59,10 +59,12 @@ int Main(int argc, char** argv) {
   // Only commands that work are registered; each new one gets its Add*Command in commands.h.
   wasmq::cli::AddSpectestCommand(app, &exit_code);
   wasmq::cli::AddRunCommand(app, &exit_code);
+#ifndef WASMQ_ENGINE_ONLY  // the sanitizer build of the engine (CMake option WASMQ_ENGINE_ONLY)
   wasmq::cli::AddServeCommand(app, &exit_code);
   wasmq::cli::AddWorkerCommand(app, &exit_code);
   wasmq::cli::AddTaskCommand(app, &exit_code);
   wasmq::cli::AddTokenCommand(app, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);
