@@ -60,10 +60,6 @@ class RedisStore final : public Store {
   void WakeWaiters() override;
   Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) override;
   Result<void> Progress(const Lease& lease, int percent, std::string_view step) override;
-  Result<void> Complete(const Lease& lease, const TaskResult& result) override;
-  Result<void> Fail(const Lease& lease, const TaskError& error) override;
-  Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) override;
-  Result<void> Release(const Lease& lease) override;
   std::vector<Result<void>> FinishMany(const std::vector<Finish>& items) override;
   Result<RecoveryReport> RecoverLeases(
       const std::function<bool(std::string_view owner)>& owner_dead) override;

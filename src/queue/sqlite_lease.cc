@@ -296,39 +296,4 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
   return out;
 }
 
-namespace {
-
-// (Built step by step: an initializer list of Finish trips GCC 12's -Wmaybe-uninitialized inside json.)
-std::vector<Finish> One(Finish::Kind kind, const Lease& lease) {
-  std::vector<Finish> v(1);
-  v[0].kind = kind;
-  v[0].lease = lease;
-  return v;
-}
-
-}  // namespace
-
-Result<void> SqliteStore::Complete(const Lease& lease, const TaskResult& result) {
-  auto items = One(Finish::Kind::Complete, lease);
-  items[0].result = result;
-  return std::move(FinishMany(items)[0]);
-}
-
-Result<void> SqliteStore::Fail(const Lease& lease, const TaskError& error) {
-  auto items = One(Finish::Kind::Fail, lease);
-  items[0].error = error;
-  return std::move(FinishMany(items)[0]);
-}
-
-Result<void> SqliteStore::Retry(const Lease& lease, const TaskError& error, int64_t run_at) {
-  auto items = One(Finish::Kind::Retry, lease);
-  items[0].error = error;
-  items[0].run_at = run_at;
-  return std::move(FinishMany(items)[0]);
-}
-
-Result<void> SqliteStore::Release(const Lease& lease) {
-  return std::move(FinishMany(One(Finish::Kind::Release, lease))[0]);
-}
-
 }  // namespace wasmq::queue

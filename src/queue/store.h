@@ -156,14 +156,15 @@ class Store {
   virtual Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) = 0;
   // percent is 0..100 (InvalidArgument otherwise); step is truncated to kMaxStepLength.
   virtual Result<void> Progress(const Lease& lease, int percent, std::string_view step) = 0;
+  // The four ways an attempt ends; each is FinishMany of one item unless a backend has a faster path.
   // processing → done, progress 100, result kept.
-  virtual Result<void> Complete(const Lease& lease, const TaskResult& result) = 0;
+  virtual Result<void> Complete(const Lease& lease, const TaskResult& result);
   // processing → failed, error kept.
-  virtual Result<void> Fail(const Lease& lease, const TaskError& error) = 0;
+  virtual Result<void> Fail(const Lease& lease, const TaskError& error);
   // processing → pending, not handed out before run_at; error kept; the attempt counts.
-  virtual Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at) = 0;
+  virtual Result<void> Retry(const Lease& lease, const TaskError& error, int64_t run_at);
   // processing → pending at its old place; the attempt does not count (graceful shutdown).
-  virtual Result<void> Release(const Lease& lease) = 0;
+  virtual Result<void> Release(const Lease& lease);
   // Applies several of the four above at once — in one transaction where the backend can, which is what
   // lets a busy worker pool record many short tasks for the price of one commit. Each item is guarded by
   // its own lease and gets its own Result, in order; a refused item does not stop the others.

@@ -1,0 +1,43 @@
+// File: src/queue/store.cc
+#include "queue/store.h"
+
+namespace wasmq::queue {
+namespace {
+
+Result<void> FinishOne(Store& store, Finish item) {
+  std::vector<Finish> items(1);  // (not an initializer list: it trips GCC 12's -Wmaybe-uninitialized in json)
+  items[0] = std::move(item);
+  return std::move(store.FinishMany(items)[0]);
+}
+
+Finish Item(Finish::Kind kind, const Lease& lease) {
+  Finish f;
+  f.kind = kind;
+  f.lease = lease;
+  return f;
+}
+
+}  // namespace
+
+Result<void> Store::Complete(const Lease& lease, const TaskResult& result) {
+  Finish f = Item(Finish::Kind::Complete, lease);
+  f.result = result;
+  return FinishOne(*this, std::move(f));
+}
+
+Result<void> Store::Fail(const Lease& lease, const TaskError& error) {
+  Finish f = Item(Finish::Kind::Fail, lease);
+  f.error = error;
+  return FinishOne(*this, std::move(f));
+}
+
+Result<void> Store::Retry(const Lease& lease, const TaskError& error, int64_t run_at) {
+  Finish f = Item(Finish::Kind::Retry, lease);
+  f.error = error;
+  f.run_at = run_at;
+  return FinishOne(*this, std::move(f));
+}
+
+Result<void> Store::Release(const Lease& lease) { return FinishOne(*this, Item(Finish::Kind::Release, lease)); }
+
+}  // namespace wasmq::queue
