@@ -32,6 +32,22 @@ class EventHub {
   // Cheap check so a backend builds events only when someone listens.
   bool has_subscribers() const { return count_.load(std::memory_order_relaxed) != 0; }
 
+  // Publishes "now processing" for each task a Dequeue claimed.
+  void PublishClaimed(const std::vector<Claimed>& claimed) {
+    if (!has_subscribers()) return;
+    std::vector<TaskEvent> events;
+    for (const Claimed& c : claimed) {
+      TaskEvent e;
+      e.task_id = c.task.task_id;
+      e.mode = c.task.mode;
+      e.status = TaskStatus::Processing;
+      e.attempt = c.task.attempt;
+      e.at = c.task.started_at;
+      events.push_back(std::move(e));
+    }
+    Publish(events);
+  }
+
   void Publish(const std::vector<TaskEvent>& events) {
     if (events.empty() || !has_subscribers()) return;
     std::lock_guard lock(mu_);

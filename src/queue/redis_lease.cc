@@ -121,19 +121,7 @@ Result<std::vector<Claimed>> RedisStore::Dequeue(const DequeueRequest& req) {
     auto claimed = TryClaim(req, &next_due);
     if (!claimed) return claimed.error();
     if (!claimed->empty()) {
-      if (hub_.has_subscribers()) {
-        std::vector<TaskEvent> events;
-        for (const Claimed& c : *claimed) {
-          TaskEvent e;
-          e.task_id = c.task.task_id;
-          e.mode = c.task.mode;
-          e.status = TaskStatus::Processing;
-          e.attempt = c.task.attempt;
-          e.at = c.task.started_at;
-          events.push_back(std::move(e));
-        }
-        hub_.Publish(events);
-      }
+      hub_.PublishClaimed(*claimed);
       return claimed;
     }
     // Nothing ready: wait — sending nothing — for a task to become ready (an event), WakeWaiters, or the

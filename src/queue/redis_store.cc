@@ -102,9 +102,7 @@ void RedisStore::WakeWaiters() {
 }
 
 Result<void> RedisStore::Create(const TaskInfo& t) {
-  if (t.status != TaskStatus::Pending) return InvalidArgument("status: a new task must be pending");
-  if (t.task_id.empty()) return InvalidArgument("task_id: is required");
-  if (!IsValidModeName(t.mode)) return InvalidArgument("mode: invalid mode name '" + t.mode + "'");
+  if (auto ok = CheckNew(t); !ok) return ok;
   const int64_t now = options_.clock();
   auto r = Call(Script::Create,
                 {t.task_id, t.user_id, t.mode, std::to_string(t.priority), t.source_image, t.config.dump(),

@@ -171,9 +171,7 @@ void SqliteStore::WakeWaiters() {
 }
 
 Result<void> SqliteStore::Create(const TaskInfo& t) {
-  if (t.status != TaskStatus::Pending) return InvalidArgument("status: a new task must be pending");
-  if (t.task_id.empty()) return InvalidArgument("task_id: is required");
-  if (!IsValidModeName(t.mode)) return InvalidArgument("mode: invalid mode name '" + t.mode + "'");
+  if (auto ok = CheckNew(t); !ok) return ok;
   {
     std::lock_guard lock(wmu_);
     auto q = wdb_->Prepare(

@@ -19,6 +19,13 @@ Finish Item(Finish::Kind kind, const Lease& lease) {
 
 }  // namespace
 
+Result<void> Store::CheckNew(const TaskInfo& t) {
+  if (t.status != TaskStatus::Pending) return InvalidArgument("status: a new task must be pending");
+  if (t.task_id.empty()) return InvalidArgument("task_id: is required");
+  if (!IsValidModeName(t.mode)) return InvalidArgument("mode: invalid mode name '" + t.mode + "'");
+  return {};
+}
+
 Result<void> Store::Complete(const Lease& lease, const TaskResult& result) {
   Finish f = Item(Finish::Kind::Complete, lease);
   f.result = result;

@@ -156,6 +156,9 @@ class Store {
   virtual Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) = 0;
   // percent is 0..100 (InvalidArgument otherwise); step is truncated to kMaxStepLength.
   virtual Result<void> Progress(const Lease& lease, int percent, std::string_view step) = 0;
+  // What every backend's Create checks first: a pending task with an id and a valid mode name.
+  static Result<void> CheckNew(const TaskInfo& task);
+
   // The four ways an attempt ends; each is FinishMany of one item unless a backend has a faster path.
   // processing → done, progress 100, result kept.
   virtual Result<void> Complete(const Lease& lease, const TaskResult& result);
