@@ -3,23 +3,26 @@
 // Cold start of a cached module: the module is compiled once (decode + validate + compile, what a module
 // cache keeps), then each iteration measures what starting a task costs:
 //
-//   new Store  ->  Instantiate (allocate memory, copy data segments, ...)  ->  first Call of `run`
+//   new Store  ->  Instantiate (map the memory image or copy data segments, ...)  ->  first Call of `run`
 //
 // and, separately, a second call (no first-touch costs) and tearing the Store down. Prints p50/p99/max per
 // phase and for the total, for a tiny module (one function, no memory) and a module with a 1 MiB data
-// segment.
+// segment; with --wasi, also for a WASI command module run the way a worker runs a task.
 //
-//   bench/coldstart [--iterations N] [--data-bytes B] [--json]
+//   bench/coldstart [--iterations N] [--data-bytes B] [--wasi MODULE.wasm] [--json]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/modules.h"
+#include "wasi/wasi.h"
 #include "wasm/wasm.h"
 
 namespace {
@@ -115,22 +118,78 @@ Row Measure(const std::string& name, const Bytes& bytes, int iterations, int32_t
           Summarise(teardown_us)};
 }
 
+// A WASI command (e.g. bench/queue's no-op pipeline): what a worker does per task, minus the store and
+// the task's directories -- a Wasi context (Capture stdio, no preopens), a Store, the WASI imports,
+// Instantiate, and `_start` (RunCommand). "store" covers Wasi::Create + Store + AddToImports; there is no
+// second call (a command runs once).
+Row MeasureWasi(const std::string& path, int iterations) {
+  std::ifstream in(path, std::ios::binary);
+  Bytes bytes{std::istreambuf_iterator<char>(in), {}};
+  if (bytes.empty()) {
+    std::fprintf(stderr, "coldstart: cannot read %s\n", path.c_str());
+    std::exit(1);
+  }
+  wasm::Engine engine;
+  auto t0 = Clock::now();
+  auto compiled = wasm::Module::Compile(engine, bytes);
+  double compile_us = Us(Clock::now() - t0);
+  if (!compiled.ok()) Die(path + ": compile", compiled.error());
+  std::shared_ptr<const wasm::Module> module = compiled.value();
+
+  std::vector<double> store_us, inst_us, call_us, call2_us, total_us, teardown_us;
+  const int warmup = std::max(10, iterations / 20);
+  for (int it = -warmup; it < iterations; it++) {
+    auto a = Clock::now();
+    wasmq::wasi::WasiConfig config;
+    config.args = {"noop"};
+    auto wasi = wasmq::wasi::Wasi::Create(std::move(config));
+    if (!wasi.ok()) Die("wasi", wasi.error());
+    auto store = std::make_unique<wasm::Store>(engine);
+    wasm::Imports imports;
+    (*wasi)->AddToImports(*store, imports);
+    auto b = Clock::now();
+    auto inst = store->Instantiate(*module, imports);
+    auto c = Clock::now();
+    if (!inst.ok()) Die(path + ": instantiate", inst.error());
+    auto code = wasmq::wasi::RunCommand(*store, *inst);
+    auto d = Clock::now();
+    if (!code.ok()) Die(path + ": _start", code.error());
+    store.reset();
+    wasi->reset();
+    auto e = Clock::now();
+    if (it < 0) continue;
+    store_us.push_back(Us(b - a));
+    inst_us.push_back(Us(c - b));
+    call_us.push_back(Us(d - c));
+    call2_us.push_back(0);
+    total_us.push_back(Us(d - a));
+    teardown_us.push_back(Us(e - d));
+  }
+  std::string name = "wasi:" + path.substr(path.find_last_of('/') + 1);
+  return {name,           bytes.size(),         compile_us,           Summarise(store_us),
+          Summarise(inst_us), Summarise(call_us), Summarise(call2_us), Summarise(total_us),
+          Summarise(teardown_us)};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int iterations = 2000;
   size_t data_bytes = 1 << 20;
   bool json = false;
+  std::string wasi_module;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if ((a == "--iterations" || a == "-n") && i + 1 < argc) {
       iterations = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--data-bytes" && i + 1 < argc) {
       data_bytes = static_cast<size_t>(std::strtoull(argv[++i], nullptr, 10));
+    } else if (a == "--wasi" && i + 1 < argc) {
+      wasi_module = argv[++i];
     } else if (a == "--json") {
       json = true;
     } else {
-      std::fprintf(stderr, "usage: coldstart [--iterations N] [--data-bytes B] [--json]\n");
+      std::fprintf(stderr, "usage: coldstart [--iterations N] [--data-bytes B] [--wasi MODULE.wasm] [--json]\n");
       return 2;
     }
   }
@@ -147,6 +206,7 @@ int main(int argc, char** argv) {
   rows.push_back(Measure("tiny", wasmq::bench::TinyModule(), iterations, 42));
   rows.push_back(
       Measure(std::to_string(data_bytes >> 10) + "KiB-data", data_module, iterations, data_expect));
+  if (!wasi_module.empty()) rows.push_back(MeasureWasi(wasi_module, iterations));
 
   if (json) {
     std::printf("[\n");

@@ -39,6 +39,17 @@ long StatusKb(const char* key) {
   return -1;
 }
 
+// kB of proportional set size (shared pages divided among their mappers) from /proc/self/smaps_rollup:
+// what the instances really cost once memory images share their pages (VmRSS counts a shared page once
+// per mapping).
+long PssKb() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.compare(0, 4, "Pss:") == 0) return std::atol(line.c_str() + 4);
+  return -1;
+}
+
 long MapCount() {
   std::ifstream f("/proc/self/maps");
   std::string line;
@@ -91,7 +102,7 @@ int main(int argc, char** argv) {
   std::shared_ptr<const wasm::Module> module = compiled.value();
   wasm::Imports imports;
 
-  const long rss0 = StatusKb("VmRSS"), vsz0 = StatusKb("VmSize"), maps0 = MapCount();
+  const long rss0 = StatusKb("VmRSS"), pss0 = PssKb(), vsz0 = StatusKb("VmSize"), maps0 = MapCount();
   std::vector<std::unique_ptr<wasm::Store>> stores;
   std::vector<std::pair<wasm::Store*, wasm::FuncInst*>> live;
   stores.reserve(shared_store ? 1 : static_cast<size_t>(n));
@@ -113,7 +124,7 @@ int main(int argc, char** argv) {
     live.emplace_back(store, inst->GetFunc("work"));
   }
   auto t1 = Clock::now();
-  const long rss1 = StatusKb("VmRSS"), vsz1 = StatusKb("VmSize"), maps1 = MapCount();
+  const long rss1 = StatusKb("VmRSS"), pss1 = PssKb(), vsz1 = StatusKb("VmSize"), maps1 = MapCount();
 
   uint64_t checksum = 0;
   long called = 0;
@@ -127,16 +138,17 @@ int main(int argc, char** argv) {
     called++;
   }
   auto t2 = Clock::now();
-  const long rss2 = StatusKb("VmRSS"), vsz2 = StatusKb("VmSize"), maps2 = MapCount();
+  const long rss2 = StatusKb("VmRSS"), pss2 = PssKb(), vsz2 = StatusKb("VmSize"), maps2 = MapCount();
 
   auto per = [&](long after, long before) { return made > 0 ? double(after - before) / double(made) : 0.0; };
   if (json) {
     std::printf(
         "{\"requested\": %ld, \"live\": %ld, \"called\": %ld, \"shared_store\": %s, \"touch_bytes\": %d, "
         "\"rss_kib_per_instance\": %.1f, \"rss_kib_per_instance_after_call\": %.1f, "
+        "\"pss_kib_per_instance\": %.1f, \"pss_kib_per_instance_after_call\": %.1f, "
         "\"vsz_kib_per_instance\": %.1f, \"maps_per_instance\": %.2f, \"instantiate_s\": %.3f, "
         "\"call_s\": %.3f, \"error\": \"%s\"}\n",
-        n, made, called, shared_store ? "true" : "false", touch, per(rss1, rss0), per(rss2, rss0),
+        n, made, called, shared_store ? "true" : "false", touch, per(rss1, rss0), per(rss2, rss0), per(pss1, pss0), per(pss2, pss0),
         per(vsz1, vsz0), per(maps1, maps0), Seconds(t1 - t0), Seconds(t2 - t1), failure.c_str());
   } else {
     std::printf(
@@ -152,6 +164,8 @@ int main(int argc, char** argv) {
         "  per instance: %.1f KiB resident after instantiate, %.1f KiB after one call "
         "(%.1f MiB virtual, %.2f mappings)\n",
         per(rss1, rss0), per(rss2, rss0), per(vsz1, vsz0) / 1024.0, per(maps1, maps0));
+    std::printf("  proportional (PSS, shared pages split): %.1f KiB after instantiate, %.1f KiB after one call\n",
+                per(pss1, pss0), per(pss2, pss0));
     std::printf("  mappings: %ld of vm.max_map_count %ld; calls: %ld ok, %.1f us each; checksum %016llx\n",
                 maps2, MaxMapCount(), called, called ? Seconds(t2 - t1) * 1e6 / double(called) : 0.0,
                 static_cast<unsigned long long>(checksum));

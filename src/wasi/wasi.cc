@@ -449,21 +449,23 @@ R CallWith(WasiImpl* self, R (WasiImpl::*fn)(const GuestMemory&, A...), const Gu
 
 constexpr const char* kModule = "wasi_snapshot_preview1";
 
+// The host function of one WASI call, bound to its WasiImpl through HostContext::data(): one static
+// definition per function serves every context (see Defs() and WasiImpl::AddToImports).
+template <typename T>
+struct Binding;
 template <typename R, typename... A>
-void Bind(WasiImpl* self, wasm::Store& store, wasm::Imports& imports, const char* name,
-          R (WasiImpl::*fn)(const GuestMemory&, A...)) {
-  wasm::FuncType type;
-  type.params = {TypeOf<A>()...};
-  if constexpr (!std::is_void_v<R>) type.results = {wasm::ValType::I32};
-  wasm::HostFunc host = [self, fn](wasm::HostContext& ctx, uint64_t* slots) -> wasm::Result<void> {
+struct Binding<R (WasiImpl::*)(const GuestMemory&, A...)> {
+  template <R (WasiImpl::*Fn)(const GuestMemory&, A...)>
+  static wasm::Result<void> Call(wasm::HostContext& ctx, uint64_t* slots) {
+    auto* self = static_cast<WasiImpl*>(ctx.data());
     if (self->interrupted_.load(std::memory_order_relaxed)) {
       return wasm::MakeError(wasm::ErrorKind::Interrupted, "interrupted");
     }
     GuestMemory m(ctx.memory_data(), ctx.memory_size());
     if constexpr (std::is_void_v<R>) {
-      CallWith(self, fn, m, slots, std::index_sequence_for<A...>{});
+      CallWith(self, Fn, m, slots, std::index_sequence_for<A...>{});
     } else {
-      uint16_t err = CallWith(self, fn, m, slots, std::index_sequence_for<A...>{});
+      uint16_t err = CallWith(self, Fn, m, slots, std::index_sequence_for<A...>{});
       slots[0] = err;
     }
     if (self->trap_) {
@@ -472,9 +474,19 @@ void Bind(WasiImpl* self, wasm::Store& store, wasm::Imports& imports, const char
       return e;
     }
     return {};
-  };
-  wasm::FuncInst* f = store.NewHostFunc(std::move(type), std::move(host), std::string(kModule) + "." + name);
-  imports.Add(kModule, name, wasm::Extern{wasm::ExternKind::Func, f});
+  }
+  static wasm::FuncType Type() {
+    wasm::FuncType type;
+    type.params = {TypeOf<A>()...};
+    if constexpr (!std::is_void_v<R>) type.results = {wasm::ValType::I32};
+    return type;
+  }
+};
+
+template <auto Fn>
+wasm::HostFuncDef Def(const char* name) {
+  using B = Binding<decltype(Fn)>;
+  return wasm::HostFuncDef(B::Type(), &B::template Call<Fn>, std::string(kModule) + "." + name);
 }
 
 #define WASMQ_WASI_FUNCTIONS(X)                                                                            \
@@ -489,12 +501,36 @@ void Bind(WasiImpl* self, wasm::Store& store, wasm::Imports& imports, const char
                               X(path_unlink_file) X(poll_oneoff) X(proc_exit) X(proc_raise) X(sched_yield) \
                                   X(random_get) X(sock_accept) X(sock_recv) X(sock_send) X(sock_shutdown)
 
+struct NamedDef {
+  std::string_view name;
+  wasm::HostFuncDef def;
+};
+
+// Every WASI function's definition, made once per process, sorted by name.
+const std::vector<NamedDef>& Defs() {
+  static const std::vector<NamedDef> defs = [] {
+    std::vector<NamedDef> d;
+#define WASMQ_DEF(name) d.push_back(NamedDef{#name, Def<&WasiImpl::name>(#name)});
+    WASMQ_WASI_FUNCTIONS(WASMQ_DEF)
+#undef WASMQ_DEF
+    std::sort(d.begin(), d.end(), [](const NamedDef& a, const NamedDef& b) { return a.name < b.name; });
+    return d;
+  }();
+  return defs;
+}
+
 }  // namespace
 
+// Only the functions a module imports are created, when instantiation asks for them: a command module
+// imports a handful of the ~45, and a per-task store would otherwise make all of them.
 void WasiImpl::AddToImports(wasm::Store& store, wasm::Imports& imports) {
-#define WASMQ_BIND(name) Bind(this, store, imports, #name, &WasiImpl::name);
-  WASMQ_WASI_FUNCTIONS(WASMQ_BIND)
-#undef WASMQ_BIND
+  const std::vector<NamedDef>& defs = Defs();
+  imports.AddResolver(kModule, [this, &store, &defs](std::string_view name) -> wasm::Extern {
+    auto it = std::lower_bound(defs.begin(), defs.end(), name,
+                               [](const NamedDef& d, std::string_view n) { return d.name < n; });
+    if (it == defs.end() || it->name != name) return {};
+    return wasm::Extern{wasm::ExternKind::Func, store.NewHostFunc(it->def, this)};
+  });
 }
 
 std::vector<std::string> FunctionNames() {

@@ -83,8 +83,9 @@ class Wasi {
   Wasi(const Wasi&) = delete;
   Wasi& operator=(const Wasi&) = delete;
 
-  // Adds every wasi_snapshot_preview1 function, bound to this context, to `imports` (the host functions
-  // are created in `store`).
+  // Makes every wasi_snapshot_preview1 function, bound to this context, available through `imports`:
+  // a resolver (wasm::Imports::AddResolver) creates in `store` only the functions an instantiated module
+  // imports, from definitions shared by all contexts. Entries Add()ed for the same names take precedence.
   void AddToImports(wasm::Store& store, wasm::Imports& imports);
 
   // Makes a blocking WASI call (poll_oneoff sleeping, a read from inherited stdin) return at once with an

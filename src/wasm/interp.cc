@@ -30,6 +30,7 @@
 #include <limits>
 #include <new>
 
+#include "wasm/pool.h"
 #include "wasm/runtime.h"
 
 namespace wasmq::wasm {
@@ -147,7 +148,7 @@ inline uint64_t SatU64(F v) {
 // --- slow paths (kept out of line so the dispatch loop stays small) ----------------------------------
 
 std::string DisplayName(const FuncInst* f) {
-  if (f->code == nullptr) return f->debug_name;
+  if (f->code == nullptr) return f->def != nullptr ? f->def->debug_name : f->debug_name;
   return FunctionName(f->instance, f->func_index);
 }
 
@@ -164,8 +165,9 @@ std::string DisplayName(const FuncInst* f) {
 }
 
 [[gnu::noinline]] Result<void> CallHost(Thread& thread, InstanceImpl* caller, FuncInst* f, uint64_t* slots) {
-  HostContext ctx(&thread, caller);
+  HostContext ctx(&thread, caller, f->host_data);
   try {
+    if (f->def != nullptr) return f->def->fn(ctx, slots);
     return f->host(ctx, slots);
   } catch (const std::exception& e) {
     return MakeError(ErrorKind::Trap, std::string("host function threw: ") + e.what());
@@ -773,9 +775,12 @@ Thread::Thread(const EngineConfig& config) {
   max_depth = config.max_call_depth;
   const size_t slots = config.value_stack_slots;
   if (slots != 0) {
-    // Reserved, not committed: pages are touched only as deep as execution actually goes.
-    void* p = mmap(nullptr, slots * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // Reserved, not committed: pages are touched only as deep as execution actually goes. A stack an
+    // earlier Store on this thread gave back (pool.h) saves the mmap and, at the end, the munmap.
+    void* p = TakeReservation(ReservationKind::ValueStack, slots * sizeof(uint64_t));
+    if (p == nullptr)
+      p = mmap(nullptr, slots * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
       stack_base = static_cast<uint64_t*>(p);
       stack_end = stack_base + slots;
@@ -787,8 +792,14 @@ Thread::Thread(const EngineConfig& config) {
 }
 
 Thread::~Thread() {
-  if (stack_base != nullptr)
-    munmap(stack_base, static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t));
+  if (stack_base == nullptr) return;
+  const size_t bytes = static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t);
+  // A cached stack keeps its first pages (what a typical task touches again) and gives the rest of
+  // whatever deep recursion touched back to the system.
+  constexpr size_t kKeepBytes = 64 * 1024;
+  if (bytes > kKeepBytes)
+    madvise(reinterpret_cast<uint8_t*>(stack_base) + kKeepBytes, bytes - kKeepBytes, MADV_DONTNEED);
+  if (!GiveReservation(ReservationKind::ValueStack, stack_base, bytes)) munmap(stack_base, bytes);
 }
 
 // --- HostContext -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 
+#include "wasm/pool.h"
 #include "wasm/runtime.h"
 
 namespace wasmq::wasm {
@@ -37,6 +38,11 @@ std::string FunctionName(const InstanceImpl* instance, uint32_t index) {
     if (auto it = names.find(index); it != names.end()) return it->second;
   }
   return "func[" + std::to_string(index) + "]";
+}
+
+const MemoryImage* CompiledModule::memory_image() const {
+  std::call_once(image_once_, [this] { image_ = MemoryImage::Build(module); });
+  return image_.get();
 }
 
 // ---- values -----------------------------------------------------------------------------------------
@@ -73,7 +79,15 @@ std::string Value::ToString() const {
 // ---- memories ---------------------------------------------------------------------------------------
 
 MemInst::~MemInst() {
-  if (data) munmap(data, reserved);
+  if (data == nullptr) return;
+  // Back to an untouched PROT_NONE reservation in one call (dropping the pages and the image mapping),
+  // then into this thread's cache for the next memory of the same reserved size (pool.h).
+  if (size != 0 && mmap(data, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
+                       MAP_FAILED) {
+    munmap(data, reserved);
+    return;
+  }
+  if (!GiveReservation(ReservationKind::Memory, data, reserved)) munmap(data, reserved);
 }
 
 bool MemInst::Grow(uint64_t delta_pages) {
@@ -91,7 +105,8 @@ namespace {
 
 // Reserves address space for up to `max_pages` pages (at least one page, so data is never null) and
 // commits the first `min_pages`.
-std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const EngineConfig& config, Error* err) {
+std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const EngineConfig& config, Error* err,
+                                    const MemoryImage* image = nullptr) {
   auto mem = std::make_unique<MemInst>();
   mem->type = type;
   uint64_t cap_pages = std::min<uint64_t>(config.max_memory_bytes / kPageSize, kMaxPages);
@@ -103,13 +118,22 @@ std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const EngineConfig& 
     return nullptr;
   }
   mem->reserved = std::max<uint64_t>(mem->max_pages, 1) * kPageSize;
-  void* p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = TakeReservation(ReservationKind::Memory, mem->reserved);
+  if (p == nullptr) p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     *err = MakeError(ErrorKind::Resource, "cannot reserve linear memory");
     return nullptr;
   }
   mem->data = static_cast<uint8_t*>(p);
   uint64_t min = type.limits.min;
+  if (image != nullptr) {  // the initial pages are the image, mapped copy-on-write
+    if (!image->MapAt(mem->data)) {
+      *err = MakeError(ErrorKind::Resource, "cannot map the memory image");
+      return nullptr;
+    }
+    mem->size = image->size();
+    return mem;
+  }
   mem->type.limits.min = 0;
   if (!mem->Grow(min)) {
     *err = MakeError(ErrorKind::Resource, "cannot commit linear memory");
@@ -174,9 +198,20 @@ void Imports::Add(std::string module, std::string name, Extern ext) {
   entries_.push_back({std::move(module), std::move(name), ext});
 }
 
+void Imports::AddResolver(std::string module, Resolver resolve) {
+  resolvers_.emplace_back(std::move(module), std::move(resolve));
+}
+
 const Extern* Imports::Find(std::string_view module, std::string_view name) const {
   for (const Entry& e : entries_)
     if (e.module == module && e.name == name) return &e.ext;
+  for (auto it = resolvers_.rbegin(); it != resolvers_.rend(); ++it) {
+    if (it->first != module) continue;
+    Extern ext = it->second(name);
+    if (ext.ptr == nullptr) continue;
+    resolved_.push_back(ext);
+    return &resolved_.back();
+  }
   return nullptr;
 }
 
@@ -226,6 +261,19 @@ FuncInst* Store::NewHostFunc(FuncType type, HostFunc fn, std::string debug_name)
   f->type_id = InternFuncType(*f->type);
   f->host = std::move(fn);
   f->debug_name = std::move(debug_name);
+  impl_->funcs.push_back(std::move(f));
+  return impl_->funcs.back().get();
+}
+
+HostFuncDef::HostFuncDef(FuncType t, Fn f, std::string name)
+    : type(std::move(t)), type_id(InternFuncType(type)), fn(f), debug_name(std::move(name)) {}
+
+FuncInst* Store::NewHostFunc(const HostFuncDef& def, void* data) {
+  auto f = std::make_unique<FuncInst>();
+  f->type = &def.type;
+  f->type_id = def.type_id;
+  f->def = &def;
+  f->host_data = data;
   impl_->funcs.push_back(std::move(f));
   return impl_->funcs.back().get();
 }
@@ -350,8 +398,10 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     inst->tables.push_back(t.get());
     impl_->tables.push_back(std::move(t));
   }
+  // A prepared image (image.h) replaces copying the active data segments into memory 0.
+  const MemoryImage* image = m.memories.empty() ? nullptr : cm.memory_image();
   for (const MemoryType& mt : m.memories) {
-    auto mem = NewMemInst(mt, config, &err);
+    auto mem = NewMemInst(mt, config, &err, inst->memories.empty() ? image : nullptr);
     if (!mem) return err;
     inst->memories.push_back(mem.get());
     impl_->memories.push_back(std::move(mem));
@@ -395,12 +445,16 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     if (seg.mode != SegmentMode::Active) continue;
     TableInst* t = inst->tables[seg.table_index];
     uint64_t offset = static_cast<uint32_t>(EvalConst(seg.offset, *inst));
-    if (offset + seg.inits.size() > t->elems.size())
+    if (offset + seg.inits.size() > t->elems.size()) {
+      // The data segments were never applied: memory 0 must not show the image's bytes.
+      if (image != nullptr && !MemoryImage::ZeroAt(inst->memories[0]->data, image->size()))
+        return MakeError(ErrorKind::Resource, "cannot reset linear memory");
       return MakeError(ErrorKind::Trap, "out of bounds table access");
+    }
     for (size_t i = 0; i < seg.inits.size(); ++i) t->elems[offset + i] = EvalConst(seg.inits[i], *inst);
   }
   for (const DataSegment& seg : m.datas) {
-    if (seg.mode != SegmentMode::Active) continue;
+    if (seg.mode != SegmentMode::Active || image != nullptr) continue;
     MemInst* mem = inst->memories[seg.memory_index];
     uint64_t offset = static_cast<uint32_t>(EvalConst(seg.offset, *inst));
     if (offset + seg.size > mem->size) return MakeError(ErrorKind::Trap, "out of bounds memory access");

@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "wasm/image.h"
 #include "wasm/module.h"
 #include "wasm/ops.h"
 #include "wasm/wasm.h"
@@ -36,6 +38,14 @@ struct CompiledModule {
   std::vector<uint32_t> type_ids;     // canonical id per ModuleInfo::types entry
   std::vector<CompiledFunc> funcs;    // one per *defined* function
   std::unordered_map<std::string, uint32_t> export_index;  // name -> index into module.exports
+
+  // The initial memory image (image.h), built at the first instantiation; null when the module needs
+  // the copying path. Built once even when several threads instantiate the module at the same time.
+  const MemoryImage* memory_image() const;
+
+ private:
+  mutable std::once_flag image_once_;
+  mutable std::unique_ptr<MemoryImage> image_;
 };
 
 // Decodes `bytes` (Malformed errors) into a ModuleInfo.
@@ -55,6 +65,10 @@ struct FuncInst {
   HostFunc host;
   std::unique_ptr<FuncType> owned_type;  // host functions own their type
   std::string debug_name;
+  // A host function bound from a shared definition: `def->fn` is called with `host_data` as
+  // HostContext::data(); `host`, `owned_type` and `debug_name` stay empty.
+  const HostFuncDef* def = nullptr;
+  void* host_data = nullptr;
 };
 
 struct TableInst {

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -122,26 +123,52 @@ class Instance;
 // What a host function sees of its caller.
 class HostContext {
  public:
-  HostContext(Thread* thread, InstanceImpl* caller) : thread_(thread), caller_(caller) {}
+  HostContext(Thread* thread, InstanceImpl* caller, void* data = nullptr)
+      : thread_(thread), caller_(caller), data_(data) {}
   // The calling instance's memory 0 (nullptr when it has none): WASI reads and writes through it.
   MemInst* memory() const;
   uint8_t* memory_data() const;
   uint64_t memory_size() const;
   InstanceImpl* caller() const { return caller_; }
   Thread* thread() const { return thread_; }
+  // What the called function was bound to by Store::NewHostFunc(const HostFuncDef&, data); null for a
+  // HostFunc (which captures what it needs instead).
+  void* data() const { return data_; }
 
  private:
   Thread* thread_;
   InstanceImpl* caller_;
+  void* data_;
 };
 
 // A host function reads its arguments from slots[0..params) and writes its results to slots[0..results)
 // (64-bit slots, same encoding as Value::bits). Returning an Error traps (or exits, for ErrorKind::Exit).
 using HostFunc = std::function<Result<void>(HostContext& ctx, uint64_t* slots)>;
 
+// A host function defined once and bound in any number of stores, each time to its own `data` (what
+// HostContext::data() returns in the call). For host interfaces bound per instance, such as WASI:
+// binding one costs one small allocation, where NewHostFunc(FuncType, HostFunc) copies a type, interns
+// it, copies a std::function and a name. A HostFuncDef must outlive every store it is bound in (make
+// them static).
+struct HostFuncDef {
+  using Fn = Result<void> (*)(HostContext& ctx, uint64_t* slots);
+  HostFuncDef(FuncType type, Fn fn, std::string debug_name);
+  FuncType type;
+  uint32_t type_id;  // the engine's canonical id of `type`
+  Fn fn;
+  std::string debug_name;
+};
+
 class Imports {
  public:
   void Add(std::string module, std::string name, Extern ext);
+  // Imports of `module` that no Add() names are asked of `resolve` when instantiation looks them up; it
+  // returns the Extern for a name (ptr null when it has none). Lets a host interface create only the
+  // functions a module actually imports (wasi::Wasi::AddToImports does).
+  using Resolver = std::function<Extern(std::string_view name)>;
+  void AddResolver(std::string module, Resolver resolve);
+  // Add() entries first, then the resolvers of `module` (the last added first). The pointer is valid
+  // until the Imports is changed or destroyed.
   const Extern* Find(std::string_view module, std::string_view name) const;
 
  private:
@@ -150,6 +177,8 @@ class Imports {
     Extern ext;
   };
   std::vector<Entry> entries_;
+  std::vector<std::pair<std::string, Resolver>> resolvers_;
+  mutable std::deque<Extern> resolved_;  // what the resolvers returned, for Find's pointer
 };
 
 class Instance {
@@ -191,6 +220,8 @@ class Store {
   }
 
   FuncInst* NewHostFunc(FuncType type, HostFunc fn, std::string debug_name = "host");
+  // The cheap form: `def` (which must outlive this store) bound to `data`.
+  FuncInst* NewHostFunc(const HostFuncDef& def, void* data);
   TableInst* NewTable(TableType type, Value init);
   MemInst* NewMemory(MemoryType type);
   GlobalInst* NewGlobal(GlobalType type, Value value);
