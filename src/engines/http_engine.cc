@@ -1,0 +1,181 @@
+// File: src/engines/http_engine.cc
+//
+// The `http` engine: an external image API (docs/engines.md "http"). One call is one HTTP request, retried
+// with doubling backoff on 5xx, timeouts and connection failures (never on 4xx: the same request would be
+// refused again). The secret of `auth` is read from its environment variable at start-up and only
+// ever put into the request's header.
+#include <cstdlib>
+#include <thread>
+
+#include "engines/http_client.h"
+#include "engines/internal.h"
+
+namespace wasmq::engines {
+
+namespace {
+
+enum class BodyMode { Body, Multipart };
+
+struct HttpConfig {
+  std::string url, method = "POST";
+  std::vector<std::string> headers;  // including the auth header
+  BodyMode mode = BodyMode::Body;
+  std::string content_type;  // of the payload; "" = sniffed (image/png, image/jpeg, ...) or octet-stream
+  std::string json_field = "request", file_field = "image";
+  std::chrono::milliseconds attempt_timeout{30'000};
+  int retries = 2;
+  std::chrono::milliseconds backoff{500};
+  size_t max_response_bytes = 64u << 20;
+};
+
+class HttpEngine final : public Engine {
+ public:
+  explicit HttpEngine(HttpConfig c) : c_(std::move(c)) {
+    // The whole call: every attempt and the waits between them.
+    int64_t total = c_.attempt_timeout.count() * (c_.retries + 1);
+    for (int i = 0; i < c_.retries; ++i) total += c_.backoff.count() << std::min(i, 10);
+    timeout_ms_ = total;
+  }
+  std::string_view kind() const override { return "http"; }
+
+  Response Call(const Request& request, const CallContext& ctx) const override {
+    HttpRequest http = Build(request);
+    http.max_response_bytes =
+        std::min(c_.max_response_bytes, std::max(ctx.max_response_payload, ctx.max_response_json));
+    HttpResult r;
+    for (int attempt = 0;; ++attempt) {
+      r = Perform(http, ctx);
+      if (!Retryable(r) || attempt >= c_.retries) break;
+      auto wait = std::min(c_.backoff * (1 << std::min(attempt, 10)), ctx.Remaining());
+      if (ctx.cancel ? !ctx.cancel->SleepFor(wait) : (std::this_thread::sleep_for(wait), false))
+        return Failure(Status::Cancelled, "cancelled");
+      if (ctx.Expired()) break;
+    }
+    if (r.kind != HttpResult::Kind::Ok || r.status < 200 || r.status >= 300) {
+      Response f = MapHttpFailure(r, c_.method + " " + c_.url.substr(0, c_.url.find('?')));
+      if (c_.retries > 0 && Retryable(r))
+        f.message += " (after " + std::to_string(c_.retries + 1) + " attempts)";
+      return f;
+    }
+    return ToResponse(r);
+  }
+
+ private:
+  static bool Retryable(const HttpResult& r) {
+    if (r.kind == HttpResult::Kind::Timeout || r.kind == HttpResult::Kind::Connect) return true;
+    return r.kind == HttpResult::Kind::Ok && (r.status >= 500 || r.status == 429);
+  }
+
+  HttpRequest Build(const Request& request) const {
+    HttpRequest h;
+    h.method = c_.method;
+    h.url = c_.url;
+    h.headers = c_.headers;
+    h.timeout = c_.attempt_timeout;
+    const std::string type = c_.content_type.empty()
+                                 ? SniffContentType(request.payload, "application/octet-stream")
+                                 : c_.content_type;
+    if (c_.mode == BodyMode::Multipart) {
+      h.multipart.push_back({c_.json_field, request.json, "", "application/json"});
+      if (!request.payload.empty()) h.multipart.push_back({c_.file_field, request.payload, "input", type});
+      return h;
+    }
+    if (request.payload.empty()) {  // nothing binary: the request JSON is the body
+      if (h.method != "GET") {
+        h.body = request.json;
+        h.headers.push_back("Content-Type: application/json");
+      }
+      return h;
+    }
+    // The payload is the body; the request's top-level scalars become query parameters.
+    h.body = request.payload;
+    h.headers.push_back("Content-Type: " + type);
+    Json j = Json::parse(request.json, nullptr, false);
+    std::string query;
+    if (j.is_object())
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it->is_object() || it->is_array() || it->is_null()) continue;
+        std::string v = it->is_string() ? it->get<std::string>() : it->dump();
+        if (!query.empty()) query += '&';
+        query.append(UrlEncode(it.key())).append("=").append(UrlEncode(v));
+      }
+    if (!query.empty()) h.url.append(h.url.find('?') == std::string::npos ? "?" : "&").append(query);
+    return h;
+  }
+
+  static Response ToResponse(const HttpResult& r) {
+    Response out;
+    std::string type = r.content_type.substr(0, r.content_type.find(';'));
+    for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (type == "application/json" || type.ends_with("+json")) {
+      if (!Json::accept(r.body)) return Failure(Status::Failed, "the API answered invalid JSON");
+      out.json = r.body.empty() ? "{}" : r.body;
+      return out;
+    }
+    out.payload = r.body;
+    out.json = Json{
+        {"content_type", type.empty() ? "application/octet-stream" : type},
+        {"bytes", r.body.size()},
+        {"status",
+         r.status}}.dump();
+    return out;
+  }
+
+  HttpConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> NewHttpEngine(const Fields& f) {
+  f.OnlyKeys({"kind", "url", "method", "headers", "auth", "timeout_ms", "retries", "retry_backoff_ms",
+              "max_response_bytes", "request", "content_type", "json_field", "file_field"});
+  HttpConfig c;
+  c.url = f.String("url");
+  if (!c.url.starts_with("http://") && !c.url.starts_with("https://"))
+    f.Fail("url", "must start with http:// or https://");
+  c.method = f.String("method", "POST");
+  if (c.method != "GET" && c.method != "POST" && c.method != "PUT" && c.method != "PATCH")
+    f.Fail("method", "must be GET, POST, PUT or PATCH");
+  if (auto h = f.Object("headers"))
+    for (auto it = h->json().begin(); it != h->json().end(); ++it) {
+      if (!it->is_string()) h->Fail(it.key(), "must be a string");
+      std::string v = it->get<std::string>();
+      if (it.key().find_first_of(":\r\n") != std::string::npos ||
+          v.find_first_of("\r\n") != std::string::npos)
+        h->Fail(it.key(), "a header name or value cannot hold ':' or a line break");
+      c.headers.push_back(it.key() + ": " + v);
+    }
+  if (auto a = f.Object("auth")) {
+    a->OnlyKeys({"type", "env", "header"});
+    const std::string type = a->String("type"), env = a->String("env");
+    const char* secret = std::getenv(env.c_str());
+    if (!secret || !*secret) a->Fail("env", "the environment variable " + env + " is not set");
+    if (std::string(secret).find_first_of("\r\n") != std::string::npos)
+      a->Fail("env", "the value of " + env + " holds a line break");
+    if (type == "bearer") {
+      c.headers.push_back(std::string("Authorization: Bearer ") + secret);
+    } else if (type == "header") {
+      std::string name = a->String("header");
+      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos)
+        a->Fail("header", "is not a header name");
+      c.headers.push_back(name + ": " + secret);
+    } else {
+      a->Fail("type", "must be \"bearer\" or \"header\"");
+    }
+  }
+  const std::string mode = f.String("request", "body");
+  if (mode == "multipart")
+    c.mode = BodyMode::Multipart;
+  else if (mode != "body")
+    f.Fail("request", "must be \"body\" or \"multipart\"");
+  c.content_type = f.String("content_type", "");
+  c.json_field = f.String("json_field", "request");
+  c.file_field = f.String("file_field", "image");
+  c.attempt_timeout = std::chrono::milliseconds(f.Int("timeout_ms", 30'000, 1, 3'600'000));
+  c.retries = static_cast<int>(f.Int("retries", 2, 0, 10));
+  c.backoff = std::chrono::milliseconds(f.Int("retry_backoff_ms", 500, 0, 60'000));
+  c.max_response_bytes = static_cast<size_t>(f.Int("max_response_bytes", 64 << 20, 1, int64_t{1} << 31));
+  return std::make_unique<HttpEngine>(std::move(c));
+}
+
+}  // namespace wasmq::engines

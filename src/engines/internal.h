@@ -1,0 +1,59 @@
+// File: src/engines/internal.h
+//
+// Internal to the engines part: reading the config file's fields with error messages that name the file
+// and the field, and the constructors of the four engine kinds (one .cc each).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "engines/engines.h"
+
+namespace wasmq::engines {
+
+using Json = nlohmann::json;
+
+// A bad config file: the message names the field ("engines.my-api.timeout_ms: must be ...").
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Typed access to one JSON object of the config file; `path` prefixes every error.
+class Fields {
+ public:
+  Fields(const Json& object, std::string path, std::string base_dir);
+  const std::string& path() const { return path_; }
+  const Json& json() const { return obj_; }
+  bool Has(const char* key) const { return obj_.contains(key) && !obj_[key].is_null(); }
+  std::string String(const char* key, std::optional<std::string> fallback = std::nullopt) const;
+  int64_t Int(const char* key, int64_t fallback, int64_t min, int64_t max) const;
+  bool Bool(const char* key, bool fallback) const;
+  // A nested object (an error if present but not an object); nullopt when absent.
+  std::optional<Fields> Object(const char* key) const;
+  // A file path, relative ones resolved against the config file's directory.
+  std::string Path(const char* key, std::optional<std::string> fallback = std::nullopt) const;
+  // Fails on a key not in `known` (a typo should not be ignored silently).
+  void OnlyKeys(std::initializer_list<const char*> known) const;
+  [[noreturn]] void Fail(const std::string& key, const std::string& what) const;
+  const std::string& base_dir() const { return base_dir_; }
+
+ private:
+  const Json& obj_;
+  std::string path_, base_dir_;
+};
+
+std::unique_ptr<Engine> NewFaceDetectEngine(const Fields& f);
+std::unique_ptr<Engine> NewWasmEngine(const Fields& f);
+std::unique_ptr<Engine> NewHttpEngine(const Fields& f);
+std::unique_ptr<Engine> NewComfyUiEngine(const Fields& f);
+
+// The default cascade the builtin face-detect loads (Debian's opencv-data).
+inline constexpr const char* kDefaultFaceCascade =
+    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+
+}  // namespace wasmq::engines

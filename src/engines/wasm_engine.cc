@@ -1,0 +1,181 @@
+// File: src/engines/wasm_engine.cc
+//
+// The `wasm` engine: another Wasm module, compiled once at start-up and run as a WASI command for each
+// call on wasmq's own engine:
+//   stdin        the request JSON;  argv [name];  no environment
+//   /in/data     the request payload (read-only; absent without one)
+//   /out         empty; /out/data, if the module writes it, is the response payload
+//   stdout       the response JSON (must be a JSON object; empty = {})
+//   exit 0       success; exit 2 = ENGINE_BAD_REQUEST (the module refused the request); any other exit, a
+//                trap or running out of fuel = ENGINE_FAILED (with the stderr tail); past timeout_ms =
+//                ENGINE_TIMEOUT
+// The module gets nothing else: no network, no `wasmq` imports, no other file.
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "engines/internal.h"
+#include "wasi/wasi.h"
+#include "wasm/wasm.h"
+
+namespace wasmq::engines {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary directory, removed with what is in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "wasmq-engine-XXXXXX").string();
+    if (mkdtemp(tmpl.data())) path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Tail(const std::string& s, size_t n = 1000) { return s.size() <= n ? s : s.substr(s.size() - n); }
+
+class WasmEngine final : public Engine {
+ public:
+  WasmEngine(std::string name, std::unique_ptr<wasm::Engine> engine,
+             std::shared_ptr<const wasm::Module> module, uint64_t fuel, int64_t timeout_ms)
+      : name_(std::move(name)), engine_(std::move(engine)), module_(std::move(module)), fuel_(fuel) {
+    timeout_ms_ = timeout_ms;
+  }
+  std::string_view kind() const override { return "wasm"; }
+
+  Response Call(const Request& request, const CallContext& ctx) const override {
+    ScratchDir dir;
+    std::error_code ec;
+    if (dir.path().empty()) return Failure(Status::Failed, "cannot create a scratch directory");
+    const fs::path in = fs::path(dir.path()) / "in", out = fs::path(dir.path()) / "out";
+    fs::create_directories(in, ec);
+    if (!ec) fs::create_directories(out, ec);
+    if (ec) return Failure(Status::Failed, "cannot create a scratch directory: " + ec.message());
+    if (!request.payload.empty()) {
+      std::ofstream data(in / "data", std::ios::binary);
+      data.write(request.payload.data(), static_cast<std::streamsize>(request.payload.size()));
+      if (!data) return Failure(Status::Failed, "cannot write the payload to the scratch directory");
+    }
+
+    wasi::WasiConfig config;
+    config.args = {name_};
+    config.preopens = {{"/in", in.string(), /*read_only=*/true}, {"/out", out.string(), false}};
+    config.stdin_mode = wasi::StdioMode::Capture;
+    config.stdin_data = request.json;
+    config.max_capture_bytes = ctx.max_response_json + 1;
+    auto w = wasi::Wasi::Create(std::move(config));
+    if (!w) return Failure(Status::Failed, w.error().message);
+    wasm::Store store(*engine_);
+    if (fuel_) store.SetFuel(fuel_);
+    wasm::Imports imports;
+    (*w)->AddToImports(store, imports);
+
+    // The timeout and a cancel both interrupt the module wherever it is.
+    wasi::Wasi* wasi = w->get();
+    auto stop = [&store, wasi] {
+      store.Interrupt();
+      wasi->Interrupt();
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    int cancel_id = ctx.cancel ? ctx.cancel->OnCancel(stop) : -1;
+    std::thread watchdog([&] {
+      std::unique_lock lock(mu);
+      if (!cv.wait_until(lock,
+                         ctx.deadline == SteadyTime::max()
+                             ? std::chrono::steady_clock::now() + std::chrono::hours(24)
+                             : ctx.deadline,
+                         [&] { return done; }))
+        stop();
+    });
+    auto inst = store.Instantiate(*module_, imports);
+    wasm::Result<uint32_t> code =
+        inst ? wasi::RunCommand(store, *inst) : wasm::Result<uint32_t>(inst.error());
+    {
+      std::lock_guard lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    if (cancel_id >= 0) ctx.cancel->Remove(cancel_id);
+
+    const std::string stderr_tail = Tail((*w)->stderr_data());
+    if (!code) {
+      if (code.error().kind == wasm::ErrorKind::Interrupted) {
+        if (ctx.cancel && ctx.cancel->cancelled()) return Failure(Status::Cancelled, "cancelled");
+        if (std::chrono::steady_clock::now() >= ctx.deadline)
+          return Failure(Status::Timeout, "the module ran past " + std::to_string(timeout_ms_) + " ms");
+        return Failure(Status::Failed, "the module ran out of fuel (" + std::to_string(fuel_) + ")");
+      }
+      return Failure(Status::Failed,
+                     code.error().message + (stderr_tail.empty() ? "" : "; stderr: " + stderr_tail));
+    }
+    if (*code != 0)
+      return Failure(*code == 2 ? Status::BadRequest : Status::Failed,
+                     "the module exited with status " + std::to_string(*code) +
+                         (stderr_tail.empty() ? "" : "; stderr: " + stderr_tail));
+    Response r;
+    r.json = (*w)->stdout_data();
+    if ((*w)->stdout_dropped() > 0)
+      return Failure(Status::TooLarge, "the module's JSON answer is over the limit");
+    if (r.json.find_first_not_of(" \t\r\n") == std::string::npos) r.json = "{}";
+    Json parsed = Json::parse(r.json, nullptr, false);
+    if (!parsed.is_object()) return Failure(Status::Failed, "the module's stdout is not a JSON object");
+    const fs::path data = out / "data";
+    if (fs::is_regular_file(fs::symlink_status(data, ec))) {
+      if (fs::file_size(data, ec) > ctx.max_response_payload)
+        return Failure(Status::TooLarge, "the module's /out/data is over the limit");
+      std::ifstream f(data, std::ios::binary);
+      std::stringstream s;
+      s << f.rdbuf();
+      r.payload = s.str();
+    }
+    return r;
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<wasm::Engine> engine_;
+  std::shared_ptr<const wasm::Module> module_;
+  uint64_t fuel_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> NewWasmEngine(const Fields& f) {
+  f.OnlyKeys({"kind", "path", "fuel", "timeout_ms", "max_memory_bytes"});
+  const std::string path = f.Path("path");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) f.Fail("path", "cannot read " + path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  wasm::EngineConfig config;
+  config.max_memory_bytes = static_cast<uint64_t>(
+      f.Int("max_memory_bytes", 256 << 20, 65'536, static_cast<int64_t>(config.max_memory_bytes)));
+  auto engine = std::make_unique<wasm::Engine>(config);
+  auto module = wasm::Module::Compile(*engine, bytes);
+  if (!module) f.Fail("path", path + " is not a valid WebAssembly module: " + module.error().message);
+  bool has_start = false;
+  for (const auto& e : (*module)->exports()) has_start = has_start || e.name == "_start";
+  if (!has_start) f.Fail("path", path + " is not a WASI command (it exports no _start)");
+  const uint64_t fuel = static_cast<uint64_t>(f.Int("fuel", 0, 0, INT64_MAX));
+  std::string name = f.path().substr(f.path().find('.') + 1);
+  return std::make_unique<WasmEngine>(name, std::move(engine), std::move(*module), fuel,
+                                      f.Int("timeout_ms", 60'000, 1, 3'600'000));
+}
+
+}  // namespace wasmq::engines
