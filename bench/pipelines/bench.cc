@@ -1,0 +1,198 @@
+// bench/pipelines/bench.cc — each built-in pipeline on a 1024×1024 image:
+//   wasmq    worker::RunPipeline on the module compiled into the binary (what the worker does per attempt:
+//            new store, WASI with /in and /out, the wasmq imports, _start), in-process
+//   native   the same C compiled by the host compiler (-O2), as a process (pipeline_<name>)
+//   node     the same .wasm under node's V8 with node:wasi (node_pipeline.mjs), compiled once
+// Median wall time of RUNS runs each (default 5); ratios wasmq/native and wasmq/node.
+//   pipelines_bench NATIVE_DIR WASM_DIR NODE_SCRIPT [RUNS]
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "worker/registry.h"
+#include "worker/runner.h"
+
+extern "C" int stbi_write_png(const char* filename, int w, int h, int comp, const void* data, int stride_in_bytes);
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Case {
+  std::string mode, native, config;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? NAN : v[v.size() / 2];
+}
+
+// A 1024×1024 "photo": a shaded disk on a noisy two-tone backdrop.
+void WriteImage(const std::string& path, uint32_t seed) {
+  const int n = 1024;
+  std::vector<uint8_t> px(size_t(n) * n * 3);
+  uint32_t s = seed;
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      s = s * 1664525u + 1013904223u;
+      int noise = int(s >> 28) - 8;
+      double r = std::hypot(x - 512.0, y - 480.0);
+      uint8_t* p = &px[(size_t(y) * n + x) * 3];
+      if (r < 300) {
+        p[0] = uint8_t(std::clamp(200 - int(r / 4) + noise, 0, 255));
+        p[1] = uint8_t(std::clamp(120 + int(r / 8) + noise, 0, 255));
+        p[2] = uint8_t(std::clamp(90 + noise, 0, 255));
+      } else {
+        p[0] = uint8_t(std::clamp(40 + noise, 0, 255));
+        p[1] = uint8_t(std::clamp((y < 600 ? 170 : 140) + noise, 0, 255));
+        p[2] = uint8_t(std::clamp(60 + noise, 0, 255));
+      }
+    }
+  stbi_write_png(path.c_str(), n, n, 3, px.data(), n * 3);
+}
+
+std::string TaskJson(const Case& c) {
+  return nlohmann::json{{"task_id", "bench"}, {"mode", c.mode}, {"source_image", "img_source"},
+                        {"config", nlohmann::json::parse(c.config)}}
+      .dump();
+}
+
+void EmptyDir(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) fs::remove_all(e);
+}
+
+std::vector<double> RunWasmq(const wasmq::worker::PipelineRegistry& reg, const Case& c, const fs::path& in,
+                             const fs::path& out, int runs) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    EmptyDir(out);
+    wasmq::worker::RunRequest req;
+    req.engine = &reg.engine();
+    req.module = reg.Find(c.mode)->module.get();
+    req.stdin_data = TaskJson(c);
+    req.args = {c.mode};
+    req.dirs = {in.string(), out.string()};
+    auto t0 = Clock::now();
+    auto outcome = wasmq::worker::RunPipeline(req);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (outcome.failure || !outcome.exit_code || *outcome.exit_code != 0) {
+      std::fprintf(stderr, "%s failed under wasmq: %s %s\n", c.mode.c_str(),
+                   outcome.failure ? outcome.failure->message.c_str() : outcome.error.message.c_str(),
+                   outcome.stderr_data.c_str());
+      std::exit(1);
+    }
+  }
+  return ms;
+}
+
+int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& stdin_path,
+          const std::string& stdout_path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(stdin_path.c_str(), O_RDONLY), out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0), dup2(out, 1);
+    for (const std::string& e : env) putenv(strdup(e.c_str()));
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+std::vector<double> RunNative(const std::string& dir, const Case& c, const fs::path& in, const fs::path& out,
+                              const fs::path& task, int runs) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    EmptyDir(out);
+    auto t0 = Clock::now();
+    int rc = Spawn({dir + "/pipeline_" + c.native}, {"WASMQ_IN_DIR=" + in.string(), "WASMQ_OUT_DIR=" + out.string(),
+                                                     "WASMQ_QUIET=1"},
+                   task.string(), "/dev/null");
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (rc != 0) {
+      std::fprintf(stderr, "%s failed natively (exit %d)\n", c.mode.c_str(), rc);
+      std::exit(1);
+    }
+  }
+  return ms;
+}
+
+std::vector<double> RunNode(const std::string& script, const std::string& wasm, const fs::path& in,
+                            const fs::path& out, const fs::path& task, const fs::path& tmp, int runs) {
+  // One node process per run: node 20 segfaults when one process runs a module's _start on a third fresh
+  // instance (seen with HEAD_SWAP). The script times instantiate + _start only, not node's start-up.
+  std::vector<double> ms;
+  fs::path result = tmp / "node.json";
+  for (int i = 0; i < runs; ++i) {
+    int rc = Spawn({"node", "--no-warnings", script, wasm, in.string(), out.string(), task.string(), "1"}, {},
+                   task.string(), result.string());
+    std::ifstream f(result);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (rc != 0 || !j.is_array() || j.empty()) {
+      std::fprintf(stderr, "node run of %s failed (exit %d): %s\n", wasm.c_str(), rc, ss.str().c_str());
+      return {};
+    }
+    ms.push_back(j[0].get<double>());
+  }
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s NATIVE_DIR WASM_DIR NODE_SCRIPT [RUNS]\n", argv[0]);
+    return 2;
+  }
+  const std::string native_dir = argv[1], wasm_dir = argv[2], node_script = argv[3];
+  const int runs = argc > 4 ? std::max(1, std::atoi(argv[4])) : 5;
+  fs::path tmp = fs::temp_directory_path() / ("wasmq-pipelines-bench-" + std::to_string(getpid()));
+  fs::path in = tmp / "in", out = tmp / "out";
+  fs::create_directories(in);
+  fs::create_directories(out);
+  WriteImage((in / "source.png").string(), 1);
+  WriteImage((in / "reference_image.png").string(), 2);
+
+  const std::vector<Case> cases = {
+      {"BACKGROUND_CHANGE", "background_change", R"({"background_gradient":{"from":"navy","to":"gold"},"feather":3})"},
+      {"POSE_CHANGE", "pose_change", R"({"rotate":17,"scale":0.9,"flip":"horizontal"})"},
+      {"HEAD_SWAP", "head_swap",
+       R"({"reference_image":"img_ref","source_box":{"x":300,"y":250,"w":420,"h":460},"reference_box":{"x":250,"y":200,"w":520,"h":560}})"},
+  };
+  wasmq::worker::PipelineRegistry registry;
+  if (auto r = registry.AddBuiltins(); !r) {
+    std::fprintf(stderr, "%s\n", r.error().message.c_str());
+    return 1;
+  }
+  std::printf("%-18s %10s %10s %10s %14s %12s\n", "pipeline (1024²)", "wasmq ms", "native ms", "node ms",
+              "wasmq/native", "wasmq/node");
+  for (const Case& c : cases) {
+    fs::path task = tmp / "task.json";
+    std::ofstream(task) << TaskJson(c);
+    double w = Median(RunWasmq(registry, c, in, out, runs));
+    double n = Median(RunNative(native_dir, c, in, out, task, runs));
+    double v = Median(RunNode(node_script, wasm_dir + "/" + c.mode + ".wasm", in, out, task, tmp, runs));
+    std::printf("%-18s %10.1f %10.1f %10.1f %13.2fx %11.2fx\n", c.mode.c_str(), w, n, v, w / n, w / v);
+    std::fflush(stdout);
+  }
+  fs::remove_all(tmp);
+  return 0;
+}

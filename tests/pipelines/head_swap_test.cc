@@ -1,0 +1,212 @@
+// HEAD_SWAP: explicit boxes (outside the box nothing changes; inside, the reference's structure with the
+// source's colours), boxes from the face engine (a stand-in answering fixed faces), and the engine's
+// failures mapped to TaskError codes.
+#include "harness.h"
+
+namespace wasmq::pipelines::testing {
+namespace {
+
+// Source: a warm gradient scene. Reference: a blue/yellow checkerboard "head" on grey.
+Image Scene(int w, int h) {
+  Image img(w, h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) img.set(x, y, {Clamp8(150 + x / 2), Clamp8(90 + y / 3), 60});
+  return img;
+}
+
+Image Checker(int w, int h, int cell) {
+  Image img(w, h, {128, 128, 128});
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (x >= w / 4 && x < 3 * w / 4 && y >= h / 4 && y < 3 * h / 4)
+        img.set(x, y, ((x / cell + y / cell) % 2) ? Rgb{40, 60, 200} : Rgb{230, 220, 40});
+  return img;
+}
+
+struct Stats {
+  double mean[3] = {0, 0, 0};
+};
+Stats MeanOf(const Image& img, int x0, int y0, int w, int h) {
+  Stats s;
+  for (int y = y0; y < y0 + h; ++y)
+    for (int x = x0; x < x0 + w; ++x) {
+      Rgb c = img.at(x, y);
+      s.mean[0] += c.r, s.mean[1] += c.g, s.mean[2] += c.b;
+    }
+  for (double& m : s.mean) m /= double(w) * h;
+  return s;
+}
+
+double Luma(Rgb c) { return 0.299 * c.r + 0.587 * c.g + 0.114 * c.b; }
+
+// Pearson correlation of the luma of two equally sized regions.
+double Correlation(const Image& a, int ax, int ay, const Image& b, int bx, int by, int w, int h) {
+  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, n = double(w) * h;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      double u = Luma(a.at(ax + x, ay + y)), v = Luma(b.at(bx + x, by + y));
+      sa += u, sb += v, saa += u * u, sbb += v * v, sab += u * v;
+    }
+  double cov = sab / n - sa / n * sb / n;
+  return cov / std::sqrt((saa / n - sa / n * sa / n) * (sbb / n - sb / n * sb / n));
+}
+
+TEST(HeadSwap, ExplicitBoxesReplaceAndColourMatchTheRegion) {
+  PipelineRun run("HEAD_SWAP");
+  Image src = Scene(128, 96), ref = Checker(96, 96, 8);
+  run.InputPng("source", src);
+  run.InputPng("reference_image", ref);
+  // The reference box is the checkerboard (48×48 at 24,24); the source box is 48×48 at 40,20: 1:1 scale.
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {{"x", 40}, {"y", 20}, {"w", 48}, {"h", 48}}},
+                        {"reference_box", {24, 24, 48, 48}}, {"feather", 0.2}});
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.summary["boxes_from"], "config");
+  EXPECT_EQ(r.summary["source_box"], (Json{{"x", 40}, {"y", 20}, {"w", 48}, {"h", 48}}));
+  // Outside the box: untouched.
+  Image outside = r.image, src_outside = src;
+  for (int y = 20; y < 68; ++y)
+    for (int x = 40; x < 88; ++x) outside.set(x, y, {}), src_outside.set(x, y, {});
+  EXPECT_EQ(MaxDiff(outside, src_outside), 0);
+  // The core of the ellipse: the checkerboard's structure ...
+  EXPECT_GT(Correlation(r.image, 52, 32, ref, 36, 36, 24, 24), 0.9);
+  // ... in the source's colours: the mean is the source region's, not the blue/yellow of the reference.
+  Stats got = MeanOf(r.image, 52, 32, 24, 24), want = MeanOf(src, 52, 32, 24, 24), refm = MeanOf(ref, 36, 36, 24, 24);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_NEAR(got.mean[k], want.mean[k], 12) << "channel " << k;
+    EXPECT_GT(std::abs(refm.mean[k] - want.mean[k]), 20) << "channel " << k << ": the test would prove nothing";
+  }
+  // Without colour matching the reference's own colours come through.
+  Outcome raw = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {40, 20, 48, 48}},
+                          {"reference_box", {24, 24, 48, 48}}, {"color_match", false}});
+  ASSERT_TRUE(raw.ok) << raw;
+  EXPECT_LE(MaxDiff(Image(1, 1, raw.image.at(68, 48)), Image(1, 1, ref.at(52, 52))), 2);  // a cell's middle
+}
+
+TEST(HeadSwap, ReferenceHeadIsScaledToTheSourceBox) {
+  PipelineRun run("HEAD_SWAP");
+  Image src = Scene(160, 120), ref = Checker(64, 64, 4);  // 32×32 checker at 16,16 → a 64×64 box: 2×
+  run.InputPng("source", src);
+  run.InputPng("reference_image", ref);
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {50, 30, 64, 64}},
+                        {"reference_box", {16, 16, 32, 32}}, {"color_match", false}, {"feather", 0}});
+  ASSERT_TRUE(r.ok) << r;
+  // Cell (1,1) of the reference (blue... one of the two colours) becomes an 8×8 cell of the output.
+  for (int cy = 2; cy < 6; ++cy)
+    for (int cx = 2; cx < 6; ++cx) {
+      Rgb want = ref.at(16 + cx * 4 + 2, 16 + cy * 4 + 2), got = r.image.at(50 + cx * 8 + 4, 30 + cy * 8 + 4);
+      EXPECT_LE(MaxDiff(Image(1, 1, got), Image(1, 1, want)), 30) << cx << "," << cy;
+    }
+}
+
+TEST(HeadSwap, BoxesFromTheFaceEngine) {
+  PipelineRun run("HEAD_SWAP");
+  run.InputPng("source", Scene(200, 160));
+  run.InputPng("reference_image", Checker(120, 120, 6));
+  auto fake = std::make_unique<FakeFaceEngine>(
+      R"({"faces":[{"x":10,"y":10,"w":20,"h":20,"score":0.9},{"x":60,"y":40,"w":50,"h":50,"score":0.7}]})");
+  FakeFaceEngine* engine = fake.get();
+  auto engines = WithFaces(std::move(fake));
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"box_expand", 1.2}}, engines.get());
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.summary["boxes_from"], "face-detect");
+  // The largest face (50×50 at 60,40) grown 1.2× about its centre (85,65) → 60×60 at 55,35.
+  EXPECT_EQ(r.summary["source_box"], (Json{{"x", 55}, {"y", 35}, {"w", 60}, {"h", 60}}));
+  EXPECT_EQ(r.summary["source_faces"], 2);
+  auto calls = engine->requests();
+  ASSERT_EQ(calls.size(), 2u);  // source and reference
+  EXPECT_EQ(Json::parse(calls[0].json)["max_faces"], 10);
+  EXPECT_EQ(calls[0].payload, EncodePng(Scene(200, 160)));  // the uploaded bytes, as they are
+  // One box given: only the other image is sent to the engine.
+  Outcome half = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {0, 0, 40, 40}}, {"max_faces", 3}},
+                          engines.get());
+  ASSERT_TRUE(half.ok) << half;
+  EXPECT_EQ(half.summary["boxes_from"], "config+face-detect");
+  ASSERT_EQ(engine->requests().size(), 3u);
+  EXPECT_EQ(Json::parse(engine->requests()[2].json)["max_faces"], 3);
+}
+
+TEST(HeadSwap, EngineOutcomesBecomeTaskErrors) {
+  PipelineRun run("HEAD_SWAP");
+  run.InputPng("source", Scene(64, 64));
+  run.InputPng("reference_image", Checker(64, 64, 4));
+  Json config = {{"reference_image", "img_ref"}};
+  auto no_face = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
+  Outcome r = run.Wasm(config, no_face.get());
+  EXPECT_EQ(r.code, "NO_FACE_FOUND") << r;
+  EXPECT_NE(r.message.find("source"), std::string::npos) << r.message;
+  EXPECT_FALSE(r.retryable);
+  struct Case {
+    engines::Status status;
+    const char* code;
+    bool retryable;
+  };
+  for (Case c : {Case{engines::Status::Timeout, "ENGINE_TIMEOUT", true},
+                 Case{engines::Status::Unavailable, "ENGINE_UNAVAILABLE", true},
+                 Case{engines::Status::BadRequest, "ENGINE_BAD_REQUEST", false},
+                 Case{engines::Status::Failed, "ENGINE_FAILED", false}}) {
+    auto failing = WithFaces(std::make_unique<FakeFaceEngine>("the detector said no", c.status));
+    Outcome f = run.Wasm(config, failing.get());
+    EXPECT_EQ(f.code, c.code) << f;
+    EXPECT_EQ(f.retryable, c.retryable) << c.code;
+    EXPECT_NE(f.message.find("the detector said no"), std::string::npos) << f.message;
+  }
+  // No engines at all (a worker without a registry), or an engine name nobody registered.
+  EXPECT_EQ(run.Wasm(config).code, "ENGINE_UNKNOWN");
+  auto builtin = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
+  EXPECT_EQ(run.Wasm({{"reference_image", "img_ref"}, {"face_engine", "nope"}}, builtin.get()).code, "ENGINE_UNKNOWN");
+  auto garbage = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":1}]})"));
+  EXPECT_EQ(run.Wasm(config, garbage.get()).code, "ENGINE_FAILED");
+}
+
+TEST(HeadSwap, ConfigAndInputErrors) {
+  PipelineRun run("HEAD_SWAP");
+  run.InputPng("source", Scene(64, 64));
+  Outcome none = run.Wasm({{"source_box", {0, 0, 8, 8}}});
+  EXPECT_EQ(none.code, "INVALID_CONFIG");
+  EXPECT_NE(none.message.find("reference_image"), std::string::npos);
+  Outcome missing = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {0, 0, 8, 8}}});
+  EXPECT_EQ(missing.code, "MISSING_INPUT") << missing;
+  run.InputPng("reference_image", Checker(32, 32, 4));
+  Json base = {{"reference_image", "img_ref"}, {"reference_box", {0, 0, 32, 32}}};
+  auto with = [&](const char* key, Json v) {
+    Json c = base;
+    c[key] = std::move(v);
+    return run.Wasm(c);
+  };
+  Outcome outside = with("source_box", {{"x", 40}, {"y", 40}, {"w", 30}, {"h", 10}});
+  EXPECT_EQ(outside.code, "BOX_OUTSIDE_IMAGE");
+  EXPECT_NE(outside.message.find("source_box"), std::string::npos) << outside.message;
+  EXPECT_EQ(with("source_box", {-1, 0, 10, 10}).code, "BOX_OUTSIDE_IMAGE");
+  EXPECT_EQ(with("source_box", {0, 0, 0, 10}).code, "INVALID_CONFIG");
+  EXPECT_EQ(with("source_box", {0, 0, 10}).code, "INVALID_CONFIG");
+  EXPECT_EQ(with("source_box", "face").code, "INVALID_CONFIG");
+  Json ref_outside = {{"reference_image", "img_ref"}, {"source_box", {0, 0, 8, 8}}, {"reference_box", {0, 0, 33, 8}}};
+  EXPECT_EQ(run.Wasm(ref_outside).code, "BOX_OUTSIDE_IMAGE");
+  Json c = base;
+  c["source_box"] = {0, 0, 8, 8};
+  c["feather"] = 2;
+  EXPECT_EQ(run.Wasm(c).code, "INVALID_CONFIG");
+  c["feather"] = 0.5;
+  c["color_match"] = "yes";
+  EXPECT_EQ(run.Wasm(c).code, "INVALID_CONFIG");
+}
+
+TEST(HeadSwap, NativeBuildWithTheFacesStub) {
+  PipelineRun run("HEAD_SWAP");
+  run.InputPng("source", Scene(96, 96));
+  run.InputPng("reference_image", Checker(96, 96, 6));
+  Json config = {{"reference_image", "img_ref"}};
+  Outcome native = run.Native(config, R"({"faces":[{"x":30,"y":30,"w":30,"h":30}]})");
+  ASSERT_TRUE(native.ok) << native;
+  auto engines = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":30,"y":30,"w":30,"h":30}]})"));
+  Outcome wasm = run.Wasm(config, engines.get());
+  ASSERT_TRUE(wasm.ok) << wasm;
+  EXPECT_EQ(native.summary["source_box"], wasm.summary["source_box"]);
+  EXPECT_GE(Psnr(native.image, wasm.image), 45.0);
+  Outcome unavailable = run.Native(config);
+  EXPECT_EQ(unavailable.code, "ENGINE_UNAVAILABLE");
+  EXPECT_TRUE(unavailable.retryable);
+}
+
+}  // namespace
+}  // namespace wasmq::pipelines::testing
