@@ -5,6 +5,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
 
 namespace wasmq::cli {
 
@@ -26,5 +28,17 @@ void AddTaskCommand(CLI::App& app, int* exit_code);
 
 // `wasmq token --sub USER`: signs a JWT with the server's secret (token.cc).
 void AddTokenCommand(CLI::App& app, int* exit_code);
+
+// `wasmq pull|push|inspect|tags|login|cache`: the OCI registry commands (oci_commands.cc).
+void AddOciCommands(CLI::App& app, int* exit_code);
+
+// For `wasmq run OCI-REF`: when `arg` parses as an OCI reference, pulls it through the cache
+// (WASMQ_CACHE_DIR, WASMQ_OFFLINE=on, WASMQ_INSECURE_REGISTRIES, WASMQ_K8S_SECRET) and returns the cached
+// module's path; nullopt with *error set when the pull fails, nullopt with *error empty when arg is no
+// reference (oci_commands.cc).
+std::optional<std::string> PullModuleForRun(const std::string& arg, std::string* error);
+
+// `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
+void AddDoctorCommand(CLI::App& app, int* exit_code);
 
 }  // namespace wasmq::cli

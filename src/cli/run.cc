@@ -320,7 +320,20 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
 
   std::vector<uint8_t> bytes;
   std::string read_err;
-  if (!ReadFileBytes(path, &bytes, &read_err)) {
+  std::string module_file = path;
+#ifndef WASMQ_ENGINE_ONLY
+  // `wasmq run OCI-REF`: a MODULE that is no file but a registry reference is pulled through the cache.
+  if (struct stat st; stat(path.c_str(), &st) != 0) {
+    std::string pull_err;
+    if (auto pulled = PullModuleForRun(path, &pull_err)) {
+      module_file = *pulled;
+    } else if (!pull_err.empty()) {
+      std::cerr << "wasmq: " << pull_err << "\n";
+      return kExitCannotStart;
+    }
+  }
+#endif
+  if (!ReadFileBytes(module_file, &bytes, &read_err)) {
     std::cerr << "wasmq: cannot read '" << path << "': " << read_err << "\n";
     return kExitCannotStart;
   }

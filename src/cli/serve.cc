@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/lifecycle.h"
 #include "config/flags.h"
+#include "engines/engines.h"
 #include "queue/queue.h"
 #include "worker/worker.h"
 
@@ -65,6 +66,12 @@ int Serve(const config::LoadInput& input) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
   }
+  // The engines pipelines call (wasmq.engine_call); a bad engine config file stops start-up, naming the field.
+  auto engine_registry = engines::EngineRegistry::Load(cfg->engine_config_path);
+  if (!engine_registry.registry) {
+    std::cerr << "wasmq serve: " << engine_registry.error << "\n";
+    return kExitConfig;
+  }
   Lifecycle life("serve");  // before any thread starts
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
@@ -74,7 +81,12 @@ int Serve(const config::LoadInput& input) {
   wasm::EngineConfig engine;
   engine.max_memory_bytes = std::min<uint64_t>(cfg->max_memory_bytes, engine.max_memory_bytes);
   worker::PipelineRegistry pipelines(engine);
+  pipelines.SetOci({cfg->cache_dir, cfg->offline, cfg->insecure_registries, cfg->k8s_secret});
   if (auto r = pipelines.Load(cfg->pipelines); !r) {
+    std::cerr << "wasmq serve: " << r.error().message << "\n";
+    return kExitConfig;
+  }
+  if (auto r = cfg->builtin_pipelines ? pipelines.AddBuiltins() : queue::Result<void>{}; !r) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
   }
@@ -85,6 +97,7 @@ int Serve(const config::LoadInput& input) {
   queue::TaskService tasks(**store, std::move(service_options));
   api::ApiServer server(tasks, api_config);
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
+  pool_options.engines = engine_registry.registry.get();
   pool_options.on_instantiated = [&server](std::string_view mode, double seconds) {
     server.ObserveWasmInstantiation(mode, seconds);
   };
@@ -108,6 +121,10 @@ int Serve(const config::LoadInput& input) {
   const std::string host = api_config.addr.find(':') != std::string::npos ? "[" + api_config.addr + "]" : api_config.addr;
   life.Log("API and dashboard on http://" + host + ":" + std::to_string(server.port()) + "/ (auth " +
            (cfg->auth_jwt ? "jwt" : "off") + ")");
+  std::string engine_names;
+  for (const std::string& name : engine_registry.registry->names())
+    engine_names += (engine_names.empty() ? "" : ", ") + name;
+  life.Log("engines " + engine_names + " (" + engine_registry.registry->source() + ")");
   life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
   life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +

@@ -20,6 +20,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "engines/engines.h"
 #include "cli/lifecycle.h"
 #include "config/flags.h"
 #include "queue/queue.h"
@@ -40,6 +41,12 @@ int RunWorker(const config::LoadInput& input) {
     std::cerr << "wasmq worker: --concurrency must be at least 1 (an API-only node is `wasmq serve --workers 0`)\n";
     return kExitConfig;
   }
+  // The engines pipelines call (wasmq.engine_call); a bad engine config file stops start-up, naming the field.
+  auto engine_registry = engines::EngineRegistry::Load(cfg->engine_config_path);
+  if (!engine_registry.registry) {
+    std::cerr << "wasmq worker: " << engine_registry.error << "\n";
+    return kExitConfig;
+  }
   Lifecycle life("worker");  // before any thread starts
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
@@ -49,7 +56,12 @@ int RunWorker(const config::LoadInput& input) {
   wasm::EngineConfig engine;
   engine.max_memory_bytes = std::min<uint64_t>(cfg->max_memory_bytes, engine.max_memory_bytes);
   worker::PipelineRegistry pipelines(engine);
+  pipelines.SetOci({cfg->cache_dir, cfg->offline, cfg->insecure_registries, cfg->k8s_secret});
   if (auto r = pipelines.Load(cfg->pipelines); !r) {
+    std::cerr << "wasmq worker: " << r.error().message << "\n";
+    return kExitConfig;
+  }
+  if (auto r = cfg->builtin_pipelines ? pipelines.AddBuiltins() : queue::Result<void>{}; !r) {
     std::cerr << "wasmq worker: " << r.error().message << "\n";
     return kExitConfig;
   }
@@ -58,7 +70,9 @@ int RunWorker(const config::LoadInput& input) {
         << "wasmq worker: no pipeline to run (give --pipelines MODE=PATH.wasm or --pipelines-dir DIR)\n";
     return kExitConfig;
   }
-  worker::WorkerPool pool(**store, pipelines, PoolOptionsFor(*cfg, life.Logger()));
+  worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
+  pool_options.engines = engine_registry.registry.get();
+  worker::WorkerPool pool(**store, pipelines, std::move(pool_options));
   if (auto r = pool.Start(); !r) {
     std::cerr << "wasmq worker: " << r.error().message << "\n";
     return r.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
@@ -68,6 +82,10 @@ int RunWorker(const config::LoadInput& input) {
     modes += (modes.empty() ? "" : ",") + m;
   life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), concurrency " +
            std::to_string(cfg->workers) + ", modes " + modes + ", data in " + cfg->data_dir);
+  std::string engine_names;
+  for (const std::string& name : engine_registry.registry->names())
+    engine_names += (engine_names.empty() ? "" : ", ") + name;
+  life.Log("engines " + engine_names + " (" + engine_registry.registry->source() + ")");
   life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
   life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +
@@ -102,7 +120,7 @@ void AddWorkerCommand(CLI::App& app, int* exit_code) {
                            "max-retries", "retry-backoff",    "retry-backoff-max", "lease",
                            "task-ttl",    "cleanup-interval", "shutdown-grace",    "max-memory",
                            "sqlite-sync", "redis-host",       "redis-port",        "redis-db",
-                           "redis-prefix"});
+                           "redis-prefix", "engine-config"});
   cmd->callback([input, exit_code] { *exit_code = RunWorker(*input); });
 }
 

@@ -37,8 +37,19 @@ constexpr Setting kSettings[] = {
     {"modes", "WASMQ_MODES", "",
      "comma-separated modes this process runs (default: every registered pipeline)"},
     {"pipelines", "WASMQ_PIPELINES", "",
-     "pipeline modules: MODE=PATH.wasm,... (over those of --pipelines-dir)"},
+     "pipeline modules: MODE=PATH.wasm,... (over those of --pipelines-dir and the built-in HEAD_SWAP, "
+     "BACKGROUND_CHANGE, POSE_CHANGE; given empty: no pipelines at all, not even the built-in ones)"},
     {"pipelines-dir", "WASMQ_PIPELINES_DIR", "", "directory of pipeline modules; NAME.wasm serves mode NAME"},
+    {"engine-config", "ENGINE_CONFIG_PATH", "",
+     "engine config file (JSON, docs/engines.md): the engines pipelines call by name (face-detect is built in)"},
+    {"cache-dir", "WASMQ_CACHE_DIR", "",
+     "cache of modules pulled from OCI registries (default: $XDG_CACHE_HOME/wasmq or ~/.cache/wasmq)"},
+    {"offline", "WASMQ_OFFLINE", "off",
+     "on: pipelines named by OCI reference come from the cache only, never the network"},
+    {"insecure-registries", "WASMQ_INSECURE_REGISTRIES", "",
+     "comma-separated registries (HOST[:PORT], * for all) spoken to over plain HTTP; loopback always is"},
+    {"k8s-secret", "WASMQ_K8S_SECRET", "",
+     "a kubernetes.io/dockerconfigjson secret file (YAML or JSON) with registry credentials"},
     {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
      "default per-task timeout (a task may set its own timeout_ms)"},
@@ -298,6 +309,7 @@ Result<Config> Load(const LoadInput& input) {
       c.addr = v.text;
     }
     c.data_dir = get("data-dir").text;
+    c.engine_config_path = get("engine-config").text;
     if (c.data_dir.empty()) Bad(get("data-dir"), "must not be empty");
     if (const Value& v = get("workers"); v.text == "auto")
       c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -320,9 +332,16 @@ Result<Config> Load(const LoadInput& input) {
       size_t eq = item.find('=');
       if (eq == std::string::npos) Bad(v, "'" + item + "' must be MODE=PATH");
       std::string mode = Mode(v, item.substr(0, eq)), path = item.substr(eq + 1);
-      if (access(path.c_str(), R_OK) != 0) Bad(v, "cannot read the module for " + mode + ": " + path);
+      // Not a readable file: an OCI reference (`oci://` optional) that the worker pulls through the cache.
+      bool looks_like_ref = path.rfind("oci://", 0) == 0 ||
+                            (path.find(':') != std::string::npos && path.find('/') != std::string::npos &&
+                             path.size() > 5 && path.substr(path.size() - 5) != ".wasm");
+      if (access(path.c_str(), R_OK) != 0 && !looks_like_ref)
+        Bad(v, "cannot read the module for " + mode + ": " + path);
       c.pipelines[mode] = path;
     }
+    // `--pipelines ""` (or WASMQ_PIPELINES=) says "no pipelines": the built-in ones stay out too.
+    c.builtin_pipelines = !(get("pipelines").source != Source::Default && get("pipelines").text.empty());
     for (const std::string& item : SplitList(get("mode-limits").text)) {
       const Value& v = get("mode-limits");
       size_t eq = item.find('=');
@@ -364,6 +383,15 @@ Result<Config> Load(const LoadInput& input) {
       c.jwt_audience = get("jwt-audience").text;
     }
     c.cors_origins = SplitList(get("cors-origins").text);
+    c.cache_dir = get("cache-dir").text;
+    {
+      const Value& v = get("offline");
+      if (v.text != "on" && v.text != "off") Bad(v, "must be on or off");
+      c.offline = v.text == "on";
+    }
+    c.insecure_registries = SplitList(get("insecure-registries").text);
+    c.k8s_secret = get("k8s-secret").text;
+    if (!c.k8s_secret.empty() && access(c.k8s_secret.c_str(), R_OK) != 0) Bad(get("k8s-secret"), "cannot be read");
     {
       const Value& v = get("max-upload");
       auto b = ParseBytes(v.text);

@@ -41,10 +41,12 @@ struct Config {
   std::string addr;                     // HTTP listen address, host:port
   std::string store_url;                // sqlite:PATH or redis://HOST:PORT/DB (derived when not given)
   std::string data_dir;                 // task directories and uploaded files live under it
+  std::string engine_config_path;       // the engine config file (docs/engines.md); empty: built-in engines only
   int workers = 0;                      // resolved: 0 in the table means one per CPU
   int prefetch = -1;                    // tasks claimed ahead of free workers; -1 = adaptive (worker.h)
   std::vector<std::string> modes = {};  // modes this process works on; empty = all registered
   std::map<std::string, std::string> pipelines = {};  // mode → module path (explicit and from pipelines_dir)
+  bool builtin_pipelines = true;  // also serve the built-in pipelines for modes `pipelines` lacks
   std::map<std::string, int> mode_limits = {};        // mode → max concurrent tasks in this process
   int64_t task_timeout_ms = 0;
   int max_retries = 0;
@@ -65,6 +67,11 @@ struct Config {
   int rate_burst = 0;
   std::string web_root = {};
   bool access_log = false;
+  // Pipelines named by OCI reference (oci/oci.h, worker::OciSource).
+  std::string cache_dir = {};                         // "" = the oci default
+  bool offline = false;
+  std::vector<std::string> insecure_registries = {};
+  std::string k8s_secret = {};
   std::string redis_host = {};
   int redis_port = 6379, redis_db = 0;
   std::string redis_prefix = {};

@@ -16,6 +16,7 @@ using queue::TaskError;
 namespace ec = queue::error_code;
 
 constexpr size_t kStderrTail = 4096;
+constexpr std::string_view kInputNotFound = "INPUT_NOT_FOUND";  // a config "*_image" names no upload
 constexpr auto kProgressInterval = std::chrono::milliseconds(50);
 
 // The module's stdout as a result: JSON when it parses as JSON, else the text; null when empty.
@@ -34,6 +35,12 @@ std::string Tail(const std::string& s) {
 // What went wrong in a run that did not exit 0, and whether another attempt could help.
 TaskError Classify(const RunOutcome& o, StopReason reason, int64_t timeout_ms) {
   TaskError e;
+  if (o.failure) {  // the pipeline's own wasmq.fail: its code and message, retryable as it said
+    e.code = o.failure->code;
+    e.message = o.failure->message;
+    e.retryable = o.failure->retryable;
+    return e;
+  }
   if (o.exit_code) {
     e.code = ec::kExit;
     e.message = "the pipeline exited with status " + std::to_string(*o.exit_code);
@@ -134,8 +141,12 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   auto dirs = workspace_.Prepare(task, slot, scratch_empty_[slot]);
   scratch_empty_[slot] = 0;  // until KeepOutputs empties it again
   if (!dirs) {
-    bool bad_input = dirs.error().code == queue::Code::InvalidArgument;  // it cannot succeed: no retry
-    RecordFailure(held, {.code = std::string(bad_input ? ec::kBadInput : ec::kInternal),
+    // A missing or unusable input cannot succeed on a retry; a file-system failure might.
+    const queue::Code why = dirs.error().code;
+    bool bad_input = why == queue::Code::InvalidArgument || why == queue::Code::NotFound;
+    RecordFailure(held, {.code = std::string(why == queue::Code::NotFound ? kInputNotFound
+                                             : bad_input                 ? ec::kBadInput
+                                                                         : ec::kInternal),
                          .message = dirs.error().message,
                          .retryable = !bad_input});
     return;
@@ -154,6 +165,11 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
              "WASMQ_ATTEMPT=" + std::to_string(task.attempt)};
   req.dirs = *dirs;
   req.control = &held->control;
+  req.engines = opt_.engines;
+  req.on_log = [&](int level, std::string_view text) {
+    static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
+    Log(task.task_id + " (" + task.mode + ") " + kLevels[level] + ": " + std::string(text));
+  };
   req.on_progress = [&](int percent, std::string_view step) {
     auto now = std::chrono::steady_clock::now();
     if (step == last_step && now - last_write < kProgressInterval) return true;
@@ -169,6 +185,9 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   };
   const auto started = std::chrono::steady_clock::now();
   RunOutcome outcome = RunPipeline(req);
+  if (outcome.log_lines_dropped > 0)
+    Log(task.task_id + " (" + task.mode + "): " + std::to_string(outcome.log_lines_dropped) +
+        " log lines dropped (over " + std::to_string(kLogLinesPerSecond) + " per second)");
   if (opt_.on_instantiated && outcome.instantiate_seconds > 0) opt_.on_instantiated(task.mode, outcome.instantiate_seconds);
   const double run_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
@@ -183,8 +202,10 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
   const queue::TaskInfo& task = held->claimed.task;
   const StopReason reason = held->control.reason();
   const std::string who = task.task_id + " (" + task.mode + ") attempt " + std::to_string(task.attempt);
-  // A module that ran to its end counts, even when a stop request raced with its last instructions.
-  if (!o.exit_code && (reason == StopReason::Cancelled || reason == StopReason::LeaseLost)) {
+  // A module that ran to its end (or failed itself) counts, even when a stop request raced with its last
+  // instructions.
+  const bool ended = o.exit_code || o.failure;
+  if (!ended && (reason == StopReason::Cancelled || reason == StopReason::LeaseLost)) {
     Log(who + ": stopped (" + std::string(ToString(reason)) + "); nothing recorded");
     std::lock_guard lock(mu_);
     ++(reason == StopReason::Cancelled ? stats_.cancelled : stats_.lost);
@@ -193,7 +214,7 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
   }
   queue::Finish f;
   f.lease = held->claimed.lease;
-  if (!o.exit_code && reason == StopReason::Shutdown) {
+  if (!ended && reason == StopReason::Shutdown) {
     f.kind = queue::Finish::Kind::Release;
     Record(held, std::move(f));
     return false;

@@ -8,13 +8,32 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "queue/error.h"
 #include "wasm/wasm.h"
 
 namespace wasmq::worker {
+
+// A pipeline compiled into the binary: pipelines/*.c built for wasm32-wasi at build time and embedded
+// (pipelines/embed.cmake generates BuiltinModules()). Empty when the build had no wasm32-wasi clang.
+struct BuiltinModule {
+  std::string_view mode;   // "HEAD_SWAP", "BACKGROUND_CHANGE", "POSE_CHANGE"
+  std::string_view bytes;  // the .wasm file
+};
+const std::vector<BuiltinModule>& BuiltinModules();
+
+// Where pipelines named by OCI reference come from (config: cache-dir, offline, insecure-registries,
+// k8s-secret). Load() pulls them through the content-addressed cache (oci/oci.h).
+struct OciSource {
+  std::string cache_dir;                         // "" = the default (~/.cache/wasmq or $WASMQ_CACHE_DIR)
+  bool offline = false;                          // only the cache
+  std::vector<std::string> insecure_registries;  // plain-HTTP registries (loopback always is)
+  std::string k8s_secret;                        // dockerconfigjson secret with registry credentials
+};
 
 struct Pipeline {
   std::string mode;
@@ -27,8 +46,16 @@ class PipelineRegistry {
   explicit PipelineRegistry(wasm::EngineConfig engine_config = {}) : engine_(engine_config) {}
 
   // Reads and compiles each mode's module. InvalidArgument naming the mode and file for one that cannot be
-  // read, is not a WebAssembly module, or is not a WASI command (no `_start`).
+  // read, is not a WebAssembly module, or is not a WASI command (no `_start`). A value that is not a file
+  // but an OCI reference (`oci://` prefix optional) is pulled through the cache (SetOci); a failed pull is
+  // Unavailable with the oci error's kind and message.
+  void SetOci(OciSource source) { oci_ = std::move(source); }
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
+  // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
+  queue::Result<void> AddBytes(const std::string& mode, std::string path, std::span<const uint8_t> bytes);
+  // Registers the built-in pipelines (BuiltinModules()) for each of their modes that has no module yet, so
+  // modules given by --pipelines / --pipelines-dir win. Their path reads "builtin:<MODE>".
+  queue::Result<void> AddBuiltins();
   // Registers an already compiled module (tests, embedders).
   void Add(std::string mode, std::string path, std::shared_ptr<const wasm::Module> module);
 
@@ -39,6 +66,7 @@ class PipelineRegistry {
  private:
   wasm::Engine engine_;
   std::map<std::string, Pipeline> pipelines_;
+  OciSource oci_;
 };
 
 }  // namespace wasmq::worker

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "wasi/wasi.h"
+#include "worker/runner_imports.h"
 
 namespace wasmq::worker {
 
@@ -26,6 +27,7 @@ std::string_view ToString(StopReason r) {
 void RunControl::Stop(StopReason reason) {
   StopReason none = StopReason::None;
   reason_.compare_exchange_strong(none, reason);
+  cancel_.Cancel();  // a blocked engine call returns at once
   std::lock_guard lock(mu_);
   if (store_) store_->Interrupt();
   if (wasi_) wasi_->Interrupt();
@@ -47,31 +49,6 @@ void RunControl::Detach() {
   store_ = nullptr;
   wasi_ = nullptr;
 }
-
-namespace {
-
-wasm::Error Err(wasm::ErrorKind kind, std::string msg) { return wasm::MakeError(kind, std::move(msg)); }
-
-// Adds wasmq.progress to `imports`.
-void AddWasmqImports(wasm::Store& store, wasm::Imports& imports, const RunRequest& req) {
-  using wasm::ValType;
-  wasm::FuncType type{{ValType::I32, ValType::I32, ValType::I32}, {}};
-  auto progress = [&req](wasm::HostContext& ctx, uint64_t* slots) -> wasm::Result<void> {
-    int32_t percent = static_cast<int32_t>(static_cast<uint32_t>(slots[0]));
-    uint64_t ptr = static_cast<uint32_t>(slots[1]), len = static_cast<uint32_t>(slots[2]);
-    if (ptr + len > ctx.memory_size() || (len && !ctx.memory_data()))
-      return Err(wasm::ErrorKind::Trap, "wasmq.progress: the message lies outside the module's memory");
-    std::string_view msg(reinterpret_cast<const char*>(ctx.memory_data()) + ptr, len);
-    percent = std::max(0, std::min(100, percent));
-    if (req.on_progress && !req.on_progress(percent, SanitizeUtf8(msg)))
-      return Err(wasm::ErrorKind::Interrupted, "the task is no longer this worker's");
-    return {};
-  };
-  imports.Add("wasmq", "progress",
-              wasm::Extern{wasm::ExternKind::Func, store.NewHostFunc(type, progress, "wasmq.progress")});
-}
-
-}  // namespace
 
 RunOutcome RunPipeline(const RunRequest& req) {
   RunOutcome out;
@@ -97,14 +74,19 @@ RunOutcome RunPipeline(const RunRequest& req) {
   wasm::Store store(*req.engine);
   wasm::Imports imports;
   (*ctx)->AddToImports(store, imports);
-  AddWasmqImports(store, imports, req);
+  engines::CancelToken own_cancel;  // without a RunControl nothing stops the run from outside
+  WasmqImports wasmq(req, req.control ? &req.control->cancel_token() : &own_cancel);
+  wasmq.AddTo(store, imports);
   if (req.control) req.control->Attach(&store, ctx->get());
   const auto instantiating = std::chrono::steady_clock::now();
   auto inst = store.Instantiate(*req.module, imports);
   out.instantiate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - instantiating).count();
   wasm::Result<uint32_t> code = inst ? wasi::RunCommand(store, *inst) : wasm::Result<uint32_t>(inst.error());
   if (req.control) req.control->Detach();
-  if (code) {
+  out.log_lines_dropped = wasmq.log_lines_dropped();
+  if (wasmq.failure()) {
+    out.failure = wasmq.failure();  // the module's own TaskError wins over how it unwound
+  } else if (code) {
     out.exit_code = *code;
   } else {
     out.error = code.error();

@@ -5,8 +5,14 @@
 // module, and calls `_start`. The pipeline ABI (docs/queue.md):
 //
 //   (import "wasmq" "progress" (func (param i32 i32 i32)))   ;; percent 0..100, msg_ptr, msg_len (UTF-8)
+//   (import "wasmq" "log" (func (param i32 i32 i32)))        ;; level 0..3, msg_ptr, msg_len
+//   (import "wasmq" "fail" (func (param i32 i32 i32 i32 i32)))  ;; code, message, retryable: ends the run
+//   (import "wasmq" "engine_call" (func (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+//   (import "wasmq" "engine_response" (func (param i32 i32 i32 i32) (result i32)))
 //
-// percent outside 0..100 is clamped; a message that does not lie inside the module's memory traps.
+// The C view and the exact semantics are pipelines/include/wasmq.h. percent outside 0..100 is clamped; a
+// pointer/length that does not lie inside the module's memory traps. An engine call blocks the module
+// (no fuel runs) until the engine answers; RunControl::Stop aborts it within about 50 ms.
 //
 // Another thread stops a run through its RunControl (timeout, cancel, lost lease, shutdown): the module
 // stops at its next loop back-edge or call, and a blocking WASI call returns at once.
@@ -21,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engines/engines.h"
 #include "worker/registry.h"
 #include "worker/workspace.h"
 
@@ -42,8 +49,11 @@ class RunControl {
   // For the runner: while attached, Stop() interrupts `store` and `wasi`.
   void Attach(wasm::Store* store, wasi::Wasi* wasi);
   void Detach();
+  // Cancelled by Stop(): aborts a blocked engine call.
+  const engines::CancelToken& cancel_token() const { return cancel_; }
 
  private:
+  engines::CancelToken cancel_;
   std::mutex mu_;
   wasm::Store* store_ = nullptr;  // guarded by mu_
   wasi::Wasi* wasi_ = nullptr;    // guarded by mu_
@@ -58,12 +68,29 @@ struct RunRequest {
   TaskDirs dirs = {};
   // Each wasmq.progress call. Returning false stops the module (its task is no longer ours).
   std::function<bool(int percent, std::string_view message)> on_progress = nullptr;
+  // Each wasmq.log line that passes the rate limit: level 0..3 (debug, info, warn, error), sanitised text.
+  std::function<void(int level, std::string_view text)> on_log = nullptr;
+  // The engines wasmq.engine_call reaches; null: every call answers ENGINE_UNKNOWN.
+  const engines::EngineRegistry* engines = nullptr;
   RunControl* control = nullptr;
   size_t max_capture_bytes = 1u << 20;  // per stream
 };
 
+// A wasmq.fail call: the module's own TaskError.
+struct ModuleFailure {
+  std::string code;     // UPPER_SNAKE_CASE, at most kMaxFailCodeBytes
+  std::string message;  // sanitised UTF-8, at most kMaxFailMessageBytes
+  bool retryable = false;
+};
+inline constexpr size_t kMaxFailCodeBytes = 64;
+inline constexpr size_t kMaxFailMessageBytes = 4096;
+inline constexpr size_t kMaxLogLineBytes = 2048;  // longer lines are cut
+inline constexpr int kLogLinesPerSecond = 100;    // beyond it lines are dropped (and counted)
+
 struct RunOutcome {
   std::optional<uint32_t> exit_code;  // the module ran to its end: 0 = success, else its exit status
+  std::optional<ModuleFailure> failure;  // the module ended itself with wasmq.fail (exit_code is empty)
+  int64_t log_lines_dropped = 0;         // over the log rate limit
   wasm::Error error = {};             // otherwise: why it did not (trap, interrupted, unlinkable, ...)
   std::string stdout_data = {}, stderr_data = {};
   int64_t duration_ms = 0;

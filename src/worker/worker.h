@@ -41,6 +41,10 @@
 #include "queue/queue.h"
 #include "worker/registry.h"
 
+namespace wasmq::engines {
+class EngineRegistry;
+}
+
 namespace wasmq::worker {
 
 struct PoolOptions {
@@ -64,6 +68,9 @@ struct PoolOptions {
   // Called after each pipeline instantiation with the mode and the time it took (the API's /metrics
   // histogram). From executor threads; may be null.
   std::function<void(std::string_view mode, double seconds)> on_instantiated = nullptr;
+  // The engines pipelines reach with wasmq.engine_call (must outlive the pool). Null: none, every call
+  // answers ENGINE_UNKNOWN.
+  const engines::EngineRegistry* engines = nullptr;
   // Source of randomness for retry jitter, uniform in [0, 1). Default: a per-pool generator.
   std::function<double()> random = nullptr;
 };

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <string_view>
 #include <system_error>
 
 namespace wasmq::worker {
@@ -19,6 +21,33 @@ std::error_code EmptyDir(const fs::path& dir) {
     if (ec) return ec;
   }
   return ec;
+}
+
+// Ids and config keys become file names: letters, digits, '_', '-', '.' only, and not "." or "..", so no
+// path can leave the data directory (the same rule the task model applies to source_image).
+bool IsPlainName(const std::string& s) {
+  if (s.empty() || s == "." || s == ".." || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+}
+
+// The extension an input gets in /in: the image type its first bytes show (the API stores uploads without
+// one), else the upload's own extension, else none.
+std::string ImageExtension(const fs::path& file) {
+  char head[12] = {};
+  std::ifstream in(file, std::ios::binary);
+  in.read(head, sizeof head);
+  const std::string_view h(head, static_cast<size_t>(in.gcount()));
+  if (h.starts_with("\x89PNG\r\n\x1a\n")) return "png";
+  if (h.starts_with("\xff\xd8\xff")) return "jpg";
+  if (h.starts_with("GIF8")) return "gif";
+  if (h.starts_with("RIFF") && h.size() >= 12 && h.substr(8, 4) == "WEBP") return "webp";
+  if (h.starts_with("BM")) return "bmp";
+  std::string ext = file.extension().string();
+  if (ext.size() > 1 && IsPlainName(ext.substr(1))) return ext.substr(1);
+  return "";
 }
 
 }  // namespace
@@ -51,35 +80,59 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
   std::error_code ec;
   if (!scratch_empty) ec = EmptyDir(dirs.out);
   if (ec) return queue::Unavailable("cannot empty " + dirs.out + ": " + ec.message());
-  if (task.source_image.empty()) return dirs;
 
-  // The upload: files/<id> exactly, or files/<id>.<ext>. The id was validated as a plain file name.
-  fs::path source;
-  const fs::path files = FilesDir();
-  if (fs::is_regular_file(files / task.source_image, ec)) {
-    source = files / task.source_image;
-  } else {
-    for (auto it = fs::directory_iterator(files, ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-      if (it->is_regular_file() && it->path().stem() == task.source_image) {
-        source = it->path();
-        break;
-      }
+  // What goes into /in: the source image as source.<ext>, and each config "<key>_image" upload as
+  // <key>.<ext>. Missing inputs are found before anything is created.
+  struct Input {
+    std::string name;  // in /in, without the extension
+    fs::path upload;
+  };
+  std::vector<Input> inputs;
+  if (!task.source_image.empty()) {
+    fs::path upload = FindUpload(task.source_image);
+    if (upload.empty())
+      return queue::InvalidArgument("source_image: " + task.source_image + " is not in " + FilesDir());
+    inputs.push_back({"source", upload});
+  }
+  if (task.config.is_object()) {
+    for (auto it = task.config.begin(); it != task.config.end(); ++it) {
+      const std::string& key = it.key();
+      if (!key.ends_with("_image") || !it->is_string() || it->get_ref<const std::string&>().empty()) continue;
+      const std::string& id = it->get_ref<const std::string&>();
+      if (!IsPlainName(key)) continue;  // cannot be a file name in /in; the pipeline sees it in the config only
+      fs::path upload = IsPlainName(id) ? FindUpload(id) : fs::path();
+      if (upload.empty())
+        return queue::NotFound("config." + key + ": no uploaded file " + id.substr(0, 128) + " in " + FilesDir());
+      inputs.push_back({key, upload});
     }
   }
-  if (source.empty())
-    return queue::InvalidArgument("source_image: " + task.source_image + " is not in " + files.string());
+  if (inputs.empty()) return dirs;
+
   dirs.in = (fs::path(TaskDir(task.task_id)) / "in").string();
   fs::create_directories(dirs.in, ec);
   if (ec) return queue::Unavailable("cannot create " + dirs.in + ": " + ec.message());
-  const fs::path target = fs::path(dirs.in) / source.filename();
-  if (fs::exists(target, ec)) return dirs;  // staged by an earlier attempt
-  fs::create_hard_link(source, target, ec);
-  if (ec) {
-    fs::copy_file(source, target, ec);
-    if (ec) return queue::Unavailable("cannot stage " + source.string() + ": " + ec.message());
+  for (const Input& input : inputs) {
+    const std::string ext = ImageExtension(input.upload);
+    const fs::path target = fs::path(dirs.in) / (input.name + (ext.empty() ? "" : "." + ext));
+    if (fs::exists(target, ec)) continue;  // staged by an earlier attempt
+    fs::create_hard_link(input.upload, target, ec);
+    if (ec) {
+      fs::copy_file(input.upload, target, ec);
+      if (ec) return queue::Unavailable("cannot stage " + input.upload.string() + ": " + ec.message());
+    }
   }
   return dirs;
+}
+
+fs::path Workspace::FindUpload(const std::string& id) const {
+  // The upload: files/<id> exactly, or files/<id>.<ext> (not the API's <id>.json metadata).
+  std::error_code ec;
+  const fs::path files = FilesDir();
+  if (fs::is_regular_file(files / id, ec)) return files / id;
+  for (auto it = fs::directory_iterator(files, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && it->path().stem() == id && it->path().extension() != ".json") return it->path();
+  }
+  return {};
 }
 
 queue::Result<std::vector<std::string>> Workspace::KeepOutputs(const queue::TaskInfo& task,

@@ -3,8 +3,9 @@
 // The files of a task on disk, under the data directory:
 //
 //   DATA_DIR/files/<file id>[.<ext>]   uploaded inputs (the API writes them; a task names one as
-//   source_image) DATA_DIR/tasks/<task id>/in/       the pipeline's /in (read-only to it): the source image,
-//   staged DATA_DIR/tasks/<task id>/out/      a finished task's outputs (what the pipeline left in /out)
+//                                      source_image, and others as config "<key>_image" values)
+//   DATA_DIR/tasks/<task id>/in/       the pipeline's /in (read-only to it): source.<ext> and <key>.<ext>
+//   DATA_DIR/tasks/<task id>/out/      a finished task's outputs (what the pipeline left in /out)
 //   DATA_DIR/work/<slot>/              an executor's scratch /out while a task runs
 //   DATA_DIR/empty/                    the /in of a task without a source image
 //
@@ -19,6 +20,7 @@
 // Threading: slots are per executor; everything else is safe from any thread.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -37,10 +39,13 @@ class Workspace {
   // Creates the shared directories and empties every scratch slot (left over by a crash). Unavailable
   // when the data directory cannot be written.
   queue::Result<void> Init(int slots) const;
-  // The directories for one attempt in scratch slot `slot`: in/ with the source image staged (or the
-  // shared empty directory), and the slot's emptied scratch as out/ (`scratch_empty`: the caller knows it
-  // is, e.g. KeepOutputs just left it so; saves a directory scan). InvalidArgument when the source image
-  // does not exist (the task cannot succeed); Unavailable for a file-system failure.
+  // The directories for one attempt in scratch slot `slot`: in/ with the inputs staged (or the shared
+  // empty directory), and the slot's emptied scratch as out/ (`scratch_empty`: the caller knows it is,
+  // e.g. KeepOutputs just left it so; saves a directory scan). Inputs: the source image as source.<ext>,
+  // and every top-level config string under a key ending in "_image" (an upload id) as <key>.<ext>; <ext>
+  // is the image type (png, jpg, gif, webp, bmp) read from the file's first bytes, else the upload's own
+  // extension. InvalidArgument when the source image does not exist, NotFound naming the key when a
+  // "_image" id does not (the task cannot succeed either way); Unavailable for a file-system failure.
   queue::Result<TaskDirs> Prepare(const queue::TaskInfo& task, int slot, bool scratch_empty = false) const;
   // After a successful run: moves what the pipeline wrote to tasks/<id>/out and returns the files as sorted
   // relative paths. An empty scratch moves nothing. Either way the scratch is empty afterwards.
@@ -56,6 +61,8 @@ class Workspace {
 
  private:
   std::string ScratchDir(int slot) const;
+  // The upload with id `id` (a plain name): files/<id> or files/<id>.<ext>; empty when there is none.
+  std::filesystem::path FindUpload(const std::string& id) const;
   std::string data_dir_;
 };
 

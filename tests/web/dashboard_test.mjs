@@ -177,7 +177,7 @@ await page.waitFor(`document.getElementById("d-status").textContent === "done"`,
 const links = await page.waitFor(`(() => { const l = [...document.querySelectorAll("#d-images a")].map((a) => a.textContent);
   return l.includes("result.txt") && l; })()`, "the upload task's files");
 check(links.some((l) => l.startsWith("input: img_")), `the uploaded input is shown (${links.join(", ")})`);
-check(links.some((l) => l.startsWith("copy-img_")), "the pipeline's copy of the input is an output");
+check(links.includes("copy-source.png"), "the pipeline's copy of the input (staged as /in/source.png) is an output");
 check(await page.eval(`[...document.querySelectorAll("#d-images img")].every((i) => i.complete && i.naturalWidth === 1)`),
   "the images render (a 1×1 PNG)");
 

@@ -128,7 +128,7 @@ TEST_F(PoolTest, SourceImageIsStagedIntoIn) {
   std::string id = Submit("progress", queue::Json::object(), 0, 0, 0, "img_20231117_abc");
   queue::TaskInfo t = WaitFor(id, TaskStatus::Done);
   ASSERT_TRUE(t.result);
-  EXPECT_EQ(t.result->output_files, (std::vector<std::string>{"copy-img_20231117_abc.png", "result.txt"}));
+  EXPECT_EQ(t.result->output_files, (std::vector<std::string>{"copy-source.png", "result.txt"}));
   std::string missing = Submit("progress", queue::Json::object(), 3, 0, 0, "img_missing");
   queue::TaskInfo m = WaitFor(missing, TaskStatus::Failed);
   ASSERT_TRUE(m.error);

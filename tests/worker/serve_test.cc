@@ -169,7 +169,7 @@ TEST_F(ServeTest, TasksGoThroughTheApiEndToEnd) {
   Ran watch = Wasmq({"task", "watch", "--server", url, id});
   EXPECT_EQ(watch.code, 0) << watch.err;
   EXPECT_NE(watch.out.find("done  100%"), std::string::npos) << watch.out;
-  EXPECT_NE(watch.out.find("outputs: copy-" + img + " result.txt"), std::string::npos) << watch.out;
+  EXPECT_NE(watch.out.find("outputs: copy-source.png result.txt"), std::string::npos) << watch.out;
 
   // In a terminal (script(1) gives it one) watch draws one bar, redrawn in place.
   std::string again = Submit({"--server", url, "--mode", "slow", "--config", R"({"sleep_ms":300})"});
@@ -182,7 +182,7 @@ TEST_F(ServeTest, TasksGoThroughTheApiEndToEnd) {
   Ran outs = Wasmq({"task", "outputs", "--server", url, id, "-o", dir_.file("outs")});
   ASSERT_EQ(outs.code, 0) << outs.err;
   EXPECT_EQ(Slurp(dir_.file("outs/result.txt")), id + "\n");
-  EXPECT_EQ(Slurp(dir_.file("outs/copy-" + img)), std::string("\x89PNG\r\n\x1a\n", 8) + "pixels");
+  EXPECT_EQ(Slurp(dir_.file("outs/copy-source.png")), std::string("\x89PNG\r\n\x1a\n", 8) + "pixels");
 
   api::Client client({.server = url});
   auto page = client.Fetch("/");

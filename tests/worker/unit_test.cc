@@ -91,7 +91,7 @@ TEST(WorkspaceTest, ScratchOutAndStagedInput) {
   t.source_image = "img_1";
   auto d = ws.Prepare(t, 1);
   ASSERT_TRUE(d.ok()) << d.error().message;
-  EXPECT_TRUE(std::filesystem::exists(d->in + "/img_1.jpg"));
+  EXPECT_TRUE(std::filesystem::exists(d->in + "/source.jpg"));  // the ABI name: /in/source.<ext>
   std::ofstream(d->out + "/junk.txt") << "from a failed attempt";
   auto again = ws.Prepare(t, 1);  // a new attempt starts with an empty /out
   ASSERT_TRUE(again.ok());
