@@ -11,6 +11,7 @@
 //                        as background when the matte is estimated
 //   feather              0..200 px (default 2): softening of the matte's edge
 //   output_format, quality
+//   engine               an engine name: hand the whole job to that engine instead (common/engine.h)
 //
 // Without a mask the foreground is estimated: the border of the picture is assumed to be background;
 // its colours are clustered (k-means), each cluster gets a per-channel spread, and a pixel's distance to
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "common/color.h"
+#include "common/engine.h"
 #include "common/filter.h"
 #include "common/image.h"
 #include "common/task.h"
@@ -314,6 +316,10 @@ static double composite(wq_image* src, const wq_image* bg, float* hard, int feat
 int main(void) {
   wq_task t;
   wq_task_begin(&t);
+  if (wq_route_through_engine_if_asked(&t)) {  // config.engine: the engine does the whole job
+    wq_task_end(&t);
+    return 0;
+  }
   wq_step(0, "checking the configuration");
   background_spec spec = read_background_spec(&t);
   int feather = wq_cfg_int(&t, "feather", 2, 0, 200);

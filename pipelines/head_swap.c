@@ -14,56 +14,28 @@
 //   feather           0..1 (default 0.3): the soft part of the mask, as a fraction of the ellipse radius
 //   color_match       true (default) | false
 //   output_format, quality
+//   engine            an engine name: hand the whole job to that engine instead (common/engine.h)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/color.h"
+#include "common/engine.h"
 #include "common/filter.h"
 #include "common/image.h"
 #include "common/task.h"
 #include "wasmq.h"
 
-enum { kMaxEngineJson = 1 << 20 };
-
 // ---- face detection through the engine ----------------------------------------------------------------
 
-static const char* engine_code(int32_t rc) {
-  switch (rc) {
-    case WASMQ_ENGINE_UNKNOWN: return "ENGINE_UNKNOWN";
-    case WASMQ_ENGINE_BAD_REQUEST: return "ENGINE_BAD_REQUEST";
-    case WASMQ_ENGINE_TIMEOUT: return "ENGINE_TIMEOUT";
-    case WASMQ_ENGINE_UNAVAILABLE: return "ENGINE_UNAVAILABLE";
-    case WASMQ_ENGINE_TOO_LARGE: return "ENGINE_TOO_LARGE";
-    default: return "ENGINE_FAILED";
-  }
-}
-
-// Calls the engine and returns its parsed response JSON; fails the task on an engine error.
+// Calls the engine (common/engine.h: its failures fail the task) and returns its parsed response JSON.
 static wq_json* call_engine(const char* engine, const char* request, const uint8_t* data, size_t size) {
-  uint32_t sizes[2] = {0, 0};
-  int32_t rc = wasmq_engine_call_raw(engine, (uint32_t)strlen(engine), request, (uint32_t)strlen(request), data,
-                                     (uint32_t)size, sizes);
-  if (sizes[0] > kMaxEngineJson) wq_failf("ENGINE_TOO_LARGE", "%s answered %u bytes of JSON", engine, sizes[0]);
-  char* json = malloc(sizes[0] + 1);
-  uint8_t* payload = malloc(sizes[1] + 1);  // not used by face-detect, but it must be taken to get the JSON
-  if (!json || !payload) wq_failf("OUT_OF_MEMORY", "no memory for the %s response", engine);
-  if (wasmq_engine_response(json, sizes[0], payload, sizes[1]) != 0)
-    wq_failf("ENGINE_FAILED", "cannot read the %s response", engine);
-  free(payload);
+  wq_engine_answer answer;
+  wq_engine_call(engine, request, data, size, &answer);
   char err[128];
-  wq_json* response = wq_json_parse(json, sizes[0], err, sizeof err);
-  free(json);
-  if (rc != WASMQ_ENGINE_OK) {
-    const wq_json* message = wq_json_get(response, "message");
-    const char* text = message && message->kind == WQ_JSON_STRING ? message->string : "no details";
-    int retryable = rc == WASMQ_ENGINE_TIMEOUT || rc == WASMQ_ENGINE_UNAVAILABLE;
-    char msg[400];
-    snprintf(msg, sizeof msg, "engine %s: %s", engine, text);
-    const char* code = engine_code(rc);
-    wasmq_fail_raw(code, (uint32_t)strlen(code), msg, (uint32_t)strlen(msg), retryable);
-  }
+  wq_json* response = wq_json_parse(answer.json, answer.json_size, err, sizeof err);
+  wq_engine_answer_free(&answer);
   if (!response || response->kind != WQ_JSON_OBJECT)
     wq_failf("ENGINE_FAILED", "engine %s answered something that is not a JSON object", engine);
   return response;
@@ -178,6 +150,10 @@ static void print_box(const char* key, const wq_box* b) {
 int main(void) {
   wq_task t;
   wq_task_begin(&t);
+  if (wq_route_through_engine_if_asked(&t)) {  // config.engine: the engine does the whole job
+    wq_task_end(&t);
+    return 0;
+  }
   wq_step(0, "checking the configuration");
   if (!wq_cfg_has(&t, "reference_image"))
     wq_failf("INVALID_CONFIG", "config.reference_image is required: the uploaded photo to take the head from");

@@ -12,6 +12,7 @@
 //   width, height   the output size (default: the source's)
 //   fill            the colour of output pixels that no source pixel covers (default "black")
 //   output_format, quality
+//   engine        an engine name: hand the whole job to that engine instead (common/engine.h)
 //
 // Coordinates are in pixels with the centre of the top-left pixel at (0, 0).
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "common/color.h"
+#include "common/engine.h"
 #include "common/image.h"
 #include "common/task.h"
 #include "wasmq.h"
@@ -246,6 +248,10 @@ static pose read_pose(const wq_task* t, int src_w, int src_h, int out_w, int out
 int main(void) {
   wq_task t;
   wq_task_begin(&t);
+  if (wq_route_through_engine_if_asked(&t)) {  // config.engine: the engine does the whole job
+    wq_task_end(&t);
+    return 0;
+  }
   wq_step(0, "checking the configuration");
   uint8_t fill[3] = {0, 0, 0};
   wq_cfg_color(&t, "fill", fill);

@@ -287,3 +287,89 @@ const char* wq_json_kind_name(wq_json_kind kind) {
   static const char* const kNames[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
   return kNames[kind];
 }
+
+// ---- writing ------------------------------------------------------------------------------------------
+
+typedef struct {
+  char* data;
+  size_t size, cap;
+  int failed;
+} writer;
+
+static void put(writer* w, const char* s, size_t n) {
+  if (w->failed) return;
+  if (w->size + n + 1 > w->cap) {
+    size_t ncap = w->cap ? w->cap : 256;
+    while (w->size + n + 1 > ncap) ncap *= 2;
+    char* grown = realloc(w->data, ncap);
+    if (!grown) {
+      w->failed = 1;
+      return;
+    }
+    w->data = grown;
+    w->cap = ncap;
+  }
+  memcpy(w->data + w->size, s, n);
+  w->size += n;
+  w->data[w->size] = 0;
+}
+
+static void put_str(writer* w, const char* s) { put(w, s, strlen(s)); }
+
+static void put_string(writer* w, const char* s) {
+  put(w, "\"", 1);
+  const char* run = s;  // unescaped bytes are copied in runs
+  for (; *s; ++s) {
+    unsigned char c = (unsigned char)*s;
+    if (c != '"' && c != '\\' && c >= 0x20) continue;
+    put(w, run, (size_t)(s - run));
+    char esc[8];
+    if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
+    else snprintf(esc, sizeof esc, "\\u%04x", c);
+    put_str(w, esc);
+    run = s + 1;
+  }
+  put(w, run, (size_t)(s - run));
+  put(w, "\"", 1);
+}
+
+static void put_value(writer* w, const wq_json* v) {
+  char num[32];
+  switch (v->kind) {
+    case WQ_JSON_NULL: put_str(w, "null"); break;
+    case WQ_JSON_BOOL: put_str(w, v->boolean ? "true" : "false"); break;
+    case WQ_JSON_NUMBER:
+      // 2^53: beyond it not every integer is a double, so the exact form is no longer meaningful.
+      if (v->number == floor(v->number) && fabs(v->number) <= 9007199254740992.0)
+        snprintf(num, sizeof num, "%.0f", v->number);
+      else
+        snprintf(num, sizeof num, "%.17g", v->number);
+      put_str(w, num);
+      break;
+    case WQ_JSON_STRING: put_string(w, v->string ? v->string : ""); break;
+    case WQ_JSON_ARRAY:
+    case WQ_JSON_OBJECT:
+      put_str(w, v->kind == WQ_JSON_ARRAY ? "[" : "{");
+      for (size_t i = 0; i < v->count; ++i) {
+        if (i) put(w, ",", 1);
+        if (v->kind == WQ_JSON_OBJECT) {
+          put_string(w, v->keys[i]);
+          put(w, ":", 1);
+        }
+        put_value(w, &v->items[i]);
+      }
+      put_str(w, v->kind == WQ_JSON_ARRAY ? "]" : "}");
+      break;
+  }
+}
+
+char* wq_json_write(const wq_json* v, size_t* len) {
+  writer w = {NULL, 0, 0, 0};
+  put_value(&w, v);
+  if (w.failed) {
+    free(w.data);
+    return NULL;
+  }
+  if (len) *len = w.size;
+  return w.data;
+}

@@ -1,6 +1,7 @@
 // json.h — a small JSON reader for the task JSON a pipeline gets on stdin (RFC 8259: objects, arrays,
 // strings with escapes incl. \uXXXX surrogate pairs, numbers, true/false/null). The whole document is
-// parsed into a tree; lookups go by key or by a dotted path ("config.source_box.x", "faces.0.w").
+// parsed into a tree; lookups go by key or by a dotted path ("config.source_box.x", "faces.0.w"); a tree
+// (or one built by hand) is written back as compact JSON text by wq_json_write.
 #ifndef WQ_JSON_H_
 #define WQ_JSON_H_
 
@@ -35,6 +36,11 @@ const wq_json* wq_json_path(const wq_json* v, const char* path);
 const wq_json* wq_json_at(const wq_json* v, size_t i);
 
 const char* wq_json_kind_name(wq_json_kind kind);
+
+// Writes v as compact JSON text into a new NUL-terminated buffer (the caller frees it); *len gets its
+// length when len != NULL. Integral numbers up to 2^53 print without a fraction, others with 17 digits.
+// NULL when out of memory.
+char* wq_json_write(const wq_json* v, size_t* len);
 
 #ifdef __cplusplus
 }

@@ -239,7 +239,7 @@ int wq_find_input(const wq_task* t, const char* key, char* path, size_t cap) {
   return id && id->kind == WQ_JSON_STRING && find_by_stem(in_dir(), id->string, path, cap);
 }
 
-static uint8_t* read_input(const wq_task* t, const char* key, size_t* size) {
+uint8_t* wq_read_input(const wq_task* t, const char* key, size_t* size) {
   char path[512];
   if (!wq_find_input(t, key, path, sizeof path)) {
     if (strcmp(key, "source") == 0) wq_failf("MISSING_INPUT", "no source image: the task names no source_image");
@@ -265,7 +265,7 @@ static const char* image_code(wq_image_status s) {
 
 void wq_load_image(const wq_task* t, const char* key, wq_image* img, uint8_t** bytes, size_t* size) {
   size_t n = 0;
-  uint8_t* data = read_input(t, key, &n);
+  uint8_t* data = wq_read_input(t, key, &n);
   const char* reason = "";
   wq_image_status s = wq_image_decode(data, n, img, &reason);
   if (s != WQ_IMG_OK) wq_failf(image_code(s), "%s: %s", strcmp(key, "source") == 0 ? "source_image" : key, reason);
@@ -279,7 +279,7 @@ void wq_load_image(const wq_task* t, const char* key, wq_image* img, uint8_t** b
 
 void wq_load_mask(const wq_task* t, const char* key, int* w, int* h, uint8_t** mask) {
   size_t n = 0;
-  uint8_t* data = read_input(t, key, &n);
+  uint8_t* data = wq_read_input(t, key, &n);
   const char* reason = "";
   wq_image_status s = wq_mask_decode(data, n, w, h, mask, &reason);
   free(data);
@@ -292,14 +292,18 @@ const char* wq_write_output(const wq_task* t, const wq_image* img) {
   const char* name = strcmp(t->format, "jpeg") == 0 ? "result.jpg" : "result.png";
   wq_buffer buf = {0};
   if (!wq_image_encode(img, t->format, t->quality, &buf)) wq_failf("OUTPUT_FAILED", "cannot encode the result");
+  wq_write_file(name, buf.data, buf.size);
+  wq_buffer_free(&buf);
+  return name;
+}
+
+void wq_write_file(const char* name, const uint8_t* data, size_t size) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", out_dir(), name);
   FILE* f = fopen(path, "wb");
-  int ok = f && fwrite(buf.data, 1, buf.size, f) == buf.size;
+  int ok = f && fwrite(data, 1, size, f) == size;
   if (f) ok = fclose(f) == 0 && ok;
-  wq_buffer_free(&buf);
   if (!ok) wq_failf("OUTPUT_FAILED", "cannot write %s to the output directory", name);
-  return name;
 }
 
 static void print_json_string(const char* s) {

@@ -60,6 +60,9 @@ double wq_json_number(const wq_json* v, const char* what);
 // The file for input `key` ("source", "background_image", ...): /in/<key>.<ext>, else the file named by
 // the uploaded id (the task's source_image, or the config value of key). 0 when there is none.
 int wq_find_input(const wq_task* t, const char* key, char* path, size_t cap);
+// Finds and reads input `key` as it is (not decoded; the caller frees it): MISSING_INPUT when absent,
+// IMAGE_TOO_LARGE over 256 MiB.
+uint8_t* wq_read_input(const wq_task* t, const char* key, size_t* size);
 // Finds, reads and decodes input `key`: MISSING_INPUT when absent, INVALID_IMAGE when not an image,
 // IMAGE_TOO_LARGE over WQ_MAX_PIXELS. The encoded bytes are kept in *bytes when bytes != NULL.
 void wq_load_image(const wq_task* t, const char* key, wq_image* img, uint8_t** bytes, size_t* size);
@@ -69,6 +72,8 @@ void wq_load_mask(const wq_task* t, const char* key, int* w, int* h, uint8_t** m
 // ---- output -------------------------------------------------------------------------------------------
 // Encodes img to /out/result.<png|jpg> and returns that file name (OUTPUT_FAILED when it cannot).
 const char* wq_write_output(const wq_task* t, const wq_image* img);
+// Writes `size` bytes to /out/<name> (OUTPUT_FAILED when it cannot).
+void wq_write_file(const char* name, const uint8_t* data, size_t size);
 // The summary on stdout: {"output":NAME,"format":..,"width":..,"height":.., <fields>}.
 void wq_summary_begin(const wq_task* t, const char* output, const wq_image* img);
 void wq_summary_int(const char* key, long long v);

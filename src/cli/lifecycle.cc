@@ -66,6 +66,17 @@ queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::C
   return queue::OpenStore(cfg.store_url, {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
 }
 
+queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg) {
+  wasm::EngineConfig engine;
+  engine.max_memory_bytes = std::min<uint64_t>(cfg.max_memory_bytes, engine.max_memory_bytes);
+  auto pipelines = std::make_unique<worker::PipelineRegistry>(engine);
+  pipelines->SetOci({cfg.cache_dir, cfg.offline, cfg.insecure_registries, cfg.k8s_secret, cfg.task_modules});
+  if (auto r = pipelines->Load(cfg.pipelines); !r) return r.error();
+  if (cfg.builtin_pipelines)
+    if (auto r = pipelines->AddBuiltins(); !r) return r.error();
+  return pipelines;
+}
+
 worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log) {
   return {.workers = cfg.workers,
           .prefetch = cfg.prefetch,

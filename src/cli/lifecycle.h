@@ -44,6 +44,11 @@ std::string Redacted(std::string_view url);
 // The store the configuration names (SQLite file or Redis URL), with its options.
 queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg);
 
+// The pipelines the configuration names, compiled: --pipelines / --pipelines-dir (files, or OCI references
+// pulled through the cache), then the built-in ones for the modes still free; --task-modules. An error's
+// message says which pipeline could not be loaded.
+queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg);
+
 // The pool settings of the configuration.
 worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log);
 

@@ -78,18 +78,12 @@ int Serve(const config::LoadInput& input) {
     std::cerr << "wasmq serve: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";
     return store.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
-  wasm::EngineConfig engine;
-  engine.max_memory_bytes = std::min<uint64_t>(cfg->max_memory_bytes, engine.max_memory_bytes);
-  worker::PipelineRegistry pipelines(engine);
-  pipelines.SetOci({cfg->cache_dir, cfg->offline, cfg->insecure_registries, cfg->k8s_secret});
-  if (auto r = pipelines.Load(cfg->pipelines); !r) {
-    std::cerr << "wasmq serve: " << r.error().message << "\n";
+  auto loaded = LoadConfiguredPipelines(*cfg);
+  if (!loaded) {
+    std::cerr << "wasmq serve: " << loaded.error().message << "\n";
     return kExitConfig;
   }
-  if (auto r = cfg->builtin_pipelines ? pipelines.AddBuiltins() : queue::Result<void>{}; !r) {
-    std::cerr << "wasmq serve: " << r.error().message << "\n";
-    return kExitConfig;
-  }
+  worker::PipelineRegistry& pipelines = **loaded;
   queue::ServiceOptions service_options;
   service_options.default_max_retries = cfg->max_retries;
   service_options.default_timeout_ms = cfg->task_timeout_ms;

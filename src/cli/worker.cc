@@ -53,18 +53,12 @@ int RunWorker(const config::LoadInput& input) {
     std::cerr << "wasmq worker: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";
     return store.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
-  wasm::EngineConfig engine;
-  engine.max_memory_bytes = std::min<uint64_t>(cfg->max_memory_bytes, engine.max_memory_bytes);
-  worker::PipelineRegistry pipelines(engine);
-  pipelines.SetOci({cfg->cache_dir, cfg->offline, cfg->insecure_registries, cfg->k8s_secret});
-  if (auto r = pipelines.Load(cfg->pipelines); !r) {
-    std::cerr << "wasmq worker: " << r.error().message << "\n";
+  auto loaded = LoadConfiguredPipelines(*cfg);
+  if (!loaded) {
+    std::cerr << "wasmq worker: " << loaded.error().message << "\n";
     return kExitConfig;
   }
-  if (auto r = cfg->builtin_pipelines ? pipelines.AddBuiltins() : queue::Result<void>{}; !r) {
-    std::cerr << "wasmq worker: " << r.error().message << "\n";
-    return kExitConfig;
-  }
+  worker::PipelineRegistry& pipelines = **loaded;
   if (pipelines.modes().empty()) {
     std::cerr
         << "wasmq worker: no pipeline to run (give --pipelines MODE=PATH.wasm or --pipelines-dir DIR)\n";

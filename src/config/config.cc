@@ -50,6 +50,9 @@ constexpr Setting kSettings[] = {
      "comma-separated registries (HOST[:PORT], * for all) spoken to over plain HTTP; loopback always is"},
     {"k8s-secret", "WASMQ_K8S_SECRET", "",
      "a kubernetes.io/dockerconfigjson secret file (YAML or JSON) with registry credentials"},
+    {"task-modules", "WASMQ_TASK_MODULES", "",
+     "comma-separated OCI reference prefixes (e.g. registry.example.com/pipelines/) under which a task's config "
+     "may name its own module as \"module\": REF; empty: tasks cannot choose modules"},
     {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
      "default per-task timeout (a task may set its own timeout_ms)"},
@@ -390,6 +393,7 @@ Result<Config> Load(const LoadInput& input) {
       c.offline = v.text == "on";
     }
     c.insecure_registries = SplitList(get("insecure-registries").text);
+    c.task_modules = SplitList(get("task-modules").text);
     c.k8s_secret = get("k8s-secret").text;
     if (!c.k8s_secret.empty() && access(c.k8s_secret.c_str(), R_OK) != 0) Bad(get("k8s-secret"), "cannot be read");
     {

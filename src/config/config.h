@@ -71,6 +71,7 @@ struct Config {
   std::string cache_dir = {};                         // "" = the oci default
   bool offline = false;
   std::vector<std::string> insecure_registries = {};
+  std::vector<std::string> task_modules = {};  // OCI reference prefixes a task's "module" may name
   std::string k8s_secret = {};
   std::string redis_host = {};
   int redis_port = 6379, redis_db = 0;

@@ -16,7 +16,6 @@ using queue::TaskError;
 namespace ec = queue::error_code;
 
 constexpr size_t kStderrTail = 4096;
-constexpr std::string_view kInputNotFound = "INPUT_NOT_FOUND";  // a config "*_image" names no upload
 constexpr auto kProgressInterval = std::chrono::milliseconds(50);
 
 // The module's stdout as a result: JSON when it parses as JSON, else the text; null when empty.
@@ -138,13 +137,28 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
                          .message = "no pipeline for mode " + task.mode + " in this worker"});
     return;
   }
+  // A task may name its own module by OCI reference (config "module"), where --task-modules allows it.
+  std::shared_ptr<const wasm::Module> module = pipeline->module;
+  if (auto it = task.config.find("module"); task.config.is_object() && it != task.config.end()) {
+    auto named = it->is_string() ? pipelines_.TaskModule(it->get<std::string>())
+                                 : queue::Result<std::shared_ptr<const wasm::Module>>(
+                                       queue::InvalidArgument("config.module must be an OCI reference string"));
+    if (!named) {
+      const bool pull_failed = named.error().code == queue::Code::Unavailable;
+      RecordFailure(held, {.code = std::string(pull_failed ? ec::kModuleUnavailable : ec::kPipelineInvalid),
+                           .message = named.error().message,
+                           .retryable = pull_failed});
+      return;
+    }
+    module = *named;
+  }
   auto dirs = workspace_.Prepare(task, slot, scratch_empty_[slot]);
   scratch_empty_[slot] = 0;  // until KeepOutputs empties it again
   if (!dirs) {
     // A missing or unusable input cannot succeed on a retry; a file-system failure might.
     const queue::Code why = dirs.error().code;
     bool bad_input = why == queue::Code::InvalidArgument || why == queue::Code::NotFound;
-    RecordFailure(held, {.code = std::string(why == queue::Code::NotFound ? kInputNotFound
+    RecordFailure(held, {.code = std::string(why == queue::Code::NotFound ? ec::kInputNotFound
                                              : bad_input                 ? ec::kBadInput
                                                                          : ec::kInternal),
                          .message = dirs.error().message,
@@ -158,7 +172,7 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   auto last_write = std::chrono::steady_clock::time_point{};
   RunRequest req;
   req.engine = &pipelines_.engine();
-  req.module = pipeline->module.get();
+  req.module = module.get();
   req.stdin_data = queue::ToJson(task).dump();
   req.args = {task.mode};
   req.env = {"WASMQ_TASK_ID=" + task.task_id, "WASMQ_MODE=" + task.mode,

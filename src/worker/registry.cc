@@ -9,44 +9,94 @@
 
 namespace wasmq::worker {
 
+namespace {
+
+std::string WithoutScheme(const std::string& ref) { return ref.rfind("oci://", 0) == 0 ? ref.substr(6) : ref; }
+
+// The module file of `ref`, pulled through the cache. `what` begins the error message.
+queue::Result<std::string> PullModule(const OciSource& src, const std::string& ref, const std::string& what) {
+  oci::PullOptions o;
+  o.cache_dir = src.cache_dir;
+  o.offline = src.offline;
+  o.client.insecure_registries = src.insecure_registries;
+  o.client.credentials.k8s_secret = src.k8s_secret;
+  auto pulled = oci::Pull(ref, o);
+  if (!pulled)
+    return queue::Unavailable(what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) +
+                              ": " + pulled.error().message);
+  return pulled->module_path;
+}
+
+queue::Result<std::vector<uint8_t>> ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return queue::InvalidArgument(what + ": cannot read " + path);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Compiles a pipeline module and checks it is a WASI command. `what` begins the error message.
+queue::Result<std::shared_ptr<const wasm::Module>> CompileCommand(const wasm::Engine& engine,
+                                                                  std::span<const uint8_t> bytes,
+                                                                  const std::string& what) {
+  auto module = wasm::Module::Compile(engine, bytes);
+  if (!module) return queue::InvalidArgument(what + ": " + module.error().message);
+  bool has_start = false;
+  for (const auto& e : (*module)->exports())
+    has_start = has_start || (e.name == "_start" && e.kind == wasm::ExternKind::Func);
+  if (!has_start) return queue::InvalidArgument(what + " is not a WASI command (no _start)");
+  return std::shared_ptr<const wasm::Module>(std::move(*module));
+}
+
+}  // namespace
+
 queue::Result<void> PipelineRegistry::Load(const std::map<std::string, std::string>& mode_to_path) {
   for (const auto& [mode, given] : mode_to_path) {
     std::string path = given;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-      std::string ref = path.rfind("oci://", 0) == 0 ? path.substr(6) : path;
-      if (oci::ParseReference(ref)) {  // a module in a registry: through the cache
-        oci::PullOptions o;
-        o.cache_dir = oci_.cache_dir;
-        o.offline = oci_.offline;
-        o.client.insecure_registries = oci_.insecure_registries;
-        o.client.credentials.k8s_secret = oci_.k8s_secret;
-        auto pulled = oci::Pull(ref, o);
-        if (!pulled)
-          return queue::Unavailable("pipeline " + mode + ": pulling " + ref + ": " +
-                                    std::string(oci::KindName(pulled.error().kind)) + ": " + pulled.error().message);
-        path = pulled->module_path;
-      }
+    if (!std::filesystem::is_regular_file(path, ec) && oci::ParseReference(WithoutScheme(path))) {
+      auto pulled = PullModule(oci_, WithoutScheme(path), "pipeline " + mode);  // a module in a registry
+      if (!pulled) return pulled.error();
+      path = *pulled;
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return queue::InvalidArgument("pipeline " + mode + ": cannot read " + path);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (auto r = AddBytes(mode, path == given ? path : given + " (" + path + ")", bytes); !r) return r;
+    auto bytes = ReadFile(path, "pipeline " + mode);
+    if (!bytes) return bytes.error();
+    if (auto r = AddBytes(mode, path == given ? path : given + " (" + path + ")", *bytes); !r) return r;
   }
   return {};
 }
 
 queue::Result<void> PipelineRegistry::AddBytes(const std::string& mode, std::string path,
                                                std::span<const uint8_t> bytes) {
-  auto module = wasm::Module::Compile(engine_, bytes);
-  if (!module) return queue::InvalidArgument("pipeline " + mode + ": " + path + ": " + module.error().message);
-  bool has_start = false;
-  for (const auto& e : (*module)->exports())
-    has_start = has_start || (e.name == "_start" && e.kind == wasm::ExternKind::Func);
-  if (!has_start)
-    return queue::InvalidArgument("pipeline " + mode + ": " + path + " is not a WASI command (no _start)");
+  auto module = CompileCommand(engine_, bytes, "pipeline " + mode + ": " + path);
+  if (!module) return module.error();
   Add(mode, std::move(path), std::move(*module));
   return {};
+}
+
+queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(const std::string& given) const {
+  const std::string ref = WithoutScheme(given);
+  const std::string what = "the task's module " + ref;
+  if (!oci::ParseReference(ref)) return queue::InvalidArgument(what + " is not an OCI reference");
+  bool allowed = false;
+  for (const std::string& prefix : oci_.task_module_prefixes) allowed = allowed || ref.rfind(prefix, 0) == 0;
+  if (!allowed)
+    return queue::InvalidArgument(what + " is not allowed here" +
+                                  (oci_.task_module_prefixes.empty()
+                                       ? std::string(" (this worker runs only its own pipelines; see --task-modules)")
+                                       : " (--task-modules allows references under other prefixes)"));
+  {
+    std::lock_guard lock(task_modules_mu_);
+    if (auto it = task_modules_.find(ref); it != task_modules_.end()) return it->second;
+  }
+  // Pulled and compiled outside the lock: two tasks naming a new module at once may both pull it (the
+  // cache makes the second one cheap); neither blocks tasks whose modules are known.
+  auto path = PullModule(oci_, ref, what);
+  if (!path) return path.error();
+  auto bytes = ReadFile(*path, what);
+  if (!bytes) return bytes.error();
+  auto module = CompileCommand(engine_, *bytes, what);
+  if (!module) return module.error();
+  std::lock_guard lock(task_modules_mu_);
+  return task_modules_.emplace(ref, std::move(*module)).first->second;
 }
 
 queue::Result<void> PipelineRegistry::AddBuiltins() {

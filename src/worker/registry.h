@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct OciSource {
   bool offline = false;                          // only the cache
   std::vector<std::string> insecure_registries;  // plain-HTTP registries (loopback always is)
   std::string k8s_secret;                        // dockerconfigjson secret with registry credentials
+  // OCI reference prefixes under which a task's config may name its own module ("module": REF); empty =
+  // tasks cannot choose their module (the default: a task must not make a worker run arbitrary code).
+  std::vector<std::string> task_module_prefixes = {};
 };
 
 struct Pipeline {
@@ -60,6 +64,13 @@ class PipelineRegistry {
   void Add(std::string mode, std::string path, std::shared_ptr<const wasm::Module> module);
 
   const Pipeline* Find(const std::string& mode) const;
+
+  // The module a task's config names by OCI reference ("module"): InvalidArgument when the reference does
+  // not parse or lies under none of OciSource::task_module_prefixes, or the module is not a WASI command;
+  // Unavailable when the pull fails (network, registry; a retry may help). Pulled through the cache on
+  // first use and kept compiled for the life of the process, so a tag is resolved once per process (name
+  // a digest to pin it). Thread-safe.
+  queue::Result<std::shared_ptr<const wasm::Module>> TaskModule(const std::string& ref) const;
   std::vector<std::string> modes() const;  // sorted
   const wasm::Engine& engine() const { return engine_; }
 
@@ -67,6 +78,8 @@ class PipelineRegistry {
   wasm::Engine engine_;
   std::map<std::string, Pipeline> pipelines_;
   OciSource oci_;
+  mutable std::mutex task_modules_mu_;
+  mutable std::map<std::string, std::shared_ptr<const wasm::Module>> task_modules_;  // by reference
 };
 
 }  // namespace wasmq::worker

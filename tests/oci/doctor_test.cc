@@ -8,7 +8,6 @@
 // nearest tag; a layout nobody reads → unsupported-format; a closed port → network. Each doctor call is
 // timed (the target is under 2 s on a local registry; asserted at 10 s for slow CI machines).
 #include <fcntl.h>
-#include <netdb.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -510,15 +509,7 @@ TEST(DoctorStandIn, LyingManifestDigestIsDigestMismatch) {
 // ---- the network stages that are not "connect" -------------------------------------------------------------------
 
 TEST(DoctorNetwork, UnresolvableNameIsDns) {
-  // The machine's resolver must answer "no such name" for a .invalid name (RFC 6761) promptly; a resolver
-  // that cannot be reached makes the lookup time out, which is a different diagnosis, not this test's.
-  const auto t0 = std::chrono::steady_clock::now();
-  addrinfo* found = nullptr;
-  const int rc = getaddrinfo("no-such-registry.invalid", "443", nullptr, &found);
-  if (found) freeaddrinfo(found);
-  if (rc != EAI_NONAME || std::chrono::steady_clock::now() - t0 > std::chrono::seconds(2))
-    GTEST_SKIP() << "this machine's resolver does not answer NXDOMAIN promptly (getaddrinfo: " << gai_strerror(rc)
-                 << ")";
+  if (std::string why; !ocitest::ResolverAnswersNxdomain(&why)) GTEST_SKIP() << why;
   TempDir home;
   auto d = Diagnose("no-such-registry.invalid/wasm-app:v1", home);
   EXPECT_EQ(d.cause, DoctorCause::Network) << All(d);

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -143,6 +144,19 @@ inline std::string RunCapture(const std::vector<std::string>& argv, int* status 
 }
 
 // A free TCP port on 127.0.0.1 (bound and released; the caller binds it next).
+// Whether this machine's resolver answers "no such name" for a .invalid name (RFC 6761) within 2 s. The DNS
+// tests need that; on a machine whose resolver cannot be reached the lookup times out instead, which is a
+// different diagnosis (they skip there, saying why).
+inline bool ResolverAnswersNxdomain(std::string* why) {
+  const auto t0 = std::chrono::steady_clock::now();
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo("no-such-registry.invalid", "443", nullptr, &found);
+  if (found) freeaddrinfo(found);
+  if (rc == EAI_NONAME && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) return true;
+  *why = std::string("this machine's resolver does not answer NXDOMAIN promptly (getaddrinfo: ") + gai_strerror(rc) + ")";
+  return false;
+}
+
 inline int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

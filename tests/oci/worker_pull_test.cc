@@ -55,6 +55,49 @@ TEST(WorkerPull, PipelineByReferenceThroughTheCache) {
   EXPECT_NE(missing.error().message.find("not-cached"), std::string::npos) << missing.error().message;
 }
 
+TEST(WorkerPull, TaskModulesOnlyUnderAllowedPrefixes) {
+  TempDir dir;
+  auto reg = RegistryServer::StartAnonymous();
+  ASSERT_TRUE(reg) << RegistryServer::last_error();
+  std::string ref = reg->host() + "/tasks/custom:v1";
+  PushOptions po;
+  po.client.credentials.use_env = false;
+  ASSERT_TRUE(Push(ocitest::CommandModule("custom"), ref, po));
+
+  worker::OciSource source;
+  source.cache_dir = dir.file("cache");
+  {
+    worker::PipelineRegistry closed;  // no --task-modules: tasks cannot choose code
+    closed.SetOci(source);
+    auto r = closed.TaskModule(ref);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, queue::Code::InvalidArgument);
+    EXPECT_NE(r.error().message.find("--task-modules"), std::string::npos) << r.error().message;
+  }
+  source.task_module_prefixes = {reg->host() + "/tasks/"};
+  worker::PipelineRegistry registry;
+  registry.SetOci(source);
+  auto first = registry.TaskModule("oci://" + ref);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_NE(*first, nullptr);
+  auto outside = registry.TaskModule(reg->host() + "/other/custom:v1");
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code, queue::Code::InvalidArgument) << outside.error().message;
+  EXPECT_FALSE(registry.TaskModule("not a reference!"));
+  auto absent = registry.TaskModule(reg->host() + "/tasks/absent:v1");
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code, queue::Code::Unavailable) << absent.error().message;
+
+  reg->Kill();  // known modules stay compiled for the process; unknown ones now fail as retryable
+  auto again = registry.TaskModule(ref);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->get(), first->get());
+  auto gone = registry.TaskModule(reg->host() + "/tasks/other:v1");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, queue::Code::Unavailable);
+  EXPECT_NE(gone.error().message.find("network"), std::string::npos) << gone.error().message;
+}
+
 TEST(WorkerPull, ConfigSettingsForReferences) {
   TempDir dir;
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
@@ -65,7 +108,8 @@ TEST(WorkerPull, ConfigSettingsForReferences) {
               {"cache-dir", dir.file("c")},
               {"offline", "on"},
               {"insecure-registries", "reg.lan:5000,edge.lan"},
-              {"k8s-secret", dir.Write("secret.yaml", "kind: Secret\n")}};
+              {"k8s-secret", dir.Write("secret.yaml", "kind: Secret\n")},
+              {"task-modules", "reg.lan:5000/pipelines/,ghcr.io/formy/"}};
   auto c = config::Load(in);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->pipelines.at("HEAD_SWAP"), "127.0.0.1:5000/formy/head:v1");
@@ -73,6 +117,7 @@ TEST(WorkerPull, ConfigSettingsForReferences) {
   EXPECT_EQ(c->cache_dir, dir.file("c"));
   EXPECT_TRUE(c->offline);
   EXPECT_EQ(c->insecure_registries, (std::vector<std::string>{"reg.lan:5000", "edge.lan"}));
+  EXPECT_EQ(c->task_modules, (std::vector<std::string>{"reg.lan:5000/pipelines/", "ghcr.io/formy/"}));
   in.flags = {{"offline", "maybe"}};
   auto bad = config::Load(in);
   ASSERT_FALSE(bad);
