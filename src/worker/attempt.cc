@@ -144,10 +144,11 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
                                  : queue::Result<std::shared_ptr<const wasm::Module>>(
                                        queue::InvalidArgument("config.module must be an OCI reference string"));
     if (!named) {
-      const bool pull_failed = named.error().code == queue::Code::Unavailable;
+      const queue::Code why = named.error().code;
+      const bool pull_failed = why == queue::Code::Unavailable || why == queue::Code::NotFound;
       RecordFailure(held, {.code = std::string(pull_failed ? ec::kModuleUnavailable : ec::kPipelineInvalid),
                            .message = named.error().message,
-                           .retryable = pull_failed});
+                           .retryable = why == queue::Code::Unavailable});
       return;
     }
     module = *named;

@@ -13,7 +13,16 @@ namespace {
 
 std::string WithoutScheme(const std::string& ref) { return ref.rfind("oci://", 0) == 0 ? ref.substr(6) : ref; }
 
-// The module file of `ref`, pulled through the cache. `what` begins the error message.
+// Whether a later pull may succeed where this one failed (the network or the registry), as opposed to
+// one that will fail the same way until someone acts (no such tag, no rights, a format wasmq doesn't read).
+bool Transient(oci::ErrorKind kind) {
+  using K = oci::ErrorKind;
+  return kind == K::Network || kind == K::RateLimited || kind == K::RegistryError || kind == K::DigestMismatch ||
+         kind == K::Io;
+}
+
+// The module file of `ref`, pulled through the cache. `what` begins the error message. Unavailable when a
+// retry may help (Transient), NotFound otherwise.
 queue::Result<std::string> PullModule(const OciSource& src, const std::string& ref, const std::string& what) {
   oci::PullOptions o;
   o.cache_dir = src.cache_dir;
@@ -21,9 +30,11 @@ queue::Result<std::string> PullModule(const OciSource& src, const std::string& r
   o.client.insecure_registries = src.insecure_registries;
   o.client.credentials.k8s_secret = src.k8s_secret;
   auto pulled = oci::Pull(ref, o);
-  if (!pulled)
-    return queue::Unavailable(what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) +
-                              ": " + pulled.error().message);
+  if (!pulled) {
+    std::string message = what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) + ": " +
+                          pulled.error().message;
+    return Transient(pulled.error().kind) ? queue::Unavailable(std::move(message)) : queue::NotFound(std::move(message));
+  }
   return pulled->module_path;
 }
 

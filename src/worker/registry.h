@@ -52,7 +52,7 @@ class PipelineRegistry {
   // Reads and compiles each mode's module. InvalidArgument naming the mode and file for one that cannot be
   // read, is not a WebAssembly module, or is not a WASI command (no `_start`). A value that is not a file
   // but an OCI reference (`oci://` prefix optional) is pulled through the cache (SetOci); a failed pull is
-  // Unavailable with the oci error's kind and message.
+  // Unavailable or NotFound (as for TaskModule) with the oci error's kind and message.
   void SetOci(OciSource source) { oci_ = std::move(source); }
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
   // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
@@ -67,7 +67,8 @@ class PipelineRegistry {
 
   // The module a task's config names by OCI reference ("module"): InvalidArgument when the reference does
   // not parse or lies under none of OciSource::task_module_prefixes, or the module is not a WASI command;
-  // Unavailable when the pull fails (network, registry; a retry may help). Pulled through the cache on
+  // Unavailable when the pull fails where a retry may help (network, registry error, rate limit), NotFound
+  // when it fails for good (no such repository or tag, no rights, a format wasmq doesn't read). Pulled through the cache on
   // first use and kept compiled for the life of the process, so a tag is resolved once per process (name
   // a digest to pin it). Thread-safe.
   queue::Result<std::shared_ptr<const wasm::Module>> TaskModule(const std::string& ref) const;

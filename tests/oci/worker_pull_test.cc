@@ -86,7 +86,7 @@ TEST(WorkerPull, TaskModulesOnlyUnderAllowedPrefixes) {
   EXPECT_FALSE(registry.TaskModule("not a reference!"));
   auto absent = registry.TaskModule(reg->host() + "/tasks/absent:v1");
   ASSERT_FALSE(absent);
-  EXPECT_EQ(absent.error().code, queue::Code::Unavailable) << absent.error().message;
+  EXPECT_EQ(absent.error().code, queue::Code::NotFound) << absent.error().message;  // no retry can help
 
   reg->Kill();  // known modules stay compiled for the process; unknown ones now fail as retryable
   auto again = registry.TaskModule(ref);
