@@ -1,6 +1,9 @@
 // HEAD_SWAP: explicit boxes (outside the box nothing changes; inside, the reference's structure with the
 // source's colours), boxes from the face engine (a stand-in answering fixed faces), and the engine's
 // failures mapped to TaskError codes.
+#include <algorithm>
+#include <cmath>
+
 #include "harness.h"
 
 namespace wasmq::pipelines::testing {
@@ -123,6 +126,65 @@ TEST(HeadSwap, BoxesFromTheFaceEngine) {
   EXPECT_EQ(half.summary["boxes_from"], "config+face-detect");
   ASSERT_EQ(engine->requests().size(), 3u);
   EXPECT_EQ(Json::parse(engine->requests()[2].json)["max_faces"], 3);
+}
+
+// A drawn face (skin ellipse, eyes, brows, nose, mouth on a dark background, then blurred) that the real
+// face-detect engine finds: OpenCV's frontal-face cascade from Debian's opencv-data.
+Image DrawnFace(int cx, int cy) {
+  Image img(400, 300, {50, 70, 60});
+  auto ellipse = [&img](int ex, int ey, int rx, int ry, Rgb c) {
+    for (int y = ey - ry; y <= ey + ry; ++y)
+      for (int x = ex - rx; x <= ex + rx; ++x) {
+        double dx = double(x - ex) / rx, dy = double(y - ey) / ry;
+        if (x >= 0 && y >= 0 && x < img.w && y < img.h && dx * dx + dy * dy <= 1) img.set(x, y, c);
+      }
+  };
+  ellipse(cx, cy, 80, 105, {210, 180, 150});
+  for (int dx : {-30, 30}) {
+    ellipse(cx + dx, cy - 20, 16, 8, {40, 40, 40});  // eye
+    ellipse(cx + dx, cy - 40, 22, 5, {80, 70, 60});  // brow
+  }
+  ellipse(cx, cy + 20, 8, 18, {170, 145, 120});  // nose
+  ellipse(cx, cy + 60, 28, 7, {120, 70, 70});    // mouth
+  // A separable Gaussian blur (sigma 3, radius 4), as a camera's softness: the cascade wants edges, not steps.
+  double k[9], sum = 0;
+  for (int i = -4; i <= 4; ++i) sum += k[i + 4] = std::exp(-i * i / 18.0);
+  for (double& v : k) v /= sum;
+  for (int pass = 0; pass < 2; ++pass) {
+    Image out = img;
+    for (int y = 0; y < img.h; ++y)
+      for (int x = 0; x < img.w; ++x) {
+        double acc[3] = {0, 0, 0};
+        for (int i = -4; i <= 4; ++i) {
+          int sx = pass ? x : std::clamp(x + i, 0, img.w - 1), sy = pass ? std::clamp(y + i, 0, img.h - 1) : y;
+          Rgb c = img.at(sx, sy);
+          acc[0] += k[i + 4] * c.r, acc[1] += k[i + 4] * c.g, acc[2] += k[i + 4] * c.b;
+        }
+        out.set(x, y, {Clamp8(int(std::lround(acc[0]))), Clamp8(int(std::lround(acc[1]))), Clamp8(int(std::lround(acc[2])))});
+      }
+    img = out;
+  }
+  return img;
+}
+
+TEST(HeadSwap, TwoPhotosAndNothingElseWithTheRealFaceDetector) {
+  // What a new user does: post a photo and a reference photo, no boxes. The built-in face-detect engine
+  // (OpenCV, loaded from wasmq-face-detect.so) finds both faces.
+  PipelineRun run("HEAD_SWAP");
+  run.InputPng("source", DrawnFace(200, 150));
+  run.InputPng("reference_image", DrawnFace(160, 140));
+  auto engines = engines::EngineRegistry::Load("");
+  ASSERT_TRUE(engines.registry) << engines.error;
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}}, engines.registry.get());
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.summary["boxes_from"], "face-detect") << r.summary.dump();
+  EXPECT_EQ(r.summary["source_faces"], 1) << r.summary.dump();
+  // The head box lies around the drawn face's centre (200,150).
+  const Json& box = r.summary["source_box"];
+  int x = box["x"], y = box["y"], w = box["w"], h = box["h"];
+  EXPECT_TRUE(x < 200 && 200 < x + w && y < 150 && 150 < y + h) << box.dump();
+  EXPECT_EQ(r.image.w, 400);
+  EXPECT_EQ(r.image.h, 300);
 }
 
 TEST(HeadSwap, EngineOutcomesBecomeTaskErrors) {
