@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../require_tool.h"
 #include "engines/engines.h"
 
 namespace wasmq::engines {
@@ -20,8 +21,7 @@ TEST(EngineRegistry, WithoutAConfigFileHasTheBuiltinFaceDetect) {
 }
 
 TEST(EngineRegistry, ReadsEveryKindFromTheFile) {
-  if (!std::filesystem::exists(Upper()))
-    GTEST_SKIP() << "no wasm32-wasi toolchain: " << Upper() << " was not built";
+  WASMQ_REQUIRE(std::filesystem::exists(Upper()), "no wasm32-wasi toolchain: " << Upper() << " was not built");
   const std::string dir = (std::filesystem::temp_directory_path() / "wasmq-engines-registry").string();
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/workflow.json")

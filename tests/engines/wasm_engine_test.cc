@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "../require_tool.h"
 #include "engines/engines.h"
 
 namespace wasmq::engines {
@@ -22,9 +23,9 @@ std::unique_ptr<EngineRegistry> Registry(Json extra = Json::object()) {
 }
 
 // Without clang for wasm32-wasi the build has no test module (CMake warns); skip rather than fail.
-#define NEED_MODULE()                                                             \
-  if (!std::filesystem::exists(std::string(ENGINES_MODULES_DIR) + "/upper.wasm")) \
-  GTEST_SKIP() << "no wasm32-wasi toolchain: " ENGINES_MODULES_DIR "/upper.wasm was not built"
+#define NEED_MODULE()                                                                    \
+  WASMQ_REQUIRE(std::filesystem::exists(std::string(ENGINES_MODULES_DIR) + "/upper.wasm"), \
+                "no wasm32-wasi toolchain: " ENGINES_MODULES_DIR "/upper.wasm was not built")
 
 TEST(WasmEngine, RunsTheModuleWithTheRequestAndPayload) {
   NEED_MODULE();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "../require_tool.h"
 #include "oci/oci.h"
 #include "registry_harness.h"
 #include "test_modules.h"
@@ -222,7 +223,7 @@ TEST_F(AnonymousRegistry, UnsupportedLayoutListsMediaTypes) {
 }
 
 TEST_F(AnonymousRegistry, SkopeoReadsWhatWasmqPushed) {
-  if (!std::filesystem::exists("/usr/bin/skopeo")) GTEST_SKIP() << "skopeo not installed";
+  WASMQ_REQUIRE(std::filesystem::exists("/usr/bin/skopeo"), "skopeo not installed (Debian: skopeo)");
   PushOptions po;
   po.client = IsolatedClient(dir_);
   auto pushed = Push(ocitest::CommandModule("skopeo"), Ref("second/client:v1"), po);
