@@ -53,6 +53,15 @@ bool ValidUtf8(std::string_view s) {
   return true;
 }
 
+// For a call that creates a name which is no directory (a symlink, a hard link) at a path that ended in
+// '/' (`r.must_be_dir`): the path can only name a directory, so it is EEXIST when something is there and
+// ENOENT when nothing is, as on Linux. The *at() call gets the name without its slash and would otherwise
+// create it.
+uint16_t NoDirectoryAtTrailingSlash(const Resolved& r) {
+  struct stat st;
+  return fstatat(r.dirfd(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? abi::kExist : abi::kNoent;
+}
+
 // When (dirfd, name) is a symlink, whether its target stays inside the sandbox once the link sits
 // `depth` directories below the root (a link moved or hard-linked elsewhere keeps its relative target).
 bool LinkStaysInside(int dirfd, const std::string& name, size_t depth) {
@@ -97,7 +106,10 @@ uint16_t WasiImpl::path_open(M m, uint32_t fd, uint32_t dirflags, uint32_t path,
   if (uint16_t err = GetDir(fd, need, &dir)) return err;
   // Reading or writing is granted only if the directory passes it on.
   if (rights_base & (kRightFdRead | kRightFdWrite) & ~dir->rights_inheriting) return kNotcapable;
-  if ((fdflags & (kFdflagDsync | kFdflagRsync | kFdflagSync)) && !(dir->rights_inheriting & kRightFdDatasync))
+  // As preview1 specifies: DSYNC needs FD_DATASYNC, RSYNC and SYNC need FD_SYNC (a directory that passes
+  // on only FD_SYNC still allows O_SYNC).
+  if ((fdflags & kFdflagDsync) && !(dir->rights_inheriting & kRightFdDatasync)) return kNotcapable;
+  if ((fdflags & (kFdflagRsync | kFdflagSync)) && !(dir->rights_inheriting & kRightFdSync))
     return kNotcapable;
   if (!m.Check(fd_ptr, 4)) return kFault;
 
@@ -202,6 +214,7 @@ uint16_t WasiImpl::path_link(M m, uint32_t old_fd, uint32_t old_flags, uint32_t 
   if (uint16_t err = ResolveAt(m, new_fd, kRightPathLinkTarget, new_path, new_path_len, false, &to))
     return err;
   if (to.name == ".") return kExist;
+  if (to.must_be_dir) return NoDirectoryAtTrailingSlash(to);
   if (!LinkStaysInside(from.dirfd(), from.name, to.depth())) return kNotcapable;
   if (linkat(from.dirfd(), from.name.c_str(), to.dirfd(), to.name.c_str(), 0) != 0) return HostErrno(errno);
   return kSuccess;
@@ -261,7 +274,8 @@ uint16_t WasiImpl::path_symlink(M m, uint32_t old_path, uint32_t old_path_len, u
   if (uint16_t err = ReadPath(m, old_path, old_path_len, &target)) return err;
   Resolved r;
   if (uint16_t err = ResolveAt(m, fd, kRightPathSymlink, new_path, new_path_len, false, &r)) return err;
-  if (r.name == "." || r.must_be_dir) return kExist;
+  if (r.name == ".") return kExist;
+  if (r.must_be_dir) return NoDirectoryAtTrailingSlash(r);
   // A link that points outside could never be followed through WASI, but the host (a worker collecting
   // results) might follow it: refuse to create one.
   if (!SymlinkTargetStaysInside(target, r.depth())) return kNotcapable;
