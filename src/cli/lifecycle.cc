@@ -89,6 +89,8 @@ worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void
           .retry_backoff_max_ms = cfg.retry_backoff_max_ms,
           .task_ttl_ms = cfg.task_ttl_ms,
           .cleanup_interval_ms = cfg.cleanup_interval_ms,
+          .max_output_bytes = cfg.max_output_bytes,
+          .max_output_files = cfg.max_output_files,
           .log = std::move(log)};
 }
 

@@ -12,6 +12,8 @@
 //   N    the module's exit status: 0 when `_start` returns, proc_exit's code otherwise (a code above 255,
 //        e.g. exit(-1), becomes 255)
 //   2    usage error: bad option or option value, --dir that is not a directory, wrong --invoke arguments
+//   123  the module went over --max-output / --max-output-files (it got EDQUOT; said on stderr), whatever
+//        its own status
 //   124  interrupted: --timeout-ms elapsed or --fuel ran out ("trap: interrupted (...)" + backtrace)
 //   125  the module could not be started: file unreadable, malformed or invalid module, missing or
 //        mistyped import, memory above --max-memory, no _start / no such --invoke function
@@ -45,6 +47,7 @@ namespace wasmq::cli {
 namespace {
 
 constexpr int kExitUsage = 2;
+constexpr int kExitOutputQuota = 123;
 constexpr int kExitInterrupted = 124;
 constexpr int kExitCannotStart = 125;
 constexpr int kExitTrap = 134;
@@ -55,6 +58,8 @@ struct RunOptions {
   uint64_t fuel = 0;
   uint64_t timeout_ms = 0;
   std::string max_memory;
+  std::string max_output;
+  uint64_t max_output_files = 0;
   std::string invoke;
 };
 
@@ -293,6 +298,14 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   wc.stdin_mode = wc.stdout_mode = wc.stderr_mode = wasi::StdioMode::Inherit;
   wc.args.push_back(path);
   if (opts.invoke.empty()) wc.args.insert(wc.args.end(), args.begin(), args.end());
+  if (!opts.max_output.empty()) {
+    auto bytes = ParseBytes(opts.max_output);
+    if (!bytes || *bytes == 0)
+      return Usage("--max-output: '" + opts.max_output +
+                   "' is not a size above 0 (e.g. 65536, 64KiB, 256MiB)");
+    wc.max_output_bytes = *bytes;
+  }
+  wc.max_output_files = opts.max_output_files;
   for (const std::string& e : opts.env) {
     size_t eq = e.find('=');
     if (eq == 0) return Usage("--env '" + e + "': the variable name is empty");
@@ -368,15 +381,26 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     return report.Fail(err);
   }
 
+  // A module that went over the output quota fails whatever it did about the EDQUOT it got.
+  auto over_quota = [&]() -> bool {
+    const auto& why = (*ctx)->output_quota_exceeded();
+    if (!why) return false;
+    std::cerr << "wasmq: " << path << ": the module wrote " << *why << " (--max-output "
+              << (opts.max_output.empty() ? "unlimited" : opts.max_output) << ", --max-output-files "
+              << (opts.max_output_files ? std::to_string(opts.max_output_files) : "unlimited") << ")\n";
+    return true;
+  };
   if (opts.invoke.empty()) {
     auto code = wasi::RunCommand(store, *inst);
     watchdog.Stop();
-    if (code) return Reporter::ExitStatus(*code);
+    if (code) return over_quota() ? kExitOutputQuota : Reporter::ExitStatus(*code);
+    if (code.error().kind == wasm::ErrorKind::Exit && over_quota()) return kExitOutputQuota;
     if (code.error().kind == wasm::ErrorKind::Unlinkable) {
       std::cerr << "wasmq: " << path << ": " << code.error().message
                 << " (use --invoke FUNC to call an export)\n";
       return kExitCannotStart;
     }
+    over_quota();  // said too, when that is what the module was doing
     return report.Fail(code.error());
   }
 
@@ -412,7 +436,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   if (!results) return report.Fail(results.error());
   for (const wasm::Value& v : *results) std::cout << FormatResult(v) << "\n";
   std::cout.flush();
-  return 0;
+  return over_quota() ? kExitOutputQuota : 0;
 }
 
 }  // namespace
@@ -436,6 +460,14 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-memory", opts->max_memory,
                   "Cap each linear memory at BYTES (65536, 64KiB, 16MiB, 1GiB; whole 64 KiB pages)")
       ->type_name("BYTES");
+  cmd->add_option("--max-output", opts->max_output,
+                  "Let the module add at most BYTES to the --dir directories (EDQUOT past it; exit 123). "
+                  "Default: no limit")
+      ->type_name("BYTES");
+  cmd->add_option("--max-output-files", opts->max_output_files,
+                  "Let the module create at most N files, directories and links there (EDQUOT past it; "
+                  "exit 123). Default: no limit")
+      ->type_name("N");
   cmd->add_option("--invoke", opts->invoke,
                   "Call the exported FUNC with ARGS (parsed per its parameter types) instead of _start, "
                   "and print its results")
@@ -443,7 +475,8 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->footer(
       "Options go before MODULE.wasm; every word after it is passed to the module (or, with --invoke, to\n"
       "FUNC). The module sees only the --env variables and --dir directories given.\n"
-      "Exit codes: the module's status (0-255); 2 usage error; 124 interrupted by --timeout-ms or --fuel;\n"
+      "Exit codes: the module's status (0-255); 2 usage error; 123 over --max-output or --max-output-files;\n"
+      "124 interrupted by --timeout-ms or --fuel;\n"
       "125 the module could not be started (unreadable, malformed, invalid, missing import, no _start);\n"
       "134 trap (the reason and a Wasm backtrace on stderr).");
   cmd->prefix_command();  // MODULE and everything after it land in remaining()

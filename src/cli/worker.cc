@@ -113,8 +113,8 @@ void AddWorkerCommand(CLI::App& app, int* exit_code) {
                            "pipelines",   "pipelines-dir",    "mode-limits",       "task-timeout",
                            "max-retries", "retry-backoff",    "retry-backoff-max", "lease",
                            "task-ttl",    "cleanup-interval", "shutdown-grace",    "max-memory",
-                           "sqlite-sync", "redis-host",       "redis-port",        "redis-db",
-                           "redis-prefix", "engine-config"});
+                           "max-output",  "max-output-files", "sqlite-sync",       "redis-host",
+                           "redis-port",  "redis-db",         "redis-prefix",      "engine-config"});
   cmd->callback([input, exit_code] { *exit_code = RunWorker(*input); });
 }
 

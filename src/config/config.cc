@@ -70,6 +70,10 @@ constexpr Setting kSettings[] = {
      "on SIGINT/SIGTERM, how long running tasks may finish before "
      "they are handed back"},
     {"max-memory", "WASMQ_MAX_MEMORY", "256MiB", "linear memory cap per task instance"},
+    {"max-output", "WASMQ_MAX_OUTPUT", "256MiB",
+     "most bytes a task's pipeline may write to /out (EDQUOT past it; the task fails with OUTPUT_TOO_LARGE)"},
+    {"max-output-files", "WASMQ_MAX_OUTPUT_FILES", "10000",
+     "most files, directories and links a task's pipeline may create in /out (as --max-output)"},
     {"sqlite-sync", "WASMQ_SQLITE_SYNC", "normal",
      "SQLite commit durability: normal (safe against process crashes) "
      "or full (also power loss; slower)"},
@@ -370,6 +374,13 @@ Result<Config> Load(const LoadInput& input) {
       if (!b || *b < 65536) Bad(v, "must be a size of at least 64KiB (65536, 64KiB, 256MiB, 1GiB)");
       c.max_memory_bytes = *b;
     }
+    {
+      const Value& v = get("max-output");
+      auto b = ParseBytes(v.text);
+      if (!b || *b < 1024) Bad(v, "must be a size of at least 1KiB (65536, 64KiB, 256MiB, 1GiB)");
+      c.max_output_bytes = *b;
+    }
+    c.max_output_files = static_cast<uint64_t>(Int(get("max-output-files"), 1, 100'000'000));
     {
       const Value& v = get("sqlite-sync");
       if (v.text != "normal" && v.text != "full") Bad(v, "must be normal or full");

@@ -56,6 +56,8 @@ struct Config {
   int64_t cleanup_interval_ms = 0;
   int64_t shutdown_grace_ms = 0;
   uint64_t max_memory_bytes = 0;  // per task instance
+  uint64_t max_output_bytes = 0;  // what a task's pipeline may write to /out
+  uint64_t max_output_files = 0;  // names it may create there
   bool sqlite_sync_full = false;
   // The HTTP API (api::ApiConfig has the details of each).
   bool auth_jwt = false;

@@ -90,6 +90,8 @@ inline constexpr std::string_view kTrap = "TRAP";          // the module trapped
 inline constexpr std::string_view kExit = "EXIT";          // the module exited non-zero
 inline constexpr std::string_view kTimeout = "TIMEOUT";    // the per-task timeout interrupted it
 inline constexpr std::string_view kResource = "RESOURCE";  // memory cap, stack exhausted
+inline constexpr std::string_view kOutputTooLarge =
+    "OUTPUT_TOO_LARGE";  // over the output quota or stdout cap
 inline constexpr std::string_view kPipelineInvalid = "PIPELINE_INVALID";  // module cannot be instantiated
 inline constexpr std::string_view kBadInput = "BAD_INPUT";                // the task's inputs are unusable
 inline constexpr std::string_view kInputNotFound = "INPUT_NOT_FOUND";      // a config "*_image" names no upload

@@ -64,6 +64,12 @@ void WasiImpl::CaptureWrite(int stdio, const char* data, size_t n) {
 
 namespace {
 
+// Where a write of `len` bytes at `offset` ends (offset <= INT64_MAX and len < 2^32: the sum fits in a u64),
+// saturated to what a file size can be.
+int64_t EndOf(uint64_t offset, uint64_t len) {
+  return static_cast<int64_t>(std::min<uint64_t>(offset + len, static_cast<uint64_t>(INT64_MAX)));
+}
+
 // Maps the guest's iovec array onto host iovecs pointing into guest memory (all bounds-checked).
 uint16_t GatherIovs(const GuestMemory& m, uint32_t iovs, uint32_t iovs_len, std::vector<iovec>* out) {
   if (!m.Check(iovs, uint64_t{iovs_len} * kIovecSize)) return kFault;
@@ -189,11 +195,25 @@ uint16_t WasiImpl::fd_write(M m, uint32_t fd, uint32_t iovs, uint32_t iovs_len, 
       n += v.iov_len;
     }
   } else {
+    uint64_t total = 0;
+    for (const iovec& v : iov) total += v.iov_len;
+    uint16_t err = kSuccess;
+    const int64_t before = QuotaBefore(
+        *e,
+        [&](int64_t size) {
+          if (e->fdflags & kFdflagAppend) return size + static_cast<int64_t>(total);
+          const off_t pos = lseek(e->host.get(), 0, SEEK_CUR);
+          return pos < 0 ? size : EndOf(static_cast<uint64_t>(pos), total);
+        },
+        &err);
+    if (err) return err;
     ssize_t r;
     do {
       r = iov.empty() ? 0 : writev(e->HostFd(), iov.data(), static_cast<int>(iov.size()));
     } while (r < 0 && errno == EINTR);
-    if (r < 0) return HostErrno(errno);
+    const int saved = errno;
+    if (before >= 0) ChargeSince(e->host.get(), before);
+    if (r < 0) return HostErrno(saved);
     n = static_cast<size_t>(r);
   }
   m.Store<uint32_t>(nwritten_ptr, static_cast<uint32_t>(n));
@@ -235,13 +255,21 @@ uint16_t WasiImpl::fd_pwrite(M m, uint32_t fd, uint32_t iovs, uint32_t iovs_len,
   std::vector<iovec> iov;
   if (uint16_t err = GatherIovs(m, iovs, iovs_len, &iov)) return err;
   if (!m.Check(nwritten_ptr, 4)) return kFault;
+  uint64_t total = 0;
+  for (const iovec& v : iov) total += v.iov_len;
+  uint16_t err = kSuccess;
+  const int64_t before = QuotaBefore(
+      *e, [&](int64_t) { return EndOf(offset, total); }, &err);
+  if (err) return err;
   ssize_t r;
   do {
     r = iov.empty()
             ? 0
             : pwritev(e->host.get(), iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));
   } while (r < 0 && errno == EINTR);
-  if (r < 0) return HostErrno(errno);
+  const int saved = errno;
+  if (before >= 0) ChargeSince(e->host.get(), before);
+  if (r < 0) return HostErrno(saved);
   m.Store<uint32_t>(nwritten_ptr, static_cast<uint32_t>(r));
   return kSuccess;
 }
@@ -295,9 +323,25 @@ uint16_t WasiImpl::fd_tell(M m, uint32_t fd, uint32_t offset_ptr) {
 // ---------------------------------------------------------------------------------------------------------
 // table management
 
+void WasiImpl::Dropping(const FdEntry& e) {
+  if (!QuotaOn() || e.kind != FdKind::File) return;
+  struct stat st;
+  if (fstat(e.host.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 0) return;
+  // The last name went while this fd kept the data (Released did not count it back): unless another fd
+  // still holds the file, closing this one frees it.
+  for (const auto& [n, o] : fds_) {
+    struct stat ost;
+    if (o.get() != &e && o->kind == FdKind::File && fstat(o->host.get(), &ost) == 0 &&
+        ost.st_dev == st.st_dev && ost.st_ino == st.st_ino)
+      return;
+  }
+  out_bytes_ -= static_cast<int64_t>(st.st_size);
+}
+
 uint16_t WasiImpl::fd_close(M, uint32_t fd) {
   auto it = fds_.find(fd);
   if (it == fds_.end()) return kBadf;
+  Dropping(*it->second);
   fds_.erase(it);
   return kSuccess;
 }
@@ -308,6 +352,7 @@ uint16_t WasiImpl::fd_renumber(M, uint32_t fd, uint32_t to) {
   auto to_it = fds_.find(to);
   if (to_it == fds_.end()) return kBadf;
   if (fd == to) return kSuccess;
+  Dropping(*to_it->second);
   to_it->second = std::move(from_it->second);
   fds_.erase(from_it);
   return kSuccess;
@@ -400,7 +445,14 @@ uint16_t WasiImpl::fd_filestat_set_size(M, uint32_t fd, uint64_t size) {
   if (uint16_t err = Get(fd, kRightFdFilestatSetSize, &e)) return err;
   if (e->kind != FdKind::File) return kInval;
   if (size > static_cast<uint64_t>(INT64_MAX)) return kInval;
-  if (ftruncate(e->host.get(), static_cast<off_t>(size)) != 0) return HostErrno(errno);
+  uint16_t err = kSuccess;
+  const int64_t before = QuotaBefore(
+      *e, [&](int64_t) { return static_cast<int64_t>(size); }, &err);
+  if (err) return err;
+  const int r = ftruncate(e->host.get(), static_cast<off_t>(size));
+  const int saved = errno;
+  if (before >= 0) ChargeSince(e->host.get(), before);
+  if (r != 0) return HostErrno(saved);
   return kSuccess;
 }
 
@@ -453,7 +505,12 @@ uint16_t WasiImpl::fd_allocate(M, uint32_t fd, uint64_t offset, uint64_t len) {
   if (len == 0 || offset > static_cast<uint64_t>(INT64_MAX) ||
       len > static_cast<uint64_t>(INT64_MAX) - offset)
     return kInval;
+  uint16_t err = kSuccess;
+  const int64_t before = QuotaBefore(
+      *e, [&](int64_t size) { return std::max(size, static_cast<int64_t>(offset + len)); }, &err);
+  if (err) return err;
   int r = posix_fallocate(e->host.get(), static_cast<off_t>(offset), static_cast<off_t>(len));
+  if (before >= 0) ChargeSince(e->host.get(), before);
   return r == 0 ? kSuccess : HostErrno(r);
 }
 

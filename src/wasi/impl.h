@@ -92,6 +92,9 @@ class WasiImpl {
   size_t stdin_pos_ = 0;
   std::optional<uint32_t> exit_code_;
   std::optional<wasm::Error> trap_;
+  // Output quota (wasi.h): net growth since Create, and the first refusal.
+  int64_t out_bytes_ = 0, out_files_ = 0;
+  std::optional<std::string> quota_exceeded_;
 
   // ---- the imports (wasi.cc, fd.cc, path.cc). `m` is the caller's memory. ----
   using M = const GuestMemory&;
@@ -170,6 +173,29 @@ class WasiImpl {
   // Returns false when interrupted (trap_ set).
   bool WaitInterruptible(std::vector<struct pollfd>& fds, uint64_t deadline_ns, bool has_deadline);
   void CaptureWrite(int stdio, const char* data, size_t n);
+  // ---- output quota (quota.cc) ----
+  bool QuotaOn() const { return config_.max_output_bytes != 0 || config_.max_output_files != 0; }
+  // kSuccess when the module may add `bytes` bytes / `files` names now; else kDquot, remembering why.
+  uint16_t QuotaAllows(int64_t bytes, int64_t files);
+  // The size of the regular file open as `hfd` (-1 when it is no regular file: not counted).
+  static int64_t CountedSize(int hfd);
+  // Charges the change of the file open as `hfd` since it was `before` bytes long.
+  void ChargeSince(int hfd, int64_t before);
+  // The size of a regular file open as `e` when the quota is on and it may grow, else -1; when it is
+  // counted, kDquot in *err if growing it to `end` bytes (a function of that size) is not allowed.
+  template <typename End>
+  int64_t QuotaBefore(const FdEntry& e, End end, uint16_t* err) {
+    *err = abi::kSuccess;
+    if (!QuotaOn() || e.kind != FdKind::File) return -1;
+    const int64_t before = CountedSize(e.host.get());
+    if (before >= 0) *err = QuotaAllows(end(before) - before, 0);
+    return before;
+  }
+  // Before (dirfd, name) is removed or replaced: the bytes and names that removal gives back (bytes only
+  // when it is a regular file's last link and no fd of this context keeps it open).
+  void Released(int dirfd, const std::string& name, int64_t* bytes, int64_t* files);
+  // Before the fd entry `e` is closed: gives back the bytes of an unlinked file only it held.
+  void Dropping(const FdEntry& e);
   void SetInterruptedTrap();
 
   std::map<uint32_t, std::unique_ptr<FdEntry>> fds_;

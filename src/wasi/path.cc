@@ -132,6 +132,21 @@ uint16_t WasiImpl::path_open(M m, uint32_t fd, uint32_t dirflags, uint32_t path,
   if (fdflags & kFdflagRsync) flags |= O_RSYNC;
   if (fdflags & kFdflagNonblock) flags |= O_NONBLOCK;
 
+  // Output quota: a new name, and the bytes a truncation gives back.
+  bool created = false;
+  int64_t truncated = 0;
+  if (QuotaOn() && (oflags & (kOflagCreat | kOflagTrunc))) {
+    struct stat old;
+    if (fstatat(r.dirfd(), r.name.c_str(), &old, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (oflags & kOflagCreat) {
+        if (uint16_t err = QuotaAllows(0, 1)) return err;
+        created = true;
+      }
+    } else if ((oflags & kOflagTrunc) && S_ISREG(old.st_mode)) {
+      truncated = static_cast<int64_t>(old.st_size);
+    }
+  }
+
   // Opened non-blocking so that a FIFO in a preopened directory cannot hang the open itself; the flag is
   // cleared again unless the module asked for it.
   int hfd;
@@ -140,6 +155,8 @@ uint16_t WasiImpl::path_open(M m, uint32_t fd, uint32_t dirflags, uint32_t path,
   } while (hfd < 0 && errno == EINTR);
   if (hfd < 0) return HostErrno(errno);
   UniqueFd owned(hfd);
+  out_files_ += created ? 1 : 0;
+  out_bytes_ -= truncated;
   if (!(fdflags & kFdflagNonblock)) {
     int fl = fcntl(hfd, F_GETFL);
     if (fl >= 0) fcntl(hfd, F_SETFL, fl & ~O_NONBLOCK);
@@ -172,7 +189,13 @@ uint16_t WasiImpl::path_create_directory(M m, uint32_t fd, uint32_t path, uint32
   Resolved r;
   if (uint16_t err = ResolveAt(m, fd, kRightPathCreateDirectory, path, path_len, false, &r)) return err;
   if (r.name == ".") return kExist;
+  if (QuotaOn()) {
+    struct stat st;
+    if (fstatat(r.dirfd(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return kExist;
+    if (uint16_t err = QuotaAllows(0, 1)) return err;
+  }
   if (mkdirat(r.dirfd(), r.name.c_str(), 0777) != 0) return HostErrno(errno);
+  if (QuotaOn()) ++out_files_;
   return kSuccess;
 }
 
@@ -216,7 +239,13 @@ uint16_t WasiImpl::path_link(M m, uint32_t old_fd, uint32_t old_flags, uint32_t 
   if (to.name == ".") return kExist;
   if (to.must_be_dir) return NoDirectoryAtTrailingSlash(to);
   if (!LinkStaysInside(from.dirfd(), from.name, to.depth())) return kNotcapable;
+  if (QuotaOn()) {
+    struct stat st;
+    if (fstatat(to.dirfd(), to.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return kExist;
+    if (uint16_t err = QuotaAllows(0, 1)) return err;
+  }
   if (linkat(from.dirfd(), from.name.c_str(), to.dirfd(), to.name.c_str(), 0) != 0) return HostErrno(errno);
+  if (QuotaOn()) ++out_files_;
   return kSuccess;
 }
 
@@ -245,6 +274,7 @@ uint16_t WasiImpl::path_remove_directory(M m, uint32_t fd, uint32_t path, uint32
     int e = errno;
     return e == EEXIST ? kNotempty : HostErrno(e);
   }
+  if (QuotaOn()) --out_files_;
   return kSuccess;
 }
 
@@ -262,7 +292,18 @@ uint16_t WasiImpl::path_rename(M m, uint32_t fd, uint32_t old_path, uint32_t old
     if (!S_ISDIR(st.st_mode)) return kNotdir;
   }
   if (!LinkStaysInside(from.dirfd(), from.name, to.depth())) return kNotcapable;
+  // Output quota: a rename over an existing name frees that name (and its data), unless both are one file.
+  int64_t bytes = 0, files = 0;
+  if (QuotaOn()) {
+    struct stat a, b;
+    if (fstatat(from.dirfd(), from.name.c_str(), &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+        fstatat(to.dirfd(), to.name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+      Released(to.dirfd(), to.name, &bytes, &files);
+  }
   if (renameat(from.dirfd(), from.name.c_str(), to.dirfd(), to.name.c_str()) != 0) return HostErrno(errno);
+  out_bytes_ -= bytes;
+  out_files_ -= files;
   return kSuccess;
 }
 
@@ -279,7 +320,13 @@ uint16_t WasiImpl::path_symlink(M m, uint32_t old_path, uint32_t old_path_len, u
   // A link that points outside could never be followed through WASI, but the host (a worker collecting
   // results) might follow it: refuse to create one.
   if (!SymlinkTargetStaysInside(target, r.depth())) return kNotcapable;
+  if (QuotaOn()) {
+    struct stat st;
+    if (fstatat(r.dirfd(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return kExist;
+    if (uint16_t err = QuotaAllows(0, 1)) return err;
+  }
   if (symlinkat(target.c_str(), r.dirfd(), r.name.c_str()) != 0) return HostErrno(errno);
+  if (QuotaOn()) ++out_files_;
   return kSuccess;
 }
 
@@ -287,7 +334,11 @@ uint16_t WasiImpl::path_unlink_file(M m, uint32_t fd, uint32_t path, uint32_t pa
   Resolved r;
   if (uint16_t err = ResolveAt(m, fd, kRightPathUnlinkFile, path, path_len, false, &r)) return err;
   if (r.name == ".") return kIsdir;
+  int64_t bytes = 0, files = 0;
+  if (QuotaOn()) Released(r.dirfd(), r.name, &bytes, &files);
   if (unlinkat(r.dirfd(), r.name.c_str(), 0) != 0) return HostErrno(errno);
+  out_bytes_ -= bytes;
+  out_files_ -= files;
   return kSuccess;
 }
 

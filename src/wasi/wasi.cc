@@ -561,6 +561,9 @@ const std::string& Wasi::stderr_data() const { return impl_->stderr_buf_; }
 uint64_t Wasi::stdout_dropped() const { return impl_->stdout_dropped_; }
 uint64_t Wasi::stderr_dropped() const { return impl_->stderr_dropped_; }
 std::optional<uint32_t> Wasi::exit_code() const { return impl_->exit_code_; }
+const std::optional<std::string>& Wasi::output_quota_exceeded() const { return impl_->quota_exceeded_; }
+int64_t Wasi::output_bytes() const { return impl_->out_bytes_; }
+int64_t Wasi::output_files() const { return impl_->out_files_; }
 
 wasm::Result<uint32_t> RunCommand(wasm::Store& store, const wasm::Instance& instance) {
   wasm::FuncInst* start = instance.GetFunc("_start");

@@ -26,6 +26,13 @@
 // the module wrote should still open files with O_NOFOLLOW (a whole directory of relative links can be
 // moved up). Rights are checked on every call. The environment holds only config.env.
 //
+// Output quota: with WasiConfig::max_output_bytes / max_output_files set, what the module adds to the
+// preopened directories is bounded: a write, pwrite, allocate, set_size or truncating open that would make
+// the files it can reach larger than the quota, and a create, mkdir, symlink or link past the file count,
+// fail with EDQUOT and nothing changes. Removing or shrinking files gives the room back. The quota counts
+// growth from the state at Create (a pre-filled directory does not count against it), by logical size (a
+// sparse file counts as long as it is). output_quota_exceeded() tells the embedder that the module hit it.
+//
 // Threading: one Wasi context belongs to the thread that runs its store; Interrupt() may be called from
 // any thread. The Wasi object must outlive every store it was added to.
 #pragma once
@@ -68,6 +75,10 @@ struct WasiConfig {
   // Capture: at most this many bytes are kept per stream; the rest is dropped (and counted). A write is
   // still reported as complete to the module.
   size_t max_capture_bytes = 64u << 20;
+  // Output quota (see above), 0 = unlimited: bytes the module may add to files beneath the preopens, and
+  // names (files, directories, symlinks, links) it may add there.
+  uint64_t max_output_bytes = 0;
+  uint64_t max_output_files = 0;
   // Capture: called with every chunk the module writes (before the cap), e.g. to stream logs.
   std::function<void(std::string_view)> on_stdout;
   std::function<void(std::string_view)> on_stderr;
@@ -99,6 +110,14 @@ class Wasi {
   const std::string& stderr_data() const;
   uint64_t stdout_dropped() const;
   uint64_t stderr_dropped() const;
+
+  // Set once the output quota refused an operation (whatever the module did next): says which limit, e.g.
+  // "more than 268435456 bytes of output".
+  const std::optional<std::string>& output_quota_exceeded() const;
+  // What the module has added so far (net: removals count back; negative when it removed more than it
+  // added).
+  int64_t output_bytes() const;
+  int64_t output_files() const;
 
   // The code passed to proc_exit, once the module called it.
   std::optional<uint32_t> exit_code() const;

@@ -3,6 +3,7 @@
 // One attempt of a task, from a claimed lease to what the store records: stage the files, run the
 // module, then decide between Complete, Retry, Fail, Release, or nothing (see the table in worker.h), and
 // hand that to the recorder (recorder.cc).
+#include <filesystem>
 #include <thread>
 
 #include "worker/backoff.h"
@@ -27,8 +28,25 @@ queue::Json OutputOf(const std::string& out) {
   return SanitizeUtf8(out);
 }
 
-std::string Tail(const std::string& s) {
-  return SanitizeUtf8(s.size() <= kStderrTail ? s : s.substr(s.size() - kStderrTail));
+// The end of the module's stderr, saying so when the capture cap cut it (what is kept is its beginning).
+std::string Tail(const std::string& s, uint64_t dropped) {
+  std::string tail = SanitizeUtf8(s.size() <= kStderrTail ? s : s.substr(s.size() - kStderrTail));
+  if (dropped > 0)
+    tail += "\n[stderr cut at " + std::to_string(kMaxCaptureBytes) + " bytes: " + std::to_string(dropped) +
+            " more bytes dropped]";
+  return tail;
+}
+
+// Empties the attempt's /out (a partial output that must not stay on disk). False when something is left.
+bool EmptyDir(const std::string& dir) {
+  std::error_code ec;
+  bool ok = true;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code rm;
+    std::filesystem::remove_all(entry.path(), rm);
+    ok = ok && !rm;
+  }
+  return ok && !ec;
 }
 
 // What went wrong in a run that did not exit 0, and whether another attempt could help.
@@ -181,6 +199,8 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   req.dirs = *dirs;
   req.control = &held->control;
   req.engines = opt_.engines;
+  req.max_output_bytes = opt_.max_output_bytes;
+  req.max_output_files = opt_.max_output_files;
   req.on_log = [&](int level, std::string_view text) {
     static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
     Log(task.task_id + " (" + task.mode + ") " + kLevels[level] + ": " + std::string(text));
@@ -234,6 +254,23 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
     Record(held, std::move(f));
     return false;
   }
+  // Over the output quota, whatever the module made of its EDQUOT (it may have exited 0 with half a file),
+  // or a result (stdout) past the capture cap: the same module on the same input does it again.
+  if (o.output_quota_exceeded || (o.exit_code && *o.exit_code == 0 && o.stdout_dropped > 0)) {
+    TaskError e{.code = std::string(ec::kOutputTooLarge), .retryable = false};
+    if (o.output_quota_exceeded) {
+      e.message = "the pipeline wrote " + *o.output_quota_exceeded + " to /out (limits: WASMQ_MAX_OUTPUT " +
+                  std::to_string(opt_.max_output_bytes) + " bytes, WASMQ_MAX_OUTPUT_FILES " +
+                  std::to_string(opt_.max_output_files) + "); its partial output was removed";
+    } else {
+      e.message = "the pipeline's result (stdout) is larger than " + std::to_string(kMaxCaptureBytes) +
+                  " bytes; write large results to /out";
+    }
+    e.stderr_tail = Tail(o.stderr_data, o.stderr_dropped);
+    const bool emptied = EmptyDir(dirs.out);
+    RecordFailure(held, std::move(e));
+    return emptied;
+  }
   if (o.exit_code && *o.exit_code == 0) {
     auto files = workspace_.KeepOutputs(task, dirs);
     if (!files) {
@@ -248,7 +285,7 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
   }
   const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
   TaskError e = Classify(o, reason, timeout_ms);
-  e.stderr_tail = Tail(o.stderr_data);
+  e.stderr_tail = Tail(o.stderr_data, o.stderr_dropped);
   RecordFailure(held, std::move(e));
   return false;
 }

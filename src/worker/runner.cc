@@ -66,6 +66,8 @@ RunOutcome RunPipeline(const RunRequest& req) {
   config.stdin_mode = wasi::StdioMode::Capture;
   config.stdin_data = req.stdin_data;
   config.max_capture_bytes = req.max_capture_bytes;
+  config.max_output_bytes = req.max_output_bytes;
+  config.max_output_files = req.max_output_files;
   auto ctx = wasi::Wasi::Create(std::move(config));
   if (!ctx) {
     out.error = ctx.error();
@@ -93,6 +95,9 @@ RunOutcome RunPipeline(const RunRequest& req) {
   }
   out.stdout_data = (*ctx)->stdout_data();
   out.stderr_data = (*ctx)->stderr_data();
+  out.stdout_dropped = (*ctx)->stdout_dropped();
+  out.stderr_dropped = (*ctx)->stderr_dropped();
+  out.output_quota_exceeded = (*ctx)->output_quota_exceeded();
   return finish();
 }
 

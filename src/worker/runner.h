@@ -60,6 +60,10 @@ class RunControl {
   std::atomic<StopReason> reason_{StopReason::None};
 };
 
+// stdout (the task's result) and stderr (its logs) are kept up to this size each; a result past it fails the
+// task with OUTPUT_TOO_LARGE, logs past it are cut with a note.
+inline constexpr size_t kMaxCaptureBytes = 1u << 20;
+
 struct RunRequest {
   const wasm::Engine* engine = nullptr;  // the one the module was compiled with
   const wasm::Module* module = nullptr;
@@ -73,7 +77,8 @@ struct RunRequest {
   // The engines wasmq.engine_call reaches; null: every call answers ENGINE_UNKNOWN.
   const engines::EngineRegistry* engines = nullptr;
   RunControl* control = nullptr;
-  size_t max_capture_bytes = 1u << 20;  // per stream
+  size_t max_capture_bytes = kMaxCaptureBytes;          // per stream
+  uint64_t max_output_bytes = 0, max_output_files = 0;  // WASI's output quota on /out (0 = no limit)
 };
 
 // A wasmq.fail call: the module's own TaskError.
@@ -93,6 +98,8 @@ struct RunOutcome {
   int64_t log_lines_dropped = 0;         // over the log rate limit
   wasm::Error error = {};             // otherwise: why it did not (trap, interrupted, unlinkable, ...)
   std::string stdout_data = {}, stderr_data = {};
+  uint64_t stdout_dropped = 0, stderr_dropped = 0;   // bytes past max_capture_bytes
+  std::optional<std::string> output_quota_exceeded;  // which limit, when the module went over it
   int64_t duration_ms = 0;
   double instantiate_seconds = 0;  // imports, memory, data and element segments, start function
 };

@@ -63,6 +63,10 @@ struct PoolOptions {
   int64_t retry_backoff_ms = 1'000, retry_backoff_max_ms = 60'000;
   int64_t task_ttl_ms = 0;  // 0: never clean up
   int64_t cleanup_interval_ms = 60'000;
+  // What a task's pipeline may write to /out (WASI's output quota; 0 = no limit): past it the module gets
+  // EDQUOT and the task fails with OUTPUT_TOO_LARGE, its partial output removed.
+  uint64_t max_output_bytes = 256u << 20;
+  uint64_t max_output_files = 10'000;
   // Called with one line per notable event (task failures, recoveries, store errors). May be null.
   std::function<void(std::string_view)> log = nullptr;
   // Called after each pipeline instantiation with the mode and the time it took (the API's /metrics

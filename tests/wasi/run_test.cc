@@ -278,6 +278,35 @@ TEST(RunTest, MaxMemoryRefusesAModuleThatStartsTooBig) {
   EXPECT_EQ(RunWasmq({"run", ModulePath("bigmem")}).exit_code, 0);
 }
 
+// ---- output quota -------------------------------------------------------------------------------------
+
+TEST(RunTest, MaxOutputRefusesGrowthWithEdquot) {
+  TempDir dir;
+  RunResult r = RunWasmq({"run", "--max-output", "64KiB", "--max-output-files", "8", "--dir",
+                          "/out:" + dir.path(), ModulePath("quota"), "/out"});
+  // quota.c checks every refusal from the inside; it hit the quota, so wasmq run exits 123 saying so.
+  EXPECT_EQ(r.exit_code, 123) << r.out << r.err;
+  EXPECT_NE(r.out.find(" checks, 0 failures"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("more than 65536 bytes of output (--max-output 64KiB"), std::string::npos) << r.err;
+}
+
+TEST(RunTest, MaxOutputFailsAModuleThatIgnoresEdquot) {
+  TempDir dir;
+  RunResult r = RunWasmq(
+      {"run", "--max-output", "64KiB", "--dir", "/out:" + dir.path(), ModulePath("quota"), "/out", "fill"});
+  EXPECT_EQ(r.exit_code, 123) << r.err;
+  EXPECT_EQ(r.out, "wrote 65536\n");
+  EXPECT_EQ(std::filesystem::file_size(dir / "big.bin"), 65536u);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  // Without the flag wasmq run sets no limit: the directories are the caller's own.
+  TempDir free;
+  RunResult f = RunWasmq({"run", "--dir", "/out:" + free.path(), ModulePath("quota"), "/out", "fill"});
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(f.out, "wrote 1048576\n");
+  EXPECT_EQ(RunWasmq({"run", "--max-output", "lots", ModulePath("quota")}).exit_code, 2);
+}
+
 // ---- --invoke -----------------------------------------------------------------------------------------
 
 TEST(RunTest, InvokeCallsAnExportWithTypedArgs) {

@@ -144,6 +144,43 @@ TEST(WasiTest, ReadOnlyPreopen) {
   EXPECT_EQ(ReadFile(out / "result.txt"), "done");
 }
 
+TEST(WasiTest, OutputQuotaIsEnforcedAndReported) {
+  TempDir out;
+  WasiConfig c;
+  c.args = {"quota", "/out"};
+  c.preopens = {{"/out", out.path(), false}};
+  c.max_output_bytes = 65536;
+  c.max_output_files = 8;
+  auto l = Load("quota", std::move(c));
+  ASSERT_TRUE(l);
+  auto code = RunCommand(*l->store, *l->instance);
+  ASSERT_TRUE(code.ok()) << code.error().message;
+  EXPECT_EQ(*code, 0u) << l->wasi->stdout_data();
+  EXPECT_NE(l->wasi->stdout_data().find(" checks, 0 failures"), std::string::npos) << l->wasi->stdout_data();
+  ASSERT_TRUE(l->wasi->output_quota_exceeded());
+  EXPECT_EQ(*l->wasi->output_quota_exceeded(), "more than 65536 bytes of output");  // the first refusal
+  // What is left: f0, h (one file, two names), f2..f5, d; every data byte given back.
+  EXPECT_EQ(l->wasi->output_files(), 7);
+  EXPECT_EQ(l->wasi->output_bytes(), 5);
+}
+
+TEST(WasiTest, OutputQuotaCountsFromWhatWasThere) {
+  TempDir out;
+  WriteFile(out / "old.bin", std::string(100000, 'x'));  // more than the quota, before the run
+  WasiConfig c;
+  c.args = {"quota", "/out", "fill"};
+  c.preopens = {{"/out", out.path(), false}};
+  c.max_output_bytes = 65536;
+  auto l = Load("quota", std::move(c));
+  ASSERT_TRUE(l);
+  auto code = RunCommand(*l->store, *l->instance);
+  ASSERT_TRUE(code.ok()) << code.error().message;
+  EXPECT_EQ(l->wasi->stdout_data(), "wrote 65536\n");
+  EXPECT_TRUE(l->wasi->output_quota_exceeded());
+  EXPECT_EQ(l->wasi->output_bytes(), 65536);
+  EXPECT_EQ(l->wasi->output_files(), 1);  // big.bin; old.bin was there before
+}
+
 TEST(WasiTest, MissingPreopenIsAnErrorNamingIt) {
   WasiConfig c;
   c.preopens = {{"/in", "/nonexistent/wasmq/dir", false}};

@@ -22,8 +22,8 @@ inline std::string ModulePath(const std::string& name) {
   return std::string(WORKER_MODULES_DIR) + "/" + name + ".wasm";
 }
 
-inline const char* kTestModes[] = {"progress", "trap",  "loop", "slow",
-                                   "exit3",    "flaky", "noop", "bad_import"};
+inline const char* kTestModes[] = {"progress", "trap", "loop",       "slow",  "exit3",
+                                   "flaky",    "noop", "bad_import", "bigout"};
 
 class TempDir {
  public:

@@ -175,6 +175,47 @@ TEST_F(PoolTest, NonZeroExitFails) {
   EXPECT_EQ(t.error->stderr_tail, "giving up\n");
 }
 
+TEST_F(PoolTest, OutputOverTheQuotaFailsTheTaskAndIsRemoved) {
+  options_.max_output_bytes = 1 << 20;
+  StartPool();
+  // bigout ignores the EDQUOT it gets at 1 MiB and exits 0.
+  queue::TaskInfo t = WaitFor(Submit("bigout", queue::Json::object(), 3), TaskStatus::Failed);
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "OUTPUT_TOO_LARGE");
+  EXPECT_FALSE(t.error->retryable);
+  EXPECT_EQ(t.attempt, 1);
+  EXPECT_NE(t.error->message.find("more than 1048576 bytes of output"), std::string::npos)
+      << t.error->message;
+  EXPECT_EQ(t.error->message.find(options_.data_dir), std::string::npos) << t.error->message;
+  EXPECT_FALSE(std::filesystem::exists(options_.data_dir + "/tasks/" + t.task_id + "/out"));
+  // Nothing of the partial output is left anywhere under the data directory.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(options_.data_dir))
+    EXPECT_NE(e.path().filename(), "part.bin") << e.path();
+}
+
+TEST_F(PoolTest, OutputFileCountIsLimitedToo) {
+  options_.max_output_files = 1;
+  StartPool();
+  queue::TaskInfo t = WaitFor(Submit("bigout"), TaskStatus::Failed);  // part.bin, then other.txt
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "OUTPUT_TOO_LARGE");
+  EXPECT_NE(t.error->message.find("more than 1 output files"), std::string::npos) << t.error->message;
+}
+
+TEST_F(PoolTest, ResultOverTheStdoutCapFailsAndLogsSayTheyWereCut) {
+  StartPool();
+  queue::TaskInfo t = WaitFor(Submit("bigout", {{"stdout", 2 << 20}}), TaskStatus::Failed);
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "OUTPUT_TOO_LARGE");
+  EXPECT_NE(t.error->message.find("stdout"), std::string::npos) << t.error->message;
+  EXPECT_NE(t.error->stderr_tail.find("[stderr cut at 1048576 bytes: 1048576 more bytes dropped]"),
+            std::string::npos);
+  // Under the cap the result is the module's stdout as before.
+  queue::TaskInfo ok = WaitFor(Submit("bigout", {{"stdout", 1000}}), TaskStatus::Done);
+  ASSERT_TRUE(ok.result);
+  EXPECT_EQ(ok.result->output, std::string(1000, 'x'));
+}
+
 TEST_F(PoolTest, UnlinkablePipelineFailsWithoutRetry) {
   StartPool();
   queue::TaskInfo t = WaitFor(Submit("bad_import", queue::Json::object(), 5), TaskStatus::Failed);
