@@ -258,8 +258,14 @@ uint16_t WasiImpl::fd_pwrite(M m, uint32_t fd, uint32_t iovs, uint32_t iovs_len,
   uint64_t total = 0;
   for (const iovec& v : iov) total += v.iov_len;
   uint16_t err = kSuccess;
+  // On Linux a pwrite to an O_APPEND file appends, whatever the offset.
   const int64_t before = QuotaBefore(
-      *e, [&](int64_t) { return EndOf(offset, total); }, &err);
+      *e,
+      [&](int64_t size) {
+        return (e->fdflags & kFdflagAppend) ? EndOf(static_cast<uint64_t>(size), total)
+                                            : EndOf(offset, total);
+      },
+      &err);
   if (err) return err;
   ssize_t r;
   do {

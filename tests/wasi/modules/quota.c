@@ -54,6 +54,8 @@ static void bytes(void) {
   fd = open(P("a.bin"), O_WRONLY | O_APPEND);
   CHECK(fd >= 0);
   CHECK_FAILS(write(fd, block, 1), EDQUOT);
+  CHECK_FAILS(pwrite(fd, block, 1, 0), EDQUOT);  // appends too (on Linux)
+  CHECK(size_of(P("a.bin")) == LIMIT);
   CHECK(close(fd) == 0);
 
   // Truncating on open, and removing, give the bytes back.
