@@ -366,6 +366,13 @@ class Client {
   // GET /v2/<repo>/manifests/<identifier> with every manifest type accepted. When identifier is a digest the
   // bytes are verified against it (DigestMismatch).
   Result<FetchedManifest> GetManifest(const Reference& ref, const std::string& identifier);
+  // GET /v2/<repo>/referrers/<digest>[?artifactType=T] (OCI distribution 1.1): an index of the manifests
+  // whose `subject` is digest. A registry without the Referrers API (Debian's docker-registry 2.8) answers
+  // 404, returned as ManifestNotFound; callers then read the `sha256-<hex>` fallback tag. The index is
+  // parsed (manifest.manifests) and its bytes kept, so that fields ParseManifest drops (artifactType of
+  // each entry) stay readable.
+  Result<FetchedManifest> GetReferrers(const Reference& ref, const std::string& digest,
+                                       const std::string& artifact_type = {});
   // HEAD /v2/<repo>/manifests/<identifier>: the digest, without the body.
   Result<std::string> ResolveDigest(const Reference& ref, const std::string& identifier);
   // GET a blob into memory (small blobs: configs), verified against digest.
