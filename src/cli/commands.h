@@ -38,6 +38,9 @@ void AddOciCommands(CLI::App& app, int* exit_code);
 // reference (oci_commands.cc).
 std::optional<std::string> PullModuleForRun(const std::string& arg, std::string* error);
 
+// `wasmq key generate|import`, `wasmq sign`, `wasmq verify`: cosign-compatible signatures (sign_commands.cc).
+void AddSignCommands(CLI::App& app, int* exit_code);
+
 // `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
 void AddDoctorCommand(CLI::App& app, int* exit_code);
 

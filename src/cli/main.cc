@@ -66,6 +66,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddTokenCommand(app, &exit_code);
   wasmq::cli::AddDoctorCommand(app, &exit_code);
   wasmq::cli::AddOciCommands(app, &exit_code);
+  wasmq::cli::AddSignCommands(app, &exit_code);
 #endif
 
   try {
