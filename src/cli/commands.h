@@ -41,6 +41,14 @@ std::optional<std::string> PullModuleForRun(const std::string& arg, std::string*
 // `wasmq key generate|import`, `wasmq sign`, `wasmq verify`: cosign-compatible signatures (sign_commands.cc).
 void AddSignCommands(CLI::App& app, int* exit_code);
 
+// For `wasmq run --trust-policy FILE MODULE`: loads the policy and admits MODULE (a local file when is_file,
+// else an OCI reference) with WASMQ_INSECURE_REGISTRIES and WASMQ_K8S_SECRET for the registry. 0: admitted,
+// and *pull_ref is what to pull (the verified REGISTRY/REPO@DIGEST when a signature was required, else
+// MODULE); 1: refused, *error says "module untrusted: MODULE: unsigned|bad-signature|untrusted|…: why";
+// 2: the policy file is unreadable or invalid (sign_commands.cc).
+int CheckRunTrust(const std::string& policy_file, const std::string& module, bool is_file, std::string* pull_ref,
+                  std::string* error);
+
 // `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
 void AddDoctorCommand(CLI::App& app, int* exit_code);
 

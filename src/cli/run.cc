@@ -16,7 +16,8 @@
 //        its own status
 //   124  interrupted: --timeout-ms elapsed or --fuel ran out ("trap: interrupted (...)" + backtrace)
 //   125  the module could not be started: file unreadable, malformed or invalid module, missing or
-//        mistyped import, memory above --max-memory, no _start / no such --invoke function
+//        mistyped import, memory above --max-memory, no _start / no such --invoke function, or refused by
+//        --trust-policy (unsigned, bad signature, no rule for it)
 //   134  trap ("trap: <reason>" and the Wasm backtrace on stderr)
 #include <sys/stat.h>
 
@@ -61,6 +62,7 @@ struct RunOptions {
   std::string max_output;
   uint64_t max_output_files = 0;
   std::string invoke;
+  std::string trust_policy;  // --trust-policy, else WASMQ_TRUST_POLICY (not in the engine-only build)
 };
 
 int Usage(const std::string& msg) {
@@ -335,10 +337,25 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   std::string read_err;
   std::string module_file = path;
 #ifndef WASMQ_ENGINE_ONLY
+  // With a trust policy the module is admitted first; a signed registry module is then pulled by the
+  // digest that verified, so a tag moved in between cannot change what runs.
+  struct stat st {};
+  const bool is_file = stat(path.c_str(), &st) == 0;
+  std::string pull_ref = path;
+  std::string policy = opts.trust_policy;
+  if (const char* env = std::getenv("WASMQ_TRUST_POLICY"); policy.empty() && env) policy = env;
+  if (!policy.empty()) {
+    std::string trust_err;
+    const int rc = CheckRunTrust(policy, path, is_file, &pull_ref, &trust_err);
+    if (rc != 0) {
+      std::cerr << "wasmq run: " << trust_err << "\n";
+      return rc == 2 ? kExitUsage : kExitCannotStart;
+    }
+  }
   // `wasmq run OCI-REF`: a MODULE that is no file but a registry reference is pulled through the cache.
-  if (struct stat st; stat(path.c_str(), &st) != 0) {
+  if (!is_file) {
     std::string pull_err;
-    if (auto pulled = PullModuleForRun(path, &pull_err)) {
+    if (auto pulled = PullModuleForRun(pull_ref, &pull_err)) {
       module_file = *pulled;
     } else if (!pull_err.empty()) {
       std::cerr << "wasmq: " << pull_err << "\n";
@@ -472,12 +489,19 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
                   "Call the exported FUNC with ARGS (parsed per its parameter types) instead of _start, "
                   "and print its results")
       ->type_name("FUNC");
+#ifndef WASMQ_ENGINE_ONLY
+  cmd->add_option("--trust-policy", opts->trust_policy,
+                  "Admit the module only as this trust policy says (JSON rules: glob → public keys; see "
+                  "docs/sign.md); default $WASMQ_TRUST_POLICY")
+      ->type_name("FILE");
+#endif
   cmd->footer(
       "Options go before MODULE.wasm; every word after it is passed to the module (or, with --invoke, to\n"
       "FUNC). The module sees only the --env variables and --dir directories given.\n"
       "Exit codes: the module's status (0-255); 2 usage error; 123 over --max-output or --max-output-files;\n"
       "124 interrupted by --timeout-ms or --fuel;\n"
-      "125 the module could not be started (unreadable, malformed, invalid, missing import, no _start);\n"
+      "125 the module could not be started (unreadable, malformed, invalid, missing import, no _start,\n"
+      "refused by --trust-policy);\n"
       "134 trap (the reason and a Wasm backtrace on stderr).");
   cmd->prefix_command();  // MODULE and everything after it land in remaining()
   cmd->callback([cmd, opts, exit_code] { *exit_code = Run(*opts, cmd->remaining()); });

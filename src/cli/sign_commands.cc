@@ -292,6 +292,25 @@ void AddVerify(CLI::App& app, int* exit_code) {
 
 }  // namespace
 
+int CheckRunTrust(const std::string& policy_file, const std::string& module, bool is_file,
+                  std::string* pull_ref, std::string* error) {
+  auto policy = sign::LoadTrustPolicy(policy_file);
+  if (!policy) {
+    *error = "--trust-policy: " + policy.error().message;
+    return 2;
+  }
+  RegistryFlags f;
+  if (const char* s = std::getenv("WASMQ_K8S_SECRET")) f.k8s_secret = s;
+  auto d = sign::CheckModuleTrust(*policy, module, is_file, ClientOptionsFor(f, module));
+  if (!d) {
+    *error = "module untrusted: " + module + ": " + std::string(sign::TrustFailureName(d.error().kind)) +
+             ": " + d.error().message;
+    return 1;
+  }
+  *pull_ref = d->pinned_ref.empty() ? module : d->pinned_ref;
+  return 0;
+}
+
 void AddSignCommands(CLI::App& app, int* exit_code) {
   AddKey(app, exit_code);
   AddSign(app, exit_code);

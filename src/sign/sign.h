@@ -42,9 +42,10 @@ enum class ErrorKind {
   MalformedBundle,  // a signature artifact that cannot be parsed (bad JSON, base64, truncated, wrong types)
   Registry,         // the registry failed (Error::oci has the oci error)
   Io,
+  Untrusted,  // a trust policy refuses the module (no rule matches; a local file where keys are required)
 };
 // "invalid-argument", "bad-key", "bad-password", "no-signature", "wrong-key", "digest-mismatch",
-// "malformed-bundle", "registry", "io".
+// "malformed-bundle", "registry", "io", "untrusted".
 std::string_view KindName(ErrorKind kind);
 
 struct Error {
@@ -262,5 +263,49 @@ struct VerifyResult {
 // MalformedBundle, then NoSignature — and its message lists every place looked.
 Result<VerifyResult> VerifyImage(const std::string& ref_text, const std::vector<PublicKey>& keys,
                                  const oci::ClientOptions& options);
+
+// ---------------------------------------------------------------------------------------- trust policy
+
+// Which modules may run, and signed by whom (`--trust-policy FILE`, WASMQ_TRUST_POLICY):
+//
+//   {"rules": [{"match": "127.0.0.1:5000/formy/*", "keys": ["/etc/wasmq/formy.pub"]},
+//              {"match": "file:*", "keys": []}]}
+//
+// A module's subject is `REGISTRY/REPOSITORY` for an OCI reference and `file:ABSOLUTE-PATH` for a local
+// file. The first rule whose glob (fnmatch, `*` crossing `/`) matches the subject wins; its `keys` (public
+// key files, relative to the policy file's folder) must have signed the module — `[]` means no signature
+// is required — and a subject no rule matches is refused. A local file cannot carry a signature, so only a
+// rule without keys admits one.
+struct TrustRule {
+  std::string match;
+  std::vector<std::string> key_files;  // as resolved
+  std::vector<PublicKey> keys;
+};
+struct TrustPolicy {
+  std::string path;  // the file it came from, for messages
+  std::vector<TrustRule> rules;
+  // The rule for a subject, or nullptr.
+  const TrustRule* Find(const std::string& subject) const;
+};
+// Parses the JSON; `base_dir` resolves relative key paths. Every key file is read and parsed here, so a
+// policy naming a missing or malformed key fails at load (InvalidArgument / BadKey), not at first use.
+Result<TrustPolicy> ParseTrustPolicy(std::string_view json, const std::string& base_dir);
+Result<TrustPolicy> LoadTrustPolicy(const std::string& path);
+
+struct TrustDecision {
+  std::string subject;  // what was matched
+  std::string rule;     // the rule's glob
+  bool signature_checked = false;
+  std::string pinned_ref;  // REGISTRY/REPOSITORY@DIGEST that verified: pull exactly this (OCI, with keys)
+  std::string signer;      // the key file that verified, when checked
+};
+// Decides whether `module` (a local file when is_file, else an OCI reference, `oci://` allowed) may run.
+// Untrusted when no rule matches or a local file meets a rule with keys; otherwise VerifyImage's error
+// (NoSignature: unsigned; WrongKey, DigestMismatch, MalformedBundle: a bad signature; Registry).
+Result<TrustDecision> CheckModuleTrust(const TrustPolicy& policy, const std::string& module, bool is_file,
+                                       const oci::ClientOptions& options);
+// "unsigned" for NoSignature, "bad-signature" for WrongKey / DigestMismatch / MalformedBundle, else the
+// kind's name: the word `doctor` and a task's MODULE_UNTRUSTED error use.
+std::string_view TrustFailureName(ErrorKind kind);
 
 }  // namespace wasmq::sign

@@ -32,6 +32,8 @@ std::string_view KindName(ErrorKind kind) {
       return "registry";
     case ErrorKind::Io:
       return "io";
+    case ErrorKind::Untrusted:
+      return "untrusted";
   }
   return "unknown";
 }
