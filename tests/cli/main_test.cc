@@ -19,7 +19,7 @@ namespace {
 
 // Commands DESIGN.md promises that do not exist yet. `wasmq --help` must not list them; remove a name
 // here when its command lands (and add a test for it).
-const char* const kNotYetImplemented[] = {"sign", "verify", "policy"};
+const char* const kNotYetImplemented[] = {"policy"};
 
 struct RunResult {
   int exit_code = -1;
