@@ -331,8 +331,16 @@ Result<VerifyResult> VerifyImage(const std::string& ref_text, const std::vector<
   ok.ref = img->ref;
   ok.digest = digest;
 
+  // Each candidate costs two requests; an index listing thousands (a registry that wants verify to hang)
+  // is read only up to this many signatures in all.
+  constexpr size_t kMaxCandidates = 64;
   auto try_referrers = [&](const std::vector<std::string>& artifacts, const std::string& source) -> bool {
     for (const std::string& a : artifacts) {
+      if (tried.size() >= kMaxCandidates) {
+        f.looked.push_back("more than " + std::to_string(kMaxCandidates) +
+                           " signature referrers; the rest were not read");
+        return false;
+      }
       if (!tried.insert(a).second) continue;
       auto r = CheckReferrer(client, img->ref, a, digest, keys);
       if (r) {

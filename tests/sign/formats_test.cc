@@ -103,6 +103,23 @@ TEST(Formats, VerifyBundleReasons) {
   EXPECT_NE(r.error().message.find("predicateType"), std::string::npos);
 }
 
+// The bundle's key hint never decides anything: a hint naming the verifier's key does not make another
+// key's signature pass, and a hint naming another key does not stop the right signature.
+TEST(Formats, TheKeyHintIsIgnored) {
+  auto signer = PrivateKey::Generate();
+  auto other = PrivateKey::Generate();
+  std::vector<PublicKey> signer_keys, other_keys;
+  signer_keys.push_back(signer->Public());
+  other_keys.push_back(other->Public());
+  json b = json::parse(*MakeBundle(*signer, "r/x", kDigestA));
+  b["verificationMaterial"]["publicKey"]["hint"] = other->Public().Hint();
+  auto parsed = ParseBundle(b.dump());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->hint, other->Public().Hint());
+  EXPECT_TRUE(VerifyBundle(*parsed, signer_keys, kDigestA));
+  EXPECT_EQ(VerifyBundle(*parsed, other_keys, kDigestA).error().kind, ErrorKind::WrongKey);
+}
+
 TEST(Formats, TruncatedBundlesAreMalformedAtEveryLength) {
   auto key = PrivateKey::Generate();
   const std::string bundle = *MakeBundle(*key, "r/x", kDigestA);

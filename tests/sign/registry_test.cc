@@ -263,6 +263,22 @@ TEST_F(SignRegistry, TamperedPayloadIsAWrongKeyAndTruncatedBundleIsMalformed) {
   EXPECT_EQ(fine->artifact_digest, ok);
 }
 
+// An index listing very many referrers is read only up to a bound, and says so.
+TEST_F(SignRegistry, ManyReferrersAreReadUpToABound) {
+  const std::string b = PushModule("formy/bg", "b");
+  auto stranger = PrivateKey::Generate();
+  std::vector<std::string> many;
+  for (int i = 0; i < 65; ++i) many.push_back(PushReferrer("formy/bg", b, *MakeBundle(*stranger, "x", b)));
+  auto key = PrivateKey::Generate();
+  many.push_back(PushReferrer("formy/bg", b, *MakeBundle(*key, "x", b)));
+  PushIndex("formy/bg", b, many);
+  auto v = VerifyImage(Ref("formy/bg", "b"), Keys(*key), {});
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("more than 64 signature referrers"), std::string::npos)
+      << v.error().message;
+  EXPECT_EQ(v.error().kind, ErrorKind::WrongKey);  // the most telling of what was read
+}
+
 // ---- legacy `.sig` tags -------------------------------------------------------------------------------
 
 std::string OpensslSign(EVP_PKEY* key, const std::string& data) {
