@@ -46,8 +46,8 @@ void AddSignCommands(CLI::App& app, int* exit_code);
 // and *pull_ref is what to pull (the verified REGISTRY/REPO@DIGEST when a signature was required, else
 // MODULE); 1: refused, *error says "module untrusted: MODULE: unsigned|bad-signature|untrusted|…: why";
 // 2: the policy file is unreadable or invalid (sign_commands.cc).
-int CheckRunTrust(const std::string& policy_file, const std::string& module, bool is_file, std::string* pull_ref,
-                  std::string* error);
+int CheckRunTrust(const std::string& policy_file, const std::string& module, bool is_file,
+                  std::string* pull_ref, std::string* error);
 
 // `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
 void AddDoctorCommand(CLI::App& app, int* exit_code);

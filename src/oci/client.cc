@@ -434,21 +434,24 @@ Result<FetchedManifest> Client::GetManifest(const Reference& ref, const std::str
 
 Result<FetchedManifest> Client::GetReferrers(const Reference& ref, const std::string& digest,
                                              const std::string& artifact_type) {
-  if (!IsDigest(digest)) return MakeError(ErrorKind::InvalidArgument, "referrers of '" + digest + "': not a digest");
+  if (!IsDigest(digest))
+    return MakeError(ErrorKind::InvalidArgument, "referrers of '" + digest + "': not a digest");
   Conversation conv(*this, *impl_);
   HttpRequest req;
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/referrers/" + digest;
   if (!artifact_type.empty()) req.url += "?artifactType=" + UrlEncode(artifact_type);
   req.headers.push_back("Accept: " + std::string(media::kOciIndex));
   req.timeout_ms = impl_->options.request_timeout_ms;
-  auto r = conv.Call(ref, PullScope(ref), req, "referrers of " + ref.registry + "/" + ref.repository + "@" + digest,
+  auto r = conv.Call(ref, PullScope(ref), req,
+                     "referrers of " + ref.registry + "/" + ref.repository + "@" + digest,
                      ErrorKind::ManifestNotFound);
   if (!r) return r.error();
   FetchedManifest out;
   out.bytes = std::move(r->body);
   out.content_type = r->Header("content-type");
   out.digest = Sha256Digest(out.bytes);
-  auto m = ParseManifest(out.bytes, out.content_type.empty() ? std::string(media::kOciIndex) : out.content_type);
+  auto m =
+      ParseManifest(out.bytes, out.content_type.empty() ? std::string(media::kOciIndex) : out.content_type);
   if (!m) return m.error();
   if (!m->IsIndex())
     return MakeError(ErrorKind::RegistryError, "referrers of " + digest + ": the answer is not an OCI index");

@@ -12,6 +12,8 @@
 //   3. Registry: SignImage writes an OCI 1.1 referrer plus the `sha256-<hex>` fallback index (or, legacy,
 //      the `sha256-<hex>.sig` tag); VerifyImage looks through the Referrers API, the fallback tag and the
 //      legacy tag and says why nothing verified.
+//   4. Trust policy: which modules need whose signature (a glob per REGISTRY/REPO or file:PATH), and the
+//      admission check `wasmq run --trust-policy` makes before it pulls the verified digest.
 //
 // Trust comes only from the keys a caller passes: a bundle's `publicKey.hint` or any key material in it is
 // never used to verify it. All crypto is OpenSSL's EVP (ECDSA, SHA-256, scrypt, base64) and libsodium's
