@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "helpers.h"
 #include "worker/backoff.h"
@@ -30,19 +31,51 @@ TEST(BackoffTest, ExponentialCappedWithEqualJitter) {
     }
 }
 
+enum OwnerField { kHost = 1, kPid = 2, kNonce = 3, kBoot = 4, kPidNs = 5 };
+
+// An owner name is wasmq/<host>/<pid>/<nonce>/<boot id>/<pid namespace>: this process's name with fields
+// replaced.
+std::string OwnerWith(const std::map<size_t, std::string>& fields) {
+  std::vector<std::string> parts;
+  std::string me = ThisProcessOwner();
+  for (size_t at; (at = me.find('/')) != std::string::npos; me.erase(0, at + 1))
+    parts.push_back(me.substr(0, at));
+  parts.push_back(me);
+  EXPECT_EQ(parts.size(), 6u) << ThisProcessOwner();
+  if (parts.size() != 6) return "";
+  for (const auto& [field, value] : fields) parts[field] = value;
+  std::string out = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) out += "/" + parts[i];
+  return out;
+}
 TEST(OwnerTest, LivenessOfOwners) {
   const std::string& me = ThisProcessOwner();
   EXPECT_TRUE(me.starts_with("wasmq/"));
   EXPECT_FALSE(OwnerIsDead(me));
+  EXPECT_TRUE(OwnerIsDead(OwnerWith({{kPid, "999999999"}})));
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kPid, "1"}})));                 // pid 1 is alive
+  EXPECT_TRUE(OwnerIsDead(OwnerWith({{kNonce, "an-earlier-life"}})));  // this pid, an earlier process
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kHost, "other-host"}})));
+  EXPECT_FALSE(OwnerIsDead("w1"));
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kPid, "notapid"}})));
+}
+
+// Two containers on one kernel running wasmq as PID 1 with the same fixed hostname: the other one's owner
+// name has our host and pid and another nonce, and its process is alive. Only a process in our own boot
+// and pid namespace is judged; any other owner keeps its task until its lease expires.
+TEST(OwnerTest, AnOwnerInAnotherContainerOrMachineIsNeverJudgedDead) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  std::string h = host;
-  EXPECT_TRUE(OwnerIsDead("wasmq/" + h + "/999999999/abc"));
-  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/1/abc"));  // pid 1 is alive
-  EXPECT_TRUE(OwnerIsDead("wasmq/" + h + "/" + std::to_string(getpid()) + "/an-earlier-life"));
-  EXPECT_FALSE(OwnerIsDead("wasmq/other-host/999999999/abc"));
-  EXPECT_FALSE(OwnerIsDead("w1"));
-  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/notapid/x"));
+  const std::string h = host, pid = std::to_string(getpid());
+  // The name without a boot id and pid namespace (as wasmq wrote it before): where it ran is unknown.
+  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/" + pid + "/another-container"));
+  EXPECT_FALSE(OwnerIsDead("wasmq/" + h + "/999999999/abc"));
+  // Our host, pid and boot, another nonce, another pid namespace: another container's live PID 1.
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kPidNs, "4026599999"}})));
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kNonce, "other"}, {kPidNs, "4026599999"}})));
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kPid, "999999999"}, {kPidNs, "4026599999"}})));
+  // Another boot (another machine with the same name, or this one before a reboot): its lease expires.
+  EXPECT_FALSE(OwnerIsDead(OwnerWith({{kBoot, "00000000-0000-0000-0000-000000000000"}})));
 }
 
 TEST(Utf8Test, InvalidSequencesAreReplaced) {
