@@ -58,18 +58,21 @@ void Lifecycle::StopWithHurry(const std::function<void()>& stop, const std::func
 std::string Redacted(std::string_view url) {
   if (!url.starts_with("redis://")) return std::string(url);
   size_t at = url.find('@'), slash = url.find('/', 8);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash)) return std::string(url);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash))
+    return std::string(url);
   return "redis://***@" + std::string(url.substr(at + 1));
 }
 
 queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg) {
-  return queue::OpenStore(cfg.store_url, {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
+  return queue::OpenStore(cfg.store_url,
+                          {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
 }
 
 queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg) {
   wasm::EngineConfig engine;
   engine.max_memory_bytes = std::min<uint64_t>(cfg.max_memory_bytes, engine.max_memory_bytes);
   auto pipelines = std::make_unique<worker::PipelineRegistry>(engine);
+  if (auto r = worker::CheckTaskModulePrefixes(cfg.task_modules); !r) return r.error();
   pipelines->SetOci({cfg.cache_dir, cfg.offline, cfg.insecure_registries, cfg.k8s_secret, cfg.task_modules});
   if (auto r = pipelines->Load(cfg.pipelines); !r) return r.error();
   if (cfg.builtin_pipelines)

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <utility>
 
 #include "oci/oci.h"
 
@@ -11,14 +13,37 @@ namespace wasmq::worker {
 
 namespace {
 
-std::string WithoutScheme(const std::string& ref) { return ref.rfind("oci://", 0) == 0 ? ref.substr(6) : ref; }
+std::string WithoutScheme(const std::string& ref) {
+  return ref.rfind("oci://", 0) == 0 ? ref.substr(6) : ref;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+
+// A --task-modules prefix as a registry and a repository path ("" = the whole registry). A bare name is a
+// registry when it looks like one (a '.' or a ':' in it, or localhost), as the first component of a
+// reference is; anything else parses as a repository with Docker's defaults (formy/x → docker.io/formy/x).
+std::optional<std::pair<std::string, std::string>> ParseModulePrefix(const std::string& given) {
+  std::string text = WithoutScheme(given);
+  while (!text.empty() && text.back() == '/') text.pop_back();
+  if (text.empty()) return std::nullopt;
+  const bool bare_registry =
+      text.find('/') == std::string::npos &&
+      (text.find('.') != std::string::npos || text.find(':') != std::string::npos || text == "localhost");
+  // A bare registry is checked (and normalised, docker.io's aliases) as the registry of a reference in it.
+  auto ref = oci::ParseRepository(bare_registry ? text + "/x" : text);
+  if (!ref || !ref->tag.empty() || !ref->digest.empty()) return std::nullopt;
+  return std::pair{Lower(ref->registry), bare_registry ? std::string() : ref->repository};
+}
 
 // Whether a later pull may succeed where this one failed (the network or the registry), as opposed to
 // one that will fail the same way until someone acts (no such tag, no rights, a format wasmq doesn't read).
 bool Transient(oci::ErrorKind kind) {
   using K = oci::ErrorKind;
-  return kind == K::Network || kind == K::RateLimited || kind == K::RegistryError || kind == K::DigestMismatch ||
-         kind == K::Io;
+  return kind == K::Network || kind == K::RateLimited || kind == K::RegistryError ||
+         kind == K::DigestMismatch || kind == K::Io;
 }
 
 // The module file of `ref`, pulled through the cache. `what` begins the error message. Unavailable when a
@@ -31,9 +56,10 @@ queue::Result<std::string> PullModule(const OciSource& src, const std::string& r
   o.client.credentials.k8s_secret = src.k8s_secret;
   auto pulled = oci::Pull(ref, o);
   if (!pulled) {
-    std::string message = what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) + ": " +
-                          pulled.error().message;
-    return Transient(pulled.error().kind) ? queue::Unavailable(std::move(message)) : queue::NotFound(std::move(message));
+    std::string message = what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) +
+                          ": " + pulled.error().message;
+    return Transient(pulled.error().kind) ? queue::Unavailable(std::move(message))
+                                          : queue::NotFound(std::move(message));
   }
   return pulled->module_path;
 }
@@ -59,6 +85,49 @@ queue::Result<std::shared_ptr<const wasm::Module>> CompileCommand(const wasm::En
 
 }  // namespace
 
+queue::Result<void> CheckTaskModulePrefixes(const std::vector<std::string>& prefixes) {
+  for (const std::string& p : prefixes)
+    if (!ParseModulePrefix(p))
+      return queue::InvalidArgument("task-modules: " + p +
+                                    " is not a registry or a repository (registry.example.com, "
+                                    "registry.example.com/team/pipelines; no tag or digest)");
+  return {};
+}
+
+std::shared_ptr<const wasm::Module> ModuleCache::Get(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  order_.splice(order_.begin(), order_, it->second);
+  return it->second->module;
+}
+
+void ModuleCache::Put(const std::string& key, std::shared_ptr<const wasm::Module> module, uint64_t bytes) {
+  if (bytes > max_bytes_ || max_count_ == 0) return;
+  if (auto it = index_.find(key); it != index_.end()) {
+    bytes_ -= it->second->bytes;
+    order_.erase(it->second);
+    index_.erase(it);
+  }
+  order_.push_front({key, std::move(module), bytes});
+  index_[key] = order_.begin();
+  bytes_ += bytes;
+  while (index_.size() > max_count_ || bytes_ > max_bytes_) {
+    const Entry& last = order_.back();
+    bytes_ -= last.bytes;
+    index_.erase(last.key);
+    order_.pop_back();
+  }
+}
+
+void PipelineRegistry::SetOci(OciSource source) {
+  oci_ = std::move(source);
+  task_module_prefixes_.clear();
+  for (const std::string& p : oci_.task_module_prefixes)
+    if (auto parsed = ParseModulePrefix(p)) task_module_prefixes_.push_back({parsed->first, parsed->second});
+  std::lock_guard lock(task_modules_mu_);
+  task_modules_ = ModuleCache(oci_.task_module_cache_count, oci_.task_module_cache_bytes);
+}
+
 queue::Result<void> PipelineRegistry::Load(const std::map<std::string, std::string>& mode_to_path) {
   for (const auto& [mode, given] : mode_to_path) {
     std::string path = given;
@@ -83,20 +152,30 @@ queue::Result<void> PipelineRegistry::AddBytes(const std::string& mode, std::str
   return {};
 }
 
-queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(const std::string& given) const {
+queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
+    const std::string& given) const {
   const std::string ref = WithoutScheme(given);
   const std::string what = "the task's module " + ref;
-  if (!oci::ParseReference(ref)) return queue::InvalidArgument(what + " is not an OCI reference");
+  auto parsed = oci::ParseReference(ref);
+  if (!parsed) return queue::InvalidArgument(what + " is not an OCI reference");
+  // Compared as references: `registry.example.com` must not admit registry.example.com.evil.io/x, nor
+  // `…/pipelines` admit …/pipelines-evil.
+  const std::string registry = Lower(parsed->registry);
   bool allowed = false;
-  for (const std::string& prefix : oci_.task_module_prefixes) allowed = allowed || ref.rfind(prefix, 0) == 0;
+  for (const ModulePrefix& p : task_module_prefixes_)
+    allowed =
+        allowed || (registry == p.registry && (p.repository.empty() || parsed->repository == p.repository ||
+                                               parsed->repository.starts_with(p.repository + "/")));
   if (!allowed)
-    return queue::InvalidArgument(what + " is not allowed here" +
-                                  (oci_.task_module_prefixes.empty()
-                                       ? std::string(" (this worker runs only its own pipelines; see --task-modules)")
-                                       : " (--task-modules allows references under other prefixes)"));
+    return queue::InvalidArgument(
+        what + " is not allowed here" +
+        (oci_.task_module_prefixes.empty()
+             ? std::string(" (this worker runs only its own pipelines; see --task-modules)")
+             : " (--task-modules allows references under other prefixes)"));
+  const std::string key = parsed->String();
   {
     std::lock_guard lock(task_modules_mu_);
-    if (auto it = task_modules_.find(ref); it != task_modules_.end()) return it->second;
+    if (auto module = task_modules_.Get(key)) return module;
   }
   // Pulled and compiled outside the lock: two tasks naming a new module at once may both pull it (the
   // cache makes the second one cheap); neither blocks tasks whose modules are known.
@@ -107,7 +186,8 @@ queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
   auto module = CompileCommand(engine_, *bytes, what);
   if (!module) return module.error();
   std::lock_guard lock(task_modules_mu_);
-  return task_modules_.emplace(ref, std::move(*module)).first->second;
+  task_modules_.Put(key, *module, bytes->size());
+  return std::move(*module);
 }
 
 queue::Result<void> PipelineRegistry::AddBuiltins() {

@@ -6,6 +6,8 @@
 // every thread).
 #pragma once
 
+#include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,8 +37,45 @@ struct OciSource {
   std::vector<std::string> insecure_registries;  // plain-HTTP registries (loopback always is)
   std::string k8s_secret;                        // dockerconfigjson secret with registry credentials
   // OCI reference prefixes under which a task's config may name its own module ("module": REF); empty =
-  // tasks cannot choose their module (the default: a task must not make a worker run arbitrary code).
+  // tasks cannot choose their module (the default: a task must not make a worker run arbitrary code). A
+  // prefix is a registry (`registry.example.com`, `127.0.0.1:5000`) or a repository path in one
+  // (`registry.example.com/formy/pipelines`); it is compared as a reference, not as a string: the registry
+  // exactly, the repository at '/' boundaries (CheckTaskModulePrefixes).
   std::vector<std::string> task_module_prefixes = {};
+  // Bounds of the cache of compiled task modules (least recently used out): how many, and how many bytes
+  // of module files (the compiled code is a small multiple of that).
+  size_t task_module_cache_count = 32;
+  uint64_t task_module_cache_bytes = uint64_t{128} << 20;
+};
+
+// InvalidArgument naming the first --task-modules prefix that is not a registry or a repository (a tag or
+// a digest in a prefix, or something that does not parse); PipelineRegistry ignores such a prefix.
+queue::Result<void> CheckTaskModulePrefixes(const std::vector<std::string>& prefixes);
+
+// Compiled modules by key, least recently used out, within a count and a total size (the caller says
+// what a module's size is). Not thread-safe: the owner locks.
+class ModuleCache {
+ public:
+  ModuleCache(size_t max_count, uint64_t max_bytes) : max_count_(max_count), max_bytes_(max_bytes) {}
+  // The module under `key` (now the most recently used), or null.
+  std::shared_ptr<const wasm::Module> Get(const std::string& key);
+  // Keeps `module` under `key` (replacing what was there), then drops the least recently used until the
+  // bounds hold. A module larger than the whole cache is not kept (and drops nothing).
+  void Put(const std::string& key, std::shared_ptr<const wasm::Module> module, uint64_t bytes);
+  size_t size() const { return index_.size(); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const wasm::Module> module;
+    uint64_t bytes;
+  };
+  size_t max_count_;
+  uint64_t max_bytes_;
+  uint64_t bytes_ = 0;
+  std::list<Entry> order_;  // most recently used first
+  std::map<std::string, std::list<Entry>::iterator> index_;
 };
 
 struct Pipeline {
@@ -53,7 +92,7 @@ class PipelineRegistry {
   // read, is not a WebAssembly module, or is not a WASI command (no `_start`). A value that is not a file
   // but an OCI reference (`oci://` prefix optional) is pulled through the cache (SetOci); a failed pull is
   // Unavailable or NotFound (as for TaskModule) with the oci error's kind and message.
-  void SetOci(OciSource source) { oci_ = std::move(source); }
+  void SetOci(OciSource source);
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
   // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
   queue::Result<void> AddBytes(const std::string& mode, std::string path, std::span<const uint8_t> bytes);
@@ -68,9 +107,10 @@ class PipelineRegistry {
   // The module a task's config names by OCI reference ("module"): InvalidArgument when the reference does
   // not parse or lies under none of OciSource::task_module_prefixes, or the module is not a WASI command;
   // Unavailable when the pull fails where a retry may help (network, registry error, rate limit), NotFound
-  // when it fails for good (no such repository or tag, no rights, a format wasmq doesn't read). Pulled through the cache on
-  // first use and kept compiled for the life of the process, so a tag is resolved once per process (name
-  // a digest to pin it). Thread-safe.
+  // when it fails for good (no such repository or tag, no rights, a format wasmq doesn't read). Pulled
+  // through the cache on first use and kept compiled while it is among the recently used (OciSource's cache
+  // bounds: a stream of tasks naming new modules cannot grow the process without end), so a tag is
+  // resolved once while it is kept (name a digest to pin it). Thread-safe.
   queue::Result<std::shared_ptr<const wasm::Module>> TaskModule(const std::string& ref) const;
   std::vector<std::string> modes() const;  // sorted
   const wasm::Engine& engine() const { return engine_; }
@@ -78,9 +118,14 @@ class PipelineRegistry {
  private:
   wasm::Engine engine_;
   std::map<std::string, Pipeline> pipelines_;
+  struct ModulePrefix {
+    std::string registry;    // lowercase
+    std::string repository;  // "" = anything in the registry
+  };
   OciSource oci_;
+  std::vector<ModulePrefix> task_module_prefixes_;  // the parsed OciSource::task_module_prefixes
   mutable std::mutex task_modules_mu_;
-  mutable std::map<std::string, std::shared_ptr<const wasm::Module>> task_modules_;  // by reference
+  mutable ModuleCache task_modules_{32, uint64_t{128} << 20};  // by canonical reference; guarded
 };
 
 }  // namespace wasmq::worker

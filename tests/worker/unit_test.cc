@@ -104,6 +104,45 @@ TEST(RegistryTest, LoadRefusesBadModulesNamingThem) {
   EXPECT_EQ(r.Find("other"), nullptr);
 }
 
+// --task-modules prefixes are OCI references compared as such: the registry host exactly, the repository at
+// '/' boundaries; a tag or a digest on the task's reference is allowed. Offline with an empty cache, an
+// admitted reference fails at the pull (NotFound), a refused one before it (InvalidArgument).
+TEST(RegistryTest, TaskModulePrefixesMatchReferencesNotStrings) {
+  testing::TempDir dir;
+  PipelineRegistry r;
+  OciSource oci;
+  oci.cache_dir = dir.file("cache");
+  oci.offline = true;
+  oci.task_module_prefixes = {"registry.example.com", "127.0.0.1:5000/formy/pipelines"};
+  (void)r.SetOci(oci);
+  const std::string digest = "@sha256:" + std::string(64, 'a');
+  auto admitted = [&](const std::string& ref) {
+    auto m = r.TaskModule(ref);
+    EXPECT_FALSE(m.ok()) << ref;
+    return !m.ok() && m.error().code != queue::Code::InvalidArgument;
+  };
+  for (const std::string& ref : std::vector<std::string>{
+           "registry.example.com/x:1", "registry.example.com/a/b/c" + digest,
+           "oci://registry.example.com/x:1", "127.0.0.1:5000/formy/pipelines:v1",
+           "127.0.0.1:5000/formy/pipelines/bg:v1", "127.0.0.1:5000/formy/pipelines/a/b" + digest})
+    EXPECT_TRUE(admitted(ref)) << ref;
+  for (const std::string& ref : std::vector<std::string>{
+           "registry.example.com.evil.io/x:1", "registry.example.com:8443/x:1",
+           "evil.io/registry.example.com/x:1", "127.0.0.1:5000/formy/pipelines-evil:v1",
+           "127.0.0.1:5000/formy/pipelines-evil/bg:v1", "127.0.0.1:5000/formy/pipelinesx" + digest,
+           "127.0.0.1:5000/formy:v1", "127.0.0.1:50000/formy/pipelines:v1", "127.0.0.1/formy/pipelines:v1"}) {
+    EXPECT_FALSE(admitted(ref)) << ref;
+    auto m = r.TaskModule(ref);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("is not allowed here"), std::string::npos) << m.error().message;
+  }
+  // A prefix names a registry or a repository: a tag, a digest or junk stops the start-up.
+  EXPECT_TRUE(
+      CheckTaskModulePrefixes({"registry.example.com", "127.0.0.1:5000/formy/", "oci://ghcr.io/a"}).ok());
+  for (const char* bad : {"registry.example.com/x:v1", "registry.example.com/x@sha256:", "", "Bad Prefix"})
+    EXPECT_FALSE(CheckTaskModulePrefixes({bad}).ok()) << bad;
+}
+
 TEST(WorkspaceTest, ScratchOutAndStagedInput) {
   testing::TempDir dir;
   Workspace ws(dir.str());
