@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 
@@ -28,13 +29,13 @@ std::error_code EmptyDir(const fs::path& dir) {
 bool IsPlainName(const std::string& s) {
   if (s.empty() || s == "." || s == ".." || s.size() > 128) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
 // The extension an input gets in /in: the image type its first bytes show (the API stores uploads without
-// one), else the upload's own extension, else none.
+// one), else none.
 std::string ImageExtension(const fs::path& file) {
   char head[12] = {};
   std::ifstream in(file, std::ios::binary);
@@ -45,9 +46,17 @@ std::string ImageExtension(const fs::path& file) {
   if (h.starts_with("GIF8")) return "gif";
   if (h.starts_with("RIFF") && h.size() >= 12 && h.substr(8, 4) == "WEBP") return "webp";
   if (h.starts_with("BM")) return "bmp";
-  std::string ext = file.extension().string();
-  if (ext.size() > 1 && IsPlainName(ext.substr(1))) return ext.substr(1);
   return "";
+}
+
+// The shape of an upload id as the API makes and accepts them (api/file_store.cc, IsFileIdShape): "img_"
+// then letters, digits, '_' and '-' only — no '.', so never the metadata file img_….json or a suffixed
+// name, and no '/', so never a path.
+bool IsUploadId(const std::string& id) {
+  if (!id.starts_with("img_") || id.size() <= 4 || id.size() > queue::kMaxIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
 }
 
 }  // namespace
@@ -79,7 +88,7 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
   TaskDirs dirs{(fs::path(data_dir_) / "empty").string(), ScratchDir(slot)};
   std::error_code ec;
   if (!scratch_empty) ec = EmptyDir(dirs.out);
-  if (ec) return queue::Unavailable("cannot empty " + dirs.out + ": " + ec.message());
+  if (ec) return queue::Unavailable("cannot empty the output directory: " + ec.message());
 
   // What goes into /in: the source image as source.<ext>, and each config "<key>_image" upload as
   // <key>.<ext>. Missing inputs are found before anything is created.
@@ -88,10 +97,12 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
     fs::path upload;
   };
   std::vector<Input> inputs;
+  // Unknown, foreign and malformed ids fail alike, naming the field and the id given, never a path: the
+  // message must not tell a caller that another user's upload exists, nor where the data lives.
   if (!task.source_image.empty()) {
-    fs::path upload = FindUpload(task.source_image);
+    fs::path upload = FindUpload(task.source_image, task.user_id);
     if (upload.empty())
-      return queue::InvalidArgument("source_image: " + task.source_image + " is not in " + FilesDir());
+      return queue::InvalidArgument("source_image: no uploaded file " + task.source_image.substr(0, 128));
     inputs.push_back({"source", upload});
   }
   if (task.config.is_object()) {
@@ -99,10 +110,10 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
       const std::string& key = it.key();
       if (!key.ends_with("_image") || !it->is_string() || it->get_ref<const std::string&>().empty()) continue;
       const std::string& id = it->get_ref<const std::string&>();
-      if (!IsPlainName(key)) continue;  // cannot be a file name in /in; the pipeline sees it in the config only
-      fs::path upload = IsPlainName(id) ? FindUpload(id) : fs::path();
-      if (upload.empty())
-        return queue::NotFound("config." + key + ": no uploaded file " + id.substr(0, 128) + " in " + FilesDir());
+      if (!IsPlainName(key))
+        continue;  // cannot be a file name in /in; the pipeline sees it in the config only
+      fs::path upload = FindUpload(id, task.user_id);
+      if (upload.empty()) return queue::NotFound("config." + key + ": no uploaded file " + id.substr(0, 128));
       inputs.push_back({key, upload});
     }
   }
@@ -110,7 +121,7 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
 
   dirs.in = (fs::path(TaskDir(task.task_id)) / "in").string();
   fs::create_directories(dirs.in, ec);
-  if (ec) return queue::Unavailable("cannot create " + dirs.in + ": " + ec.message());
+  if (ec) return queue::Unavailable("cannot create the task's input directory: " + ec.message());
   for (const Input& input : inputs) {
     const std::string ext = ImageExtension(input.upload);
     const fs::path target = fs::path(dirs.in) / (input.name + (ext.empty() ? "" : "." + ext));
@@ -118,21 +129,33 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
     fs::create_hard_link(input.upload, target, ec);
     if (ec) {
       fs::copy_file(input.upload, target, ec);
-      if (ec) return queue::Unavailable("cannot stage " + input.upload.string() + ": " + ec.message());
+      if (ec) return queue::Unavailable("cannot stage the input " + input.name + ": " + ec.message());
     }
   }
   return dirs;
 }
 
-fs::path Workspace::FindUpload(const std::string& id) const {
-  // The upload: files/<id> exactly, or files/<id>.<ext> (not the API's <id>.json metadata).
+fs::path Workspace::FindUpload(const std::string& id, const std::string& owner) const {
+  // An upload is what the API stored: files/<id> (a regular file, not a link) and its metadata
+  // files/<id>.json naming the id and the owner. Only the exact id shape is looked up, so neither the
+  // metadata file nor any other name under files/ (or outside it) can be staged.
+  if (!IsUploadId(id)) return {};
   std::error_code ec;
-  const fs::path files = FilesDir();
-  if (fs::is_regular_file(files / id, ec)) return files / id;
-  for (auto it = fs::directory_iterator(files, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file() && it->path().stem() == id && it->path().extension() != ".json") return it->path();
-  }
-  return {};
+  const fs::path files = FilesDir(), upload = files / id;
+  if (!fs::is_regular_file(fs::symlink_status(upload, ec))) return {};
+  std::ifstream in(files / (id + ".json"));
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  const queue::Json meta = queue::Json::parse(text.str(), nullptr, false);
+  if (!meta.is_object()) return {};
+  auto file_id = meta.find("file_id"), user = meta.find("user_id");
+  if (file_id == meta.end() || *file_id != id) return {};
+  // The task's owner's own upload, or an anonymous one (made with auth off, where every caller is the same
+  // anonymous user and may read every file anyway).
+  const std::string uploader = user != meta.end() && user->is_string() ? user->get<std::string>() : "";
+  if (!uploader.empty() && uploader != owner) return {};
+  return upload;
 }
 
 queue::Result<std::vector<std::string>> Workspace::KeepOutputs(const queue::TaskInfo& task,

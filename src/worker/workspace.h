@@ -2,8 +2,9 @@
 //
 // The files of a task on disk, under the data directory:
 //
-//   DATA_DIR/files/<file id>[.<ext>]   uploaded inputs (the API writes them; a task names one as
-//                                      source_image, and others as config "<key>_image" values)
+//   DATA_DIR/files/<file id>           uploaded inputs, with their metadata (owner) in <file id>.json (the
+//                                      API writes them; a task names its owner's own as source_image, and
+//                                      others as config "<key>_image" values)
 //   DATA_DIR/tasks/<task id>/in/       the pipeline's /in (read-only to it): source.<ext> and <key>.<ext>
 //   DATA_DIR/tasks/<task id>/out/      a finished task's outputs (what the pipeline left in /out)
 //   DATA_DIR/work/<slot>/              an executor's scratch /out while a task runs
@@ -43,9 +44,11 @@ class Workspace {
   // empty directory), and the slot's emptied scratch as out/ (`scratch_empty`: the caller knows it is,
   // e.g. KeepOutputs just left it so; saves a directory scan). Inputs: the source image as source.<ext>,
   // and every top-level config string under a key ending in "_image" (an upload id) as <key>.<ext>; <ext>
-  // is the image type (png, jpg, gif, webp, bmp) read from the file's first bytes, else the upload's own
-  // extension. InvalidArgument when the source image does not exist, NotFound naming the key when a
-  // "_image" id does not (the task cannot succeed either way); Unavailable for a file-system failure.
+  // is the image type (png, jpg, gif, webp, bmp) read from the file's first bytes. Each must be exactly an
+  // upload id of the task's owner (or an anonymous upload): InvalidArgument for a source image that is
+  // not, NotFound naming the key for a "_image" value that is not — the same whether the id is unknown,
+  // another user's or not an id at all (the task cannot succeed either way). Unavailable for a file-system
+  // failure. No message names a path of the server.
   queue::Result<TaskDirs> Prepare(const queue::TaskInfo& task, int slot, bool scratch_empty = false) const;
   // After a successful run: moves what the pipeline wrote to tasks/<id>/out and returns the files as sorted
   // relative paths. An empty scratch moves nothing. Either way the scratch is empty afterwards.
@@ -61,8 +64,8 @@ class Workspace {
 
  private:
   std::string ScratchDir(int slot) const;
-  // The upload with id `id` (a plain name): files/<id> or files/<id>.<ext>; empty when there is none.
-  std::filesystem::path FindUpload(const std::string& id) const;
+  // The upload `id` if it is one and `owner` may use it: files/<id>; empty otherwise.
+  std::filesystem::path FindUpload(const std::string& id, const std::string& owner) const;
   std::string data_dir_;
 };
 

@@ -124,6 +124,11 @@ class AbiTest : public ::testing::Test {
     return log_;
   }
 
+  // Where a done task's outputs are.
+  std::string OutDir(const queue::TaskInfo& t) const {
+    return options_.data_dir + "/tasks/" + t.task_id + "/out";
+  }
+
   static std::string Slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;
@@ -199,11 +204,9 @@ TEST_F(AbiTest, LogLinesReachTheWorkerLogTaggedAndRateLimited) {
 
 TEST_F(AbiTest, ImageInputsFromTheConfigAreStagedIntoIn) {
   const std::string files = options_.data_dir + "/files";
-  std::filesystem::create_directories(files);
-  std::ofstream(files + "/img_src") << std::string("\x89PNG\r\n\x1a\n", 8) << "src";
-  std::ofstream(files + "/img_bg.json") << "{}";  // the API's metadata: never an input
-  std::ofstream(files + "/img_bg") << "\xff\xd8\xff\xe0 jpeg";
-  std::ofstream(files + "/img_mask.png") << "mask";
+  testing::WriteUpload(files, "img_src", "", std::string("\x89PNG\r\n\x1a\n", 8) + "src");
+  testing::WriteUpload(files, "img_bg", "", "\xff\xd8\xff\xe0 jpeg");
+  testing::WriteUpload(files, "img_mask", "", std::string("\x89PNG\r\n\x1a\n", 8) + "mask");
   StartPool();
   std::string id = Submit({{"action", "inputs"},
                            {"background_image", "img_bg"},
@@ -211,8 +214,8 @@ TEST_F(AbiTest, ImageInputsFromTheConfigAreStagedIntoIn) {
                            {"colour", "img_bg"},  // not a *_image key: not staged
                            {"empty_image", ""}},  // empty: nothing to stage
                           0, 0, "img_src");
-  WaitFor(id, TaskStatus::Done);
-  std::string listed = Slurp(options_.data_dir + "/tasks/" + id + "/out/inputs.txt");
+  queue::TaskInfo t = WaitFor(id, TaskStatus::Done);
+  std::string listed = Slurp(OutDir(t) + "/inputs.txt");
   std::istringstream lines(listed);
   std::vector<std::string> names;
   for (std::string n; std::getline(lines, n);) names.push_back(n);
@@ -233,6 +236,64 @@ TEST_F(AbiTest, AMissingOrEscapingImageIdFailsWithInputNotFound) {
     EXPECT_FALSE(t.error->retryable);
     EXPECT_EQ(t.attempt, 1);
   }
+}
+
+// A task's inputs are only its owner's own uploads: a config value naming another user's upload, its
+// metadata file (img_….json) or anything but an exact upload id fails as an unknown id does — the same
+// code, the same message — so a task can neither read another user's file nor learn that it exists.
+TEST_F(AbiTest, ImageInputsAreOnlyTheOwnersOwnUploads) {
+  const std::string files = options_.data_dir + "/files";
+  const std::string alice = "img_20261207_aaaaaaaaaaaaaaaaaa", unknown = "img_20261207_zzzzzzzzzzzzzzzzzz";
+  testing::WriteUpload(files, alice, "alice", std::string("\x89PNG\r\n\x1a\n", 8) + "alice's");
+  StartPool();
+  auto submit = [&](const std::string& user, const std::string& mask) {
+    queue::TaskCreateRequest req;
+    req.mode = "abi";
+    req.user_id = user;
+    req.config = {{"action", "inputs"}, {"mask_image", mask}};
+    auto t = service_->Create(req);
+    EXPECT_TRUE(t.ok()) << t.error().message;
+    return t.ok() ? t->task_id : "";
+  };
+  auto refused = [&](const std::string& user, const std::string& mask) {
+    queue::TaskInfo t = WaitFor(submit(user, mask), TaskStatus::Failed);
+    EXPECT_TRUE(t.error) << mask;
+    if (!t.error) return std::string();
+    EXPECT_EQ(t.error->code, "INPUT_NOT_FOUND") << mask;
+    EXPECT_FALSE(t.error->retryable);
+    std::string m = t.error->message;  // the id given is the only difference between the messages
+    if (auto at = m.find(mask.substr(0, 128)); at != std::string::npos)
+      m.replace(at, mask.substr(0, 128).size(), "ID");
+    return m;
+  };
+  const std::string foreign = refused("mallory", alice);
+  EXPECT_EQ(refused("mallory", alice + ".json"), foreign);  // the metadata file is never an input
+  EXPECT_EQ(refused("mallory", unknown), foreign);
+  EXPECT_EQ(refused("alice", alice + ".json"), foreign);
+  EXPECT_EQ(refused("alice", alice + ".png"), foreign);  // exactly the id: no suffix
+  EXPECT_EQ(refused("alice", "files/" + alice), foreign);
+  EXPECT_EQ(refused("", alice), foreign);  // an anonymous task does not see alice's uploads either
+  std::string own = submit("alice", alice);
+  WaitFor(own, TaskStatus::Done);
+}
+
+// Error messages name the input, never a path of the server: a missing config upload and a missing
+// source image say which key or id, not where the data directory is.
+TEST_F(AbiTest, InputErrorsCarryNoServerPath) {
+  std::filesystem::create_directories(options_.data_dir + "/files");
+  StartPool();
+  queue::TaskInfo t = WaitFor(
+      Submit({{"action", "inputs"}, {"mask_image", "img_20261207_zzzzzzzzzzzzzzzzzz"}}), TaskStatus::Failed);
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "INPUT_NOT_FOUND");
+  EXPECT_NE(t.error->message.find("mask_image"), std::string::npos) << t.error->message;
+  EXPECT_EQ(t.error->message.find(options_.data_dir), std::string::npos) << t.error->message;
+  EXPECT_EQ(t.error->message.find(dir_.str()), std::string::npos) << t.error->message;
+  t = WaitFor(Submit({{"action", "inputs"}}, 0, 0, "img_20261207_yyyyyyyyyyyyyyyyyy"), TaskStatus::Failed);
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "BAD_INPUT");
+  EXPECT_NE(t.error->message.find("source_image"), std::string::npos) << t.error->message;
+  EXPECT_EQ(t.error->message.find(dir_.str()), std::string::npos) << t.error->message;
 }
 
 TEST_F(AbiTest, EngineCallRoundTripsJsonAndPayload) {

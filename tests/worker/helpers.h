@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 
@@ -42,6 +43,18 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// An upload as the API writes it: the bytes at files/<id>, its metadata (with the owner) at files/<id>.json.
+inline void WriteUpload(const std::string& files, const std::string& id, const std::string& owner,
+                        const std::string& bytes) {
+  std::filesystem::create_directories(files);
+  std::ofstream(files + "/" + id) << bytes;
+  queue::Json meta = {{"file_id", id},
+                      {"user_id", owner.empty() ? queue::Json(nullptr) : queue::Json(owner)},
+                      {"content_type", "image/png"},
+                      {"size", bytes.size()}};
+  std::ofstream(files + "/" + id + ".json") << meta.dump();
+}
 
 // Counts store events and lets a test wait for a condition re-checked at every event (and every 20 ms, for
 // conditions no event announces), bounded in total.

@@ -122,8 +122,8 @@ TEST_F(PoolTest, ProgressPipelineCompletesWithItsResult) {
 }
 
 TEST_F(PoolTest, SourceImageIsStagedIntoIn) {
-  std::filesystem::create_directories(options_.data_dir + "/files");
-  std::ofstream(options_.data_dir + "/files/img_20231117_abc.png") << "PNGDATA";
+  testing::WriteUpload(options_.data_dir + "/files", "img_20231117_abc", "",
+                       std::string("\x89PNG\r\n\x1a\n", 8) + "PNGDATA");
   StartPool();
   std::string id = Submit("progress", queue::Json::object(), 0, 0, 0, "img_20231117_abc");
   queue::TaskInfo t = WaitFor(id, TaskStatus::Done);

@@ -147,8 +147,7 @@ TEST(WorkspaceTest, ScratchOutAndStagedInput) {
   testing::TempDir dir;
   Workspace ws(dir.str());
   ASSERT_TRUE(ws.Init(2).ok());
-  std::filesystem::create_directories(ws.FilesDir());
-  std::ofstream(ws.FilesDir() + "/img_1.jpg") << "JPEG";
+  testing::WriteUpload(ws.FilesDir(), "img_1", "", "\xff\xd8\xff\xe0 JPEG");
   queue::TaskInfo t;
   t.task_id = "task_x";
   auto plain = ws.Prepare(t, 0);  // no source image: the shared empty /in, no per-task directory
