@@ -8,6 +8,7 @@
 #include <set>
 
 #include "helpers.h"
+#include "worker/owner.h"
 
 namespace wasmq::worker {
 namespace {
@@ -323,12 +324,17 @@ TEST_F(PoolTest, HandsOutByPriorityThenFifo) {
 }
 
 TEST_F(PoolTest, StartRecoversTasksOfADeadProcess) {
-  // A task claimed by a process of this host that no longer exists (a pid that cannot be alive).
+  // A task claimed by a process of this host, boot and pid namespace that no longer exists (a pid that
+  // cannot be alive): this process's owner name with another pid and nonce.
   std::string id = Submit("progress", {}, 2);
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  auto claimed =
-      store_->Dequeue({.owner = std::string("wasmq/") + host + "/999999999/deadbeef", .lease_ms = 3'600'000});
+  std::vector<std::string> parts;
+  std::string me = ThisProcessOwner();
+  for (size_t at; (at = me.find('/')) != std::string::npos; me.erase(0, at + 1))
+    parts.push_back(me.substr(0, at));
+  parts.push_back(me);
+  ASSERT_EQ(parts.size(), 6u);
+  std::string dead = "wasmq/" + parts[1] + "/999999999/deadbeef/" + parts[4] + "/" + parts[5];
+  auto claimed = store_->Dequeue({.owner = dead, .lease_ms = 3'600'000});
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 1u);
   StartPool();  // the lease has an hour left, but its owner is gone: taken back at once
