@@ -128,8 +128,10 @@ Response Stats(ApiContext& ctx) {
   return Ok(queue::ToJson(*s));
 }
 
-// A done task's output file: only a name the task's result lists, read from TASKS_DIR/<id>/out, and only if
-// it is a regular file there, reached without following a symlink (a module may have planted one).
+// A done task's output file: only a name the task's result lists, read from the directory the result
+// names (TASKS_DIR/<id>/out-<lease token>: the accepted attempt's, complete before the result was recorded;
+// "out" for older results), and only if it is a regular file there, reached without following a symlink (a
+// module may have planted one).
 Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const Caller& caller) {
   auto t = GetOwnedTask(ctx, caller, p.Get("id"));
   if (!t) return FromError(t.error());
@@ -138,7 +140,8 @@ Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const 
                         t->result->output_files.end())
     return Fail(404, code::kNotFound, "task " + t->task_id + " has no output " + name.substr(0, 256));
   Response r;
-  r.file = OpenBeneath((std::filesystem::path(ctx.config.tasks_dir) / t->task_id / "out").string(), name, &r.file_size);
+  const std::string dir = t->result->output_dir.empty() ? "out" : t->result->output_dir;
+  r.file = OpenBeneath((std::filesystem::path(ctx.config.tasks_dir) / t->task_id / dir).string(), name, &r.file_size);
   if (!r.file) return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
   std::string type(ContentTypeForName(name));
   r.Set("Content-Disposition", ContentDisposition(type, name));

@@ -120,11 +120,14 @@ class LocalTasks final : public Tasks {
   Result<Json> Upload(const std::string&) override {
     return queue::InvalidArgument("upload needs a server: --server URL (or WASMQ_SERVER)");
   }
-  // Where the worker pool keeps a done task's outputs: DATA_DIR/tasks/<id>/out/ (src/worker/workspace.h).
+  // Where the worker pool keeps a done task's outputs: DATA_DIR/tasks/<id>/<result.output_dir>/
+  // (src/worker/workspace.h).
   Result<std::string> ReadOutput(const std::string& id, const std::string& file) override {
-    if (auto t = service_.Get(id); !t) return t.error();
-    std::ifstream f(std::filesystem::path(data_dir_) / "tasks" / id / "out" / file, std::ios::binary);
-    if (!f) return queue::NotFound("task " + id + " has no output " + file + " under " + data_dir_);
+    auto t = service_.Get(id);
+    if (!t) return t.error();
+    const std::string dir = t->result && !t->result->output_dir.empty() ? t->result->output_dir : "out";
+    std::ifstream f(std::filesystem::path(data_dir_) / "tasks" / id / dir / file, std::ios::binary);
+    if (!f) return queue::NotFound("task " + id + " has no output " + file);
     return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
 

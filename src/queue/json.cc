@@ -4,6 +4,7 @@
 // *FromJson functions catch it and return InvalidArgument. This keeps each reader a flat list of fields.
 #include "queue/json.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <limits>
 #include <set>
@@ -175,6 +176,15 @@ TaskResult ReadResult(const Json& j, const std::string& path) {
   }
   if (auto it = j.find("output"); it != j.end()) r.output = *it;
   r.duration_ms = Int(j, path, "duration_ms", 0, std::numeric_limits<int64_t>::max(), false).value_or(0);
+  if (const Json* dir = Member(j, "output_dir")) {
+    // It becomes a path under the task's directory: only the names the worker makes.
+    const std::string d = dir->is_string() ? dir->get<std::string>() : "";
+    const bool digits = d.size() > 4 && d.size() <= 24 &&
+                        std::all_of(d.begin() + 4, d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!(d == "out" || (d.starts_with("out-") && digits)))
+      Fail(Join(path, "output_dir"), "must be \"out\" or \"out-<digits>\"");
+    r.output_dir = d;
+  }
   return r;
 }
 
@@ -256,7 +266,9 @@ Json ToJson(const TaskCreateRequest& r) {
 }
 
 Json ToJson(const TaskResult& r) {
-  return {{"output_files", r.output_files}, {"output", r.output}, {"duration_ms", r.duration_ms}};
+  Json j = {{"output_files", r.output_files}, {"output", r.output}, {"duration_ms", r.duration_ms}};
+  if (!r.output_dir.empty()) j["output_dir"] = r.output_dir;
+  return j;
 }
 
 Json ToJson(const TaskError& e) {

@@ -82,6 +82,11 @@ struct TaskResult {
   std::vector<std::string> output_files = {};  // paths relative to the task's /out, sorted
   Json output = {};         // the module's stdout: parsed when it is JSON, else a string; null if empty
   int64_t duration_ms = 0;  // of the successful attempt
+  // Where they are kept: the directory under DATA_DIR/tasks/<id>/ of the attempt the store accepted,
+  // "out-<lease token>"; "" for results recorded before outputs were kept per attempt (then "out"). The
+  // worker writes the files there before it records the result, so a reader that finds the result finds
+  // them complete, and a late attempt (another token) never touches them. "out" or "out-<digits>" only.
+  std::string output_dir = {};
 };
 
 // Why an attempt failed. The last one is kept on the task.

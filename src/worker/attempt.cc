@@ -159,8 +159,8 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   std::shared_ptr<const wasm::Module> module = pipeline->module;
   if (auto it = task.config.find("module"); task.config.is_object() && it != task.config.end()) {
     auto named = it->is_string() ? pipelines_.TaskModule(it->get<std::string>())
-                                 : queue::Result<std::shared_ptr<const wasm::Module>>(
-                                       queue::InvalidArgument("config.module must be an OCI reference string"));
+                                 : queue::Result<std::shared_ptr<const wasm::Module>>(queue::InvalidArgument(
+                                       "config.module must be an OCI reference string"));
     if (!named) {
       const queue::Code why = named.error().code;
       const bool pull_failed = why == queue::Code::Unavailable || why == queue::Code::NotFound;
@@ -178,8 +178,8 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
     const queue::Code why = dirs.error().code;
     bool bad_input = why == queue::Code::InvalidArgument || why == queue::Code::NotFound;
     RecordFailure(held, {.code = std::string(why == queue::Code::NotFound ? ec::kInputNotFound
-                                             : bad_input                 ? ec::kBadInput
-                                                                         : ec::kInternal),
+                                             : bad_input                  ? ec::kBadInput
+                                                                          : ec::kInternal),
                          .message = dirs.error().message,
                          .retryable = !bad_input});
     return;
@@ -223,7 +223,8 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
   if (outcome.log_lines_dropped > 0)
     Log(task.task_id + " (" + task.mode + "): " + std::to_string(outcome.log_lines_dropped) +
         " log lines dropped (over " + std::to_string(kLogLinesPerSecond) + " per second)");
-  if (opt_.on_instantiated && outcome.instantiate_seconds > 0) opt_.on_instantiated(task.mode, outcome.instantiate_seconds);
+  if (opt_.on_instantiated && outcome.instantiate_seconds > 0)
+    opt_.on_instantiated(task.mode, outcome.instantiate_seconds);
   const double run_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
   {
@@ -272,14 +273,16 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
     return emptied;
   }
   if (o.exit_code && *o.exit_code == 0) {
-    auto files = workspace_.KeepOutputs(task, dirs);
-    if (!files) {
-      RecordFailure(
-          held, {.code = std::string(ec::kInternal), .message = files.error().message, .retryable = true});
+    // Kept in this attempt's own directory; the result names it, and the store's answer decides whether it
+    // is published or deleted (recorder.cc).
+    auto kept = workspace_.KeepOutputs(task, dirs, held->claimed.lease.token);
+    if (!kept) {
+      RecordFailure(held,
+                    {.code = std::string(ec::kInternal), .message = kept.error().message, .retryable = true});
       return false;
     }
     f.kind = queue::Finish::Kind::Complete;
-    f.result = queue::TaskResult{std::move(*files), OutputOf(o.stdout_data), o.duration_ms};
+    f.result = queue::TaskResult{std::move(kept->files), OutputOf(o.stdout_data), o.duration_ms, kept->dir};
     Record(held, std::move(f));
     return true;  // KeepOutputs left the scratch empty
   }

@@ -28,6 +28,7 @@ WorkerPool::Impl::Impl(queue::Store& store, const PipelineRegistry& pipelines, P
       rng_(std::random_device{}()) {
   if (opt_.owner.empty()) opt_.owner = ThisProcessOwner();
   opt_.workers = std::max(1, opt_.workers);
+  workspace_ = Workspace(opt_.data_dir, Workspace::ScratchName(opt_.owner));
 }
 
 void WorkerPool::Impl::Log(const std::string& line) const {
@@ -263,6 +264,7 @@ void WorkerPool::Impl::Shutdown(std::chrono::milliseconds grace) {
   supervisor_cv_.notify_all();
   supervisor_.join();
   subscription_.Reset();
+  workspace_.Close();
 }
 
 }  // namespace wasmq::worker

@@ -47,9 +47,22 @@ void WorkerPool::Impl::RecorderLoop() {
       auto retried = store_.FinishMany(retry);
       for (size_t k = 0; k < again.size(); ++k) results[again[k]] = std::move(retried[k]);
     }
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (!results[i])
-        Log(batch[i].held->claimed.task.task_id + ": result not recorded: " + results[i].error().message);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const queue::Finish& f = batch[i].finish;
+      const std::string& id = batch[i].held->claimed.task.task_id;
+      if (!results[i]) Log(id + ": result not recorded: " + results[i].error().message);
+      // A completed attempt's outputs: the accepted one's directory is now the task's (older leftovers go);
+      // a refused one's is deleted. When the answer is unknown (the store stayed unavailable, and may have
+      // committed) the files stay: either they are the result's, or the attempt that is accepted later
+      // prunes them.
+      if (f.kind != queue::Finish::Kind::Complete || f.result.output_dir.empty()) continue;
+      if (results[i]) {
+        workspace_.PruneOutputs(id, f.result.output_dir);
+      } else if (results[i].error().code == queue::Code::Conflict ||
+                 results[i].error().code == queue::Code::NotFound) {
+        workspace_.DiscardOutputs(id, f.result.output_dir);
+      }
+    }
     lock.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       using K = queue::Finish::Kind;

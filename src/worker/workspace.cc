@@ -1,12 +1,18 @@
 // File: src/worker/workspace.cc
 #include "worker/workspace.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 #include <system_error>
+
+#include "worker/owner.h"
 
 namespace wasmq::worker {
 
@@ -66,7 +72,22 @@ std::string Workspace::TaskDir(const std::string& task_id) const {
 }
 std::string Workspace::FilesDir() const { return (fs::path(data_dir_) / "files").string(); }
 std::string Workspace::ScratchDir(int slot) const {
-  return (fs::path(data_dir_) / "work" / std::to_string(slot)).string();
+  return (fs::path(data_dir_) / "work" / process_ / std::to_string(slot)).string();
+}
+
+std::string Workspace::ScratchName(const std::string& owner) {
+  // '/' (and anything else that is not a plain file-name character) becomes '+'; the suffix follows a '~'.
+  std::string name = owner.substr(0, 200);
+  for (char& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      c = '+';
+  unsigned char b[4] = {};
+  while (getrandom(b, sizeof b, 0) < 0 && errno == EINTR) {
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+  return name + "~" + hex;
 }
 
 queue::Result<void> Workspace::Init(int slots) const {
@@ -76,6 +97,19 @@ queue::Result<void> Workspace::Init(int slots) const {
     if (ec) return queue::Unavailable("cannot create " + d.string() + ": " + ec.message());
   }
   EmptyDir(fs::path(data_dir_) / "empty");
+  // The scratch of a crashed process of this host: only when OwnerIsDead is sure (a live process on another
+  // machine or container sharing the directory keeps its own).
+  const fs::path work = fs::path(data_dir_) / "work";
+  for (auto it = fs::directory_iterator(work, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    const size_t tilde = name.rfind('~');
+    if (name == process_ || tilde == std::string::npos) continue;
+    std::string owner = name.substr(0, tilde);
+    std::replace(owner.begin(), owner.end(), '+', '/');
+    std::error_code ignored;
+    if (OwnerIsDead(owner)) fs::remove_all(it->path(), ignored);
+  }
+  ec.clear();
   for (int i = 0; i < slots; ++i) {
     fs::create_directories(ScratchDir(i), ec);
     if (!ec) ec = EmptyDir(ScratchDir(i));
@@ -158,17 +192,42 @@ fs::path Workspace::FindUpload(const std::string& id, const std::string& owner) 
   return upload;
 }
 
-queue::Result<std::vector<std::string>> Workspace::KeepOutputs(const queue::TaskInfo& task,
-                                                               const TaskDirs& dirs) const {
+queue::Result<KeptOutputs> Workspace::KeepOutputs(const queue::TaskInfo& task, const TaskDirs& dirs,
+                                                  int64_t token) const {
   std::error_code ec;
-  if (fs::is_empty(dirs.out, ec) || ec) return std::vector<std::string>{};
-  const fs::path task_dir = TaskDir(task.task_id), kept = task_dir / "out";
+  if (fs::is_empty(dirs.out, ec) || ec) return KeptOutputs{};
+  KeptOutputs kept{"out-" + std::to_string(token), {}};
+  const fs::path task_dir = TaskDir(task.task_id), target = task_dir / kept.dir;
   fs::create_directories(task_dir, ec);
-  if (!ec) fs::remove_all(kept, ec);  // a stale copy from an attempt whose result was never recorded
-  if (!ec) fs::rename(dirs.out, kept, ec);
+  // Only this attempt ever has this token: whatever is there is a leftover of our own.
+  if (!ec) fs::remove_all(target, ec);
+  if (!ec) fs::rename(dirs.out, target, ec);
   if (!ec) fs::create_directory(dirs.out, ec);  // the slot's next scratch
-  if (ec) return queue::Unavailable("cannot keep the outputs in " + kept.string() + ": " + ec.message());
-  return ListFiles(kept.string());
+  if (ec) return queue::Unavailable("cannot keep the outputs: " + ec.message());
+  kept.files = ListFiles(target.string());
+  return kept;
+}
+
+void Workspace::DiscardOutputs(const std::string& task_id, const std::string& dir) const {
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::remove_all(fs::path(TaskDir(task_id)) / dir, ec);
+}
+
+void Workspace::PruneOutputs(const std::string& task_id, const std::string& keep) const {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto it = fs::directory_iterator(TaskDir(task_id), ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name != keep && (name == "out" || name.starts_with("out-"))) stale.push_back(it->path());
+  }
+  for (const fs::path& p : stale) fs::remove_all(p, ec);
+}
+
+void Workspace::Close() const {
+  std::error_code ec;
+  fs::remove_all(fs::path(data_dir_) / "work" / process_, ec);
 }
 
 std::vector<std::string> Workspace::ListFiles(const std::string& dir, size_t limit) const {

@@ -179,3 +179,25 @@ TEST(JsonTest, StatsAndEvents) {
 
 }  // namespace
 }  // namespace wasmq::queue
+
+namespace wasmq::queue {
+namespace {
+
+// output_dir becomes a path under the task's directory: only the names the worker makes are read back.
+TEST(JsonTest, ResultOutputDirIsOnlyAnAttemptDirectory) {
+  TaskResult r{{"a.png"}, nullptr, 5, "out-12"};
+  auto back = TaskResultFromJson(ToJson(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->output_dir, "out-12");
+  EXPECT_FALSE(ToJson(TaskResult{}).contains("output_dir"));  // older results: absent, meaning "out"
+  EXPECT_TRUE(TaskResultFromJson({{"output_files", {"a"}}, {"output_dir", "out"}}).ok());
+  for (const Json& bad :
+       {Json("../x"), Json("out-"), Json("out-1/../../y"), Json("/tmp"), Json(3), Json("in")}) {
+    auto e = TaskResultFromJson({{"output_files", {"a"}}, {"output_dir", bad}});
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().message.find("output_dir"), std::string::npos) << e.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace wasmq::queue

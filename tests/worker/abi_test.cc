@@ -124,9 +124,10 @@ class AbiTest : public ::testing::Test {
     return log_;
   }
 
-  // Where a done task's outputs are.
+  // Where a done task's outputs are: the directory its result names.
   std::string OutDir(const queue::TaskInfo& t) const {
-    return options_.data_dir + "/tasks/" + t.task_id + "/out";
+    EXPECT_TRUE(t.result && t.result->output_dir.starts_with("out-")) << t.task_id;
+    return options_.data_dir + "/tasks/" + t.task_id + "/" + (t.result ? t.result->output_dir : "");
   }
 
   static std::string Slurp(const std::string& path) {
@@ -302,7 +303,7 @@ TEST_F(AbiTest, EngineCallRoundTripsJsonAndPayload) {
   queue::TaskInfo t = WaitFor(id, TaskStatus::Done);
   ASSERT_TRUE(t.result);
   EXPECT_EQ(t.result->output, (queue::Json{{"rc", 0}, {"json_bytes", 16}, {"payload_bytes", 7}}));
-  const std::string out = options_.data_dir + "/tasks/" + id + "/out/";
+  const std::string out = OutDir(t) + "/";
   EXPECT_EQ(Slurp(out + "response.json"), R"({"echo":{"k":7}})");
   EXPECT_EQ(Slurp(out + "response.bin"), "DAOLYAP");
 }

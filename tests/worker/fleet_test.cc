@@ -2,7 +2,8 @@
 // `wasmq task` as another process) sharing one real redis-server. Shown here: the queue shared by two API
 // nodes and three workers; kill -9 of a worker mid-task (the task is re-run and done once); redis-server
 // killed and restarted under load (no task lost); a cancel from one node stopping the module on another at
-// once; a stalled worker's late result refused.
+// once; a stalled worker's late result refused, and its files never touching the outputs of the attempt that
+// completed (on Redis and on a shared SQLite file).
 //
 // Waits are on events: the test's store hears the workers' changes through Redis pub/sub (EventWaiter).
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -55,14 +57,27 @@ class FleetTest : public ::testing::Test {
     store_.reset();
   }
 
+  // The fleet on a SQLite file the processes share instead of Redis.
+  void UseSqlite() {
+    waiter_.reset();
+    service_.reset();
+    store_url_ = "sqlite:" + dir_.file("fleet.db");
+    store_ = Open();
+    ASSERT_NE(store_, nullptr);
+    waiter_ = std::make_unique<EventWaiter>(*store_);
+    service_ = std::make_unique<queue::TaskService>(
+        *store_, queue::ServiceOptions{.default_max_retries = 2, .extra_modes = {"slow", "loop", "noop"}});
+  }
+
   std::unique_ptr<queue::Store> Open() {
-    auto s = queue::OpenStore(redis_->url(), {.redis_prefix = "fleet"});
+    auto s = queue::OpenStore(store_url_.empty() ? redis_->url() : store_url_, {.redis_prefix = "fleet"});
     EXPECT_TRUE(s.ok()) << s.error().message;
     return s.ok() ? std::move(*s) : nullptr;
   }
 
   std::vector<std::string> Env(const std::string& tag) const {
-    return {"WASMQ_STORE=" + redis_->url(), "WASMQ_REDIS_PREFIX=fleet", "WASMQ_DATA_DIR=" + dir_.file(tag),
+    return {"WASMQ_STORE=" + (store_url_.empty() ? redis_->url() : store_url_), "WASMQ_REDIS_PREFIX=fleet",
+            "WASMQ_DATA_DIR=" + (shared_data_.empty() ? dir_.file(tag) : shared_data_),
             "WASMQ_PIPELINES=slow=" + testing::ModulePath("slow") + ",loop=" + testing::ModulePath("loop") +
                 ",noop=" + testing::ModulePath("noop"),
             "WASMQ_RETRY_BACKOFF=10ms"};
@@ -154,7 +169,80 @@ class FleetTest : public ::testing::Test {
     return n;
   }
 
+  // Starts `wasmq serve --workers 0` (an API node) and returns its base URL.
+  std::string StartApi(const std::string& tag) {
+    pid_t api = Spawn(tag, {"serve", "--workers", "0", "--addr", "127.0.0.1:0"});
+    workers_[api] = tag;
+    EXPECT_TRUE(WaitLog(tag, "ready (pid")) << Log(tag);
+    const std::string log = Log(tag);
+    const size_t at = log.find("on http://") + 3;
+    return log.substr(at, log.find('/', at + 7) - at);
+  }
+
+  // What a client downloads of a task's output `file` through the API (`wasmq task outputs`); "" when the
+  // download fails.
+  std::string Download(const std::string& url, const std::string& id, const std::string& file) {
+    static int n = 0;
+    const std::string tag = "download" + std::to_string(++n), to = dir_.file(tag);
+    pid_t p = Spawn(tag, {"task", "outputs", "--server", url, id, "-o", to});
+    int status = 0;
+    waitpid(p, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "";
+    return Slurp(to + "/" + file);
+  }
+
+  // Every regular file under the task's directory in the shared data directory: relative path → bytes.
+  std::map<std::string, std::string> TaskFiles(const std::string& id) const {
+    std::map<std::string, std::string> files;
+    const std::filesystem::path task_dir = std::filesystem::path(shared_data_) / "tasks" / id;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(task_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file())
+        files[std::filesystem::relative(it->path(), task_dir).string()] = Slurp(it->path());
+    return files;
+  }
+
+  // A worker stalled (SIGSTOP) past its lease wakes up after another worker completed the task: its module
+  // ends and writes its own outputs, but the files of the attempt the store accepted — on disk and as
+  // downloaded — stay those of that attempt, and the late attempt's files are deleted. The workers and the
+  // API node share one data directory, as a fleet must.
+  void StalledWorkerLeavesTheCompletedOutputsAlone() {
+    shared_data_ = dir_.file("shared-data");
+    const std::string url = StartApi("api");
+    // A's lease is long, so that it writes nothing to the store when it wakes before its module has ended;
+    // the test takes the lease from it instead, as the recovery of an expired lease does.
+    pid_t a = StartWorker("a", {{"--lease", "30s"}});
+    std::string id = Submit("slow", {{"sleep_ms", 300}, {"quiet", 1}});
+    ASSERT_TRUE(waiter_->WaitUntil([&] { return Get(id).status == TaskStatus::Processing; })) << Log("a");
+    std::this_thread::sleep_for(100ms);  // the module is in its sleep
+    kill(a, SIGSTOP);
+    auto recovered = store_->RecoverLeases([](std::string_view) { return true; });
+    ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+    ASSERT_EQ(recovered->requeued, std::vector<std::string>{id});
+    pid_t b = StartWorker("b", {{"--lease", "30s"}});
+    ASSERT_TRUE(WaitStatus(id, TaskStatus::Done)) << Log("b");
+    EXPECT_EQ(Download(url, id, "done.txt"), "done attempt 2\n") << Log("api");
+    kill(a, SIGCONT);
+    ASSERT_TRUE(WaitLog("a", id + ": result not recorded")) << Log("a");
+    EXPECT_EQ(StopWorker(a), 0);
+    EXPECT_NE(Log("a").find("stopped: 0 completed"), std::string::npos) << Log("a");
+    queue::TaskInfo t = Get(id);
+    EXPECT_EQ(t.status, TaskStatus::Done);
+    EXPECT_EQ(t.attempt, 2);
+    ASSERT_TRUE(t.result);
+    EXPECT_EQ(t.result->output_files, std::vector<std::string>{"done.txt"});
+    EXPECT_EQ(Download(url, id, "done.txt"), "done attempt 2\n") << Log("api");
+    // On disk: the accepted attempt's file, byte for byte, and nothing of the late one.
+    std::map<std::string, std::string> files = TaskFiles(id);
+    ASSERT_EQ(files.size(), 1u) << ::testing::PrintToString(files);
+    EXPECT_EQ(files.begin()->second, "done attempt 2\n") << files.begin()->first;
+    EXPECT_EQ(StopWorker(b), 0);
+  }
+
   TempDir dir_;
+  std::string store_url_;    // "" = the Redis server
+  std::string shared_data_;  // "" = a data directory per process
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<queue::Store> store_;
   std::unique_ptr<EventWaiter> waiter_;
@@ -317,6 +405,15 @@ TEST_F(FleetTest, AStalledWorkersLateResultIsRefused) {
   EXPECT_EQ(StopWorker(b), 0);
 }
 
+TEST_F(FleetTest, AStalledWorkerNeverTouchesTheCompletedAttemptsFilesOnRedis) {
+  StalledWorkerLeavesTheCompletedOutputsAlone();
+}
+
+TEST_F(FleetTest, AStalledWorkerNeverTouchesTheCompletedAttemptsFilesOnSqlite) {
+  UseSqlite();
+  StalledWorkerLeavesTheCompletedOutputsAlone();
+}
+
 TEST_F(FleetTest, WorkerStartUpErrorsAreClear) {
   pid_t p = Spawn("bad", {"worker", "--store", "redis://127.0.0.1:1/0"});
   int status = 0;
@@ -334,7 +431,8 @@ TEST_F(FleetTest, WorkerStartUpErrorsAreClear) {
   // A wrong password names the cause.
   auto secured = RedisServer::Start({"--requirepass", "s3cret"});
   ASSERT_NE(secured, nullptr) << RedisServer::last_error();
-  p = Spawn("auth", {"worker", "--store", "redis://:wrong@127.0.0.1:" + std::to_string(secured->port()) + "/0"});
+  p = Spawn("auth",
+            {"worker", "--store", "redis://:wrong@127.0.0.1:" + std::to_string(secured->port()) + "/0"});
   waitpid(p, &status, 0);
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_NE(Log("auth").find("authentication failed"), std::string::npos) << Log("auth");
@@ -359,7 +457,8 @@ TEST_F(FleetTest, AnApiOnlyServeAndAWorkerShareRedis) {
   const std::string url = log.substr(at, log.find('/', at + 7) - at);
   StartWorker("w");
 
-  pid_t submit = Spawn("submit", {"task", "submit", "--server", url, "--mode", "slow", "--config", R"({"sleep_ms":300})"});
+  pid_t submit = Spawn(
+      "submit", {"task", "submit", "--server", url, "--mode", "slow", "--config", R"({"sleep_ms":300})"});
   int status = 0;
   waitpid(submit, &status, 0);
   ASSERT_EQ(WEXITSTATUS(status), 0) << Log("submit");

@@ -105,7 +105,9 @@ TEST_F(PoolTest, ProgressPipelineCompletesWithItsResult) {
   ASSERT_TRUE(t.result);
   EXPECT_EQ(t.result->output_files, std::vector<std::string>{"result.txt"});
   EXPECT_EQ(t.result->output, (queue::Json{{"ok", true}, {"attempt", "1"}}));
-  std::ifstream f(options_.data_dir + "/tasks/" + id + "/out/result.txt");
+  // Kept in the directory of the attempt the store accepted, which the result names.
+  EXPECT_TRUE(t.result->output_dir.starts_with("out-")) << t.result->output_dir;
+  std::ifstream f(options_.data_dir + "/tasks/" + id + "/" + t.result->output_dir + "/result.txt");
   std::string line;
   std::getline(f, line);
   EXPECT_EQ(line, id);  // the module read its task JSON from stdin

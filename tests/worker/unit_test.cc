@@ -154,9 +154,10 @@ TEST(WorkspaceTest, ScratchOutAndStagedInput) {
   ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_TRUE(std::filesystem::is_empty(plain->in));
   EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
-  auto kept = ws.KeepOutputs(t, *plain);  // nothing written: nothing kept
+  auto kept = ws.KeepOutputs(t, *plain, 1);  // nothing written: nothing kept
   ASSERT_TRUE(kept.ok());
-  EXPECT_TRUE(kept->empty());
+  EXPECT_TRUE(kept->files.empty());
+  EXPECT_EQ(kept->dir, "");
   EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
 
   t.source_image = "img_1";
@@ -170,11 +171,26 @@ TEST(WorkspaceTest, ScratchOutAndStagedInput) {
   std::ofstream(again->out + "/a.txt") << "a";
   std::filesystem::create_directories(again->out + "/sub");
   std::ofstream(again->out + "/sub/b.txt") << "b";
-  auto files = ws.KeepOutputs(t, *again);
+  auto files = ws.KeepOutputs(t, *again, 7);  // kept per attempt: out-<lease token>
   ASSERT_TRUE(files.ok()) << files.error().message;
-  EXPECT_EQ(*files, (std::vector<std::string>{"a.txt", "sub/b.txt"}));
-  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out/sub/b.txt"));
+  EXPECT_EQ(files->files, (std::vector<std::string>{"a.txt", "sub/b.txt"}));
+  EXPECT_EQ(files->dir, "out-7");
+  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/sub/b.txt"));
   EXPECT_TRUE(std::filesystem::is_empty(again->out));  // the slot is ready for its next task
+  // Another attempt's outputs never replace these; the store's answer decides which directory stays.
+  std::ofstream(again->out + "/late.txt") << "late";
+  auto late = ws.KeepOutputs(t, *again, 6);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->dir, "out-6");
+  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/a.txt"));
+  std::filesystem::create_directories(ws.TaskDir("task_x") + "/out");  // an older version's
+  ws.PruneOutputs("task_x", "out-7");                                  // out-7 accepted
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-6"));
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out"));
+  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/a.txt"));
+  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/in/source.jpg"));
+  ws.DiscardOutputs("task_x", "out-7");
+  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7"));
 
   t.source_image = "img_2";
   auto missing = ws.Prepare(t, 0);
