@@ -263,7 +263,7 @@ int main(void) {
   if (!out_w) out_w = src.w;
   if (!out_h) out_h = src.h;
   if ((long long)out_w * out_h > WQ_MAX_PIXELS)
-    wq_failf("IMAGE_TOO_LARGE", "the output %dx%d has more than 16777216 pixels", out_w, out_h);
+    wq_failf("IMAGE_TOO_LARGE", "the output %dx%d has more than " WQ_MAX_PIXELS_TEXT, out_w, out_h);
 
   wq_step(20, "fitting the transform");
   pose p = read_pose(&t, src.w, src.h, out_w, out_h);

@@ -23,7 +23,7 @@ static wq_image_status check_header(const uint8_t* data, size_t size, int* w, in
       uint64_t pw = (uint64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
       uint64_t ph = (uint64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
       if (pw * ph > (uint64_t)WQ_MAX_PIXELS) {
-        *reason = "the image has more than 16777216 pixels (4096x4096)";
+        *reason = "the image has more than " WQ_MAX_PIXELS_TEXT;
         return WQ_IMG_TOO_LARGE;
       }
     }
@@ -35,7 +35,7 @@ static wq_image_status check_header(const uint8_t* data, size_t size, int* w, in
     return WQ_IMG_EMPTY;
   }
   if ((long long)*w * *h > WQ_MAX_PIXELS) {
-    *reason = "the image has more than 16777216 pixels (4096x4096)";
+    *reason = "the image has more than " WQ_MAX_PIXELS_TEXT;
     return WQ_IMG_TOO_LARGE;
   }
   return WQ_IMG_OK;

@@ -21,9 +21,15 @@ typedef struct {
   size_t size, cap;
 } wq_buffer;
 
-// The largest image a pipeline accepts: 4096×4096 (the decoded image, its float working copies and the
-// output must fit in the worker's default 256 MiB of linear memory).
-#define WQ_MAX_PIXELS (4096L * 4096L)
+// The largest image a pipeline accepts: 2048×2048 pixels. The decoded images, their float working copies
+// (BACKGROUND_CHANGE keeps several full-size planes for the matte, the blur and the composite) and the
+// encoded output must fit in the worker's default 256 MiB of linear memory: 4096×4096 did not
+// (OUT_OF_MEMORY after about 20 s), 2048×2048 does, with two full-size inputs
+// (tests/pipelines/limits_test.cc runs it under the default cap, and one pixel more is refused).
+// Raising it means lowering the pipelines' peak memory or raising --max-memory's default.
+#define WQ_MAX_SIDE 2048L
+#define WQ_MAX_PIXELS (WQ_MAX_SIDE * WQ_MAX_SIDE)
+#define WQ_MAX_PIXELS_TEXT "4194304 pixels (2048x2048)"
 
 typedef enum { WQ_IMG_OK = 0, WQ_IMG_NOT_AN_IMAGE, WQ_IMG_TOO_LARGE, WQ_IMG_EMPTY, WQ_IMG_NO_MEMORY } wq_image_status;
 

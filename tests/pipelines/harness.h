@@ -100,6 +100,20 @@ inline Image DecodeImage(const std::string& bytes) {
   return img;
 }
 
+// A PNG signature and IHDR for a w×h RGB image, CRCs included, then no image data.
+inline std::string PngHeader(uint32_t w, uint32_t h) {
+  auto be = [](uint32_t v) {
+    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  };
+  std::string chunk = "IHDR" + be(w) + be(h) + std::string("\x08\x02\x00\x00\x00", 5);
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char c : chunk) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+  }
+  return std::string("\x89PNG\r\n\x1a\n", 8) + be(13) + chunk + be(~crc);
+}
+
 // Peak signal-to-noise ratio in dB over all channels (infinity for identical images).
 inline double Psnr(const Image& a, const Image& b) {
   if (a.w != b.w || a.h != b.h) return -1;
@@ -190,16 +204,19 @@ class PipelineRun {
     return WasmRaw(TaskJson(config), engines);
   }
 
+  // Runs the modules of `registry` (e.g. compiled under other limits) instead of Builtins().
+  void UseRegistry(const worker::PipelineRegistry* registry) { registry_ = registry; }
+
   Outcome WasmRaw(const std::string& stdin_data, const engines::EngineRegistry* engines = nullptr) {
     Clean();
-    const worker::Pipeline* p = Builtins().Find(mode_);
+    const worker::Pipeline* p = registry_->Find(mode_);
     Outcome r;
     if (!p) {
       r.code = "ERROR no built-in module for " + mode_;
       return r;
     }
     worker::RunRequest req;
-    req.engine = &Builtins().engine();
+    req.engine = &registry_->engine();
     req.module = p->module.get();
     req.stdin_data = stdin_data;
     req.args = {mode_};
@@ -290,6 +307,7 @@ class PipelineRun {
   }
 
   std::string mode_;
+  const worker::PipelineRegistry* registry_ = &Builtins();
   TempDir dir_;
 };
 

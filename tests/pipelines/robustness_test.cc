@@ -15,20 +15,6 @@ Json GoodConfig(const std::string& mode) {
   return {{"reference_image", "img_ref"}, {"source_box", {0, 0, 4, 4}}, {"reference_box", {0, 0, 4, 4}}};
 }
 
-// A PNG signature and IHDR for a w×h RGB image, CRCs included, then no image data.
-std::string PngHeader(uint32_t w, uint32_t h) {
-  auto be = [](uint32_t v) {
-    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-  };
-  std::string chunk = "IHDR" + be(w) + be(h) + std::string("\x08\x02\x00\x00\x00", 5);
-  uint32_t crc = 0xffffffffu;
-  for (unsigned char c : chunk) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-  }
-  return std::string("\x89PNG\r\n\x1a\n", 8) + be(13) + chunk + be(~crc);
-}
-
 struct BadImage {
   std::string name, bytes, code;
 };
