@@ -84,6 +84,17 @@ def http_seeds(extra: list) -> dict:
         "system": request("GET", "/healthz") + request("HEAD", "/readyz") + request("GET", "/metrics"),
         "dashboard": request("GET", "/", ['If-None-Match: "0"']),
         "not-a-path": request("GET", "?metrics") + request("OPTIONS", "*"),  # was a 500 (static_files.cc)
+        # Issue 17: 70 000 '[' crashed the server (a recursive dump); deeper than 64 levels must be a 400.
+        "submit-deep-nesting": request("POST", "/api/v1/tasks", extra + ["Content-Type: application/json"],
+                                       b'{"mode":"HEAD_SWAP","config":{"a":' + b"[" * 2000 + b"]" * 2000 + b"}}"),
+        "submit-deep-unclosed": request("POST", "/api/v1/tasks", extra + ["Content-Type: application/json"],
+                                        b"[{" * 1000),
+        # Issue 17: a Transfer-Encoding not ending in chunked must be a 400, not a body and a second request.
+        "te-not-chunked": b"POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n"
+                          + ("\r\n".join(extra) + "\r\n" if extra else "").encode()
+                          + f"Content-Length: {len(TASK)}\r\n\r\n".encode() + TASK + request("GET", "/healthz"),
+        "upload-cross-origin": request("POST", "/api/v1/files", extra + [
+            "Origin: https://evil.example", "Content-Type: multipart/form-data; boundary=XyZ"], mp),
         "chunked": b"POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                    + ("\r\n".join(extra) + "\r\n" if extra else "").encode()
                    + b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
@@ -103,6 +114,7 @@ def seeds() -> dict:
         "jwt-claims": b'4{"alg":"HS256","typ":"JWT"}\n{"sub":"auth0|5f0c","exp":4102444800,"nbf":1700000000.5,'
                       b'"iss":"https://auth.formy.example","aud":["other","wasmq"]}',
         "jwt-claims-bad": b'4{"alg":"HS256","crit":["x"]}\n{"sub":"../x","exp":"soon"}',
+        "jwt-claims-deep": b'4{"alg":"HS256","x":' + b"[" * 500 + b"]" * 500 + b'}\n{"sub":"a","exp":4102444800}',
         "magic-png": b"5" + PNG,
         "magic-name": b'5text/html; charset=utf-8\ndir/a b".HTML',
         "route-pattern": b"6/api/v1/tasks/{id}/outputs/{path...}\n/api/v1/tasks/task_1/outputs/a%20b/c.png",

@@ -1,19 +1,20 @@
 // File: src/api/client.cc
 #include "api/client.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
 
 #include "api/query.h"
+#include "json/json.h"
 
 namespace wasmq::api {
 namespace {
@@ -29,7 +30,7 @@ constexpr uint64_t kMaxResponseBytes = 256ull << 20;
 
 queue::Error ErrorFor(int status, const std::string& body) {
   std::string message = "HTTP " + std::to_string(status);
-  Json j = Json::parse(body, nullptr, false);
+  Json j = wasmq::json::Parse(body);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const Json& e = j["error"];
     message = e.value("code", "ERROR") + ": " + e.value("message", "") + " (HTTP " + std::to_string(status) + ")";
@@ -153,7 +154,7 @@ queue::Result<Json> Client::Call(std::string_view method, std::string_view targe
   if (!r) return r.error();
   auto& [status, text] = *r;
   if (status >= 300) return ErrorFor(status, text);
-  Json j = Json::parse(text, nullptr, false);
+  Json j = wasmq::json::Parse(text);
   if (!j.is_object() || !j.value("success", false))
     return queue::Internal("the server's answer is not a wasmq envelope (HTTP " + std::to_string(status) + ")");
   return j["data"];
@@ -225,7 +226,7 @@ queue::Result<void> Client::Watch(std::string_view task_id, const std::function<
       ws.read(buffer, ec);
       if (ec == websocket::error::closed) return {};
       if (ec) throw boost::system::system_error(ec);
-      Json message = Json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+      Json message = wasmq::json::Parse(beast::buffers_to_string(buffer.data()));
       buffer.consume(buffer.size());
       if (!on_message(message)) {
         ws.close(websocket::close_code::normal, ec);

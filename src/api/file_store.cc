@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "json/json.h"
+
 namespace wasmq::api {
 namespace {
 
@@ -84,7 +86,7 @@ class LocalFileStore final : public FileStore {
     if (!in) return NotFound(file_id);
     std::stringstream text;
     text << in.rdbuf();
-    Json j = Json::parse(text.str(), nullptr, false);
+    Json j = wasmq::json::Parse(text.str());
     if (!j.is_object()) return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
     // The metadata is ours, but a disk can corrupt it: a wrong type is an error, never an exception.
     try {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "json/json.h"
 
 namespace wasmq::api {
 namespace {
@@ -52,7 +53,7 @@ std::optional<int64_t> NumericDate(const Json& v) {
 queue::Result<Json> DecodeJsonPart(std::string_view part, std::string_view what) {
   auto bytes = Base64UrlDecode(part);
   if (!bytes) return InvalidArgument("malformed token: " + std::string(what) + " is not base64url");
-  Json j = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  Json j = wasmq::json::Parse(*bytes);
   if (!j.is_object()) return InvalidArgument("malformed token: " + std::string(what) + " is not a JSON object");
   return j;
 }

@@ -19,6 +19,7 @@
 
 #include "engines/http_client.h"
 #include "engines/internal.h"
+#include "json/json.h"
 
 namespace wasmq::engines {
 
@@ -44,7 +45,7 @@ class ComfyUiEngine final : public Engine {
   std::string_view kind() const override { return "comfyui"; }
 
   Response Call(const Request& request, const CallContext& ctx) const override {
-    Json values = Json::parse(request.json, nullptr, false);
+    Json values = wasmq::json::Parse(request.json);
     if (!values.is_object()) return Failure(Status::BadRequest, "the request must be a JSON object");
     if (!request.payload.empty()) {
       Response up = Upload(request.payload, ctx, &values);
@@ -61,7 +62,7 @@ class ComfyUiEngine final : public Engine {
     HttpResult posted =
         Send("POST", "/prompt", Json{{"prompt", workflow}, {"client_id", client_id}}.dump(), ctx);
     if (posted.kind != HttpResult::Kind::Ok || posted.status != 200) return Failed(posted, "POST /prompt");
-    Json answer = Json::parse(posted.body, nullptr, false);
+    Json answer = wasmq::json::Parse(posted.body);
     if (!answer.is_object() || !answer.contains("prompt_id") || !answer["prompt_id"].is_string())
       return Failure(Status::Failed, "POST /prompt answered no prompt_id");
     const std::string prompt_id = answer["prompt_id"].get<std::string>();
@@ -70,7 +71,7 @@ class ComfyUiEngine final : public Engine {
     while (true) {
       HttpResult h = Send("GET", "/history/" + UrlEncode(prompt_id), "", ctx);
       if (h.kind != HttpResult::Kind::Ok || h.status != 200) return Failed(h, "GET /history");
-      Json history = Json::parse(h.body, nullptr, false);
+      Json history = wasmq::json::Parse(h.body);
       if (history.is_object() && history.contains(prompt_id) && history[prompt_id].is_object()) {
         entry = history[prompt_id];
         if (auto err = ExecutionError(entry))
@@ -133,7 +134,7 @@ class ComfyUiEngine final : public Engine {
     Response f = MapHttpFailure(r, "ComfyUI " + what);
     if (r.kind == HttpResult::Kind::Ok && r.status >= 400 && r.status < 500) {
       // /prompt explains a refused workflow in {"error": {"message", "details"}, "node_errors": {...}}.
-      Json j = Json::parse(r.body, nullptr, false);
+      Json j = wasmq::json::Parse(r.body);
       if (j.is_object() && j.contains("error") && j["error"].is_object()) {
         f.message =
             "ComfyUI " + what + " refused the workflow: " + j["error"].value("message", "") +
@@ -158,7 +159,7 @@ class ComfyUiEngine final : public Engine {
     h.multipart.push_back({"overwrite", "true"});
     HttpResult r = Perform(h, ctx);
     if (r.kind != HttpResult::Kind::Ok || r.status != 200) return Failed(r, "POST /upload/image");
-    Json j = Json::parse(r.body, nullptr, false);
+    Json j = wasmq::json::Parse(r.body);
     if (!j.is_object() || !j.contains("name") || !j["name"].is_string())
       return Failure(Status::Failed, "POST /upload/image answered no name");
     std::string subfolder = j.value("subfolder", "");
@@ -271,7 +272,7 @@ std::unique_ptr<Engine> NewComfyUiEngine(const Fields& f) {
     if (!in) f.Fail("workflow", "cannot read " + path);
     std::stringstream text;
     text << in.rdbuf();
-    c.workflow = Json::parse(text.str(), nullptr, false);
+    c.workflow = wasmq::json::Parse(text.str());
     if (!c.workflow.is_object())
       f.Fail("workflow", path + " is not a JSON object (save the workflow in API format)");
   }

@@ -19,6 +19,7 @@
 
 #include "engines/face_module/face_module.h"
 #include "engines/internal.h"
+#include "json/json.h"
 
 namespace wasmq::engines {
 
@@ -90,7 +91,7 @@ class FaceDetectEngine final : public Engine {
   std::string_view kind() const override { return "builtin"; }
 
   Response Call(const Request& request, const CallContext& ctx) const override {
-    Json req = Json::parse(request.json, nullptr, false);
+    Json req = wasmq::json::Parse(request.json);
     if (!req.is_object()) return Failure(Status::BadRequest, "the request must be a JSON object");
     int64_t max_faces = 16, min_size = 24;
     if (auto e = ReadInt(req, "max_faces", 1, 1000, &max_faces)) return *e;

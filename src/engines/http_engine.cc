@@ -9,6 +9,7 @@
 
 #include "engines/http_client.h"
 #include "engines/internal.h"
+#include "json/json.h"
 
 namespace wasmq::engines {
 
@@ -90,7 +91,7 @@ class HttpEngine final : public Engine {
     // The payload is the body; the request's top-level scalars become query parameters.
     h.body = request.payload;
     h.headers.push_back("Content-Type: " + type);
-    Json j = Json::parse(request.json, nullptr, false);
+    Json j = wasmq::json::Parse(request.json);
     std::string query;
     if (j.is_object())
       for (auto it = j.begin(); it != j.end(); ++it) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engines/internal.h"
+#include "json/json.h"
 
 namespace wasmq::engines {
 
@@ -105,7 +106,7 @@ EngineRegistry::EngineRegistry() {
 
 LoadResult EngineRegistry::Parse(std::string_view json_text, const std::string& source) {
   LoadResult out;
-  Json doc = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  Json doc = wasmq::json::Parse(json_text);
   if (doc.is_discarded()) {
     out.error = "engine config " + source + ": not valid JSON";
     return out;

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "engines/internal.h"
+#include "json/json.h"
 #include "wasi/wasi.h"
 #include "wasm/wasm.h"
 
@@ -134,7 +135,7 @@ class WasmEngine final : public Engine {
     if ((*w)->stdout_dropped() > 0)
       return Failure(Status::TooLarge, "the module's JSON answer is over the limit");
     if (r.json.find_first_not_of(" \t\r\n") == std::string::npos) r.json = "{}";
-    Json parsed = Json::parse(r.json, nullptr, false);
+    Json parsed = wasmq::json::Parse(r.json);
     if (!parsed.is_object()) return Failure(Status::Failed, "the module's stdout is not a JSON object");
     const fs::path data = out / "data";
     if (fs::is_regular_file(fs::symlink_status(data, ec))) {

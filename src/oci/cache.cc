@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "json/json.h"
 #include "oci/util.h"
 
 namespace wasmq::oci {
@@ -41,7 +42,7 @@ class IndexLock {
 json ReadIndex(const std::string& dir) {
   std::string text;
   if (!internal::ReadFile(dir + "/index.json", &text)) return json{{"refs", json::object()}};
-  json j = json::parse(text, nullptr, false);
+  json j = wasmq::json::Parse(text);
   if (!j.is_object() || !j.contains("refs") || !j["refs"].is_object()) return json{{"refs", json::object()}};
   return j;
 }

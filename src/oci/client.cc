@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "json/json.h"
 #include "oci/http.h"
 #include "oci/util.h"
 
@@ -47,7 +48,7 @@ std::string UrlEncode(const std::string& s) {
 
 // The first errors[].code and message of a distribution error body.
 std::pair<std::string, std::string> RegistryCode(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
+  json j = wasmq::json::Parse(body);
   if (j.is_object())
     if (auto e = j.find("errors"); e != j.end() && e->is_array() && !e->empty() && (*e)[0].is_object()) {
       const json& first = (*e)[0];
@@ -298,7 +299,7 @@ class Conversation {
       e.http_status = resp->status;
       return e;
     }
-    json j = json::parse(resp->body, nullptr, false);
+    json j = wasmq::json::Parse(resp->body);
     std::string token;
     if (j.is_object()) {
       if (j.contains("token") && j["token"].is_string()) token = j["token"].get<std::string>();
@@ -390,7 +391,7 @@ Result<std::vector<std::string>> Client::ListTags(const Reference& ref) {
     req.timeout_ms = impl_->options.request_timeout_ms;
     auto r = conv.Call(ref, PullScope(ref), req, "tags of " + ref.registry + "/" + ref.repository, ErrorKind::RepoNotFound);
     if (!r) return r.error();
-    json j = json::parse(r->body, nullptr, false);
+    json j = wasmq::json::Parse(r->body);
     if (!j.is_object()) return MakeError(ErrorKind::RegistryError, "tags list is not JSON");
     if (auto t = j.find("tags"); t != j.end() && t->is_array())
       for (const auto& v : *t)

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "json/json.h"
 #include "oci/util.h"
 
 extern char** environ;
@@ -89,7 +90,7 @@ std::optional<Credential> RunHelper(const std::string& helper, const std::string
     *note = program + " get: no credentials (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
     return std::nullopt;
   }
-  json j = json::parse(output, nullptr, false);
+  json j = wasmq::json::Parse(output);
   if (!j.is_object() || !j.contains("Secret")) {
     *note = program + " get: answer is not the credential-helper JSON";
     return std::nullopt;
@@ -130,7 +131,7 @@ std::optional<Credential> FromAuthEntry(const json& e) {
 Result<std::optional<Credential>> FromDockerConfig(const std::string& text, const std::string& registry,
                                                    const std::string& where, bool use_helpers,
                                                    std::vector<std::string>* looked) {
-  json j = json::parse(text, nullptr, false);
+  json j = wasmq::json::Parse(text);
   if (!j.is_object()) return MakeError(ErrorKind::InvalidArgument, where + ": not a JSON object");
   std::string server_url = registry == "docker.io" ? "https://index.docker.io/v1/" : registry;
   if (auto helpers = j.find("credHelpers"); use_helpers && helpers != j.end() && helpers->is_object()) {
@@ -271,7 +272,7 @@ Result<void> StoreLogin(const std::string& registry, const std::string& username
   json doc = json::object();
   std::string text;
   if (internal::ReadFile(path, &text) && !text.empty()) {
-    doc = json::parse(text, nullptr, false);
+    doc = wasmq::json::Parse(text);
     if (!doc.is_object()) return MakeError(ErrorKind::InvalidArgument, path + ": not a JSON object; not overwritten");
   }
   std::string key = registry == "docker.io" ? "https://index.docker.io/v1/" : registry;

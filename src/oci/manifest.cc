@@ -4,6 +4,7 @@
 // input yields a value or an Error, never an exception or a crash.
 #include <nlohmann/json.hpp>
 
+#include "json/json.h"
 #include "oci/util.h"
 
 namespace wasmq::oci {
@@ -63,7 +64,9 @@ std::string media::ManifestAccept() {
 bool Manifest::IsIndex() const { return media_type == media::kOciIndex || media_type == media::kDockerList; }
 
 Result<Manifest> ParseManifest(std::string_view bytes, std::string_view content_type) {
-  json j = json::parse(bytes, nullptr, false);
+  std::string parse_error;
+  json j = wasmq::json::Parse(bytes, &parse_error);
+  if (j.is_discarded()) return MakeError(ErrorKind::RegistryError, "manifest is not JSON: " + parse_error);
   if (!j.is_object()) return MakeError(ErrorKind::RegistryError, "manifest is not a JSON object");
   Manifest m;
   if (auto it = j.find("schemaVersion"); it != j.end() && it->is_number_integer()) m.schema_version = it->get<int>();
@@ -113,8 +116,9 @@ Result<Manifest> ParseManifest(std::string_view bytes, std::string_view content_
 Result<ImageConfig> ParseImageConfig(std::string_view bytes, std::string_view media_type) {
   ImageConfig c;
   c.media_type = std::string(media_type);
-  json j = json::parse(bytes, nullptr, false);
-  if (j.is_discarded()) return MakeError(ErrorKind::RegistryError, "config blob is not JSON");
+  std::string parse_error;
+  json j = wasmq::json::Parse(bytes, &parse_error);
+  if (j.is_discarded()) return MakeError(ErrorKind::RegistryError, "config blob is not JSON: " + parse_error);
   if (!j.is_object()) return c;  // e.g. the empty descriptor's "{}" variants; nothing to read
   c.architecture = Str(j, "architecture");
   c.os = Str(j, "os");

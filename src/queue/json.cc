@@ -9,6 +9,8 @@
 #include <limits>
 #include <set>
 
+#include "json/json.h"
+
 namespace wasmq::queue {
 namespace {
 
@@ -24,11 +26,8 @@ std::string Join(const std::string& path, std::string_view key) {
   throw FieldError{(path.empty() ? std::string("body") : path) + ": " + what};
 }
 
-std::string Brief(const Json& v) {
-  std::string s = v.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return s;
-}
+// What a message quotes of a bad value: never a serialisation of the whole (untrusted) value.
+std::string Brief(const Json& v) { return json::Brief(v); }
 
 const Json& RequireObject(const Json& j, const std::string& path) {
   if (!j.is_object()) Fail(path, "must be an object (got " + Brief(j) + ")");
@@ -149,7 +148,10 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
          "must be a file id of letters, digits, '_', '-' and '.' (got \"" + r.source_image + "\")");
   if (const Json* c = Member(j, "config")) {
     if (!c->is_object()) Fail("config", "must be an object (got " + Brief(*c) + ")");
-    if (c->dump().size() > kMaxConfigBytes)
+    // Measured and depth-checked without serialising or copying it: both recurse once per level.
+    if (json::DeeperThan(*c, json::kMaxDepth - 1))
+      Fail("config", "nested deeper than " + std::to_string(json::kMaxDepth) + " levels");
+    if (json::DumpedSize(*c, kMaxConfigBytes) > kMaxConfigBytes)
       Fail("config", "must be at most " + std::to_string(kMaxConfigBytes) + " bytes of JSON");
     r.config = *c;
   }
@@ -347,17 +349,10 @@ Json ToJson(const TaskEvent& e) {
 }
 
 Result<Json> ParseJson(std::string_view text) {
-  try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 2: ..."; keep the tail.
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    return InvalidArgument("invalid JSON at byte " + std::to_string(e.byte) + ": " +
-                           (pos == std::string::npos ? what : what.substr(pos + 2)));
-  } catch (const nlohmann::json::out_of_range&) {  // a number beyond a double, such as 1e999
-    return InvalidArgument("invalid JSON: a number is out of range");
-  }
+  std::string error;
+  Json j = json::Parse(text, &error);
+  if (j.is_discarded()) return InvalidArgument(error);
+  return j;
 }
 
 Result<TaskCreateRequest> CreateRequestFromJson(const Json& j) {

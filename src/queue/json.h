@@ -24,7 +24,9 @@ Json ToJson(const TaskListResponse& l);
 Json ToJson(const QueueStats& s);
 Json ToJson(const TaskEvent& e);
 
-// Text to JSON: InvalidArgument "invalid JSON at byte N: ..." on a syntax error.
+// Text to JSON: InvalidArgument "invalid JSON at byte N: ..." on a syntax error, and on nesting deeper than
+// json::kMaxDepth (64) levels (json/json.h: deeper values overflow the stack of whoever copies or dumps
+// them). Every JSON that reaches wasmq from outside is read through this or json::Parse.
 Result<Json> ParseJson(std::string_view text);
 
 Result<TaskCreateRequest> CreateRequestFromJson(const Json& j);

@@ -112,6 +112,20 @@ TEST(Manifest, ContentTypeWinsAndSchema1Refused) {
   EXPECT_FALSE(ParseManifest(R"({"schemaVersion":2,"mediaType":"application/x-unknown"})"));
 }
 
+// Issue 17: JSON nested past 64 levels is refused while reading it, for every registry answer.
+TEST(Manifest, DeepNestingIsRefusedWhileParsing) {
+  std::string deep = std::string(70'000, '[') + std::string(70'000, ']');
+  std::string in_field = R"({"schemaVersion":2,"annotations":{"a":)" + deep + "}}";
+  for (const std::string& text : {deep, in_field}) {
+    auto m = ParseManifest(text, "application/vnd.oci.image.manifest.v1+json");
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message.find("nested deeper than 64"), std::string::npos) << m.error().message;
+    auto c = ParseImageConfig(text);
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find("nested deeper than 64"), std::string::npos) << c.error().message;
+  }
+}
+
 TEST(Manifest, IndexSelectsWasiPlatform) {
   std::string idx = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
     {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" + std::string(64, 'b') +

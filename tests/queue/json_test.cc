@@ -177,6 +177,44 @@ TEST(JsonTest, StatsAndEvents) {
   EXPECT_EQ(ej["progress"], 50);
 }
 
+// Issue 17: 70 000 '[' parsed fine and then overflowed the stack wherever the value was dumped or copied.
+TEST(JsonTest, NestingPast64LevelsIsRefusedWhileParsing) {
+  std::string deep = std::string(70'000, '[') + std::string(70'000, ']');
+  auto r = ParseJson(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("nested deeper than 64 levels"), std::string::npos) << r.error().message;
+  EXPECT_NE(CreateError(R"({"mode":"HEAD_SWAP","config":{"a":)" + deep + "}}").find("nested deeper"),
+            std::string::npos);
+  EXPECT_TRUE(ParseJson(std::string(64, '[') + std::string(64, ']')).ok());
+  EXPECT_FALSE(ParseJson(std::string(65, '{') + std::string(65, '}')).ok());
+  // Brackets inside strings are text, escaped quotes included.
+  EXPECT_TRUE(ParseJson("[\"" + std::string(100, '[') + "\\\"{\"]").ok());
+}
+
+// A value built in memory, never parsed, is checked without serialising it (to preview it in a message or
+// to measure the config's size) and without copying it: both recurse once per level.
+TEST(JsonTest, DeepValuesAreCheckedWithoutSerialisingThem) {
+  auto deep = [] {
+    Json root = Json::array();
+    Json* at = &root;
+    for (int i = 0; i < 300'000; ++i) at = &at->emplace_back(Json::array());
+    return root;
+  };
+  Json in_config = Json::object();
+  in_config["mode"] = "HEAD_SWAP";
+  in_config["config"] = Json::object();
+  in_config["config"]["a"] = deep();
+  auto c = CreateRequestFromJson(in_config);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("config"), std::string::npos) << c.error().message;
+  Json as_priority = Json::object();
+  as_priority["mode"] = "HEAD_SWAP";
+  as_priority["priority"] = deep();
+  auto p = CreateRequestFromJson(as_priority);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message, "priority: must be an integer from -100 to 100 (got an array of 1)");
+}
+
 }  // namespace
 }  // namespace wasmq::queue
 
