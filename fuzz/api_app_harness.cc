@@ -4,18 +4,19 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <string>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
 
 #include "api/api.h"
 #include "api/app.h"
@@ -218,12 +219,23 @@ void DriveHttpRequests(std::string_view in, AuthMode auth) {
     }
     uint64_t limit = app.BodyLimit(msg.method_string(), msg.target().substr(0, msg.target().find('?')));
     if (auto len = parser.content_length(); len && *len > limit) return;  // 413 before the body
+    // What the headers decide, before the body, as the session does.
+    std::optional<api::Caller> admitted;
+    if (!parser.is_done()) {
+      Request head = api::ToRequestHead(msg, "127.0.0.1");
+      auto screened = app.Screen(head);
+      if (auto* refusal = std::get_if<Response>(&screened)) {
+        CheckResponse(head, *refusal);
+        return;  // answered without the body; the connection closes
+      }
+      if (auto* caller = std::get_if<api::Caller>(&screened)) admitted = std::move(*caller);
+    }
     parser.body_limit(limit);
     parser.eager(true);
     if (!Feed(parser, in, [&] { return parser.is_done(); })) return;
     bool keep_alive = msg.keep_alive();
     Request req = api::ToRequest(msg, "127.0.0.1");
-    Response res = app.Handle(req);
+    Response res = app.Handle(req, admitted);
     if (Tracing())
       std::fprintf(stderr, "fuzz_api: %s %s -> %d %.200s\n", req.method.c_str(), req.path.c_str(), res.status,
                    res.body.c_str());

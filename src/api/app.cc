@@ -36,8 +36,12 @@ App::App(ApiContext ctx) : ctx_(ctx), limiter_(ctx.config.rate_limit, ctx.config
 
 uint64_t App::BodyLimit(std::string_view method, std::string_view path) const {
   // Room for the multipart framing around the file; the file's own size is checked once it is parsed.
-  if (method == "POST" && path == "/api/v1/files") return ctx_.config.max_upload_bytes + 64 * 1024;
+  if (StreamsBody(method, path)) return ctx_.config.max_upload_bytes + 64 * 1024;
   return ctx_.config.max_json_bytes;
+}
+
+bool App::StreamsBody(std::string_view method, std::string_view path) const {
+  return method == "POST" && path == "/api/v1/files";
 }
 
 std::variant<Caller, Response> App::Admit(const Request& req, const Route& route,
@@ -61,7 +65,7 @@ std::variant<Caller, Response> App::Admit(const Request& req, const Route& route
   return caller;
 }
 
-Response App::Dispatch(const Request& req, std::string& route_name) {
+Response App::Dispatch(const Request& req, std::string& route_name, const std::optional<Caller>& admitted) {
   if (auto pre = Preflight(ctx_.config, req)) {
     route_name = "preflight";
     return std::move(*pre);
@@ -92,27 +96,48 @@ Response App::Dispatch(const Request& req, std::string& route_name) {
     r.Set("Upgrade", "websocket");
     return r;
   }
-  auto admitted = Admit(req, *m.route, std::nullopt);
-  if (auto* refusal = std::get_if<Response>(&admitted)) return std::move(*refusal);
-  return m.route->handler(req, m.params, std::get<Caller>(admitted));
+  if (admitted) return m.route->handler(req, m.params, *admitted);
+  auto caller = Admit(req, *m.route, std::nullopt);
+  if (auto* refusal = std::get_if<Response>(&caller)) return std::move(*refusal);
+  return m.route->handler(req, m.params, std::get<Caller>(caller));
 }
 
-Response App::Handle(const Request& req) {
+void App::Finish(const Request& req, Response& res, const std::string& route,
+                 std::chrono::steady_clock::time_point start) {
+  AddCorsHeaders(ctx_.config, req, res);
+  res.Set("X-Content-Type-Options", "nosniff");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ctx_.metrics.ObserveHttp(route, req.method, res.status, seconds);
+}
+
+Response App::Handle(const Request& req, const std::optional<Caller>& admitted) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
   Response res;
   try {
-    res = Dispatch(req, route);
+    res = Dispatch(req, route, admitted);
   } catch (const std::exception& e) {
     // A bug, not bad input: say so in the log, and keep serving.
     std::fprintf(stderr, "wasmq api: %s %s: internal error: %s\n", req.method.c_str(), req.path.c_str(), e.what());
     res = Fail(500, code::kInternal, "internal error");
   }
-  AddCorsHeaders(ctx_.config, req, res);
-  res.Set("X-Content-Type-Options", "nosniff");
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ctx_.metrics.ObserveHttp(route, req.method, res.status, seconds);
+  Finish(req, res, route, start);
   return res;
+}
+
+std::variant<std::monostate, Caller, Response> App::Screen(const Request& head) {
+  auto start = std::chrono::steady_clock::now();
+  if (head.method == "OPTIONS")
+    return std::monostate{};  // a preflight, or OPTIONS with a body: Handle decides
+  Router::Match m = router_.Find(head.method, head.path);
+  if (!m.route || m.route->websocket) return std::monostate{};
+  auto caller = Admit(head, *m.route, std::nullopt);
+  if (auto* refusal = std::get_if<Response>(&caller)) {
+    refusal->close = true;  // the body stays unread
+    Finish(head, *refusal, m.route->pattern, start);
+    return std::move(*refusal);
+  }
+  return std::get<Caller>(std::move(caller));
 }
 
 std::variant<WatchTarget, Response> App::AuthorizeWatch(const Request& req) {

@@ -1,6 +1,11 @@
 // File: src/api/http_session.cc
 #include "api/http_session.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
@@ -29,6 +34,41 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr size_t kDrainBytes = 4 << 20;
 
+// The request as the App sees it, without its body.
+template <class Fields>
+Request RequestHead(const http::header<true, Fields>& msg, const std::string& remote) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  std::string_view target = msg.target();
+  size_t q = target.find('?');
+  r.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+  r.headers.reserve(16);
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    r.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  r.remote = remote;
+  return r;
+}
+
+// A file to receive an upload's body: in the files directory (the same file system the upload will be
+// stored on), unlinked at once, so that nothing is left behind whatever happens to the connection.
+beast::file TempBodyFile(const std::string& dir, beast::error_code& ec) {
+  std::string name = dir + "/.upload-XXXXXX";
+  int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  beast::file f;
+  if (fd < 0) {
+    ec = beast::error_code(errno, beast::system_category());
+    std::fprintf(stderr, "wasmq api: cannot create a temporary file in %s: %s\n", dir.c_str(),
+                 ec.message().c_str());
+    return f;
+  }
+  ::unlink(name.c_str());
+  f.native_handle(fd);
+  return f;
+}
 
 class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
@@ -61,6 +101,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   void ReadHeader() {
     if (draining_ || state_.draining.load()) return Close();
     idle_ = true;
+    file_parser_.reset();
     parser_.emplace();
     parser_->header_limit(state_.config.max_header_bytes);
     // The body limit depends on the route, known once the header is in; until then the largest, or Beast
@@ -76,6 +117,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 
   void OnHeader(beast::error_code ec) {
     idle_ = false;
+    admitted_.reset();
     start_ = std::chrono::steady_clock::now();
     if (ec == http::error::body_limit) return SendError(413, code::kPayloadTooLarge, "request body too large");
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
@@ -85,14 +127,33 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
       return SendError(400, code::kBadRequest, "malformed HTTP request: " + ec.message());
     if (ec) return Close();  // closed, reset, or timed out before a whole header arrived
     auto& msg = parser_->get();
+    std::string_view path = msg.target().substr(0, msg.target().find('?'));
     if (beast::websocket::is_upgrade(msg)) return Upgrade();
-    uint64_t limit = state_.app.BodyLimit(msg.method_string(), msg.target().substr(0, msg.target().find('?')));
+    uint64_t limit = state_.app.BodyLimit(msg.method_string(), path);
     if (auto len = parser_->content_length(); len && *len > limit)
       return SendError(413, code::kPayloadTooLarge,
                        "the body is " + std::to_string(*len) + " bytes; the limit here is " + std::to_string(limit));
     parser_->body_limit(limit);
     if (parser_->is_done()) return Handle();
-    if (beast::iequals(msg[http::field::expect], "100-continue")) {
+    // A body is coming: whatever the headers decide (token, rate limit, origin) is decided before a byte
+    // of it is read, and before the client is told to send it (100-continue).
+    auto screened = state_.app.Screen(RequestHead(msg, remote_));
+    if (auto* refusal = std::get_if<Response>(&screened)) {
+      if (state_.config.access_log) Log(std::string(msg.method_string()), std::string(path), refusal->status);
+      return Send(std::move(*refusal), false, false);
+    }
+    if (auto* caller = std::get_if<Caller>(&screened)) admitted_ = std::move(*caller);
+    const bool expect_continue = beast::iequals(msg[http::field::expect], "100-continue");
+    if (state_.app.StreamsBody(msg.method_string(), path)) {  // `msg` and `path` are gone after this
+      beast::error_code fe;
+      beast::file f = TempBodyFile(state_.config.files_dir, fe);
+      if (fe) return SendError(503, code::kUnavailable, "cannot store the upload now");
+      file_parser_.emplace(std::move(*parser_));
+      file_parser_->body_limit(limit);
+      file_parser_->get().body().reset(std::move(f), fe);
+      if (fe) return SendError(503, code::kUnavailable, "cannot store the upload now");
+    }
+    if (expect_continue) {
       stream_.expires_after(state_.config.body_timeout);
       return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                               [self = shared_from_this()](beast::error_code e, size_t) {
@@ -105,26 +166,57 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 
   void ReadBody() {
     stream_.expires_after(state_.config.body_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec == http::error::body_limit) return self->SendError(413, code::kPayloadTooLarge, "request body too large");
-      if (ec == beast::error::timeout) return self->SendError(408, code::kRequestTimeout, "request body too slow");
+    auto done = [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec == http::error::body_limit)
+        return self->SendError(413, code::kPayloadTooLarge, "request body too large");
+      if (ec == beast::error::timeout)
+        return self->SendError(408, code::kRequestTimeout, "request body too slow");
       if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message)
         return self->SendError(400, code::kBadRequest, "malformed HTTP request: " + ec.message());
       if (ec) return self->Close();
       self->Handle();
-    });
+    };
+    if (file_parser_) return http::async_read(stream_, buffer_, *file_parser_, std::move(done));
+    http::async_read(stream_, buffer_, *parser_, std::move(done));
   }
 
   void Handle() {
+    if (file_parser_) return HandleFileBody();
     auto& msg = parser_->get();
     bool keep_alive = msg.keep_alive();
     bool head = msg.method() == http::verb::head;
     Request req = ToRequest(msg, remote_);
-    Response res = state_.app.Handle(req);
+    Response res = state_.app.Handle(req, admitted_);
     if (state_.config.access_log) Log(req.method, req.path, res.status);
     keep_alive = keep_alive && !res.close;
     Send(std::move(res), keep_alive, head);
+  }
+
+  // An upload, its body in the temporary file: mapped for the App (page cache, not the heap), then the
+  // file is closed, which frees it.
+  void HandleFileBody() {
+    auto& msg = file_parser_->get();
+    bool keep_alive = msg.keep_alive();
+    Request req = RequestHead(msg, remote_);
+    int fd = msg.body().file().native_handle();
+    struct stat st;
+    void* map = MAP_FAILED;
+    size_t size = ::fstat(fd, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+    if (size > 0) {
+      map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (map == MAP_FAILED) {
+        file_parser_.reset();
+        return SendError(503, code::kUnavailable, "cannot read the upload now");
+      }
+      req.body_file = std::string_view(static_cast<const char*>(map), size);
+    }
+    Response res = state_.app.Handle(req, admitted_);
+    if (map != MAP_FAILED) ::munmap(map, size);
+    file_parser_.reset();
+    if (state_.config.access_log) Log(req.method, req.path, res.status);
+    keep_alive = keep_alive && !res.close;
+    Send(std::move(res), keep_alive, false);
   }
 
   void Upgrade() {
@@ -228,6 +320,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   Slot slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::file_body>> file_parser_;  // an upload's, once its header is in
+  std::optional<Caller> admitted_;  // what App::Screen admitted for the request whose body is being read
   std::string remote_;
   bool first_ = true;
   bool idle_ = false;      // waiting for the next request's header
@@ -240,21 +334,13 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 }  // namespace
 
 Request ToRequest(http::request<http::string_body>& msg, const std::string& remote) {
-  Request r;
-  r.method = std::string(msg.method_string());
-  std::string_view target = msg.target();
-  size_t q = target.find('?');
-  r.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
-  r.headers.reserve(16);
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    r.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
+  Request r = RequestHead(msg, remote);
   r.body = std::move(msg.body());
-  r.remote = remote;
   return r;
+}
+
+Request ToRequestHead(const http::request_header<>& msg, const std::string& remote) {
+  return RequestHead(msg, remote);
 }
 
 void StartHttpSession(tcp::socket socket, ServerState& state, Slot slot) {

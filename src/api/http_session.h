@@ -2,8 +2,10 @@
 //
 // Internal to the api part: one HTTP/1.1 connection (Boost.Beast). It reads a request's headers first —
 // bounded by max_header_bytes and header_timeout, so a slow or oversized client is dropped early — then
-// decides the body limit from the route (413 before reading a byte of an oversized body, answering
-// `Expect: 100-continue` only when the body will be accepted), reads the body within body_timeout, hands
+// decides the body limit from the route (413 before reading a byte of an oversized body), lets App::Screen
+// decide auth, rate limit and origin from the headers (401 / 429 /
+// 403 without reading the body), answers `Expect: 100-continue` only after all that, reads the body within
+// body_timeout (an upload's into an unlinked temporary file in files_dir, not memory), hands
 // the request to App::Handle and writes the response. Keep-alive connections wait idle_timeout for the
 // next request. An Upgrade: websocket request is authorised by App::AuthorizeWatch and handed over to a
 // WsSession with the socket.
@@ -16,9 +18,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http_types.h"
-
 #include "api/server_state.h"
 #include "api/sessions.h"
 
@@ -30,5 +32,7 @@ void StartHttpSession(boost::asio::ip::tcp::socket socket, ServerState& state, S
 // The plain Request the App sees, from a parsed Beast request (its body is moved out): header names
 // lower-cased, the target split into path and query. Shared with the fuzzer, which feeds the App the same way.
 Request ToRequest(boost::beast::http::request<boost::beast::http::string_body>& msg, const std::string& remote);
+// The same without the body, once the header is in (for App::Screen).
+Request ToRequestHead(const boost::beast::http::request_header<>& msg, const std::string& remote);
 
 }  // namespace wasmq::api

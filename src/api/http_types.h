@@ -47,6 +47,11 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers = {};  // names lower-cased
   std::string body = {};
   std::string remote = {};  // the peer's IP address
+  // A body the session streamed to a file (an upload) instead of `body`: the file's bytes, mapped read-only
+  // for the duration of App::Handle. Empty otherwise.
+  std::string_view body_file = {};
+
+  std::string_view Body() const { return body_file.empty() ? std::string_view(body) : body_file; }
 
   // The first header of that (lower-case) name; empty when absent.
   std::string_view Header(std::string_view lower_name) const {

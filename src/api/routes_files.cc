@@ -26,7 +26,7 @@ std::variant<Upload, Response> ReadUpload(const Request& req) {
     return Fail(415, code::kUnsupportedMediaType,
                 "send the file as multipart/form-data (field 'file') or as the body with an image Content-Type");
   if (mt->type == "multipart/form-data") {
-    auto parts = ParseMultipart(req.body, mt->params["boundary"]);
+    auto parts = ParseMultipart(req.Body(), mt->params["boundary"]);
     if (!parts) return Fail(400, code::kBadRequest, parts.error().message);
     const Part* chosen = nullptr;
     for (const Part& p : *parts)
@@ -35,7 +35,7 @@ std::variant<Upload, Response> ReadUpload(const Request& req) {
     return Upload{chosen->data, chosen->filename};
   }
   if (mt->type.starts_with("image/") || mt->type == "application/octet-stream") {
-    Upload u{req.body, {}};
+    Upload u{req.Body(), {}};
     // A raw body may carry its name the way a download does: Content-Disposition: …; filename="a.png".
     if (std::string_view cd = req.Header("content-disposition"); !cd.empty()) {
       std::string value = "x/" + std::string(cd);  // reuse the parameter grammar of media types

@@ -17,6 +17,61 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Resident memory of this process (the server runs in it), in bytes.
+int64_t RssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+
+// Sends `head` and then up to `body_bytes` of body on one connection, and reads the answer at the same
+// time. Returns the answer and how much of the body had been sent when its first byte arrived.
+struct EarlyAnswer {
+  std::string answer;
+  uint64_t sent_when_answered = 0;
+};
+EarlyAnswer SendWhileReading(uint16_t port, const std::string& head, uint64_t body_bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  std::atomic<uint64_t> sent{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    if (::send(fd, head.data(), head.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(head.size())) return;
+    std::string chunk(64 * 1024, 'x');
+    while (!stop && sent < body_bytes) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::send(fd, chunk.data(), std::min<uint64_t>(chunk.size(), body_bytes - sent),
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) return;
+      sent += static_cast<uint64_t>(n);
+    }
+  });
+  EarlyAnswer out;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    if (out.answer.empty()) out.sent_when_answered = sent;
+    out.answer.append(buf, static_cast<size_t>(n));
+    if (out.answer.find("\r\n\r\n") != std::string::npos) break;
+  }
+  stop = true;
+  writer.join();
+  ::close(fd);
+  return out;
+}
+
 // ---- One request must not kill the server
 
 // 70 000 '[' (140 KB, under the 1 MiB body limit) parsed, then serialised to preview it: a stack overflow
@@ -38,6 +93,88 @@ TEST_F(ApiTest, DeeplyNestedJsonIs400AndTheServerSurvives) {
   std::string ok =
       R"({"mode":"HEAD_SWAP","config":{"a":)" + std::string(62, '[') + std::string(62, ']') + "}}";
   EXPECT_EQ(Http(port(), "POST", "/api/v1/tasks", ok, {{"Content-Type", "application/json"}}).status, 201);
+}
+
+// ---- Authenticate before reading a body
+
+class AuthOnTest : public ApiTest {
+ protected:
+  void SetUp() override { StartServer({.auth_required = true}); }
+};
+
+TEST_F(AuthOnTest, An100ContinueIsNotSentWithoutAValidToken) {
+  for (std::string auth : {"", "Authorization: Bearer not.a.token\r\n"}) {
+    std::string answer = Raw(port(),
+                             "POST /api/v1/files HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n" + auth +
+                                 "Content-Length: 33554432\r\nExpect: 100-continue\r\n\r\n",
+                             3000ms);
+    EXPECT_EQ(RawStatus(answer), 401) << answer.substr(0, 120);
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << answer.substr(0, 120);
+  }
+  // With a valid token the client is told to go on.
+  std::string png = PngBytes(10);
+  std::string answer = Raw(port(),
+                           "POST /api/v1/files HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                           "Authorization: Bearer " +
+                               Token("alice") +
+                               "\r\nConnection: close\r\n"
+                               "Content-Length: " +
+                               std::to_string(png.size()) + "\r\nExpect: 100-continue\r\n\r\n" + png);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201")) << answer.substr(0, 120);
+}
+
+TEST_F(AuthOnTest, An32MiBUploadWithoutATokenIs401BeforeItIsRead) {
+  const uint64_t kSize = 32ull << 20;
+  int64_t rss_before = RssBytes();
+  EarlyAnswer a[3];
+  std::thread clients[3];
+  for (int i = 0; i < 3; ++i)
+    clients[i] = std::thread([&, i] {
+      a[i] = SendWhileReading(port(),
+                              "POST /api/v1/files HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                              "Content-Length: " +
+                                  std::to_string(kSize) + "\r\n\r\n",
+                              kSize);
+    });
+  for (auto& t : clients) t.join();
+  int64_t grown = RssBytes() - rss_before;
+  for (const EarlyAnswer& e : a) {
+    EXPECT_EQ(RawStatus(e.answer), 401) << e.answer.substr(0, 120);
+    EXPECT_LT(e.sent_when_answered, kSize / 2) << "the server read the body before answering";
+  }
+  EXPECT_LT(grown, 48ll << 20) << "three unauthenticated 32 MiB uploads grew the server by " << grown
+                               << " bytes";
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+// A valid token's upload still works when it is large, and past the limit is 413.
+TEST_F(AuthOnTest, LargeUploadsAreStreamedAndTheLimitHolds) {
+  StopServer();
+  StartServer({.auth_required = true, .max_upload_bytes = 8 << 20});
+  std::string alice = Token("alice");
+  std::string big = PngBytes((6 << 20) - 64);
+  Headers h = Auth(alice);
+  h.emplace_back("Content-Type", "image/png");
+  HttpReply r = Http(port(), "POST", "/api/v1/files", big, h);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json()["data"]["size"], big.size());
+  EXPECT_EQ(r.json()["data"]["sha256"], Sha256Hex(big));
+  EXPECT_EQ(
+      Http(port(), "GET", "/api/v1/files/" + r.json()["data"].value("file_id", ""), "", Auth(alice)).body,
+      big);
+  std::string boundary = "b0undary";
+  Headers mh = Auth(alice);
+  mh.emplace_back("Content-Type", "multipart/form-data; boundary=" + boundary);
+  HttpReply m =
+      Http(port(), "POST", "/api/v1/files", Multipart(boundary, "file", "a.png", "image/png", big), mh);
+  EXPECT_EQ(m.status, 201) << m.body;
+  HttpReply over = Http(port(), "POST", "/api/v1/files", PngBytes(9 << 20), h);
+  EXPECT_EQ(over.status, 413);
+  // Nothing of the bodies stays behind but the stored files (no temporary files).
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "files"))
+    entries += !e.path().empty();
+  EXPECT_EQ(entries, 4);  // two files, two metadata files
 }
 
 }  // namespace
