@@ -217,6 +217,7 @@ void DriveHttpRequests(std::string_view in, AuthMode auth) {
       if (auto* refusal = std::get_if<Response>(&target)) CheckResponse(req, *refusal);
       return;  // the connection is a WebSocket now (or closed)
     }
+    if (!api::BadFraming(msg).empty()) return;  // 400 and close, as the session does
     uint64_t limit = app.BodyLimit(msg.method_string(), msg.target().substr(0, msg.target().find('?')));
     if (auto len = parser.content_length(); len && *len > limit) return;  // 413 before the body
     // What the headers decide, before the body, as the session does.

@@ -34,6 +34,14 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr size_t kDrainBytes = 4 << 20;
 
+bool IEquals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 // The request as the App sees it, without its body.
 template <class Fields>
 Request RequestHead(const http::header<true, Fields>& msg, const std::string& remote) {
@@ -127,6 +135,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
       return SendError(400, code::kBadRequest, "malformed HTTP request: " + ec.message());
     if (ec) return Close();  // closed, reset, or timed out before a whole header arrived
     auto& msg = parser_->get();
+    if (std::string_view bad = BadFraming(msg); !bad.empty())
+      return SendError(400, code::kBadRequest, std::string(bad));
     std::string_view path = msg.target().substr(0, msg.target().find('?'));
     if (beast::websocket::is_upgrade(msg)) return Upgrade();
     uint64_t limit = state_.app.BodyLimit(msg.method_string(), path);
@@ -341,6 +351,30 @@ Request ToRequest(http::request<http::string_body>& msg, const std::string& remo
 
 Request ToRequestHead(const http::request_header<>& msg, const std::string& remote) {
   return RequestHead(msg, remote);
+}
+
+std::string_view BadFraming(const http::fields& headers) {
+  // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length the server can
+  // know, and whatever follows would be read as another request (smuggling): 400, and the connection
+  // closes. The codings of every Transfer-Encoding field, in order; the last must be exactly "chunked".
+  std::string_view last;
+  bool present = false;
+  for (const auto& f : headers) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    present = true;
+    std::string_view v = f.value();
+    for (size_t start = 0; start <= v.size();) {
+      size_t comma = v.find(',', start);
+      std::string_view coding =
+          Trim(v.substr(start, comma == std::string_view::npos ? v.npos : comma - start));
+      if (!coding.empty()) last = coding;
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (present && !IEquals(last, "chunked"))
+    return "Transfer-Encoding must end in chunked (RFC 9112, section 6.3)";
+  return {};
 }
 
 void StartHttpSession(tcp::socket socket, ServerState& state, Slot slot) {

@@ -55,8 +55,10 @@ StaticFiles::StaticFiles(std::string web_root) : root_(std::move(web_root)) {
 Response StaticFiles::Serve(const Request& req) const {
   auto decoded = PercentDecode(req.path, false);
   // Only an origin-form target ("/…") can name a file: "GET ?x" has an empty path, "OPTIONS *" another.
-  if (decoded && !decoded->starts_with('/')) return Fail(404, code::kNotFound, "no such page");
-  std::string name = decoded ? decoded->substr(1) : "";
+  // A path that does not decode names no file either, whichever way the files are served (it used to fall
+  // back to index.html from the embedded copy, and 404 from a web root).
+  if (!decoded || !decoded->starts_with('/')) return Fail(404, code::kNotFound, "no such page");
+  std::string name = decoded->substr(1);
   if (name.empty() || name.ends_with('/')) name += "index.html";
   Response r;
   if (root_.empty()) {
@@ -72,7 +74,7 @@ Response StaticFiles::Serve(const Request& req) const {
       }
     return Fail(404, code::kNotFound, "no such page");
   }
-  if (!decoded || name.starts_with('.') || name.find("/.") != std::string::npos)
+  if (name.starts_with('.') || name.find("/.") != std::string::npos)
     return Fail(404, code::kNotFound, "no such page");  // no dotfiles, no '..'
   r.file = OpenBeneath(root_, name, &r.file_size);
   if (!r.file) return Fail(404, code::kNotFound, "no such page");

@@ -26,6 +26,13 @@ int64_t RssBytes() {
   return -1;
 }
 
+int CountResponses(const std::string& answer) {
+  int n = 0;
+  for (size_t at = answer.find("HTTP/1.1 "); at != std::string::npos; at = answer.find("HTTP/1.1 ", at + 1))
+    ++n;
+  return n;
+}
+
 // Sends `head` and then up to `body_bytes` of body on one connection, and reads the answer at the same
 // time. Returns the answer and how much of the body had been sent when its first byte arrived.
 struct EarlyAnswer {
@@ -175,6 +182,38 @@ TEST_F(AuthOnTest, LargeUploadsAreStreamedAndTheLimitHolds) {
   for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "files"))
     entries += !e.path().empty();
   EXPECT_EQ(entries, 4);  // two files, two metadata files
+}
+
+// ---- HTTP framing (RFC 9112 §6.3)
+
+TEST_F(ApiTest, TransferEncodingNotEndingInChunkedIs400AndCloses) {
+  StartServer();
+  std::string body = R"({"mode":"HEAD_SWAP"})";
+  std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::string te : {"gzip", "chunked, identity", "xchunked", "identity"}) {
+    std::string answer = Raw(
+        port(),
+        "POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: " +
+            te + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body + smuggled,
+        3000ms);
+    EXPECT_EQ(RawStatus(answer), 400) << te << " → " << answer.substr(0, 120);
+    EXPECT_EQ(CountResponses(answer), 1) << te << ": a second request was parsed from the rest";
+  }
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(ApiTest, MalformedPercentEncodingInAStaticPathIs404) {
+  StartServer();
+  for (std::string bad : {"/%zz", "/%", "/index%2", "/%G0.html"}) EXPECT_EQ(Get(bad).status, 404) << bad;
+  EXPECT_EQ(Get("/").status, 200);
+}
+
+TEST_F(ApiTest, MalformedPercentEncodingInAStaticPathIs404WithAWebRoot) {
+  std::filesystem::create_directories(dir_.path() / "web");
+  std::ofstream(dir_.path() / "web" / "index.html") << "<html>dev</html>";
+  StartServer({.web_root = (dir_.path() / "web").string()});
+  for (std::string bad : {"/%zz", "/%", "/index%2", "/%G0.html"}) EXPECT_EQ(Get(bad).status, 404) << bad;
+  EXPECT_EQ(Get("/").status, 200);
 }
 
 }  // namespace
