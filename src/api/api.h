@@ -72,6 +72,11 @@ struct ApiConfig {
   std::string web_root = {};
 
   bool access_log = false;  // one line per request on stderr
+
+  // ---- Metrics. A token: /metrics answers only `Authorization: Bearer <metrics_token>` (401 otherwise).
+  // An address ("IP:PORT", port 0 picks one): /metrics is served there alone, and no longer on `addr`.
+  std::string metrics_token = {};
+  std::string metrics_addr = {};
 };
 
 // Checks a configuration without starting anything: InvalidArgument naming the field.
@@ -95,6 +100,7 @@ class ApiServer {
   void Stop();
 
   uint16_t port() const;  // the bound port (after Start)
+  uint16_t metrics_port() const;  // the metrics listener's bound port; 0 without metrics_addr
 
   // Observations from other parts for /metrics (the worker's hook): a pipeline module instantiated.
   void ObserveWasmInstantiation(std::string_view mode, double seconds);

@@ -24,6 +24,21 @@ std::string JoinAllowed(std::vector<std::string> methods) {
   return out + ", OPTIONS";
 }
 
+// With auth off nothing but the network guards the API, and a browser sends another site's form post or
+// fetch to it without asking first (a CORS "simple request", multipart/form-data included; CORS only hides
+// the answer). So a state-changing request from a page of an origin the operator did not allow is refused,
+// whatever its route. Clients that are not browsers send no Origin. With auth on, a token is needed, which a
+// page of another site does not have.
+std::optional<Response> RefuseForeignOrigin(const ApiConfig& config, const Request& req) {
+  if (config.auth_required || req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS")
+    return std::nullopt;
+  std::string_view origin = req.Header("origin");
+  if (origin.empty() || SameOrigin(req) || OriginAllowed(config, origin)) return std::nullopt;
+  return Fail(
+      403, code::kForbidden,
+      "origin " + std::string(origin.substr(0, 256)) + " may not change anything here (WASMQ_CORS_ORIGINS)");
+}
+
 }  // namespace
 
 App::App(ApiContext ctx) : ctx_(ctx), limiter_(ctx.config.rate_limit, ctx.config.rate_burst) {
@@ -70,6 +85,7 @@ Response App::Dispatch(const Request& req, std::string& route_name, const std::o
     route_name = "preflight";
     return std::move(*pre);
   }
+  if (auto refusal = RefuseForeignOrigin(ctx_.config, req)) return std::move(*refusal);
   Router::Match m = router_.Find(req.method, req.path);
   if (!m.route) {
     if (!m.allowed.empty()) {
@@ -130,11 +146,17 @@ std::variant<std::monostate, Caller, Response> App::Screen(const Request& head) 
   if (head.method == "OPTIONS")
     return std::monostate{};  // a preflight, or OPTIONS with a body: Handle decides
   Router::Match m = router_.Find(head.method, head.path);
-  if (!m.route || m.route->websocket) return std::monostate{};
-  auto caller = Admit(head, *m.route, std::nullopt);
+  std::string route = m.route ? m.route->pattern : "unmatched";
+  std::variant<Caller, Response> caller;
+  if (auto refusal = RefuseForeignOrigin(ctx_.config, head))
+    caller = std::move(*refusal);
+  else if (!m.route || m.route->websocket)
+    return std::monostate{};
+  else
+    caller = Admit(head, *m.route, std::nullopt);
   if (auto* refusal = std::get_if<Response>(&caller)) {
     refusal->close = true;  // the body stays unread
-    Finish(head, *refusal, m.route->pattern, start);
+    Finish(head, *refusal, route, start);
     return std::move(*refusal);
   }
   return std::get<Caller>(std::move(caller));

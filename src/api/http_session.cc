@@ -80,9 +80,12 @@ beast::file TempBodyFile(const std::string& dir, beast::error_code& ec) {
 
 class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, ServerState& state, Slot slot)
-      : stream_(std::move(socket)), state_(state), slot_(std::move(slot)),
-        buffer_(state.config.max_header_bytes + 64 * 1024) {
+  HttpSession(tcp::socket&& socket, ServerState& state, Slot slot, bool metrics_only)
+      : stream_(std::move(socket)),
+        state_(state),
+        slot_(std::move(slot)),
+        buffer_(state.config.max_header_bytes + 64 * 1024),
+        metrics_only_(metrics_only) {
     state_.metrics.http_connections++;
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -138,6 +141,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     if (std::string_view bad = BadFraming(msg); !bad.empty())
       return SendError(400, code::kBadRequest, std::string(bad));
     std::string_view path = msg.target().substr(0, msg.target().find('?'));
+    if (!state_.config.metrics_addr.empty() && (path == "/metrics") != metrics_only_)
+      return SendError(404, code::kNotFound, "no route " + std::string(path.substr(0, 256)));
     if (beast::websocket::is_upgrade(msg)) return Upgrade();
     uint64_t limit = state_.app.BodyLimit(msg.method_string(), path);
     if (auto len = parser_->content_length(); len && *len > limit)
@@ -339,6 +344,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   std::chrono::steady_clock::time_point start_, drain_deadline_;
   size_t drained_ = 0;
   char scratch_[16 * 1024];
+  const bool metrics_only_;  // accepted on metrics_addr: serves /metrics and nothing else
 };
 
 }  // namespace
@@ -377,8 +383,8 @@ std::string_view BadFraming(const http::fields& headers) {
   return {};
 }
 
-void StartHttpSession(tcp::socket socket, ServerState& state, Slot slot) {
-  std::make_shared<HttpSession>(std::move(socket), state, std::move(slot))->Start();
+void StartHttpSession(tcp::socket socket, ServerState& state, Slot slot, bool metrics_only) {
+  std::make_shared<HttpSession>(std::move(socket), state, std::move(slot), metrics_only)->Start();
 }
 
 }  // namespace wasmq::api

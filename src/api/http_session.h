@@ -26,8 +26,10 @@
 
 namespace wasmq::api {
 
-// Starts serving an accepted connection. `slot` is its reserved place in state.sessions.
-void StartHttpSession(boost::asio::ip::tcp::socket socket, ServerState& state, Slot slot);
+// Starts serving an accepted connection. `slot` is its reserved place in state.sessions. `metrics_only`: the
+// connection came to config.metrics_addr, and gets /metrics alone (which the main address then lacks).
+void StartHttpSession(boost::asio::ip::tcp::socket socket, ServerState& state, Slot slot,
+                      bool metrics_only = false);
 
 // The plain Request the App sees, from a parsed Beast request (its body is moved out): header names
 // lower-cased, the target split into path and query. Shared with the fuzzer, which feeds the App the same way.

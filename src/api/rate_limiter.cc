@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace wasmq::api {
 
@@ -29,12 +30,35 @@ int64_t RateLimiter::Acquire(std::string_view key, int64_t now_ms) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - b.tokens) * 1000.0 / rate_)));
 }
 
+size_t RateLimiter::size() {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
+}
+
 void RateLimiter::Evict(int64_t now_ms) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     double refilled = it->second.tokens + (now_ms - it->second.updated_ms) * rate_ / 1000.0;
     it = refilled >= burst_ ? buckets_.erase(it) : std::next(it);
   }
-  if (buckets_.size() >= kMaxKeys) buckets_.clear();
+  if (buckets_.size() < kMaxKeys) return;
+  // Every bucket is busy (a client spraying keys, one per source address): drop the least recently used
+  // half, found in linear time, so that the busy buckets of recent clients keep their limit. Half, so that
+  // the next eviction is kMaxKeys / 2 new keys away and the cost per request stays constant.
+  std::vector<int64_t> times;
+  times.reserve(buckets_.size());
+  for (const auto& [key, b] : buckets_) times.push_back(b.updated_ms);
+  auto mid = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+  std::nth_element(times.begin(), mid, times.end());
+  const int64_t cutoff = *mid;
+  size_t to_drop = buckets_.size() - kMaxKeys / 2;
+  for (auto it = buckets_.begin(); it != buckets_.end() && to_drop > 0;) {
+    if (it->second.updated_ms <= cutoff) {
+      it = buckets_.erase(it);
+      --to_drop;
+    } else {
+      ++it;
+    }
+  }
 }
 
 }  // namespace wasmq::api

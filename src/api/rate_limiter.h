@@ -3,7 +3,8 @@
 // Internal to the api part: a token bucket per key (a user id, or a client IP with auth off). A key may
 // spend `burst` requests at once, refilled at `rate` per second. Bounded: at most kMaxKeys buckets; when
 // that many are live, buckets that have refilled (equivalent to absent ones) are dropped first, and if
-// every bucket is busy the whole table is reset — briefly more lenient, never unbounded.
+// every bucket is busy the least recently used half goes. Clearing everything instead would let a client
+// that sprays new keys reset every other client's limit.
 // Thread-safe.
 #pragma once
 
@@ -25,6 +26,7 @@ class RateLimiter {
   bool enabled() const { return rate_ > 0; }
   // 0 when the request may go ahead (a token is taken); otherwise the milliseconds until one is available.
   int64_t Acquire(std::string_view key, int64_t now_ms);
+  size_t size();  // live buckets
 
  private:
   struct Bucket {

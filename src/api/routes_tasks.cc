@@ -122,8 +122,10 @@ Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
   return Ok(TaskJson(*c));
 }
 
-Response Stats(ApiContext& ctx) {
-  auto s = ctx.tasks.Stats();
+// With auth on, a user's own tasks only: the whole queue's counts would tell one customer about another's
+// work. With auth off there is one user, and the figures are the queue's.
+Response Stats(ApiContext& ctx, const Caller& caller) {
+  auto s = AuthOn(ctx) ? ctx.tasks.UserStats(caller.user) : ctx.tasks.Stats();
   if (!s) return FromError(s.error());
   return Ok(queue::ToJson(*s));
 }
@@ -173,7 +175,8 @@ Json TaskJson(const queue::TaskInfo& t) {
 void AddTaskRoutes(Router& router, ApiContext& ctx) {
   router.Add({"POST", "/api/v1/tasks", [&ctx](const Request& r, const PathParams&, const Caller& c) { return Submit(ctx, r, c); }});
   router.Add({"GET", "/api/v1/tasks", [&ctx](const Request& r, const PathParams&, const Caller& c) { return List(ctx, r, c); }});
-  router.Add({"GET", "/api/v1/tasks/stats", [&ctx](const Request&, const PathParams&, const Caller&) { return Stats(ctx); }});
+  router.Add({"GET", "/api/v1/tasks/stats",
+              [&ctx](const Request&, const PathParams&, const Caller& c) { return Stats(ctx, c); }});
   router.Add({"GET", "/api/v1/tasks/{id}", [&ctx](const Request&, const PathParams& p, const Caller& c) { return Get(ctx, p, c); }});
   router.Add({"POST", "/api/v1/tasks/{id}/cancel",
               [&ctx](const Request&, const PathParams& p, const Caller& c) { return Cancel(ctx, p, c); }});

@@ -1,9 +1,11 @@
 // File: src/api/server.cc
 //
-// ApiServer: owns the I/O threads, the listening socket and everything the connections share. The accept
-// loop reserves a connection slot before starting a session; when all max_connections are taken it answers
-// a canned 503 and closes (at most kMaxRejecting such answers at once; beyond that the socket is just
-// closed). When accept itself fails (out of file descriptors) it waits a moment instead of spinning.
+// ApiServer: owns the I/O threads, the listening socket (and metrics_addr's, whose connections get /metrics
+// alone), and everything the connections share. It warns on stderr when it listens beyond loopback with
+// auth off. The accept loop reserves a connection slot before starting a session; when all max_connections
+// are taken it answers a canned 503 and closes (at most kMaxRejecting such answers at once; beyond that the
+// socket is just closed). When accept itself fails (out of file descriptors) it waits a moment instead of
+// spinning.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -39,6 +41,36 @@ const std::string& BusyResponse() {
   return kBusy;
 }
 
+// "IP:PORT" ("[v6]:PORT" too) into its parts; false when it is not one.
+bool SplitHostPort(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) return false;
+  std::string h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned p = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    p = p * 10 + static_cast<unsigned>(c - '0');
+  }
+  boost::system::error_code ec;
+  net::ip::make_address(h, ec);
+  if (ec || p > 65535) return false;
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+// A listening socket on addr:port, or the error.
+boost::system::error_code Listen(tcp::acceptor& acceptor, const std::string& addr, uint16_t port) {
+  boost::system::error_code ec;
+  tcp::endpoint ep(net::ip::make_address(addr), port);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
 }  // namespace
 
 queue::Result<void> ValidateConfig(const ApiConfig& c) {
@@ -60,6 +92,10 @@ queue::Result<void> ValidateConfig(const ApiConfig& c) {
     if (t.count() <= 0) return InvalidArgument("timeouts must be positive");
   if (c.shutdown_grace.count() < 0) return InvalidArgument("shutdown_grace: must not be negative");
   if (c.files_dir.empty()) return InvalidArgument("files_dir: must be set");
+  std::string host;
+  uint16_t port = 0;
+  if (!c.metrics_addr.empty() && !SplitHostPort(c.metrics_addr, &host, &port))
+    return InvalidArgument("metrics_addr: '" + c.metrics_addr + "' is not IP:PORT");
   for (const std::string& o : c.cors_origins) {
     bool ok = o == "*" || ((o.starts_with("http://") || o.starts_with("https://")) &&
                            o.find('/', o.find("//") + 2) == std::string::npos);
@@ -94,20 +130,26 @@ class ApiServer::Impl {
     state_ = std::make_unique<ServerState>(ServerState{config_, *app_, *hub_, tasks_, metrics_, sessions_, draining_});
 
     acceptor_ = std::make_unique<tcp::acceptor>(net::make_strand(*ioc_));
-    boost::system::error_code ec;
-    tcp::endpoint ep(net::ip::make_address(config_.addr), config_.port);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
+    if (auto ec = Listen(*acceptor_, config_.addr, config_.port)) {
       Teardown();
       return queue::Unavailable("cannot listen on " + config_.addr + ":" + std::to_string(config_.port) + ": " +
                                 ec.message());
     }
     port_ = acceptor_->local_endpoint().port();
-    retry_timer_ = std::make_unique<net::steady_timer>(acceptor_->get_executor());
-    Accept();
+    if (!config_.metrics_addr.empty()) {
+      std::string host;
+      uint16_t port = 0;
+      SplitHostPort(config_.metrics_addr, &host, &port);
+      metrics_acceptor_ = std::make_unique<tcp::acceptor>(net::make_strand(*ioc_));
+      if (auto ec = Listen(*metrics_acceptor_, host, port)) {
+        Teardown();
+        return queue::Unavailable("cannot listen on " + config_.metrics_addr + " (metrics): " + ec.message());
+      }
+      metrics_port_ = metrics_acceptor_->local_endpoint().port();
+    }
+    WarnIfExposed();
+    Accept(*acceptor_, false);
+    if (metrics_acceptor_) Accept(*metrics_acceptor_, true);
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { ioc_->run(); });
     started_ = true;
     return {};
@@ -120,9 +162,13 @@ class ApiServer::Impl {
     draining_ = true;
     net::post(acceptor_->get_executor(), [this] {
       boost::system::error_code ec;
-      acceptor_->close(ec);
-      retry_timer_->cancel();
+      acceptor_->close(ec);  // a retry timer pending in Accept sees it closed and stops
     });
+    if (metrics_acceptor_)
+      net::post(metrics_acceptor_->get_executor(), [this] {
+        boost::system::error_code ec;
+        metrics_acceptor_->close(ec);
+      });
     sessions_.ShutdownAll();
     if (!sessions_.WaitEmpty(std::chrono::steady_clock::now() + config_.shutdown_grace))
       std::fprintf(stderr, "wasmq api: %zu connections still open after the shutdown grace; closing them\n",
@@ -134,17 +180,34 @@ class ApiServer::Impl {
   }
 
   uint16_t port() const { return port_; }
+  uint16_t metrics_port() const { return metrics_port_; }
   Metrics& metrics() { return metrics_; }
 
  private:
-  void Accept() {
-    acceptor_->async_accept(net::make_strand(*ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
+  // With auth off, anyone who can reach the port owns every task and file: fine on loopback, worth a
+  // warning anywhere else (0.0.0.0, a LAN address), where it is easy to end up by accident.
+  void WarnIfExposed() const {
+    if (config_.auth_required) return;
+    boost::system::error_code ec;
+    auto addr = net::ip::make_address(config_.addr, ec);
+    if (!ec && addr.is_loopback()) return;
+    std::fprintf(
+        stderr,
+        "wasmq api: warning: listening on %s with auth off (WASMQ_AUTH=off): anyone who can reach this "
+        "address can read, submit and cancel every task; set WASMQ_AUTH=jwt or listen on 127.0.0.1\n",
+        config_.addr.c_str());
+  }
+
+  void Accept(tcp::acceptor& acceptor, bool metrics_only) {
+    acceptor.async_accept(net::make_strand(*ioc_), [this, &acceptor, metrics_only](
+                                                       boost::system::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
       if (ec) {
         // EMFILE and friends: retrying at once would spin; the condition clears when connections close.
-        retry_timer_->expires_after(std::chrono::milliseconds(100));
-        retry_timer_->async_wait([this](boost::system::error_code e) {
-          if (!e) Accept();
+        auto timer = std::make_shared<net::steady_timer>(acceptor.get_executor());
+        timer->expires_after(std::chrono::milliseconds(100));
+        timer->async_wait([this, &acceptor, metrics_only, timer](boost::system::error_code e) {
+          if (!e && acceptor.is_open()) Accept(acceptor, metrics_only);
         });
         return;
       }
@@ -152,11 +215,11 @@ class ApiServer::Impl {
         boost::system::error_code ignored;
         socket.close(ignored);
       } else if (sessions_.Reserve()) {
-        StartHttpSession(std::move(socket), *state_, Slot(&sessions_));
+        StartHttpSession(std::move(socket), *state_, Slot(&sessions_), metrics_only);
       } else {
         RejectBusy(std::move(socket));
       }
-      Accept();
+      Accept(acceptor, metrics_only);
     });
   }
 
@@ -180,7 +243,7 @@ class ApiServer::Impl {
   void Teardown() {
     if (hub_) hub_->Close();  // no store event may post to the io_context once it goes
     task_metrics_.reset();
-    retry_timer_.reset();
+    metrics_acceptor_.reset();
     acceptor_.reset();
     fanout_.reset();
     ioc_.reset();
@@ -204,10 +267,10 @@ class ApiServer::Impl {
   std::unique_ptr<ServerState> state_;
   std::unique_ptr<net::io_context> ioc_;
   std::unique_ptr<tcp::acceptor> acceptor_;
-  std::unique_ptr<net::steady_timer> retry_timer_;
+  std::unique_ptr<tcp::acceptor> metrics_acceptor_;  // metrics_addr's, when set
   std::vector<std::thread> threads_;
   std::atomic<int> rejecting_{0};
-  uint16_t port_ = 0;
+  uint16_t port_ = 0, metrics_port_ = 0;
   std::mutex lifecycle_mu_;
   bool started_ = false, stopped_ = false;
 };
@@ -218,6 +281,7 @@ ApiServer::~ApiServer() = default;
 queue::Result<void> ApiServer::Start() { return impl_->Start(); }
 void ApiServer::Stop() { impl_->Stop(); }
 uint16_t ApiServer::port() const { return impl_->port(); }
+uint16_t ApiServer::metrics_port() const { return impl_->metrics_port(); }
 void ApiServer::ObserveWasmInstantiation(std::string_view mode, double seconds) {
   impl_->metrics().ObserveInstantiation(mode, seconds);
 }

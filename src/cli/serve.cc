@@ -52,6 +52,9 @@ api::ApiConfig ApiSettings(const config::Config& cfg) {
   a.tasks_dir = (std::filesystem::path(cfg.data_dir) / "tasks").string();
   a.web_root = cfg.web_root;
   a.access_log = cfg.access_log;
+  a.metrics_token = cfg.metrics_token;
+  a.metrics_addr = cfg.metrics_addr;
+  if (a.metrics_addr.starts_with("localhost:")) a.metrics_addr = "127.0.0.1" + a.metrics_addr.substr(9);
   return a;
 }
 

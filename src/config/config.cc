@@ -22,7 +22,8 @@ using queue::InvalidArgument;
 using queue::Result;
 
 constexpr Setting kSettings[] = {
-    {"addr", "WASMQ_ADDR", "127.0.0.1:8080", "HTTP API and dashboard listen address, HOST:PORT (port 0: any free one)"},
+    {"addr", "WASMQ_ADDR", "127.0.0.1:8080",
+     "HTTP API and dashboard listen address, HOST:PORT (port 0: any free one)"},
     {"store", "WASMQ_STORE", "",
      "task store: sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT/DB[?prefix=NAME] (default: "
      "sqlite:DATA_DIR/wasmq.db, or Redis when REDIS_HOST is set)"},
@@ -41,7 +42,8 @@ constexpr Setting kSettings[] = {
      "BACKGROUND_CHANGE, POSE_CHANGE; given empty: no pipelines at all, not even the built-in ones)"},
     {"pipelines-dir", "WASMQ_PIPELINES_DIR", "", "directory of pipeline modules; NAME.wasm serves mode NAME"},
     {"engine-config", "ENGINE_CONFIG_PATH", "",
-     "engine config file (JSON, docs/engines.md): the engines pipelines call by name (face-detect is built in)"},
+     "engine config file (JSON, docs/engines.md): the engines pipelines call by name (face-detect is built "
+     "in)"},
     {"cache-dir", "WASMQ_CACHE_DIR", "",
      "cache of modules pulled from OCI registries (default: $XDG_CACHE_HOME/wasmq or ~/.cache/wasmq)"},
     {"offline", "WASMQ_OFFLINE", "off",
@@ -51,7 +53,8 @@ constexpr Setting kSettings[] = {
     {"k8s-secret", "WASMQ_K8S_SECRET", "",
      "a kubernetes.io/dockerconfigjson secret file (YAML or JSON) with registry credentials"},
     {"task-modules", "WASMQ_TASK_MODULES", "",
-     "comma-separated OCI reference prefixes (e.g. registry.example.com/pipelines/) under which a task's config "
+     "comma-separated OCI reference prefixes (e.g. registry.example.com/pipelines/) under which a task's "
+     "config "
      "may name its own module as \"module\": REF; empty: tasks cannot choose modules"},
     {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
@@ -93,6 +96,10 @@ constexpr Setting kSettings[] = {
     {"web-root", "WASMQ_WEB_ROOT", "",
      "serve the dashboard from this directory instead of the copy built into the binary"},
     {"access-log", "WASMQ_ACCESS_LOG", "off", "one line per HTTP request on stderr: on or off"},
+    {"metrics-token", "WASMQ_METRICS_TOKEN", "",
+     "when set, GET /metrics needs 'Authorization: Bearer <this token>' (401 otherwise)"},
+    {"metrics-addr", "WASMQ_METRICS_ADDR", "",
+     "serve /metrics on this HOST:PORT alone instead of on --addr (empty: on --addr)"},
     {"redis-host", "REDIS_HOST", "", "Redis host (selects the Redis store when --store is not given)"},
     {"redis-port", "REDIS_PORT", "6379", "Redis port"},
     {"redis-db", "REDIS_DB", "0", "Redis database number"},
@@ -428,6 +435,13 @@ Result<Config> Load(const LoadInput& input) {
       const Value& v = get("access-log");
       if (v.text != "on" && v.text != "off") Bad(v, "must be on or off");
       c.access_log = v.text == "on";
+    }
+    c.metrics_token = get("metrics-token").text;
+    if (const Value& v = get("metrics-addr"); !v.text.empty()) {
+      size_t colon = v.text.rfind(':');
+      if (colon == std::string::npos || colon == 0) Bad(v, "must be HOST:PORT");
+      Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
+      c.metrics_addr = v.text;
     }
     c.redis_host = get("redis-host").text;
     c.redis_port = static_cast<int>(Int(get("redis-port"), 1, 65535));

@@ -69,6 +69,8 @@ struct Config {
   int rate_burst = 0;
   std::string web_root = {};
   bool access_log = false;
+  std::string metrics_token = {};  // /metrics needs it as a Bearer token when set
+  std::string metrics_addr = {};   // HOST:PORT serving /metrics alone; empty: /metrics on addr
   // Pipelines named by OCI reference (oci/oci.h, worker::OciSource).
   std::string cache_dir = {};                         // "" = the oci default
   bool offline = false;

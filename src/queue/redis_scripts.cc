@@ -368,8 +368,50 @@ out[1] = total
 return out
 )lua";
 
+// ARGV: '1' and a user id to count only that user's tasks (walking their index; the anonymous user "" has
+// none, so every task is walked), else nothing.
 // Reply: {{count per status in model order}, ready now, {{mode, done, failed, duration_sum, p95}...}}.
 constexpr const char* kStats = R"lua(
+if ARGV[4] == '1' then
+  local user = ARGV[5]
+  local index = user ~= '' and K('user:' .. user) or K('all')
+  local by_status = {pending = 0, processing = 0, done = 0, failed = 0, cancelled = 0}
+  local ready, per, modes, start = 0, {}, {}, 0
+  while true do
+    local ids = redis.call('ZRANGE', index, start, start + 499)
+    if #ids == 0 then break end
+    for _, id in ipairs(ids) do
+      local f = redis.call('HMGET', D(id), 'status', 'mode', 'user_id', 'run_at', 'duration_ms')
+      if f[1] and (f[3] or '') == user then
+        by_status[f[1]] = (by_status[f[1]] or 0) + 1
+        if f[1] == 'pending' and (tonumber(f[4]) or 0) <= NOW then ready = ready + 1 end
+        if f[1] == 'done' or f[1] == 'failed' then
+          local m = modes[f[2]]
+          if not m then
+            m = {done = 0, failed = 0, durations = {}}
+            modes[f[2]] = m
+          end
+          if f[1] == 'failed' then m.failed = m.failed + 1 end
+          if f[1] == 'done' and f[5] and f[5] ~= '' then
+            m.done = m.done + 1
+            m.durations[#m.durations + 1] = tonumber(f[5])
+          end
+        end
+      end
+    end
+    start = start + 500
+  end
+  for name, m in pairs(modes) do
+    local sum, p95 = 0, 0
+    for _, d in ipairs(m.durations) do sum = sum + d end
+    if m.done > 0 then
+      table.sort(m.durations)
+      p95 = m.durations[math.floor((95 * m.done + 99) / 100)]
+    end
+    per[#per + 1] = {name, m.done, m.failed, num(sum), num(p95)}
+  end
+  return {{by_status.pending, by_status.processing, by_status.done, by_status.failed, by_status.cancelled}, ready, per}
+end
 local counts = {}
 for _, s in ipairs({'pending', 'processing', 'done', 'failed', 'cancelled'}) do
   counts[#counts + 1] = redis.call('ZCARD', K('status:' .. s))

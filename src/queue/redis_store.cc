@@ -191,8 +191,13 @@ Result<TaskInfo> RedisStore::Cancel(std::string_view task_id) {
   return t;
 }
 
-Result<QueueStats> RedisStore::Stats() {
-  auto r = Call(Script::Stats, {}, options_.clock());
+Result<QueueStats> RedisStore::Stats() { return StatsOf({}); }
+Result<QueueStats> RedisStore::UserStats(std::string_view user_id) {
+  return StatsOf({"1", std::string(user_id)});
+}
+
+Result<QueueStats> RedisStore::StatsOf(std::vector<std::string> args) {
+  auto r = Call(Script::Stats, std::move(args), options_.clock());
   if (!r) return r.error();
   const redisReply* reply = r->get();
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)

@@ -56,6 +56,7 @@ class RedisStore final : public Store {
   Result<TaskListResponse> List(const ListQuery& q) override;
   Result<TaskInfo> Cancel(std::string_view task_id) override;
   Result<QueueStats> Stats() override;
+  Result<QueueStats> UserStats(std::string_view user_id) override;
   Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) override;
   void WakeWaiters() override;
   Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) override;
@@ -73,6 +74,8 @@ class RedisStore final : public Store {
 
   // Runs a script on a pooled connection; prefix, origin and now go first.
   Result<detail::Reply> Call(detail::Script script, std::vector<std::string> args, int64_t now);
+  // The Stats script: no args for every task, {"1", user} for one user's.
+  Result<QueueStats> StatsOf(std::vector<std::string> args);
   // One claim attempt (redis_lease.cc). When nothing was claimed, *next_due is the earliest run_at of a
   // delayed task (0 if none).
   Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);

@@ -79,6 +79,7 @@ Result<TaskInfo> TaskService::Cancel(std::string_view task_id) {
 }
 
 Result<QueueStats> TaskService::Stats() { return store_.Stats(); }
+Result<QueueStats> TaskService::UserStats(std::string_view user_id) { return store_.UserStats(user_id); }
 
 Result<void> TaskService::UpdateProgress(const Lease& lease, int percent, std::string_view step) {
   return store_.Progress(lease, percent, step);

@@ -38,6 +38,7 @@ class TaskService {
   // Conflict when the task is already finished.
   Result<TaskInfo> Cancel(std::string_view task_id);
   Result<QueueStats> Stats();
+  Result<QueueStats> UserStats(std::string_view user_id);  // one user's tasks only
 
   // The seed's worker-side operations, for callers holding a lease (see store.h).
   Result<void> UpdateProgress(const Lease& lease, int percent, std::string_view step);

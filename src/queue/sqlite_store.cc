@@ -298,14 +298,24 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
   return out;
 }
 
-Result<QueueStats> SqliteStore::Stats() {
+Result<QueueStats> SqliteStore::Stats() { return StatsOf(nullptr); }
+
+Result<QueueStats> SqliteStore::UserStats(std::string_view user_id) {
+  const std::string user(user_id);
+  return StatsOf(&user);
+}
+
+// Every query below takes the user filter as ?9 when there is one.
+Result<QueueStats> SqliteStore::StatsOf(const std::string* user) {
+  const std::string where = user ? " WHERE user_id = ?9" : "", and_user = user ? " AND user_id = ?9" : "";
   QueueStats s;
   for (TaskStatus st : kAllStatuses) s.counts[st] = 0;
   const int64_t now = options_.clock();
   std::lock_guard lock(rmu_);
   {
-    auto q = rdb_->Prepare("SELECT status, COUNT(*) FROM tasks GROUP BY status");
+    auto q = rdb_->Prepare("SELECT status, COUNT(*) FROM tasks" + where + " GROUP BY status");
     if (!q) return q.error();
+    if (user) (*q)->Bind(9, *user);
     for (;;) {
       auto row = (*q)->Step();
       if (!row) return row.error();
@@ -314,9 +324,10 @@ Result<QueueStats> SqliteStore::Stats() {
     }
   }
   {
-    auto q = rdb_->Prepare("SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND run_at <= ?1");
+    auto q = rdb_->Prepare("SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND run_at <= ?1" + and_user);
     if (!q) return q.error();
     (*q)->Bind(1, now);
+    if (user) (*q)->Bind(9, *user);
     auto row = (*q)->Step();
     if (!row) return row.error();
     s.queue_length = *row ? (*q)->Int(0) : 0;
@@ -326,8 +337,10 @@ Result<QueueStats> SqliteStore::Stats() {
   {
     auto q = rdb_->Prepare(
         "SELECT mode, SUM(status = 'done'), SUM(status = 'failed') FROM tasks "
-        "WHERE status IN ('done', 'failed') GROUP BY mode");
+        "WHERE status IN ('done', 'failed')" +
+        and_user + " GROUP BY mode");
     if (!q) return q.error();
+    if (user) (*q)->Bind(9, *user);
     for (;;) {
       auto row = (*q)->Step();
       if (!row) return row.error();
@@ -343,8 +356,10 @@ Result<QueueStats> SqliteStore::Stats() {
         "SELECT mode, duration_ms, mean FROM (SELECT mode, duration_ms, "
         "ROW_NUMBER() OVER (PARTITION BY mode ORDER BY duration_ms) AS rn, "
         "COUNT(*) OVER (PARTITION BY mode) AS n, AVG(duration_ms) OVER (PARTITION BY mode) AS mean "
-        "FROM tasks WHERE status = 'done' AND duration_ms IS NOT NULL) WHERE rn = (95 * n + 99) / 100");
+        "FROM tasks WHERE status = 'done' AND duration_ms IS NOT NULL" +
+        and_user + ") WHERE rn = (95 * n + 99) / 100");
     if (!q) return q.error();
+    if (user) (*q)->Bind(9, *user);
     for (;;) {
       auto row = (*q)->Step();
       if (!row) return row.error();

@@ -44,6 +44,7 @@ class SqliteStore final : public Store {
   Result<TaskListResponse> List(const ListQuery& q) override;
   Result<TaskInfo> Cancel(std::string_view task_id) override;
   Result<QueueStats> Stats() override;
+  Result<QueueStats> UserStats(std::string_view user_id) override;
   Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) override;
   void WakeWaiters() override;
   Result<int64_t> Heartbeat(const Lease& lease, int64_t lease_ms) override;
@@ -64,6 +65,8 @@ class SqliteStore final : public Store {
   // One claim attempt. When nothing was claimed, *next_due is the earliest run_at of a delayed task of an
   // allowed mode (0 if none).
   Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);
+  // Stats over every task (user == nullptr) or one user's.
+  Result<QueueStats> StatsOf(const std::string* user);
   // Whether another connection committed since the last call (PRAGMA data_version).
   bool ExternalChange();
   // After a write guarded by `lease` matched no row: NotFound, or Conflict saying why.

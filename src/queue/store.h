@@ -141,6 +141,9 @@ class Store {
   // task as cancelled.
   virtual Result<TaskInfo> Cancel(std::string_view task_id) = 0;
   virtual Result<QueueStats> Stats() = 0;
+  // The same figures over one user's tasks only (the API's view with auth on: a user learns nothing of the
+  // others' work). "" is the anonymous user.
+  virtual Result<QueueStats> UserStats(std::string_view user_id) = 0;
 
   // ---- Workers
 

@@ -216,5 +216,91 @@ TEST_F(ApiTest, MalformedPercentEncodingInAStaticPathIs404WithAWebRoot) {
   EXPECT_EQ(Get("/").status, 200);
 }
 
+// ---- Per-user views
+
+TEST_F(AuthOnTest, StatsCountOnlyTheCallersTasks) {
+  std::string alice = Token("alice"), bob = Token("bob");
+  Submit(alice);
+  Submit(alice);
+  Submit(bob);
+  auto count = [&](const std::string& token, const std::string& status) {
+    HttpReply r = Get("/api/v1/tasks/stats", token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["data"]["counts"].value(status, -1);
+  };
+  EXPECT_EQ(count(alice, "pending"), 2);
+  EXPECT_EQ(count(bob, "pending"), 1);
+  EXPECT_EQ(count(Token("carol"), "pending"), 0);
+  EXPECT_EQ(Get("/api/v1/tasks/stats", bob).json()["data"].value("queue_length", -1), 1);
+}
+
+TEST_F(ApiTest, MetricsCanRequireAToken) {
+  StartServer({.metrics_token = "metrics-token-0123456789"});
+  EXPECT_EQ(Get("/metrics").status, 401);
+  EXPECT_EQ(Http(port(), "GET", "/metrics", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  HttpReply ok = Http(port(), "GET", "/metrics", "", {{"Authorization", "Bearer metrics-token-0123456789"}});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("wasmq_tasks"), std::string::npos);
+  EXPECT_EQ(Get("/healthz").status, 200);  // only /metrics
+}
+
+TEST_F(ApiTest, MetricsCanListenOnTheirOwnAddress) {
+  StartServer({.metrics_addr = "127.0.0.1:0"});
+  ASSERT_NE(server_->metrics_port(), 0);
+  ASSERT_NE(server_->metrics_port(), port());
+  EXPECT_EQ(Get("/metrics").status, 404);
+  HttpReply m = Http(server_->metrics_port(), "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("wasmq_http_connections"), std::string::npos);
+  EXPECT_EQ(Http(server_->metrics_port(), "GET", "/api/v1/tasks").status, 404);  // nothing else there
+}
+
+TEST_F(ApiTest, ListeningBeyondLoopbackWithAuthOffIsWarnedAbout) {
+  auto start = [&](std::string addr, bool auth) {
+    ApiConfig c{.addr = addr, .port = 0, .threads = 1, .auth_required = auth, .jwt_secret = kSecret};
+    c.files_dir = (dir_.path() / "files").string();
+    c.tasks_dir = (dir_.path() / "tasks").string();
+    sqlite_ = std::move(*queue::SqliteStore::Open((dir_.path() / "w.db").string()));
+    queue::TaskService tasks(*sqlite_, {});
+    ::testing::internal::CaptureStderr();
+    {
+      ApiServer s(tasks, c);
+      EXPECT_TRUE(s.Start().ok());
+    }
+    return ::testing::internal::GetCapturedStderr();
+  };
+  std::string open = start("0.0.0.0", false);
+  EXPECT_NE(open.find("warning"), std::string::npos) << open;
+  EXPECT_NE(open.find("WASMQ_AUTH"), std::string::npos) << open;
+  EXPECT_EQ(start("127.0.0.1", false).find("warning"), std::string::npos);
+  EXPECT_EQ(start("0.0.0.0", true).find("warning"), std::string::npos);
+  sqlite_.reset();
+}
+
+TEST_F(ApiTest, CrossOriginStateChangesAreRefusedWithAuthOff) {
+  StartServer({.cors_origins = {"https://formy.example"}});
+  std::string boundary = "b0undary";
+  std::string form = Multipart(boundary, "file", "a.png", "image/png", PngBytes());
+  Headers evil = {{"Origin", "https://evil.example"},
+                  {"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  HttpReply r = Http(port(), "POST", "/api/v1/files", form, evil);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.error_code(), "FORBIDDEN");
+  std::string task = Submit();
+  for (std::string method : {"POST", "PUT", "PATCH", "DELETE"})
+    EXPECT_EQ(Http(port(), method, "/api/v1/tasks/" + task + "/cancel", "", {{"Origin", "null"}}).status, 403)
+        << method;
+  EXPECT_EQ(Get("/api/v1/tasks/" + task).json()["data"]["status"], "pending");
+  // Allowed origins, the server's own origin and clients without Origin go on; so do reads.
+  Headers formy = {{"Origin", "https://formy.example"},
+                   {"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  EXPECT_EQ(Http(port(), "POST", "/api/v1/files", form, formy).status, 201);
+  Headers same = {{"Origin", "http://127.0.0.1:" + std::to_string(port())},
+                  {"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  EXPECT_EQ(Http(port(), "POST", "/api/v1/files", form, same).status, 201);
+  EXPECT_EQ(Http(port(), "POST", "/api/v1/files", form, {evil[1]}).status, 201);
+  EXPECT_EQ(Http(port(), "GET", "/api/v1/tasks", "", {{"Origin", "https://evil.example"}}).status, 200);
+}
+
 }  // namespace
 }  // namespace wasmq::api::testing

@@ -47,6 +47,9 @@ queue::Result<queue::TaskInfo> FlakyStore::Get(std::string_view id) { WASMQ_FLAK
 queue::Result<queue::TaskListResponse> FlakyStore::List(const queue::ListQuery& q) { WASMQ_FLAKY(inner_.List(q)); }
 queue::Result<queue::TaskInfo> FlakyStore::Cancel(std::string_view id) { WASMQ_FLAKY(inner_.Cancel(id)); }
 queue::Result<queue::QueueStats> FlakyStore::Stats() { WASMQ_FLAKY(inner_.Stats()); }
+queue::Result<queue::QueueStats> FlakyStore::UserStats(std::string_view user_id) {
+  WASMQ_FLAKY(inner_.UserStats(user_id));
+}
 
 std::string HttpReply::error_code() const {
   Json j = json();

@@ -52,6 +52,7 @@ class FlakyStore final : public queue::Store {
   queue::Result<queue::TaskListResponse> List(const queue::ListQuery& q) override;
   queue::Result<queue::TaskInfo> Cancel(std::string_view id) override;
   queue::Result<queue::QueueStats> Stats() override;
+  queue::Result<queue::QueueStats> UserStats(std::string_view user_id) override;
   queue::Result<std::vector<queue::Claimed>> Dequeue(const queue::DequeueRequest& r) override { return inner_.Dequeue(r); }
   void WakeWaiters() override { inner_.WakeWaiters(); }
   queue::Result<int64_t> Heartbeat(const queue::Lease& l, int64_t ms) override { return inner_.Heartbeat(l, ms); }

@@ -31,8 +31,25 @@ TEST(RateLimiter, OffWhenTheRateIsZeroAndBurstDefaultsToTwiceTheRate) {
 
 TEST(RateLimiter, StaysBoundedUnderManyKeys) {
   RateLimiter r(1, 1);
-  for (size_t i = 0; i < RateLimiter::kMaxKeys + 10; ++i) r.Acquire("k" + std::to_string(i), 0);
+  for (size_t i = 0; i < 3 * RateLimiter::kMaxKeys; ++i) {
+    r.Acquire("k" + std::to_string(i), 0);
+    ASSERT_LE(r.size(), RateLimiter::kMaxKeys) << "after " << i + 1 << " keys";
+  }
   EXPECT_EQ(r.Acquire("fresh", 0), 0);  // still answers; old buckets were dropped
+}
+
+// Issue 17: eviction cleared the whole table once 100 000 busy buckets were live, so a client spraying new
+// keys (one per source address) reset the limit of everyone else. Recent buckets must survive it.
+TEST(RateLimiter, EvictionKeepsRecentBuckets) {
+  RateLimiter r(0.001, 1);  // one request, then one per 1 000 s: every bucket below stays busy
+  int64_t t = 0;
+  for (size_t i = 0; i < RateLimiter::kMaxKeys - 1; ++i) r.Acquire("old" + std::to_string(i), t++);
+  ASSERT_EQ(r.Acquire("alice", t++), 0);
+  ASSERT_GT(r.Acquire("alice", t), 0);
+  for (size_t i = 0; i < 1000; ++i) r.Acquire("new" + std::to_string(i), t++);  // past kMaxKeys: evicts
+  EXPECT_LE(r.size(), RateLimiter::kMaxKeys);
+  EXPECT_GT(r.Acquire("alice", t), 0) << "alice's busy, recent bucket was dropped: her limit was reset";
+  EXPECT_EQ(r.Acquire("old0", t), 0) << "the oldest buckets are the ones to go";
 }
 
 }  // namespace

@@ -70,6 +70,22 @@ TEST_F(ConfigTest, FlagBeatsEnvBeatsDotEnvBeatsDefault) {
   EXPECT_EQ(c->retry_backoff_ms, 1000);   // default
 }
 
+// Issue 17: /metrics behind a token, or on an address of its own.
+TEST_F(ConfigTest, MetricsTokenAndAddress) {
+  auto d = Load(input_);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->metrics_token, "");
+  EXPECT_EQ(d->metrics_addr, "");
+  env_["WASMQ_METRICS_TOKEN"] = "scrape-me";
+  input_.flags["metrics-addr"] = "127.0.0.1:9100";
+  auto c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->metrics_token, "scrape-me");
+  EXPECT_EQ(c->metrics_addr, "127.0.0.1:9100");
+  input_.flags["metrics-addr"] = "9100";
+  EXPECT_EQ(ErrorOf(), "--metrics-addr '9100': must be HOST:PORT");
+}
+
 TEST_F(ConfigTest, ErrorsNameTheVariableAndItsSource) {
   env_["WASMQ_WORKERS"] = "abc";
   EXPECT_EQ(ErrorOf(), "WASMQ_WORKERS=abc (environment): must be an integer from 0 to 1024");

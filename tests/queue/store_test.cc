@@ -414,6 +414,56 @@ TEST_P(StoreTest, StatsCountsAndDurations) {
   EXPECT_EQ(s->modes["POSE_CHANGE"].done, 0);
 }
 
+// Issue 17: with auth on, GET /tasks/stats showed every user's counts. UserStats counts one user's tasks.
+TEST_P(StoreTest, UserStatsCountOnlyThatUsersTasks) {
+  auto add = [&](const std::string& id, const std::string& user, const std::string& mode) {
+    TaskInfo t = NewTask(id, mode, clock_.now, 0, 0);
+    t.user_id = user;
+    ASSERT_OK(store_->Create(t));
+  };
+  add("task_a1", "alice", "HEAD_SWAP");
+  add("task_a2", "alice", "HEAD_SWAP");
+  add("task_a3", "alice", "POSE_CHANGE");
+  add("task_b1", "bob", "HEAD_SWAP");
+  add("task_n1", "", "HEAD_SWAP");
+  // Claimed in creation order: a1 done in 4 ms, a2 done in 6 ms, a3 failed, b1 done in 100 ms.
+  for (auto [ms, fail] : std::vector<std::pair<int, bool>>{{4, false}, {6, false}, {0, true}, {100, false}}) {
+    Claimed c = Claim("w");
+    clock_.Advance(ms);
+    if (fail)
+      ASSERT_OK(store_->Fail(c.lease, {"TRAP", "x", 1, false, "", 0}));
+    else
+      ASSERT_OK(store_->Complete(c.lease, {}));
+  }
+  add("task_a4", "alice", "HEAD_SWAP");
+  auto a = store_->UserStats("alice");
+  ASSERT_OK(a);
+  EXPECT_EQ(a->counts[TaskStatus::Done], 2);
+  EXPECT_EQ(a->counts[TaskStatus::Failed], 1);
+  EXPECT_EQ(a->counts[TaskStatus::Pending], 1);
+  EXPECT_EQ(a->counts[TaskStatus::Processing], 0);
+  EXPECT_EQ(a->queue_length, 1);
+  EXPECT_EQ(a->modes["HEAD_SWAP"].done, 2);
+  EXPECT_DOUBLE_EQ(a->modes["HEAD_SWAP"].mean_ms, 5);
+  EXPECT_DOUBLE_EQ(a->modes["HEAD_SWAP"].p95_ms, 6);
+  EXPECT_EQ(a->modes["POSE_CHANGE"].failed, 1);
+  auto b = store_->UserStats("bob");
+  ASSERT_OK(b);
+  EXPECT_EQ(b->counts[TaskStatus::Done], 1);
+  EXPECT_EQ(b->counts[TaskStatus::Pending], 0);
+  EXPECT_DOUBLE_EQ(b->modes["HEAD_SWAP"].p95_ms, 100);
+  EXPECT_EQ(b->modes.count("POSE_CHANGE"), 0u);
+  auto anonymous = store_->UserStats("");
+  ASSERT_OK(anonymous);
+  EXPECT_EQ(anonymous->counts[TaskStatus::Pending], 1);
+  EXPECT_EQ(anonymous->counts[TaskStatus::Done], 0);
+  auto nobody = store_->UserStats("carol");
+  ASSERT_OK(nobody);
+  EXPECT_EQ(nobody->counts[TaskStatus::Pending], 0);
+  EXPECT_TRUE(nobody->modes.empty());
+  EXPECT_EQ(store_->Stats()->counts[TaskStatus::Pending], 2);  // everyone's, as before
+}
+
 TEST_P(StoreTest, CleanupRemovesOnlyOldFinishedTasks) {
   Add("task_old_done");
   Add("task_old_cancel");
