@@ -37,21 +37,29 @@ std::optional<Response> RequireJson(const Request& req) {
   return std::nullopt;
 }
 
-// A file the task refers to must exist and belong to the caller: otherwise one user could have a pipeline
-// read another's upload. Checked for source_image and for every top-level config value that is a file id.
+// A file the task refers to must be an upload of the caller: otherwise one user could have a pipeline read
+// another's upload. Checked for source_image, for every config member named "*_image" (the worker stages
+// those into /in: each must be exactly an upload id, not a name near one such as "img_….json", its
+// metadata) and for any other config string shaped like a file id. An unknown id and another user's id get
+// the same answer, word for word, so that ids cannot be probed.
 std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, const queue::TaskCreateRequest& r) {
-  auto check = [&](const std::string& field, const std::string& id) -> std::optional<Response> {
-    auto f = ctx.files.Stat(id);
+  auto check = [&](const std::string& field, const Json& value) -> std::optional<Response> {
+    auto refuse = [&] {
+      return Fail(422, code::kValidationFailed, field + ": must be the id of an image you uploaded");
+    };
+    if (!value.is_string() || !IsFileIdShape(value.get_ref<const std::string&>())) return refuse();
+    auto f = ctx.files.Stat(value.get_ref<const std::string&>());
     if (!f && f.error().code != queue::Code::NotFound) return FromError(f.error());
-    if (!f || (AuthOn(ctx) && f->owner != caller.user))
-      return Fail(422, code::kValidationFailed, field + ": no uploaded file " + id);
+    if (!f || (AuthOn(ctx) && f->owner != caller.user)) return refuse();
     return std::nullopt;
   };
   if (!r.source_image.empty())
-    if (auto bad = check("source_image", r.source_image)) return bad;
-  for (auto it = r.config.begin(); it != r.config.end(); ++it)
-    if (it->is_string() && IsFileIdShape(it->get_ref<const std::string&>()))
-      if (auto bad = check("config." + it.key(), it->get<std::string>())) return bad;
+    if (auto bad = check("source_image", Json(r.source_image))) return bad;
+  for (auto it = r.config.begin(); it != r.config.end(); ++it) {
+    bool image = it.key().ends_with("_image");
+    if (image || (it->is_string() && IsFileIdShape(it->get_ref<const std::string&>())))
+      if (auto bad = check("config." + it.key(), *it)) return bad;
+  }
   return std::nullopt;
 }
 

@@ -302,5 +302,42 @@ TEST_F(ApiTest, CrossOriginStateChangesAreRefusedWithAuthOff) {
   EXPECT_EQ(Http(port(), "GET", "/api/v1/tasks", "", {{"Origin", "https://evil.example"}}).status, 200);
 }
 
+// ---- Inputs are only the caller's own uploads
+
+TEST_F(AuthOnTest, ImageInputsAreExactUploadIdsOfTheCaller) {
+  std::string alice = Token("alice"), bob = Token("bob");
+  std::string victim = Upload(alice);
+  std::string mine = Upload(bob);
+  auto submit = [&](Json body) {
+    Headers h = Auth(bob);
+    h.emplace_back("Content-Type", "application/json");
+    return Http(port(), "POST", "/api/v1/tasks", body.dump(), h);
+  };
+  // The metadata file next to the victim's upload, and other names that are not an id of the id shape.
+  for (std::string value :
+       {victim + ".json", victim + ".tmp", "../files/" + victim, victim + "/", std::string("img_")}) {
+    HttpReply r = submit({{"mode", "HEAD_SWAP"}, {"config", {{"mask_image", value}}}});
+    EXPECT_EQ(r.status, 422) << value << " → " << r.body;
+  }
+  for (Json bad : {Json(42), Json::array({victim}), Json::object()}) {
+    HttpReply r = submit({{"mode", "HEAD_SWAP"}, {"config", {{"reference_image", bad}}}});
+    EXPECT_EQ(r.status, 422) << bad << " → " << r.body;
+  }
+  // Another user's id and an id that does not exist: the same answer, word for word.
+  HttpReply foreign = submit({{"mode", "HEAD_SWAP"}, {"config", {{"mask_image", victim}}}});
+  HttpReply unknown =
+      submit({{"mode", "HEAD_SWAP"}, {"config", {{"mask_image", "img_20990101_000000nothing"}}}});
+  EXPECT_EQ(foreign.status, 422);
+  EXPECT_EQ(foreign.body, unknown.body);
+  HttpReply foreign_src = submit({{"mode", "HEAD_SWAP"}, {"source_image", victim}});
+  HttpReply unknown_src = submit({{"mode", "HEAD_SWAP"}, {"source_image", "img_20990101_000000nothing"}});
+  EXPECT_EQ(foreign_src.status, 422);
+  EXPECT_EQ(foreign_src.body, unknown_src.body);
+  // The caller's own upload goes through, in both places.
+  EXPECT_EQ(
+      submit({{"mode", "HEAD_SWAP"}, {"source_image", mine}, {"config", {{"mask_image", mine}}}}).status,
+      201);
+}
+
 }  // namespace
 }  // namespace wasmq::api::testing
