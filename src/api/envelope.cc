@@ -1,6 +1,8 @@
 // File: src/api/envelope.cc
 #include "api/envelope.h"
 
+#include <cstdio>
+
 namespace wasmq::api {
 
 Response JsonResponse(int status, const queue::Json& body) {
@@ -27,7 +29,9 @@ Response FromError(const queue::Error& e) {
     case queue::Code::Unavailable: return Fail(503, code::kUnavailable, e.message);
     case queue::Code::Internal: break;
   }
-  return Fail(500, code::kInternal, e.message);
+  // A broken invariant: the detail (which may name files on the server) is for the log, not the client.
+  std::fprintf(stderr, "wasmq api: internal error: %s\n", e.message.c_str());
+  return Fail(500, code::kInternal, "internal error");
 }
 
 }  // namespace wasmq::api

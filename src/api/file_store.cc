@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,12 +33,20 @@ std::string Sha256Hex(std::string_view bytes) {
   return out;
 }
 
+// A failure to store a file. The path goes to the log, for the operator; the error, which an API client
+// reads, carries only what failed and why: a client has no business learning where the server keeps data.
+queue::Error StoreFailed(std::string_view what, const fs::path& path, int err) {
+  std::fprintf(stderr, "wasmq api: files: cannot %.*s %s: %s\n", static_cast<int>(what.size()), what.data(),
+               path.c_str(), std::strerror(err));
+  return queue::Unavailable("files: cannot " + std::string(what) + " the file: " + std::strerror(err));
+}
+
 // Writes `bytes` to `path` through a temporary file and a rename, with fsync, so readers see all or nothing.
 queue::Result<void> WriteAtomically(const fs::path& path, std::string_view bytes) {
   fs::path tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return queue::Unavailable("files: cannot create " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0) return StoreFailed("create", tmp, errno);
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -46,7 +55,7 @@ queue::Result<void> WriteAtomically(const fs::path& path, std::string_view bytes
       int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return queue::Unavailable("files: cannot write " + tmp.string() + ": " + std::strerror(err));
+      return StoreFailed("write", tmp, err);
     }
     done += static_cast<size_t>(n);
   }
@@ -55,7 +64,7 @@ queue::Result<void> WriteAtomically(const fs::path& path, std::string_view bytes
   if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return queue::Unavailable("files: cannot store " + path.string() + ": " + std::strerror(err));
+    return StoreFailed("store", path, err);
   }
   return {};
 }

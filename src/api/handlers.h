@@ -32,8 +32,12 @@ void AddSystemRoutes(Router& router, ApiContext& ctx);  // routes_system.cc: hea
 // task gets, so that ids cannot be probed.
 queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id);
 
-// A task as the API shows it: the queue's TaskInfo JSON, plus result.output_urls for a done task.
-queue::Json TaskJson(const queue::TaskInfo& t);
+// A task as the API shows it: the queue's TaskInfo JSON, plus result.output_urls for a done task; the
+// server's directories (files_dir, tasks_dir) never appear in its error message or stderr.
+queue::Json TaskJson(const ApiConfig& config, const queue::TaskInfo& t);
+// `text` with every form of files_dir and tasks_dir (as configured, absolute, canonical) replaced by
+// "<files>" and "<tasks>".
+std::string WithoutServerPaths(const ApiConfig& config, std::string text);
 
 // The published OpenAPI document (openapi.json, compiled in).
 std::string_view OpenApiDocument();

@@ -77,7 +77,7 @@ Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   if (auto bad = CheckFileRefs(ctx, caller, *create)) return std::move(*bad);
   auto task = ctx.tasks.Create(*create);
   if (!task) return FromError(task.error());
-  Response r = Ok(TaskJson(*task), 201);
+  Response r = Ok(TaskJson(ctx.config, *task), 201);
   r.Set("Location", "/api/v1/tasks/" + task->task_id);
   return r;
 }
@@ -119,7 +119,7 @@ Response List(ApiContext& ctx, const Request& req, const Caller& caller) {
 Response Get(ApiContext& ctx, const PathParams& p, const Caller& caller) {
   auto t = GetOwnedTask(ctx, caller, p.Get("id"));
   if (!t) return FromError(t.error());
-  return Ok(TaskJson(*t));
+  return Ok(TaskJson(ctx.config, *t));
 }
 
 Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
@@ -127,7 +127,7 @@ Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
   if (!t) return FromError(t.error());
   auto c = ctx.tasks.Cancel(t->task_id);
   if (!c) return FromError(c.error());
-  return Ok(TaskJson(*c));
+  return Ok(TaskJson(ctx.config, *c));
 }
 
 // With auth on, a user's own tasks only: the whole queue's counts would tell one customer about another's
@@ -170,8 +170,37 @@ queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& calle
   return t;
 }
 
-Json TaskJson(const queue::TaskInfo& t) {
+std::string WithoutServerPaths(const ApiConfig& config, std::string text) {
+  // Longest first, so that a directory's absolute form is replaced before a relative tail of it could be.
+  std::vector<std::pair<std::string, std::string>> paths;
+  for (const auto& [dir, name] :
+       {std::pair{config.files_dir, "<files>"}, std::pair{config.tasks_dir, "<tasks>"}}) {
+    if (dir.empty()) continue;
+    std::error_code ec;
+    for (const std::filesystem::path& p : {std::filesystem::weakly_canonical(dir, ec),
+                                           std::filesystem::absolute(dir, ec), std::filesystem::path(dir)})
+      if (p.string().find('/') != std::string::npos) paths.emplace_back(p.lexically_normal().string(), name);
+  }
+  std::sort(paths.begin(), paths.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [path, name] : paths) {
+    std::string bare = path;
+    while (bare.size() > 1 && bare.ends_with('/')) bare.pop_back();
+    for (size_t at = text.find(bare); at != std::string::npos; at = text.find(bare, at + name.size()))
+      text.replace(at, bare.size(), name);
+  }
+  return text;
+}
+
+Json TaskJson(const ApiConfig& config, const queue::TaskInfo& t) {
   Json j = queue::ToJson(t);
+  // A task's error message is written by the worker (or the module), and may name where the server keeps
+  // its files: the API does not pass that on.
+  if (t.error && j["error"].is_object()) {
+    j["error"]["message"] = WithoutServerPaths(config, t.error->message);
+    if (j["error"]["stderr"].is_string())
+      j["error"]["stderr"] = WithoutServerPaths(config, t.error->stderr_tail);
+  }
   if (t.result && j["result"].is_object()) {
     Json urls = Json::array();
     for (const std::string& f : t.result->output_files) urls.push_back("/api/v1/tasks/" + t.task_id + "/outputs/" + f);

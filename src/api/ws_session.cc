@@ -80,7 +80,7 @@ class WsSession final : public Session, public Watcher, public std::enable_share
       auto t = state_.tasks.Get(target_.task_id);
       if (!t) return CloseWith(websocket::close_code::internal_error, "store: " + t.error().message.substr(0, 100));
       snapshot_at_[t->task_id] = t->updated_at;
-      message = {{"type", "snapshot"}, {"task", TaskJson(*t)}};
+      message = {{"type", "snapshot"}, {"task", TaskJson(state_.config, *t)}};
       if (queue::IsTerminal(t->status)) close_after_flush_ = true;
     } else {
       Json tasks = Json::array();

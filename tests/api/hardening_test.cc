@@ -339,5 +339,36 @@ TEST_F(AuthOnTest, ImageInputsAreExactUploadIdsOfTheCaller) {
       201);
 }
 
+// ---- Error messages never carry server paths
+
+TEST_F(ApiTest, FileStoreErrorsDoNotShowServerPaths) {
+  StartServer();
+  std::filesystem::remove_all(dir_.path() / "files");
+  std::ofstream(dir_.path() / "files") << "not a directory";
+  HttpReply r = Http(port(), "POST", "/api/v1/files", PngBytes(), {{"Content-Type", "image/png"}});
+  EXPECT_GE(r.status, 500) << r.body;
+  EXPECT_EQ(r.body.find(dir_.path().string()), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("/files"), std::string::npos) << r.body;
+  std::filesystem::remove(dir_.path() / "files");
+}
+
+// The worker writes where an input was missing into the task's error (INPUT_NOT_FOUND named the absolute
+// data directory); the API does not pass the server's directories on.
+TEST_F(ApiTest, TaskErrorsDoNotShowServerPaths) {
+  StartServer();
+  std::string id = Submit();
+  queue::Lease lease = Claim();
+  std::string files = std::filesystem::absolute(dir_.path() / "files").string();
+  ASSERT_TRUE(store_
+                  ->Fail(lease, {"INPUT_NOT_FOUND", "config.mask_image: no uploaded file img_x in " + files,
+                                 1, false, "open " + config_.tasks_dir + "/" + id + "/in: denied", 0})
+                  .ok());
+  HttpReply r = Get("/api/v1/tasks/" + id);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find(dir_.path().string()), std::string::npos) << r.body;
+  EXPECT_EQ(r.json()["data"]["error"]["message"], "config.mask_image: no uploaded file img_x in <files>");
+  EXPECT_EQ(r.json()["data"]["error"]["stderr"], "open <tasks>/" + id + "/in: denied");
+}
+
 }  // namespace
 }  // namespace wasmq::api::testing
