@@ -106,9 +106,10 @@ EngineRegistry::EngineRegistry() {
 
 LoadResult EngineRegistry::Parse(std::string_view json_text, const std::string& source) {
   LoadResult out;
-  Json doc = wasmq::json::Parse(json_text);
+  std::string why;
+  Json doc = wasmq::json::Parse(json_text, &why);
   if (doc.is_discarded()) {
-    out.error = "engine config " + source + ": not valid JSON";
+    out.error = "engine config " + source + ": not valid JSON (" + why + ")";
     return out;
   }
   std::string base_dir;

@@ -97,6 +97,19 @@ TEST(EngineRegistry, BadConfigsAreRefusedNamingTheField) {
   EXPECT_EQ(missing.error, "engine config /no/such/engines.json: cannot read it (no such file)");
 }
 
+// Issue 17: JSON nested past 64 levels is refused while it is read, in the config file and in what a
+// pipeline sends an engine.
+TEST(EngineRegistry, DeepNestingIsRefusedWhileParsing) {
+  std::string deep = std::string(70'000, '[') + std::string(70'000, ']');
+  auto r = EngineRegistry::Parse(R"({"engines":{"x":{"kind":"builtin","options":)" + deep + "}}}", "e.json");
+  EXPECT_FALSE(r.registry);
+  EXPECT_NE(r.error.find("nested deeper than 64 levels"), std::string::npos) << r.error;
+  auto ok = EngineRegistry::Parse("{}", "e.json");
+  ASSERT_TRUE(ok.registry) << ok.error;
+  Response reply = ok.registry->Call("face-detect", {R"({"image":)" + deep + "}", "x"});
+  EXPECT_EQ(reply.status, Status::BadRequest);
+}
+
 TEST(EngineRegistry, CallChecksTheNameTheJsonAndTheLimits) {
   auto r = EngineRegistry::Parse(R"({"limits":{"max_request_json_bytes":64,"max_request_payload_bytes":10}})",
                                  "e.json");
