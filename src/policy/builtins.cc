@@ -77,18 +77,53 @@ std::string JsString(const json& v) {
   }
 }
 
-// JavaScript's Number(value) for the numeric conversions (parseFloat for strings).
+// JavaScript's Number(value): what sprintf-js's "expecting number" check (isNaN) uses.
 double JsToNumber(const json& v) {
   if (v.is_number()) return v.get<double>();
   if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
   if (v.is_null()) return 0;
+  if (v.is_array()) return JsToNumber(json(JsString(v)));
   if (v.is_string()) {
-    const std::string s = v.get<std::string>();
+    std::string s = v.get<std::string>();
+    size_t b = s.find_first_not_of(" \t\n\r\f\v");
+    if (b == std::string::npos) return 0;
+    s = s.substr(b, s.find_last_not_of(" \t\n\r\f\v") - b + 1);
+    if (s == "Infinity" || s == "+Infinity") return INFINITY;
+    if (s == "-Infinity") return -INFINITY;
+    if (s.find_first_of("iInN") != std::string::npos && s.rfind("0x", 0) != 0) return NAN;  // no "inf", "nan"
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
-    return end == s.c_str() ? NAN : d;
+    return *end == 0 ? d : NAN;
   }
   return NAN;
+}
+
+// JavaScript's parseFloat(String(value)): the longest numeric prefix.
+double JsParseFloat(const json& v) {
+  std::string s = v.is_string() ? v.get<std::string>() : JsString(v);
+  size_t b = s.find_first_not_of(" \t\n\r\f\v");
+  if (b == std::string::npos) return NAN;
+  s = s.substr(b);
+  if (s.rfind("Infinity", 0) == 0 || s.rfind("+Infinity", 0) == 0) return INFINITY;
+  if (s.rfind("-Infinity", 0) == 0) return -INFINITY;
+  size_t n = 0;
+  if (n < s.size() && (s[n] == '+' || s[n] == '-')) ++n;
+  size_t digits = 0;
+  while (n < s.size() && std::isdigit(static_cast<unsigned char>(s[n]))) ++n, ++digits;
+  if (n < s.size() && s[n] == '.') {
+    ++n;
+    while (n < s.size() && std::isdigit(static_cast<unsigned char>(s[n]))) ++n, ++digits;
+  }
+  if (digits == 0) return NAN;
+  if (n < s.size() && (s[n] == 'e' || s[n] == 'E')) {
+    size_t m = n + 1;
+    if (m < s.size() && (s[m] == '+' || s[m] == '-')) ++m;
+    if (m < s.size() && std::isdigit(static_cast<unsigned char>(s[m]))) {
+      while (m < s.size() && std::isdigit(static_cast<unsigned char>(s[m]))) ++m;
+      n = m;
+    }
+  }
+  return std::strtod(s.substr(0, n).c_str(), nullptr);
 }
 
 // parseInt(String(v), 10).
@@ -142,6 +177,43 @@ std::string JsExponent(std::string printed) {
   return mant + "e" + sign + exp;
 }
 
+bool JsTruthy(const json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0 && !std::isnan(v.get<double>());
+  if (v.is_string()) return !v.get<std::string>().empty();
+  return !v.is_null();  // arrays and objects are truthy, even empty
+}
+
+// Number.prototype.toString(radix) for an integer-valued number.
+std::string JsIntegerInBase(double v, int base) {
+  if (!std::isfinite(v)) return JsNumber(v);
+  std::string out;
+  double a = std::fabs(std::trunc(v));
+  const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+  do {
+    out.insert(out.begin(), digits[static_cast<int>(std::fmod(a, base))]);
+    a = std::floor(a / base);
+  } while (a >= 1);
+  return (v < 0 ? "-" : "") + out;
+}
+
+// A UTF-16 code unit as UTF-8 (String.fromCharCode; a lone surrogate becomes U+FFFD).
+std::string Utf8(uint32_t c) {
+  if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+  std::string out;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xc0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else {
+    out += static_cast<char>(0xe0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  }
+  return out;
+}
+
 std::string TypeName(const json& v) {
   switch (v.type()) {
     case json::value_t::string:
@@ -163,9 +235,9 @@ std::string TypeName(const json& v) {
 std::string VSprintf(const std::string& fmt, const json& args) {
   std::string out;
   size_t cursor = 0;
-  auto next_arg = [&](std::optional<size_t> index) -> json {
+  auto next_arg = [&](std::optional<size_t> index) -> std::optional<json> {
     size_t i = index ? *index : cursor++;
-    if (!args.is_array() || i >= args.size()) throw std::runtime_error("sprintf: too few arguments");
+    if (!args.is_array() || i >= args.size()) return std::nullopt;
     return args[i];
   };
   for (size_t i = 0; i < fmt.size();) {
@@ -225,104 +297,93 @@ std::string VSprintf(const std::string& fmt, const json& args) {
       throw std::runtime_error("sprintf: unexpected placeholder in '" + fmt + "'");
     char type = fmt[p];
     i = p + 1;
-    json arg = next_arg(argnum);
+    std::optional<json> arg = next_arg(argnum);  // nullopt: JavaScript's undefined (too few arguments)
+    const bool numeric_arg = std::string_view("bcdiefguxX").find(type) != std::string_view::npos;
+    if (numeric_arg && (!arg || std::isnan(JsToNumber(*arg))))
+      throw std::runtime_error(std::string("sprintf: expecting number but found ") +
+                               (arg ? TypeName(*arg) : "undefined"));
+    const bool number_type = std::string_view("diefg").find(type) != std::string_view::npos;
+    const bool is_positive = number_type && JsToNumber(*arg) >= 0;
     std::string s;
-    bool numeric = false;
-    double num = 0;
+    auto cut = [&](std::string v) { return precision && *precision > 0 ? v.substr(0, *precision) : v; };
+    char buf[512];
     switch (type) {
       case 'b':
-        s = ToBase(ToUint32(JsParseInt(arg)), 2, false);
+        s = JsIntegerInBase(JsParseInt(*arg), 2);
         break;
       case 'c':
-        s = std::string(1, static_cast<char>(ToUint32(JsParseInt(arg)) & 0x7f));
+        s = Utf8(static_cast<uint32_t>(ToUint32(JsParseInt(*arg)) & 0xffff));
         break;
       case 'd':
       case 'i':
-        num = JsParseInt(arg);
-        numeric = true;
-        s = JsNumber(std::fabs(num));
+        s = JsNumber(JsParseInt(*arg));
         break;
       case 'j':
-        s = arg.dump(has_width ? static_cast<int>(std::min<size_t>(width, 10)) : -1);
-        break;
+        out += arg ? arg->dump(has_width ? static_cast<int>(std::min<size_t>(width, 10)) : -1, ' ', false,
+                               json::error_handler_t::replace)
+                   : "undefined";
+        continue;
       case 'e': {
-        num = JsToNumber(arg);
-        numeric = true;
-        char buf[512];
-        if (std::isfinite(num)) {
-          if (precision)
-            std::snprintf(buf, sizeof buf, "%.*e", *precision, std::fabs(num));
-          else
-            std::snprintf(buf, sizeof buf, "%s", JsExponentShortest(std::fabs(num)).c_str());
+        double num = JsParseFloat(*arg);
+        if (!std::isfinite(num)) {
+          s = JsNumber(num);
+        } else if (precision) {
+          std::snprintf(buf, sizeof buf, "%.*e", *precision, num);
           s = JsExponent(buf);
         } else {
-          s = JsNumber(std::fabs(num));
+          s = JsExponent(JsExponentShortest(num));
         }
         break;
       }
       case 'f': {
-        num = JsToNumber(arg);
-        numeric = true;
+        double num = JsParseFloat(*arg);
         if (precision && std::isfinite(num) && std::fabs(num) < 1e21) {
-          char buf[512];
-          std::snprintf(buf, sizeof buf, "%.*f", *precision, std::fabs(num));
+          std::snprintf(buf, sizeof buf, "%.*f", *precision, num);
           s = buf;
         } else {
-          s = JsNumber(std::fabs(num));
+          s = JsNumber(num);
         }
         break;
       }
       case 'g': {
-        num = JsToNumber(arg);
-        numeric = true;
+        double num = JsParseFloat(*arg);
         if (precision && std::isfinite(num)) {
-          char buf[512];
-          std::snprintf(buf, sizeof buf, "%.*e", std::max(*precision, 1) - 1, std::fabs(num));
+          std::snprintf(buf, sizeof buf, "%.*e", std::max(*precision, 1) - 1, num);
           s = JsNumber(std::strtod(buf, nullptr));
         } else {
-          s = JsNumber(std::fabs(num));
+          s = JsNumber(num);
         }
         break;
       }
       case 'o':
-        s = ToBase(ToUint32(JsParseInt(arg)), 8, false);
+        s = ToBase(ToUint32(JsParseInt(*arg)), 8, false);
         break;
       case 's':
-        s = JsString(arg);
-        if (precision) s = s.substr(0, *precision);
+        s = cut(arg ? JsString(*arg) : "undefined");
         break;
       case 't':
-        s = (arg.is_boolean()  ? arg.get<bool>()
-             : arg.is_number() ? arg.get<double>() != 0 && !std::isnan(arg.get<double>())
-             : arg.is_string() ? !arg.get<std::string>().empty()
-                               : !arg.is_null())
-                ? "true"
-                : "false";
-        if (precision) s = s.substr(0, *precision);
+        s = cut(arg && JsTruthy(*arg) ? "true" : "false");
         break;
       case 'T':
-        s = TypeName(arg);
-        if (precision) s = s.substr(0, *precision);
+        s = cut(arg ? TypeName(*arg) : "undefined");
         break;
       case 'u':
-        s = JsNumber(ToUint32(JsParseInt(arg)));
+        s = JsNumber(ToUint32(JsParseInt(*arg)));
         break;
       case 'v':
-        s = JsString(arg);
+        s = arg ? (arg->is_string() ? cut(JsString(*arg)) : JsString(*arg)) : "undefined";
         break;
       case 'x':
-        s = ToBase(ToUint32(JsParseInt(arg)), 16, false);
+        s = ToBase(ToUint32(JsParseInt(*arg)), 16, false);
         break;
       case 'X':
-        s = ToBase(ToUint32(JsParseInt(arg)), 16, true);
+        s = ToBase(ToUint32(JsParseInt(*arg)), 16, true);
         break;
     }
     std::string sign;
-    if (numeric) {
-      if (num < 0 || (std::signbit(num) && type != 'd' && type != 'i' && num != 0))
-        sign = "-";
-      else if (plus)
-        sign = "+";
+    if (number_type && (!is_positive || plus)) {
+      sign = is_positive ? "+" : "-";
+      if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.erase(0, 1);
     }
     size_t len = sign.size() + s.size();
     std::string padding = has_width && width > len ? std::string(width - len, pad) : "";
@@ -402,7 +463,7 @@ json ResolvePlainScalar(const std::string& s) {
 }
 
 constexpr int kMaxYamlDepth = 512;
-constexpr size_t kMaxYamlNodes = 1'000'000;  // aliases can expand exponentially ("billion laughs")
+constexpr size_t kMaxYamlNodes = 100'000;  // aliases can expand exponentially ("billion laughs")
 
 json YamlToJson(const YAML::Node& n, int depth, size_t* budget) {
   if (depth > kMaxYamlDepth || (*budget)-- == 0) throw YAML::Exception(YAML::Mark(), "document too large");
@@ -468,7 +529,7 @@ void EmitYaml(YAML::Emitter& e, const json& v) {
       e << (v.get<bool>() ? "true" : "false");
       break;
     case json::value_t::null:
-      e << "null";
+      e << YAML::Null;
       break;
     case json::value_t::number_integer:
       e << v.get<int64_t>();
@@ -534,6 +595,7 @@ const std::map<std::string, Builtin, std::less<>>& Table() {
       {"yaml.marshal",
        [](const std::vector<json>& a) -> std::optional<json> {
          YAML::Emitter e;
+         e.SetNullFormat(YAML::LowerNull);
          EmitYaml(e, Arg(a, 0, "yaml.marshal"));
          if (!e.good()) throw std::runtime_error(std::string("yaml.marshal: ") + e.GetLastError());
          return std::string(e.c_str()) + "\n";

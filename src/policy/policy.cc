@@ -492,7 +492,7 @@ Result<std::shared_ptr<Policy>> Policy::Load(std::span<const uint8_t> bytes, Opt
   if (policy->abi_major_ != 1)
     return MakeErr(Error::Kind::Load, "unsupported OPA Wasm ABI version " +
                                           std::to_string(policy->abi_major_) + " (wasmq runs 1.x)");
-  impl.fast_path = policy->abi_minor_ >= 2 && in.x.opa_eval != nullptr;
+  impl.fast_path = policy->abi_minor_ >= 2 && in.x.opa_eval != nullptr && !impl.opts.ctx_path;
   policy->fast_path_ = impl.fast_path;
   if (!impl.fast_path) {
     const std::pair<const char*, wasm::FuncInst*> needed[] = {

@@ -77,6 +77,8 @@ struct Options {
   size_t max_instances = 0;                        // concurrent decisions; 0: hardware threads (at least 1)
   uint64_t max_memory_bytes = 256ull << 20;        // per instance's linear memory
   uint64_t fuel = 0;                               // per decision (loop iterations and calls); 0: unlimited
+  // Use the opa_eval_ctx_* path even where opa_eval exists: the tests run every fixture both ways.
+  bool ctx_path = false;
   // Where opa_println's lines go (OPA's `print`); default: stderr.
   std::function<void(std::string_view line)> println;
 };
