@@ -17,7 +17,8 @@ using nlohmann::json;
 namespace policy = wasmq::policy;
 
 int main() {
-  json req = json::parse(std::istreambuf_iterator<char>(std::cin), {}, nullptr, false);
+  std::string text{std::istreambuf_iterator<char>(std::cin), {}};
+  json req = json::parse(text, nullptr, false);
   if (req.is_discarded()) {
     std::cerr << "policy_host: stdin is not JSON\n";
     return 2;
