@@ -400,6 +400,11 @@ std::string VSprintf(const std::string& fmt, const json& args) {
 // String.prototype.split(new RegExp(pattern)) (ECMA-262 @@split): captured groups are spliced into the
 // result; an empty match at the current position does not split.
 json RegexSplit(const std::string& pattern, const std::string& s) {
+  // libstdc++'s regex matcher recurses per character: bounded inputs keep a hostile input from
+  // exhausting the stack.
+  constexpr size_t kMaxPattern = 1000, kMaxSubject = 10'000;
+  if (pattern.size() > kMaxPattern || s.size() > kMaxSubject)
+    throw std::runtime_error("regex.split: pattern or string too long for wasmq's regex engine");
   std::regex re;
   try {
     re = std::regex(pattern, std::regex::ECMAScript);

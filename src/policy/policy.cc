@@ -543,6 +543,8 @@ Result<std::shared_ptr<Policy>> Policy::Load(std::span<const uint8_t> bytes, Opt
   if (!heap) return heap.error();
   in.base_heap = *heap;
   impl.data = std::make_shared<const std::string>(impl.opts.data_json.empty() ? "{}" : impl.opts.data_json);
+  // As for inputs: the policy's parser may abort on what is not JSON; say what is wrong instead.
+  if (!json::accept(*impl.data)) return MakeErr(Error::Kind::Input, "data is not valid JSON");
   auto loaded = impl.LoadData(in, *impl.data);
   if (!loaded) return loaded.error();
   in.data_generation = 0;
