@@ -129,7 +129,7 @@ void AddPolicyCommand(CLI::App& app, int* exit_code) {
   cmd->require_subcommand(1);
   auto a = std::make_shared<PolicyEvalArgs>();
   CLI::App* eval = cmd->add_subcommand("eval", "One decision: print the policy's result set as JSON");
-  eval->add_option("policy", a->policy, "the policy: POLICY.wasm (opa build -t wasm) or an OCI reference")
+  eval->add_option("POLICY", a->policy, "the policy: POLICY.wasm (opa build -t wasm) or an OCI reference")
       ->required();
   eval->add_option("--input", a->input, "the input document: JSON, or @FILE (@- for stdin)")->required();
   eval->add_option("--data", a->data, "the data document: JSON, or @FILE [{}]");
