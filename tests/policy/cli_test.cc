@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "../oci/registry_harness.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -25,9 +27,9 @@ std::string Quote(const std::string& s) {
   return q + "'";
 }
 
-CliRun Wasmq(const std::string& args, const std::string& stdin_text = "") {
+CliRun Wasmq(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
   fs::path err = fs::temp_directory_path() / ("policy_cli_err_" + std::to_string(getpid()));
-  std::string cmd = std::string(WASMQ_BINARY) + " " + args + " 2>" + err.string();
+  std::string cmd = env + std::string(WASMQ_BINARY) + " " + args + " 2>" + err.string();
   if (!stdin_text.empty()) cmd = "printf '%s' " + Quote(stdin_text) + " | " + cmd;
   CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -93,6 +95,35 @@ TEST(PolicyCliTest, WhatCannotBeLoadedExits125) {
   CliRun not_policy = Wasmq("policy eval " + Policy(kShared / "example.rego") + " --input '{}'");
   EXPECT_EQ(not_policy.exit_code, 125) << not_policy.err;
   EXPECT_EQ(Wasmq("policy eval /nonexistent/p.wasm --input '{}'").exit_code, 125);
+}
+
+// A policy published to a registry (docker-registry on loopback) is pulled through the OCI cache, as
+// `wasmq run REF` pulls a module; then it is served from the cache offline.
+TEST(PolicyCliTest, EvaluatesAPolicyFromAnOciReference) {
+  using wasmq::ocitest::RegistryServer;
+  auto reg = RegistryServer::StartAnonymous();
+  ASSERT_TRUE(reg) << RegistryServer::last_error();
+  fs::path home = fs::temp_directory_path() / ("policy_cli_home_" + std::to_string(getpid()));
+  fs::create_directories(home);
+  const std::string env =
+      "HOME=" + Quote(home.string()) + " WASMQ_CACHE_DIR=" + Quote((home / "cache").string()) + " ";
+  const std::string ref = reg->host() + "/policies/rbac:v1";
+  auto sh = [&](const std::string& cmd) {
+    return std::system(("cd / && " + env + cmd + " >/dev/null 2>&1").c_str());
+  };
+  ASSERT_EQ(sh(std::string(WASMQ_BINARY) + " push " + Policy(kShared / "rbac.wasm") + " " + ref), 0);
+  const std::string args = " --input @" + Policy(kShared / "rbac_input.json") + " --data @" +
+                           Policy(kShared / "rbac_data.json") + " --entrypoint app/rbac/allow";
+  CliRun r = Wasmq("policy eval " + ref + args, "", env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[{\"result\":true}]\n");
+  CliRun offline = Wasmq("policy eval " + ref + args, "", env + "WASMQ_OFFLINE=on ");
+  EXPECT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(offline.out, r.out);
+  CliRun missing = Wasmq("policy eval " + reg->host() + "/policies/none:v1 --input '{}'", "", env);
+  EXPECT_EQ(missing.exit_code, 125);
+  EXPECT_NE(missing.err.find("pulling"), std::string::npos) << missing.err;
+  fs::remove_all(home);
 }
 
 }  // namespace
