@@ -266,6 +266,26 @@ TEST(PolicyTest, ConcurrentDecisionsUseAPoolOfInstances) {
   EXPECT_LE(p->instances_created(), 4u);
 }
 
+TEST(PolicyTest, AnInputLargerThanTheMemoryGrowsItAndLaterDecisionsStillWork) {
+  for (bool ctx : {false, true}) {
+    auto p = LoadOrDie(kShared / "rbac.wasm", Opt([&](Options& o) {
+                         o.data_json = ReadJson(kShared / "rbac_data.json").dump();
+                         o.ctx_path = ctx;
+                       }));
+    json big = {{"user", "alice"}, {"action", "read"}, {"type", "dog"}};
+    big["pad"] = json::array();
+    for (int i = 0; i < 20000; ++i) big["pad"].push_back(std::string(100, 'x'));  // ~2 MB
+    auto r = p->Eval(big.dump(), std::string_view("app/rbac/allow"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(*r, R"([{"result":true}])");
+    auto small =
+        p->Eval(R"({"user": "eve", "action": "update", "type": "dog"})", std::string_view("app/rbac/allow"));
+    ASSERT_TRUE(small.ok()) << small.error().message;
+    EXPECT_EQ(*small, R"([{"result":false}])");
+    EXPECT_EQ(p->instances_created(), 1u);
+  }
+}
+
 TEST(PolicyTest, FuelBoundsADecision) {
   auto p = LoadOrDie(kShared / "rbac.wasm", Opt([](Options& o) {
                        o.data_json = ReadJson(kShared / "rbac_data.json").dump();
