@@ -286,6 +286,63 @@ TEST(PolicyTest, AnInputLargerThanTheMemoryGrowsItAndLaterDecisionsStillWork) {
   }
 }
 
+// Sets the i32.const initialiser of global `index` in a module's global section (a one-byte LEB128
+// value, as OPA's ABI version globals are), to test the version-gated paths on real policies.
+std::vector<uint8_t> WithGlobal(std::vector<uint8_t> bytes, uint32_t index, uint8_t value) {
+  auto leb = [&](size_t& at) {
+    uint32_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t b = bytes.at(at++);
+      v |= static_cast<uint32_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+  };
+  size_t at = 8;
+  while (at < bytes.size()) {
+    uint8_t id = bytes[at++];
+    size_t size = leb(at), end = at + size;
+    if (id == 6) {
+      uint32_t count = leb(at);
+      for (uint32_t g = 0; g < count; ++g) {
+        at += 2;  // value type, mutability
+        EXPECT_EQ(bytes.at(at), 0x41) << "global " << g << " is not an i32.const";
+        ++at;
+        if (g == index) {
+          EXPECT_EQ(bytes.at(at) & 0x80, 0) << "not a one-byte LEB128";
+          bytes.at(at) = value;
+          return bytes;
+        }
+        leb(at);
+        ++at;  // end
+      }
+    }
+    at = end;
+  }
+  ADD_FAILURE() << "no global " << index;
+  return bytes;
+}
+
+TEST(PolicyTest, TheAbiVersionPicksThePathAndAnotherMajorIsRefused) {
+  // example.wasm exports opa_wasm_abi_version as global 1 and opa_wasm_abi_minor_version as global 2.
+  std::vector<uint8_t> bytes = ReadBytes(kShared / "example.wasm");
+  auto v13 = Policy::Load(bytes);
+  ASSERT_TRUE(v13.ok());
+  ASSERT_EQ((*v13)->abi_minor(), 3);
+  EXPECT_TRUE((*v13)->fast_path());
+
+  auto v11 =
+      Policy::Load(WithGlobal(bytes, 2, 1), Opt([](Options& o) { o.data_json = R"({"world": "world"})"; }));
+  ASSERT_TRUE(v11.ok()) << v11.error().message;
+  EXPECT_EQ((*v11)->abi_minor(), 1);
+  EXPECT_FALSE((*v11)->fast_path());  // before 1.2: the opa_eval_ctx_* path
+  EXPECT_EQ(*(*v11)->Eval(R"({"message": "world"})"), R"([{"result":true}])");
+
+  auto v2 = Policy::Load(WithGlobal(bytes, 1, 2));
+  ASSERT_FALSE(v2.ok());
+  EXPECT_EQ(v2.error().kind, Error::Kind::Load);
+  EXPECT_NE(v2.error().message.find("ABI version 2"), std::string::npos) << v2.error().message;
+}
+
 TEST(PolicyTest, FuelBoundsADecision) {
   auto p = LoadOrDie(kShared / "rbac.wasm", Opt([](Options& o) {
                        o.data_json = ReadJson(kShared / "rbac_data.json").dump();
