@@ -48,6 +48,8 @@ void AddSignCommands(CLI::App& app, int* exit_code);
 // 2: the policy file is unreadable or invalid (sign_commands.cc).
 int CheckRunTrust(const std::string& policy_file, const std::string& module, bool is_file,
                   std::string* pull_ref, std::string* error);
+// `wasmq policy eval POLICY.wasm|OCI-REF --input JSON [--data JSON] [--entrypoint NAME]` (policy.cc).
+void AddPolicyCommand(CLI::App& app, int* exit_code);
 
 // `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
 void AddDoctorCommand(CLI::App& app, int* exit_code);

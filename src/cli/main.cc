@@ -67,6 +67,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddDoctorCommand(app, &exit_code);
   wasmq::cli::AddOciCommands(app, &exit_code);
   wasmq::cli::AddSignCommands(app, &exit_code);
+  wasmq::cli::AddPolicyCommand(app, &exit_code);
 #endif
 
   try {

@@ -178,7 +178,12 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
 
 std::vector<Module::ImportDesc> Module::imports() const {
   std::vector<ImportDesc> out;
-  for (const Import& i : impl_->module.imports) out.push_back({i.module, i.name, i.kind});
+  for (const Import& i : impl_->module.imports) {
+    Limits limits;
+    if (i.kind == ExternKind::Memory) limits = i.memory.limits;
+    if (i.kind == ExternKind::Table) limits = i.table.limits;
+    out.push_back({i.module, i.name, i.kind, limits});
+  }
   return out;
 }
 

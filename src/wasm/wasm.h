@@ -92,6 +92,9 @@ class Module {
   struct ImportDesc {
     std::string module, name;
     ExternKind kind;
+    // Memory and Table imports: the declared limits, so that a host that supplies the memory (OPA's
+    // `env.memory`) can create one the module accepts. Zero for other kinds.
+    Limits limits;
   };
   struct ExportDesc {
     std::string name;

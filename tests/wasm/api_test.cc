@@ -147,6 +147,30 @@ TEST_F(ApiTest, MissingImportIsUnlinkableAndNamesIt) {
   EXPECT_NE(inst.error().message.find("limits.call_host"), std::string::npos) << inst.error().message;
 }
 
+TEST_F(ApiTest, ImportsReportMemoryAndTableLimits) {
+  auto module = Module::Compile(engine_, ReadModule("imported_memory"));
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  auto imports = (*module)->imports();
+  ASSERT_EQ(imports.size(), 2u);
+  EXPECT_EQ(imports[0].kind, ExternKind::Memory);
+  EXPECT_EQ(imports[0].limits.min, 2u);
+  EXPECT_EQ(imports[0].limits.max, std::optional<uint64_t>(40));
+  EXPECT_EQ(imports[1].kind, ExternKind::Table);
+  EXPECT_EQ(imports[1].limits.min, 3u);
+  EXPECT_FALSE(imports[1].limits.max.has_value());
+  // A memory and a table made from the reported limits link.
+  Imports links;
+  links.Add("env", "memory", Extern{ExternKind::Memory, store_.NewMemory(MemoryType{imports[0].limits})});
+  links.Add("env", "table",
+            Extern{ExternKind::Table, store_.NewTable(TableType{ValType::FuncRef, imports[1].limits},
+                                                      Value::NullRef(ValType::FuncRef))});
+  auto inst = store_.Instantiate(**module, links);
+  ASSERT_TRUE(inst.ok()) << inst.error().message;
+  auto r = store_.Call(inst->GetFunc("size"), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].i32(), 2);
+}
+
 TEST_F(ApiTest, MalformedBytesAreAnError) {
   std::vector<uint8_t> junk = {0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00};
   auto module = Module::Compile(engine_, junk);

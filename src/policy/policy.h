@@ -1,0 +1,128 @@
+// File: src/policy/policy.h
+//
+// OPA policies compiled to WebAssembly (`opa build -t wasm`, ABI 1.0 to 1.3), evaluated on wasmq's own
+// engine. This is the policy part's only public header; docs/policy.md describes the ABI as we use it.
+//
+//   auto policy = wasmq::policy::Policy::Load(bytes, {.data_json = R"({"world": "world"})"});
+//   auto rs = (*policy)->Eval(R"({"message": "world"})", "example/hello");   // [{"result":true}]
+//
+// Why a pool: a policy instance is a wasm Store and is used by one thread at a time, while admission
+// decisions come from many threads. A Policy keeps idle instances and hands one to each decision,
+// creating another (up to Options::max_instances) when all are busy; an instance is reused for the
+// next decision, its heap reset to just above the data document, so a decision costs no instantiation.
+//
+// Why the result is JSON text: the policy itself serialises its result set (opa_eval's fast path returns
+// it as a string), and callers either print it or parse the one field they need.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace wasmq::policy {
+
+struct Error {
+  enum class Kind {
+    Load,        // not an OPA policy we can run: malformed wasm, wrong ABI, missing export or builtin
+    Entrypoint,  // no such entrypoint
+    Input,       // the input or data is not valid JSON
+    Abort,       // the policy called opa_abort (e.g. a conflict between rule values); message is its text
+    Eval,        // the evaluation failed otherwise: a trap, a builtin's error, fuel or memory exhausted
+  };
+  Kind kind = Kind::Eval;
+  std::string message;
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& value() const& { return std::get<0>(v_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// A host builtin: called with the builtin's arguments as JSON values; nullopt means "undefined" (the
+// rule body fails, as in OPA). A thrown std::exception fails the evaluation with its message.
+using Builtin = std::function<std::optional<nlohmann::json>(const std::vector<nlohmann::json>& args)>;
+
+// The builtins wasmq implements for policies (what OPA's npm SDK implements): sprintf, regex.split,
+// json.is_valid, yaml.is_valid, yaml.marshal, yaml.unmarshal.
+std::vector<std::string> HostBuiltinNames();
+// One of them by name, for tests; null when there is none.
+const Builtin* FindHostBuiltin(std::string_view name);
+
+struct Options {
+  std::string data_json = "{}";                    // the data document (`data.…`), JSON
+  std::map<std::string, Builtin> custom_builtins;  // more builtins, by name; take precedence over ours
+  size_t max_instances = 0;                        // concurrent decisions; 0: hardware threads (at least 1)
+  uint64_t max_memory_bytes = 256ull << 20;        // per instance's linear memory
+  uint64_t fuel = 0;                               // per decision (loop iterations and calls); 0: unlimited
+  // Use the opa_eval_ctx_* path even where opa_eval exists: the tests run every fixture both ways.
+  bool ctx_path = false;
+  // Where opa_println's lines go (OPA's `print`); default: stderr.
+  std::function<void(std::string_view line)> println;
+};
+
+class Policy {
+ public:
+  // Compiles `wasm`, instantiates it once to read its ABI version, builtins and entrypoints and to check
+  // that every builtin it needs exists (Kind::Load naming the first missing one), and loads the data.
+  static Result<std::shared_ptr<Policy>> Load(std::span<const uint8_t> wasm, Options options = {});
+  ~Policy();
+  Policy(const Policy&) = delete;
+  Policy& operator=(const Policy&) = delete;
+
+  // Evaluates entrypoint `entrypoint` (an id from entrypoints()) on `input_json` and returns the result
+  // set as JSON text, `[{"result": …}]` (`[]` when undefined). Thread-safe.
+  Result<std::string> Eval(std::string_view input_json, int32_t entrypoint = 0) const;
+  // The same with an entrypoint by name ("example/hello") or by decimal id ("0").
+  Result<std::string> Eval(std::string_view input_json, std::string_view entrypoint) const;
+  Result<int32_t> ResolveEntrypoint(std::string_view name_or_id) const;
+
+  // Replaces the data document for the decisions that start after it returns. Thread-safe.
+  Result<bool> SetData(std::string_view data_json);
+
+  const std::map<std::string, int32_t>& entrypoints() const { return entrypoints_; }
+  const std::map<std::string, int32_t>& builtins() const { return builtins_; }  // name -> id, as required
+  int abi_major() const { return abi_major_; }
+  int abi_minor() const { return abi_minor_; }
+  // Whether decisions use opa_eval (ABI 1.2+), one call with the input as raw JSON, or the
+  // opa_eval_ctx_* sequence.
+  bool fast_path() const { return fast_path_; }
+  // Instances created so far (for tests and metrics).
+  size_t instances_created() const;
+
+  struct Impl;
+
+ private:
+  Policy() = default;
+  std::unique_ptr<Impl> impl_;
+  std::map<std::string, int32_t> entrypoints_;
+  std::map<std::string, int32_t> builtins_;
+  int abi_major_ = 1;
+  int abi_minor_ = 0;
+  bool fast_path_ = false;
+};
+
+}  // namespace wasmq::policy
