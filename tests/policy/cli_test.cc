@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kShared = fs::path(WASMQ_OPA_WASM_DIR) / "dotnet-opa-wasm";
-const fs::path kFixtures = WASMQ_POLICY_FIXTURES;
+const fs::path kModules = WASMQ_POLICY_MODULES;
 
 struct CliRun {
   int exit_code = -1;
@@ -89,9 +89,10 @@ TEST(PolicyCliTest, UsageErrorsExitTwo) {
 }
 
 TEST(PolicyCliTest, WhatCannotBeLoadedExits125) {
-  CliRun missing_builtin = Wasmq("policy eval " + Policy(kFixtures / "builtincall.wasm") + " --input '{}'");
+  CliRun missing_builtin = Wasmq("policy eval " + Policy(kModules / "builtin_calls.wasm") + " --input '{}'");
   EXPECT_EQ(missing_builtin.exit_code, 125);
-  EXPECT_NE(missing_builtin.err.find("custom.func0"), std::string::npos) << missing_builtin.err;
+  EXPECT_NE(missing_builtin.err.find("the policy needs the builtin 'custom.func'"), std::string::npos)
+      << missing_builtin.err;
   CliRun not_policy = Wasmq("policy eval " + Policy(kShared / "example.rego") + " --input '{}'");
   EXPECT_EQ(not_policy.exit_code, 125) << not_policy.err;
   EXPECT_EQ(Wasmq("policy eval /nonexistent/p.wasm --input '{}'").exit_code, 125);

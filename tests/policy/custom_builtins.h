@@ -1,4 +1,4 @@
-// The custom builtins the fixtures in fixtures/ call (see fixtures/README.md), as policy_test.cc and
+// The custom builtins our policy modules in modules/ call (see modules/README.md), as policy_test.cc and
 // policy_host.cc register them; differential.mjs registers the same ones with OPA's npm SDK.
 #pragma once
 
@@ -22,7 +22,7 @@ inline std::map<std::string, Builtin> CustomBuiltins(const std::string& wasm_nam
   };
   b["custom.func0"] = [](const std::vector<json>&) -> std::optional<json> { return 0; };
   b["custom.func1"] = [](const std::vector<json>& a) -> std::optional<json> { return a.at(0); };
-  if (wasm_name.find("math-builtin") != std::string::npos) {
+  if (wasm_name.find("math_builtin") != std::string::npos) {
     b["custom.func2"] = [](const std::vector<json>& a) -> std::optional<json> {
       return a.at(0).get<double>() + a.at(1).get<double>();
     };

@@ -1,11 +1,12 @@
 // Differential test: wasmq and OPA's npm SDK (@open-policy-agent/opa-wasm on node's V8) as two hosts of
-// the same OPA-compiled policies, on the same data and inputs.
+// the same policies, on the same data and inputs.
 //
-//   node differential.mjs --wasmq BIN --policy-host BIN --opa-wasm-dir DIR --fixtures DIR
+//   node differential.mjs --wasmq BIN --policy-host BIN --opa-wasm-dir DIR --cases FILE --modules DIR
 //
-// Every case of DIR/dotnet-opa-wasm/expected.json goes through `wasmq policy eval` (the command line,
-// end to end) and through the SDK; every case of fixtures/cases.json (policies calling custom builtins,
-// which the command line cannot register) through policy_host and the SDK with the same builtins; and a
+// Every case of DIR/dotnet-opa-wasm/expected.json (OPA-compiled policies) goes through `wasmq policy eval`
+// (the command line, end to end) and through the SDK; every case of cases.json (our policy modules, built
+// from modules/*.c into the --modules folder, which call custom builtins the command line cannot
+// register) through policy_host and the SDK with the same builtins; and a
 // list of direct calls of the host builtins (sprintf, regex.split, json.is_valid, yaml.*) through
 // policy_host and the SDK's own builtin functions. Results are compared as JSON values (object key
 // order aside: OPA emits keys in its own order). An abort must abort on both sides with the same message.
@@ -30,7 +31,8 @@ function arg(name) {
 const wasmq = arg('--wasmq');
 const policyHost = arg('--policy-host');
 const sharedDir = path.join(arg('--opa-wasm-dir'), 'dotnet-opa-wasm');
-const fixturesDir = arg('--fixtures');
+const casesFile = arg('--cases');
+const modulesDir = arg('--modules');
 
 let sdk, sdkBuiltins;
 try {
@@ -43,13 +45,13 @@ try {
   process.exit(1);
 }
 
-// The custom builtins of fixtures/README.md, as tests/policy/custom_builtins.h defines them.
+// The custom builtins of modules/README.md, as tests/policy/custom_builtins.h defines them.
 function customBuiltins(wasm) {
   return {
     'custom.func': (s) => s + ' Doe',
     'custom.func0': () => 0,
     'custom.func1': (a) => a,
-    'custom.func2': wasm.includes('math-builtin') ? (a, b) => a + b : (a, b) => a < b,
+    'custom.func2': wasm.includes('math_builtin') ? (a, b) => a + b : (a, b) => a < b,
     'custom.func3': (a, b, c) => String(a) + String(b) + String(c),
     'custom.func4': (l, b, c, d) => l.join(',') + b + c + d,
   };
@@ -65,8 +67,9 @@ function same(a, b) {
   return same(ka, kb) && ka.every((k) => same(a[k], b[k]));
 }
 
+// The cases of `file`; their wasm, data and input files are in `dir`.
 function readCases(dir, file) {
-  const doc = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
   return doc.cases.map((c) => ({
     wasm: path.join(dir, c.wasm),
     data: c.data_file ? JSON.parse(fs.readFileSync(path.join(dir, c.data_file), 'utf8')) : (c.data ?? {}),
@@ -159,21 +162,21 @@ function report(label, ours, theirs, ok) {
 }
 
 // 1. The shared fixtures through `wasmq policy eval`.
-for (const c of readCases(sharedDir, 'expected.json')) {
+for (const c of readCases(sharedDir, path.join(sharedDir, 'expected.json'))) {
   report(`${path.basename(c.wasm)} ep ${c.entrypoint} input ${JSON.stringify(c.input)}`, wasmqEval(c), sdkEval(c),
          agree(wasmqEval(c), sdkEval(c)));
 }
 
-// 2. Custom-builtin fixtures and direct builtin calls through policy_host.
-const local = readCases(fixturesDir, 'cases.json');
+// 2. Our modules (custom builtins) and direct builtin calls through policy_host.
+const local = readCases(modulesDir, casesFile);
 const hostOut = JSON.parse(execFileSync(policyHost, {
   input: JSON.stringify({ cases: local, builtin_calls: builtinCalls.map(([name, args]) => ({ name, args })) }),
   encoding: 'utf8',
 }));
 local.forEach((c, i) => {
   const theirs = sdkEval(c, customBuiltins(c.wasm));
-  report(`${path.basename(c.wasm)} input ${JSON.stringify(c.input)}`, hostOut.cases[i], theirs,
-         agree(hostOut.cases[i], theirs));
+  report(`${path.basename(c.wasm)} ep ${c.entrypoint} input ${JSON.stringify(c.input)}`, hostOut.cases[i],
+         theirs, agree(hostOut.cases[i], theirs));
 });
 builtinCalls.forEach((call, i) => {
   const ours = hostOut.builtin_calls[i], theirs = sdkBuiltin(call);

@@ -1,8 +1,8 @@
-// The policy part on real OPA-compiled policies: every case of ../shared/testdata/opa-wasm's
-// expected.json and of fixtures/cases.json (policies that call custom builtins through opa_builtin0..4),
-// each on the opa_eval fast path and on the opa_eval_ctx_* path; entrypoints by name and id; a builtin
-// the host lacks refuses the load; aborts; data replacement; the instance pool under concurrent
-// decisions, with the heap reset so that thousands of decisions do not grow an instance.
+// The policy part on real OPA-compiled policies (every case of ../shared/testdata/opa-wasm's
+// expected.json) and on our own policy modules (modules/, cases.json: they call custom builtins through
+// opa_builtin0..4), each on the opa_eval fast path and on the opa_eval_ctx_* path; entrypoints by name and
+// id; a builtin the host lacks refuses the load; aborts; data replacement; the instance pool under
+// concurrent decisions, with the heap reset so that thousands of decisions do not grow an instance.
 #include "policy/policy.h"
 
 #include <gtest/gtest.h>
@@ -22,7 +22,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 const fs::path kShared = fs::path(WASMQ_OPA_WASM_DIR) / "dotnet-opa-wasm";
-const fs::path kFixtures = WASMQ_POLICY_FIXTURES;
+const fs::path kModules = WASMQ_POLICY_MODULES;  // built from modules/*.c
+const fs::path kCases = WASMQ_POLICY_CASES;
 
 std::vector<uint8_t> ReadBytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -49,15 +50,15 @@ std::shared_ptr<Policy> LoadOrDie(const fs::path& wasm, Options o = {}) {
 }
 
 struct Case {
-  fs::path dir;
+  fs::path dir;  // where the case's wasm (and data/input files) are
   json spec;
   bool ctx_path;
 };
 
 std::vector<Case> AllCases() {
   std::vector<Case> out;
-  for (const fs::path& dir : {kShared, kFixtures}) {
-    fs::path file = dir / (dir == kShared ? "expected.json" : "cases.json");
+  const std::pair<fs::path, fs::path> sources[] = {{kShared, kShared / "expected.json"}, {kModules, kCases}};
+  for (const auto& [dir, file] : sources) {
     if (!fs::exists(file)) continue;
     const json doc = ReadJson(file);  // (not ReadJson(file)["cases"]: the loop would outlive the temporary)
     for (const json& c : doc["cases"])
@@ -124,11 +125,32 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest, ::testing::ValuesIn(AllCases()), CaseName);
 
-TEST(FixturesPresent, SharedAndLocalFixturesAreThere) {
-  // The shared fixtures come from ../shared/testdata/opa-wasm (WASMQ_OPA_WASM_DIR); without them the
-  // parameterised suite above would silently shrink.
+TEST(FixturesPresent, SharedFixturesAndOurModulesAreThere) {
+  // The shared fixtures come from ../shared/testdata/opa-wasm (WASMQ_OPA_WASM_DIR), our modules from the
+  // build (they need clang and wabt); without them the parameterised suite above would silently shrink.
   EXPECT_TRUE(fs::exists(kShared / "expected.json")) << kShared;
-  EXPECT_TRUE(fs::exists(kFixtures / "cases.json")) << kFixtures;
+  for (const json& c : ReadJson(kCases)["cases"])
+    EXPECT_TRUE(fs::exists(kModules / c["wasm"].get<std::string>())) << c["wasm"];
+}
+
+TEST(PolicyTest, OurModulesReportTheirAbiVersionAndPickThePath) {
+  const auto all = testing::CustomBuiltins("builtin_calls.wasm");
+  auto v13 = LoadOrDie(kModules / "builtin_calls.wasm", Opt([&](Options& o) { o.custom_builtins = all; }));
+  auto v11 =
+      LoadOrDie(kModules / "builtin_calls_abi11.wasm", Opt([&](Options& o) { o.custom_builtins = all; }));
+  ASSERT_NE(v13, nullptr);
+  ASSERT_NE(v11, nullptr);
+  EXPECT_EQ(v13->abi_major(), 1);
+  EXPECT_EQ(v13->abi_minor(), 3);
+  EXPECT_TRUE(v13->fast_path());
+  EXPECT_EQ(v11->abi_major(), 1);
+  EXPECT_EQ(v11->abi_minor(), 1);
+  EXPECT_FALSE(v11->fast_path());  // it exports no opa_eval
+  // Both paths give the same answer, by name and by id.
+  auto a = v13->Eval("{}", std::string_view("builtins/all"));
+  auto b = v11->Eval("{}", std::string_view("1"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
 }
 
 TEST(PolicyTest, EntrypointsByNameAndId) {
@@ -148,39 +170,78 @@ TEST(PolicyTest, EntrypointsByNameAndId) {
 }
 
 TEST(PolicyTest, RefusesAPolicyNeedingABuiltinItLacksAndNamesIt) {
-  auto p = Policy::Load(ReadBytes(kFixtures / "builtincall.wasm"));
+  auto p = Policy::Load(ReadBytes(kModules / "builtin_calls.wasm"));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().kind, Error::Kind::Load);
-  EXPECT_NE(p.error().message.find("custom.func"), std::string::npos) << p.error().message;
-  // With the builtins given, it loads and reports which ones it needs.
-  auto ok =
-      Policy::Load(ReadBytes(kFixtures / "builtincall.wasm"),
-                   Opt([](Options& o) { o.custom_builtins = testing::CustomBuiltins("builtincall.wasm"); }));
+  EXPECT_NE(p.error().message.find("the policy needs the builtin 'custom.func'"), std::string::npos)
+      << p.error().message;
+  // One missing among those given: that one is named.
+  auto all = testing::CustomBuiltins("builtin_calls.wasm");
+  all.erase("custom.func3");
+  auto one = Policy::Load(ReadBytes(kModules / "builtin_calls.wasm"),
+                          Opt([&](Options& o) { o.custom_builtins = all; }));
+  ASSERT_FALSE(one.ok());
+  EXPECT_NE(one.error().message.find("'custom.func3'"), std::string::npos) << one.error().message;
+  // With the builtins given, it loads and reports which ones it needs, with the module's ids.
+  auto ok = Policy::Load(ReadBytes(kModules / "builtin_calls.wasm"), Opt([](Options& o) {
+                           o.custom_builtins = testing::CustomBuiltins("builtin_calls.wasm");
+                         }));
   ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ((*ok)->builtins().size(), 5u);
-  EXPECT_TRUE((*ok)->builtins().contains("custom.func4"));
+  EXPECT_EQ((*ok)->builtins().size(), 6u);
+  EXPECT_EQ((*ok)->builtins().at("custom.func"), 0);
+  EXPECT_EQ((*ok)->builtins().at("custom.func4"), 5);
 }
 
 TEST(PolicyTest, ABuiltinsErrorFailsTheDecision) {
+  for (const char* wasm : {"builtin_calls.wasm", "builtin_calls_abi11.wasm"}) {
+    Options o;
+    o.custom_builtins = testing::CustomBuiltins(wasm);
+    o.custom_builtins["custom.func"] = [](const std::vector<json>&) -> std::optional<json> {
+      throw std::runtime_error("no Jane here");
+    };
+    auto p = LoadOrDie(kModules / wasm, std::move(o));
+    ASSERT_NE(p, nullptr);
+    auto r = p->Eval("{}");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, Error::Kind::Eval);
+    EXPECT_NE(r.error().message.find("no Jane here"), std::string::npos) << r.error().message;
+    // An undefined builtin result makes the rule undefined, not an error.
+    Options u;
+    u.custom_builtins = testing::CustomBuiltins(wasm);
+    u.custom_builtins["custom.func"] = [](const std::vector<json>&) -> std::optional<json> {
+      return std::nullopt;
+    };
+    auto q = LoadOrDie(kModules / wasm, std::move(u));
+    auto r2 = q->Eval("{}");
+    ASSERT_TRUE(r2.ok()) << r2.error().message;
+    EXPECT_EQ(json::parse(*r2), json::parse(R"([{"result": {"someep": false}}])")) << wasm;
+  }
+}
+
+TEST(PolicyTest, BuiltinsGetTheirArgumentsAsJson) {
+  // What each builtin of builtin_calls receives, arity by arity, and that its answer is what the rule
+  // puts in the result (the module copies the builtin's value into its result text).
+  std::vector<std::pair<std::string, json>> seen;
   Options o;
-  o.custom_builtins["custom.func"] = [](const std::vector<json>&) -> std::optional<json> {
-    throw std::runtime_error("no Jane here");
-  };
-  auto p = LoadOrDie(kFixtures / "simplebuiltincall.wasm", std::move(o));
+  for (const auto& [name, fn] : testing::CustomBuiltins("builtin_calls.wasm")) {
+    o.custom_builtins[name] = [&seen, name](const std::vector<json>& args) -> std::optional<json> {
+      seen.emplace_back(name, json(args));
+      return json{{"from", name}};  // an object, not the array json{"from", name} would be
+    };
+  }
+  auto p = LoadOrDie(kModules / "builtin_calls.wasm", std::move(o));
   ASSERT_NE(p, nullptr);
-  auto r = p->Eval("{}");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, Error::Kind::Eval);
-  EXPECT_NE(r.error().message.find("no Jane here"), std::string::npos) << r.error().message;
-  // An undefined builtin result makes the rule undefined, not an error.
-  Options u;
-  u.custom_builtins["custom.func"] = [](const std::vector<json>&) -> std::optional<json> {
-    return std::nullopt;
+  auto r = p->Eval("{}", 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::vector<std::pair<std::string, json>> want = {
+      {"custom.func0", json::array()},
+      {"custom.func1", {"s1"}},
+      {"custom.func2", {1, 2}},
+      {"custom.func3", {"s1", "s2", false}},
+      {"custom.func4", {{"s1-1", "s1-2"}, "s2", "s3", "s4"}},
   };
-  auto q = LoadOrDie(kFixtures / "simplebuiltincall.wasm", std::move(u));
-  auto r2 = q->Eval("{}");
-  ASSERT_TRUE(r2.ok()) << r2.error().message;
-  EXPECT_EQ(json::parse(*r2), json::parse(R"([{"result": {"someep": false}}])"));
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(json::parse(*r)[0]["result"]["result3"], json({{"from", "custom.func3"}})) << *r;
 }
 
 TEST(PolicyTest, RejectsWhatIsNoOpaPolicy) {
