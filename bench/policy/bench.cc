@@ -1,7 +1,8 @@
 // bench/policy: policy decision latency, wasmq's policy part next to OPA's npm SDK on node's V8, on the same
-// policies, data and inputs (the opa-wasm fixtures and tests/policy/fixtures), in one run.
+// OPA-compiled policies, data and inputs (the opa-wasm fixtures), in one run. tests/policy's own C modules
+// are left out: they exercise the builtin dispatch and say nothing about how fast real policies run.
 //
-//   policy_bench --opa-wasm-dir DIR --fixtures DIR [--iterations N] [--node-script node_bench.mjs]
+//   policy_bench --opa-wasm-dir DIR [--iterations N] [--node-script node_bench.mjs]
 //
 // For each case: load the policy once, 2,000 warm-up decisions, then N decisions timed one by one
 // (steady_clock around Policy::Eval: the input as JSON text in, the result set as JSON text out — the
@@ -23,7 +24,6 @@
 #include <vector>
 
 #include "policy/policy.h"
-#include "tests/policy/custom_builtins.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -58,7 +58,7 @@ json ReadJson(const fs::path& p) {
   return json::parse(in);
 }
 
-std::vector<json> Cases(const fs::path& shared, const fs::path& fixtures) {
+std::vector<json> Cases(const fs::path& shared) {
   std::vector<json> out;
   auto add = [&](const fs::path& dir, const char* file) {
     if (!fs::exists(dir / file)) return;
@@ -80,7 +80,6 @@ std::vector<json> Cases(const fs::path& shared, const fs::path& fixtures) {
     }
   };
   add(shared, "expected.json");
-  add(fixtures, "cases.json");
   return out;
 }
 
@@ -89,7 +88,6 @@ Stats RunWasmq(const json& c, bool ctx_path, int iterations) {
   std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
   policy::Options o;
   o.data_json = c["data"].dump();
-  o.custom_builtins = wasmq::policy::testing::CustomBuiltins(c["wasm"].get<std::string>());
   o.ctx_path = ctx_path;
   o.max_instances = 1;
   auto p = policy::Policy::Load(bytes, std::move(o));
@@ -126,24 +124,22 @@ Stats RunWasmq(const json& c, bool ctx_path, int iterations) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string shared, fixtures, node_script;
+  std::string shared, node_script;
   int iterations = 20000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--opa-wasm-dir")
       shared = argv[i + 1];
-    else if (a == "--fixtures")
-      fixtures = argv[i + 1];
     else if (a == "--iterations")
       iterations = std::max(100, std::atoi(argv[i + 1]));
     else if (a == "--node-script")
       node_script = argv[i + 1];
   }
-  if (shared.empty() || fixtures.empty()) {
-    std::cerr << "usage: policy_bench --opa-wasm-dir DIR --fixtures DIR [--iterations N] [--node-script F]\n";
+  if (shared.empty()) {
+    std::cerr << "usage: policy_bench --opa-wasm-dir DIR [--iterations N] [--node-script F]\n";
     return 2;
   }
-  std::vector<json> cases = Cases(fs::path(shared) / "dotnet-opa-wasm", fixtures);
+  std::vector<json> cases = Cases(fs::path(shared) / "dotnet-opa-wasm");
   std::map<std::string, Stats> fast, ctx, node;
   for (const json& c : cases) {
     fast[c["name"]] = RunWasmq(c, false, iterations);

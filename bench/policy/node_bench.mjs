@@ -17,19 +17,8 @@ const [, , casesFile, iterArg] = process.argv;
 const cases = JSON.parse(fs.readFileSync(casesFile, 'utf8'));
 const iterations = Number(iterArg || 20000);
 
-function customBuiltins(wasm) {  // as tests/policy/custom_builtins.h
-  return {
-    'custom.func': (s) => s + ' Doe',
-    'custom.func0': () => 0,
-    'custom.func1': (a) => a,
-    'custom.func2': wasm.includes('math-builtin') ? (a, b) => a + b : (a, b) => a < b,
-    'custom.func3': (a, b, c) => String(a) + String(b) + String(c),
-    'custom.func4': (l, b, c, d) => l.join(',') + b + c + d,
-  };
-}
-
 for (const c of cases) {
-  const policy = loadPolicySync(fs.readFileSync(c.wasm), undefined, customBuiltins(c.wasm));
+  const policy = loadPolicySync(fs.readFileSync(c.wasm));
   policy.setData(c.data);
   const warm = Math.min(2000, iterations);
   for (let i = 0; i < warm; i++) policy.evaluate(c.input, c.entrypoint);
