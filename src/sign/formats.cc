@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "json/json.h"
 #include "sign/sign.h"
 
 namespace wasmq::sign {
@@ -72,7 +73,7 @@ Result<std::string> MakeBundle(const PrivateKey& key, const std::string& name, c
 }
 
 Result<ParsedBundle> ParseBundle(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
+  json j = ::wasmq::json::Parse(text);
   if (j.is_discarded()) return Malformed("not JSON (truncated?)");
   if (!j.is_object()) return Malformed("not a JSON object");
   ParsedBundle out;
@@ -109,7 +110,7 @@ Result<ParsedBundle> ParseBundle(std::string_view text) {
     out.signatures.push_back(std::move(d));
   }
   if (out.payload_type == kInTotoPayloadType) {
-    json st = json::parse(out.payload, nullptr, false);
+    json st = ::wasmq::json::Parse(out.payload);
     if (!st.is_object()) return Malformed("the in-toto payload is not a JSON object");
     if (const json* t = Field(st, "_type"); t && t->is_string()) out.statement_type = t->get<std::string>();
     if (const json* t = Field(st, "predicateType"); t && t->is_string())
@@ -163,7 +164,7 @@ std::string SimpleSigningPayload(const std::string& docker_reference, const std:
 }
 
 Result<std::string> ParseSimpleSigning(std::string_view payload) {
-  json j = json::parse(payload, nullptr, false);
+  json j = ::wasmq::json::Parse(payload);
   if (!j.is_object()) return MakeError(ErrorKind::MalformedBundle, "simple signing: not a JSON object");
   const json* critical = Field(j, "critical");
   const json* type = critical ? Field(*critical, "type") : nullptr;

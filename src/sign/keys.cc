@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "json/json.h"
 #include "sign/sign.h"
 
 namespace wasmq::sign {
@@ -178,7 +179,7 @@ Result<EncryptedKey> ParseEncryptedKey(std::string_view pem) {
     return MakeError(ErrorKind::BadKey, "PEM label '" + label + "' is not '" +
                                             std::string(kSigstoreKeyLabel) + "' or '" +
                                             std::string(kCosignKeyLabel) + "'");
-  json j = json::parse(body, nullptr, false);
+  json j = ::wasmq::json::Parse(body);
   if (!j.is_object()) return MakeError(ErrorKind::BadKey, "encrypted key: the PEM body is not a JSON object");
   EncryptedKey out;
   out.label = label;

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "json/json.h"
 #include "sign/sign.h"
 
 namespace wasmq::sign {
@@ -29,6 +30,13 @@ namespace {
 
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
+
+// An index read back from the registry, keeping its members' order; refused (discarded) past the nesting
+// depth every JSON reader of wasmq allows (json/json.h), like the manifests the oci part reads.
+ordered_json ParseOrdered(const std::string& bytes) {
+  if (::wasmq::json::TooDeepAt(bytes)) return ordered_json(ordered_json::value_t::discarded);
+  return ordered_json::parse(bytes, nullptr, false);
+}
 
 constexpr std::string_view kEmptyJson = "{}";
 constexpr std::string_view kOciImageConfig = "application/vnd.oci.image.config.v1+json";
@@ -126,7 +134,7 @@ Result<SignResult> SignReferrer(oci::Client& client, const Resolved& img, const 
     if (!existing->manifest.IsIndex() || existing->manifest.media_type != oci::media::kOciIndex)
       return MakeError(ErrorKind::Registry, "tag " + tag + " holds a " + existing->manifest.media_type +
                                                 ", not an OCI index; refusing to overwrite it");
-    ordered_json old = ordered_json::parse(existing->bytes, nullptr, false);
+    ordered_json old = ParseOrdered(existing->bytes);
     if (!old.is_object() || !old.contains("manifests") || !old["manifests"].is_array())
       return MakeError(ErrorKind::Registry, "tag " + tag + " holds an index without a manifests list");
     index = std::move(old);
@@ -177,7 +185,7 @@ Result<SignResult> SignLegacy(oci::Client& client, const Resolved& img, const Pr
   ordered_json layers = ordered_json::array();
   auto existing = client.GetManifest(tag_ref, tag);
   if (existing) {
-    ordered_json old = ordered_json::parse(existing->bytes, nullptr, false);
+    ordered_json old = ParseOrdered(existing->bytes);
     if (old.is_object() && old.contains("layers") && old["layers"].is_array()) layers = old["layers"];
   } else if (existing.error().kind != oci::ErrorKind::ManifestNotFound) {
     return RegistryError(existing.error(), "reading the signature tag " + tag);
@@ -245,7 +253,7 @@ Result<size_t> CheckReferrer(oci::Client& client, const oci::Reference& ref, con
                              const std::string& digest, const std::vector<PublicKey>& keys) {
   auto m = client.GetManifest(WithDigest(ref, artifact), artifact);
   if (!m) return RegistryError(m.error(), "referrer " + artifact);
-  json j = json::parse(m->bytes, nullptr, false);
+  json j = ::wasmq::json::Parse(m->bytes);
   if (!j.is_object()) return MakeError(ErrorKind::MalformedBundle, "referrer " + artifact + " is not JSON");
   std::string subject;
   if (auto s = j.find("subject");
@@ -285,7 +293,7 @@ Result<size_t> CheckReferrer(oci::Client& client, const oci::Reference& ref, con
 // The bundle referrers an index lists (artifactType says so, or says nothing: then the manifest decides).
 std::vector<std::string> BundleReferrers(const std::string& index_bytes) {
   std::vector<std::string> out;
-  json j = json::parse(index_bytes, nullptr, false);
+  json j = ::wasmq::json::Parse(index_bytes);
   if (!j.is_object() || !j.contains("manifests") || !j["manifests"].is_array()) return out;
   for (const auto& d : j["manifests"]) {
     if (!d.is_object() || !d.contains("digest") || !d["digest"].is_string()) continue;

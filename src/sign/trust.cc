@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "json/json.h"
 #include "sign/sign.h"
 
 namespace wasmq::sign {
@@ -48,7 +49,7 @@ const TrustRule* TrustPolicy::Find(const std::string& subject) const {
 }
 
 Result<TrustPolicy> ParseTrustPolicy(std::string_view text, const std::string& base_dir) {
-  json j = json::parse(text, nullptr, false);
+  json j = ::wasmq::json::Parse(text);
   auto bad = [](const std::string& what) {
     return MakeError(ErrorKind::InvalidArgument, "trust policy: " + what);
   };

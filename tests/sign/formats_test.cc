@@ -105,6 +105,19 @@ TEST(Formats, VerifyBundleReasons) {
 
 // The bundle's key hint never decides anything: a hint naming the verifier's key does not make another
 // key's signature pass, and a hint naming another key does not stop the right signature.
+// Bundles, payloads and trust policies come from outside (a registry, a file): nesting past json/json.h's
+// 64 levels is refused while reading, as every other JSON reader of wasmq does.
+TEST(Formats, DeeplyNestedJsonIsRefusedWhileReading) {
+  const std::string deep = std::string(70000, '[') + std::string(70000, ']');
+  auto bundle = ParseBundle(deep);
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_EQ(bundle.error().kind, ErrorKind::MalformedBundle);
+  EXPECT_FALSE(ParseSimpleSigning(deep).ok());
+  EXPECT_FALSE(ParseTrustPolicy(deep, "/").ok());
+  const std::string at_limit = std::string(64, '[') + std::string(64, ']');
+  EXPECT_NE(ParseBundle(at_limit).error().message, bundle.error().message);  // valid JSON, just not a bundle
+}
+
 TEST(Formats, TheKeyHintIsIgnored) {
   auto signer = PrivateKey::Generate();
   auto other = PrivateKey::Generate();
