@@ -40,7 +40,6 @@ class Query {
   }
   Query& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Query& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  Query& BindNull(int i) { return Check(sqlite3_bind_null(stmt_, i)); }
 
   // true: a row is ready; false: done. Error on failure (also a failed bind before it).
   Result<bool> Step();

@@ -239,10 +239,6 @@ GlobalInst* Instance::GetGlobal(std::string_view name) const {
   const Extern* e = GetExport(name);
   return e ? e->global() : nullptr;
 }
-TableInst* Instance::GetTable(std::string_view name) const {
-  const Extern* e = GetExport(name);
-  return e ? e->table() : nullptr;
-}
 std::vector<std::pair<std::string, Extern>> Instance::exports() const { return impl_->exports; }
 
 // ---- store ------------------------------------------------------------------------------------------
@@ -520,7 +516,5 @@ int64_t MemoryGrow(MemInst* m, uint64_t delta_pages) {
   uint64_t old = m->size / kPageSize;
   return m->Grow(delta_pages) ? static_cast<int64_t>(old) : -1;
 }
-const TableType& GetTableType(const TableInst* t) { return t->type; }
-const Limits& GetMemoryLimits(const MemInst* m) { return m->type.limits; }
 
 }  // namespace wasmq::wasm

@@ -23,7 +23,6 @@ enum class ValType : uint8_t {
 };
 
 inline bool IsRef(ValType t) { return t == ValType::FuncRef || t == ValType::ExternRef; }
-inline bool IsNum(ValType t) { return !IsRef(t) && t != ValType::V128; }
 const char* ValTypeName(ValType t);
 
 struct FuncType {

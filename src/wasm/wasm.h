@@ -191,7 +191,6 @@ class Instance {
   FuncInst* GetFunc(std::string_view name) const;
   MemInst* GetMemory(std::string_view name) const;
   GlobalInst* GetGlobal(std::string_view name) const;
-  TableInst* GetTable(std::string_view name) const;
   std::vector<std::pair<std::string, Extern>> exports() const;
   InstanceImpl* impl() const { return impl_; }
 
@@ -261,7 +260,5 @@ uint8_t* MemoryData(MemInst* m);
 uint64_t MemorySize(const MemInst* m);  // bytes
 // Grows by `delta_pages`; returns the old size in pages, or -1 when refused.
 int64_t MemoryGrow(MemInst* m, uint64_t delta_pages);
-const TableType& GetTableType(const TableInst* t);
-const Limits& GetMemoryLimits(const MemInst* m);
 
 }  // namespace wasmq::wasm
