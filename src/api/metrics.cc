@@ -48,7 +48,7 @@ void HistogramFamily::Observe(const std::vector<std::string_view>& label_values,
     if (i) key += ',';
     key += label_names_[i] + "=\"" + EscapeLabel(label_values[i]) + "\"";
   }
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = series_.find(key);
   if (it == series_.end()) {
     if (series_.size() >= kMaxSeries) {
@@ -68,7 +68,7 @@ void HistogramFamily::Observe(const std::vector<std::string_view>& label_values,
 
 void HistogramFamily::Render(std::string& out) const {
   out += "# HELP " + name_ + " " + help_ + "\n# TYPE " + name_ + " histogram\n";
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [labels, s] : series_) {
     std::string sep = labels.empty() ? "" : ",";
     uint64_t cumulative = 0;

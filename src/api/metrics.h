@@ -18,12 +18,12 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "queue/queue.h"
 
 namespace wasmq::api {
@@ -45,8 +45,8 @@ class HistogramFamily {
   const std::string name_, help_;
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;
-  mutable std::mutex mu_;
-  std::map<std::string, Series> series_;  // key: rendered label set; guarded by mu_
+  mutable base::Mutex mu_;
+  std::map<std::string, Series> series_ GUARDED_BY(mu_);  // key: rendered label set
 };
 
 class Metrics {

@@ -12,7 +12,7 @@ RateLimiter::RateLimiter(double rate, int burst)
 
 int64_t RateLimiter::Acquire(std::string_view key, int64_t now_ms) {
   if (!enabled()) return 0;
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = buckets_.find(std::string(key));
   if (it == buckets_.end()) {
     if (buckets_.size() >= kMaxKeys) Evict(now_ms);
@@ -31,7 +31,7 @@ int64_t RateLimiter::Acquire(std::string_view key, int64_t now_ms) {
 }
 
 size_t RateLimiter::size() {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return buckets_.size();
 }
 

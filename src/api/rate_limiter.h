@@ -9,10 +9,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "base/mutex.h"
 
 namespace wasmq::api {
 
@@ -33,12 +34,12 @@ class RateLimiter {
     double tokens;
     int64_t updated_ms;
   };
-  void Evict(int64_t now_ms);  // REQUIRES: mu_ held
+  void Evict(int64_t now_ms) REQUIRES(mu_);
 
   const double rate_;
   const double burst_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
+  base::Mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_ GUARDED_BY(mu_);
 };
 
 }  // namespace wasmq::api

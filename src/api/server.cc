@@ -15,7 +15,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 
 #include "api/api.h"
@@ -23,6 +22,7 @@
 #include "api/http_session.h"
 #include "api/server_state.h"
 #include "api/task_metrics.h"
+#include "base/mutex.h"
 
 namespace wasmq::api {
 namespace {
@@ -112,7 +112,7 @@ class ApiServer::Impl {
   ~Impl() { Stop(); }
 
   queue::Result<void> Start() {
-    std::lock_guard lock(lifecycle_mu_);
+    base::MutexLock lock(lifecycle_mu_);
     if (started_) return queue::InvalidArgument("the server is already started");
     if (auto r = ValidateConfig(config_); !r) return r;
     auto files = OpenLocalFileStore(config_.files_dir);
@@ -156,7 +156,7 @@ class ApiServer::Impl {
   }
 
   void Stop() {
-    std::lock_guard lock(lifecycle_mu_);
+    base::MutexLock lock(lifecycle_mu_);
     if (!started_ || stopped_) return;
     stopped_ = true;
     draining_ = true;
@@ -240,7 +240,7 @@ class ApiServer::Impl {
   // Destroys what Start built, in dependency order: the io_context (and with it every session still
   // pending, whose WatchHub registrations go) before the hub, the hub and metrics feed (unsubscribing from
   // the store) before the app. The store subscriptions end first of all.
-  void Teardown() {
+  void Teardown() REQUIRES(lifecycle_mu_) {
     if (hub_) hub_->Close();  // no store event may post to the io_context once it goes
     task_metrics_.reset();
     metrics_acceptor_.reset();
@@ -268,11 +268,14 @@ class ApiServer::Impl {
   std::unique_ptr<net::io_context> ioc_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<tcp::acceptor> metrics_acceptor_;  // metrics_addr's, when set
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_ GUARDED_BY(lifecycle_mu_);
   std::atomic<int> rejecting_{0};
   uint16_t port_ = 0, metrics_port_ = 0;
-  std::mutex lifecycle_mu_;
-  bool started_ = false, stopped_ = false;
+  // Start and Stop may come from different threads. What Start builds besides these is read by the I/O
+  // threads without it: starting them publishes it, and Stop joins them before Teardown destroys it.
+  base::Mutex lifecycle_mu_;
+  bool started_ GUARDED_BY(lifecycle_mu_) = false;
+  bool stopped_ GUARDED_BY(lifecycle_mu_) = false;
 };
 
 ApiServer::ApiServer(queue::TaskService& tasks, ApiConfig config)

@@ -5,11 +5,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <utility>
+
+#include "base/mutex.h"
 
 namespace wasmq::api {
 
@@ -27,30 +27,30 @@ class SessionSet {
 
   // Reserves a slot for a connection about to start; false when `max` are open.
   bool Reserve() {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (count_ >= max_) return false;
     ++count_;
     return true;
   }
   // Gives back a reserved slot (the session was never created, or has ended).
   void Release() {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     --count_;
-    if (count_ == 0) cv_.notify_all();
+    if (count_ == 0) cv_.NotifyAll();
   }
   // Registers a started session for ShutdownAll.
   void Track(Session* s, std::weak_ptr<Session> w) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     live_[s] = std::move(w);
   }
   void Untrack(Session* s) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     live_.erase(s);
   }
   void ShutdownAll() {
     std::map<Session*, std::weak_ptr<Session>> live;
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       live = live_;
     }
     for (auto& [p, w] : live)
@@ -58,20 +58,20 @@ class SessionSet {
   }
   // Waits until every slot is given back, or the deadline. True when none is left.
   bool WaitEmpty(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_until(lock, deadline, [this] { return count_ == 0; });
+    base::MutexLock lock(mu_);
+    return cv_.WaitUntil(lock, deadline, [this]() REQUIRES(mu_) { return count_ == 0; });
   }
   size_t count() const {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     return count_;
   }
 
  private:
   const size_t max_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  size_t count_ = 0;                                 // guarded by mu_
-  std::map<Session*, std::weak_ptr<Session>> live_;  // guarded by mu_
+  mutable base::Mutex mu_;
+  base::CondVar cv_;
+  size_t count_ GUARDED_BY(mu_) = 0;
+  std::map<Session*, std::weak_ptr<Session>> live_ GUARDED_BY(mu_);
 };
 
 // A reserved connection slot, given back when destroyed; moves from the HTTP session to the WebSocket

@@ -9,7 +9,7 @@ TaskMetrics::TaskMetrics(queue::Store& store, Metrics& metrics) : metrics_(metri
 
 void TaskMetrics::OnEvent(const queue::TaskEvent& e) {
   if (e.kind != queue::TaskEvent::Kind::Status) return;
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (e.status == queue::TaskStatus::Processing) {
     if (started_.size() >= kMaxRunning) started_.clear();
     started_[e.task_id] = e.at;

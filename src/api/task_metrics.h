@@ -7,11 +7,11 @@
 // Thread-safe.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "api/metrics.h"
+#include "base/mutex.h"
 #include "queue/queue.h"
 
 namespace wasmq::api {
@@ -26,8 +26,8 @@ class TaskMetrics {
   void OnEvent(const queue::TaskEvent& e);
 
   Metrics& metrics_;
-  std::mutex mu_;
-  std::unordered_map<std::string, int64_t> started_;  // task → start ms; guarded by mu_
+  base::Mutex mu_;
+  std::unordered_map<std::string, int64_t> started_ GUARDED_BY(mu_);  // task → start ms
   queue::Subscription subscription_;                  // last: destroyed first
 };
 

@@ -26,7 +26,7 @@ WatchHub::~WatchHub() { Close(); }
 void WatchHub::Close() { subscription_.Reset(); }
 
 WatchHub::Registration WatchHub::WatchTask(const std::string& task_id, std::weak_ptr<Watcher> watcher) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   uint64_t id = next_id_++;
   entries_[id] = {task_id, false, std::move(watcher)};
   by_task_.emplace(task_id, id);
@@ -34,7 +34,7 @@ WatchHub::Registration WatchHub::WatchTask(const std::string& task_id, std::weak
 }
 
 WatchHub::Registration WatchHub::WatchUser(const std::string& user, std::weak_ptr<Watcher> watcher) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   uint64_t id = next_id_++;
   entries_[id] = {user, true, std::move(watcher)};
   by_user_.emplace(user, id);
@@ -42,12 +42,12 @@ WatchHub::Registration WatchHub::WatchUser(const std::string& user, std::weak_pt
 }
 
 size_t WatchHub::watcher_count() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return entries_.size();
 }
 
 void WatchHub::Unregister(uint64_t id) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   auto& index = it->second.user ? by_user_ : by_task_;
@@ -62,7 +62,7 @@ void WatchHub::Unregister(uint64_t id) {
 
 void WatchHub::Collect(const queue::TaskEvent& e, const std::string* owner, Batch& out) {
   std::shared_ptr<const std::string> json;
-  auto add = [&](uint64_t id) {
+  auto add = [&](uint64_t id) REQUIRES(mu_) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     if (auto w = it->second.watcher.lock()) {
@@ -81,10 +81,10 @@ void WatchHub::Collect(const queue::TaskEvent& e, const std::string* owner, Batc
 }
 
 void WatchHub::OnEvent(const queue::TaskEvent& e) {
-  std::lock_guard order(order_mu_);
+  base::MutexLock order(order_mu_);
   Batch batch;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     const std::string* owner = nullptr;
     bool lookup = false;
     if (per_user_ && !by_user_.empty()) {
@@ -118,10 +118,10 @@ void WatchHub::Fanout(Batch batch, const queue::TaskEvent& e) {
 
 void WatchHub::ResolveOwner(const std::string& task_id) {
   auto task = store_.Get(task_id);  // on an I/O thread: may block on the store
-  std::lock_guard order(order_mu_);
+  base::MutexLock order(order_mu_);
   std::vector<std::pair<Batch, queue::TaskEvent>> batches;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     auto p = pending_.find(task_id);
     if (p == pending_.end()) return;
     std::vector<queue::TaskEvent> events = std::move(p->second);

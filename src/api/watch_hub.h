@@ -25,12 +25,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "queue/queue.h"
 
 namespace wasmq::api {
@@ -83,28 +83,28 @@ class WatchHub {
   };
   using Batch = std::vector<std::pair<std::shared_ptr<Watcher>, std::shared_ptr<const std::string>>>;
 
-  void OnEvent(const queue::TaskEvent& e);
-  void ResolveOwner(const std::string& task_id);
-  // REQUIRES: mu_ held. Adds the watchers of `e` to `out`; `owner` is the task's (ignored with per_user off).
-  void Collect(const queue::TaskEvent& e, const std::string* owner, Batch& out);
-  void Unregister(uint64_t id);
-  // Queues the deliveries of `batch` (for `e`) on the fanout strand. REQUIRES: order_mu_ held.
-  void Fanout(Batch batch, const queue::TaskEvent& e);
+  void OnEvent(const queue::TaskEvent& e) EXCLUDES(order_mu_, mu_);
+  void ResolveOwner(const std::string& task_id) EXCLUDES(order_mu_, mu_);
+  // Adds the watchers of `e` to `out`; `owner` is the task's (ignored with per_user off).
+  void Collect(const queue::TaskEvent& e, const std::string* owner, Batch& out) REQUIRES(mu_);
+  void Unregister(uint64_t id) EXCLUDES(mu_);
+  // Queues the deliveries of `batch` (for `e`) on the fanout strand, off mu_.
+  void Fanout(Batch batch, const queue::TaskEvent& e) REQUIRES(order_mu_) EXCLUDES(mu_);
 
   queue::Store& store_;
   const bool per_user_;
   Post post_, fanout_;
 
   // Serialises deliveries (OnEvent, and the flush after an owner lookup) so that one task's events keep
-  // their order across threads. Taken before mu_; never taken by Unregister.
-  std::mutex order_mu_;
-  mutable std::mutex mu_;
-  uint64_t next_id_ = 1;                                      // guarded by mu_
-  std::map<uint64_t, Entry> entries_;                         // guarded by mu_
-  std::unordered_multimap<std::string, uint64_t> by_task_;    // guarded by mu_
-  std::unordered_multimap<std::string, uint64_t> by_user_;    // guarded by mu_
-  std::unordered_map<std::string, std::string> owners_;       // task → user; guarded by mu_
-  std::unordered_map<std::string, std::vector<queue::TaskEvent>> pending_;  // awaiting an owner; guarded by mu_
+  // their order across threads. Never taken by Unregister.
+  base::Mutex order_mu_ ACQUIRED_BEFORE(mu_);
+  mutable base::Mutex mu_;
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  std::unordered_multimap<std::string, uint64_t> by_task_ GUARDED_BY(mu_);
+  std::unordered_multimap<std::string, uint64_t> by_user_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::string> owners_ GUARDED_BY(mu_);  // task → user
+  std::unordered_map<std::string, std::vector<queue::TaskEvent>> pending_ GUARDED_BY(mu_);  // awaiting an owner
   queue::Subscription subscription_;  // last: destroyed first
 };
 

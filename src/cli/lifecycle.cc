@@ -6,13 +6,15 @@
 
 #include <atomic>
 #include <iostream>
-#include <mutex>
 #include <thread>
+
+#include "base/mutex.h"
 
 namespace wasmq::cli {
 namespace {
 
-std::mutex log_mu;
+// Keeps each log line whole when several threads log at once.
+base::Mutex log_mu;
 
 sigset_t ShutdownSignals() {
   sigset_t s;
@@ -30,7 +32,7 @@ Lifecycle::Lifecycle(std::string command) : command_(std::move(command)) {
 }
 
 void Lifecycle::Log(std::string_view line) const {
-  std::lock_guard lock(log_mu);
+  base::MutexLock lock(log_mu);
   std::cerr << queue::FormatTime(queue::NowMs()) << " wasmq " << command_ << ": " << line << std::endl;
 }
 

@@ -35,25 +35,25 @@ Response Failure(Status status, std::string message) {
 }
 
 void CancelToken::Cancel() {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (cancelled_) return;
   cancelled_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& [id, fn] : callbacks_) fn();
 }
 
 bool CancelToken::cancelled() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return cancelled_;
 }
 
 bool CancelToken::SleepFor(std::chrono::milliseconds d) const {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return cancelled_; });
+  base::MutexLock lock(mu_);
+  return !cv_.WaitFor(lock, d, [this]() REQUIRES(mu_) { return cancelled_; });
 }
 
 int CancelToken::OnCancel(std::function<void()> fn) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (cancelled_) fn();
   int id = next_id_++;
   callbacks_.emplace(id, std::move(fn));
@@ -61,7 +61,7 @@ int CancelToken::OnCancel(std::function<void()> fn) const {
 }
 
 void CancelToken::Remove(int id) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   callbacks_.erase(id);
 }
 

@@ -21,15 +21,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/mutex.h"
 
 namespace wasmq::engines {
 
@@ -64,22 +64,22 @@ Response Failure(Status status, std::string message);
 // A one-way "stop now" flag shared by the worker and the call it aborts. Thread-safe.
 class CancelToken {
  public:
-  void Cancel();
-  bool cancelled() const;
+  void Cancel() EXCLUDES(mu_);
+  bool cancelled() const EXCLUDES(mu_);
   // Sleeps for `d` or until cancelled; false when cancelled.
-  bool SleepFor(std::chrono::milliseconds d) const;
+  bool SleepFor(std::chrono::milliseconds d) const EXCLUDES(mu_);
   // Runs `fn` on Cancel() (at once if already cancelled). Callbacks run with the token's lock held: keep
   // them short (interrupt a store, wake a poll) and never call back into the token. Remove() waits for a
   // running callback, so what `fn` touches may be destroyed after Remove returns.
-  int OnCancel(std::function<void()> fn) const;
-  void Remove(int id) const;
+  int OnCancel(std::function<void()> fn) const EXCLUDES(mu_);
+  void Remove(int id) const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool cancelled_ = false;
-  mutable int next_id_ = 0;
-  mutable std::map<int, std::function<void()>> callbacks_;
+  mutable base::Mutex mu_;
+  mutable base::CondVar cv_;
+  bool cancelled_ GUARDED_BY(mu_) = false;
+  mutable int next_id_ GUARDED_BY(mu_) = 0;
+  mutable std::map<int, std::function<void()>> callbacks_ GUARDED_BY(mu_);
 };
 
 using SteadyTime = std::chrono::steady_clock::time_point;

@@ -14,9 +14,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
 #include "engines/face_module/face_module.h"
 #include "engines/internal.h"
 #include "json/json.h"
@@ -112,7 +112,7 @@ class FaceDetectEngine final : public Engine {
     int32_t found;
     char err[256] = "";
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       if (!loaded_) {
         loaded_ = true;
         detector_.Load(cascade_path_);
@@ -142,9 +142,9 @@ class FaceDetectEngine final : public Engine {
   }
 
   std::string cascade_path_;
-  mutable std::mutex mu_;
-  mutable Detector detector_;  // guarded by mu_; loaded on the first call, kept for the process
-  mutable bool loaded_ = false;  // guarded by mu_
+  mutable base::Mutex mu_;
+  mutable Detector detector_ GUARDED_BY(mu_);  // loaded on the first call, kept for the process
+  mutable bool loaded_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

@@ -18,12 +18,11 @@
 #include "policy/policy.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
 #include "wasm/wasm.h"
 
 namespace wasmq::policy {
@@ -87,20 +86,20 @@ struct Policy::Impl {
   std::vector<std::string> builtin_names;     // id -> name, for messages
   bool fast_path = false;
 
-  mutable std::mutex mu;
-  mutable std::condition_variable cv;
-  mutable std::vector<std::unique_ptr<PolicyInstance>> idle;
-  mutable size_t live = 0;
-  mutable size_t created = 0;
+  mutable base::Mutex mu;
+  mutable base::CondVar cv;
+  mutable std::vector<std::unique_ptr<PolicyInstance>> idle GUARDED_BY(mu);
+  mutable size_t live GUARDED_BY(mu) = 0;
+  mutable size_t created GUARDED_BY(mu) = 0;
   size_t max_instances = 1;
-  std::shared_ptr<const std::string> data;  // under mu
-  uint64_t data_generation = 0;             // under mu
+  std::shared_ptr<const std::string> data GUARDED_BY(mu);
+  uint64_t data_generation GUARDED_BY(mu) = 0;
 
   Result<std::unique_ptr<PolicyInstance>> NewInstance() const;
   Result<bool> LoadData(PolicyInstance& in, const std::string& data_json) const;
   Result<std::string> Decide(PolicyInstance& in, std::string_view input, int32_t entrypoint) const;
-  Result<std::unique_ptr<PolicyInstance>> Acquire() const;
-  void Release(std::unique_ptr<PolicyInstance> in, bool reusable) const;
+  Result<std::unique_ptr<PolicyInstance>> Acquire() const EXCLUDES(mu);
+  void Release(std::unique_ptr<PolicyInstance> in, bool reusable) const EXCLUDES(mu);
 };
 
 namespace {
@@ -406,8 +405,8 @@ Result<std::unique_ptr<PolicyInstance>> Policy::Impl::Acquire() const {
   uint64_t want_generation = 0;
   std::unique_ptr<PolicyInstance> in;
   {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return !idle.empty() || live < max_instances; });
+    base::MutexLock lock(mu);
+    cv.Wait(lock, [&]() REQUIRES(mu) { return !idle.empty() || live < max_instances; });
     want_data = data;
     want_generation = data_generation;
     if (!idle.empty()) {
@@ -439,14 +438,14 @@ Result<std::unique_ptr<PolicyInstance>> Policy::Impl::Acquire() const {
 
 void Policy::Impl::Release(std::unique_ptr<PolicyInstance> in, bool reusable) const {
   {
-    std::lock_guard lock(mu);
+    base::MutexLock lock(mu);
     if (in != nullptr && reusable) {
       idle.push_back(std::move(in));
     } else {
       --live;
     }
   }
-  cv.notify_one();
+  cv.NotifyOne();
   // A dropped instance (if any) is destroyed here, outside the lock.
 }
 
@@ -542,12 +541,15 @@ Result<std::shared_ptr<Policy>> Policy::Load(std::span<const uint8_t> bytes, Opt
   auto heap = CallI32(in, in.x.heap_ptr_get, {}, "opa_heap_ptr_get");
   if (!heap) return heap.error();
   in.base_heap = *heap;
-  impl.data = std::make_shared<const std::string>(impl.opts.data_json.empty() ? "{}" : impl.opts.data_json);
+  auto data = std::make_shared<const std::string>(impl.opts.data_json.empty() ? "{}" : impl.opts.data_json);
   // As for inputs: the policy's parser may abort on what is not JSON; say what is wrong instead.
-  if (!json::accept(*impl.data)) return MakeErr(Error::Kind::Input, "data is not valid JSON");
-  auto loaded = impl.LoadData(in, *impl.data);
+  if (!json::accept(*data)) return MakeErr(Error::Kind::Input, "data is not valid JSON");
+  auto loaded = impl.LoadData(in, *data);
   if (!loaded) return loaded.error();
   in.data_generation = 0;
+  // No other thread can see the policy yet; the lock costs nothing and lets the compiler check the pool.
+  base::MutexLock lock(impl.mu);
+  impl.data = std::move(data);
   impl.live = 1;
   impl.created = 1;
   impl.idle.push_back(std::move(first).value());
@@ -591,7 +593,7 @@ Result<std::string> Policy::Eval(std::string_view input_json, int32_t entrypoint
 
 Result<bool> Policy::SetData(std::string_view data_json) {
   if (!json::accept(data_json)) return MakeErr(Error::Kind::Input, "data is not valid JSON");
-  std::lock_guard lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   impl_->data = std::make_shared<const std::string>(data_json);
   ++impl_->data_generation;
   return true;
@@ -600,7 +602,7 @@ Result<bool> Policy::SetData(std::string_view data_json) {
 Policy::~Policy() = default;
 
 size_t Policy::instances_created() const {
-  std::lock_guard lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   return impl_->created;
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 
+#include "base/mutex.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
 
@@ -21,13 +22,13 @@ namespace wasmq::wasm {
 // ---- function type interning ------------------------------------------------------------------------
 
 uint32_t InternFuncType(const FuncType& type) {
-  static std::mutex mu;
-  static std::map<std::string, uint32_t> ids;
+  static base::Mutex mu;
+  static std::map<std::string, uint32_t> ids GUARDED_BY(mu);
   std::string key;
   for (ValType t : type.params) key.push_back(static_cast<char>(t));
   key.push_back('|');
   for (ValType t : type.results) key.push_back(static_cast<char>(t));
-  std::lock_guard<std::mutex> lock(mu);
+  base::MutexLock lock(mu);
   auto [it, inserted] = ids.emplace(std::move(key), static_cast<uint32_t>(ids.size() + 1));
   return it->second;
 }
