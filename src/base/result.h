@@ -1,7 +1,9 @@
-// base::Result<T, E>: a T or an E (the part's own error type), the one result template the newer parts
-// alias (`template <typename T> using Result = base::Result<T, Error>;` in sign/sign.h, policy/policy.h).
-// Header-only and depending on nothing of ours, so any part may include it. The older parts (wasm, queue,
-// oci) still carry their own copies; folding them in is issue #16's base layer.
+// base::Result<T, E>: a T or an E (the part's own error type); base::Result<void, E>: nothing or an E. The
+// one result template of the code base: each part aliases it with its own error type
+// (`template <typename T> using Result = base::Result<T, Error>;` in wasm/result.h, queue/error.h,
+// oci/oci.h, sign/sign.h, policy/policy.h, engines/engines.h, config/config.h), so failures cross every
+// part's API as values, never as exceptions.
+// Header-only and depending on nothing of ours, so any part may include it.
 #ifndef WASMQ_BASE_RESULT_H_
 #define WASMQ_BASE_RESULT_H_
 
@@ -28,6 +30,21 @@ class [[nodiscard]] Result {
 
  private:
   std::variant<T, E> v_;
+};
+
+// The form for calls that return nothing on success: `return {};` is success.
+template <typename E>
+class [[nodiscard]] Result<void, E> {
+ public:
+  Result() = default;
+  Result(E error) : err_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const E& error() const { return err_; }
+
+ private:
+  E err_{};
+  bool ok_ = true;
 };
 
 }  // namespace wasmq::base

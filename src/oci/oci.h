@@ -27,6 +27,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
+
 namespace wasmq::oci {
 
 // ---------------------------------------------------------------------------------------------- errors
@@ -69,38 +71,7 @@ std::string_view KindName(ErrorKind kind);
 std::string_view StageName(NetworkStage stage);
 
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-template <>
-class [[nodiscard]] Result<void> {
- public:
-  Result() = default;
-  Result(Error error) : err_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const Error& error() const { return err_; }
-
- private:
-  Error err_;
-  bool ok_ = true;
-};
+using Result = base::Result<T, Error>;
 
 inline Error MakeError(ErrorKind kind, std::string message) {
   Error e;
