@@ -2,7 +2,6 @@
 #include "api/file_store.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/digest.h"
 #include "json/json.h"
 
 namespace wasmq::api {
@@ -19,19 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using queue::Json;
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
 
 // A failure to store a file. The path goes to the log, for the operator; the error, which an API client
 // reads, carries only what failed and why: a client has no business learning where the server keeps data.
@@ -77,7 +64,7 @@ class LocalFileStore final : public FileStore {
     info.created_at = queue::NowMs();
     info.file_id = queue::NewFileId(info.created_at);
     info.size = bytes.size();
-    info.sha256 = Sha256Hex(bytes);
+    info.sha256 = base::Sha256Hex(bytes);
     // The client's file name need not be UTF-8 (nor stay so once cut at 255 bytes): replace bad bytes
     // rather than throw — and serialise before writing anything, so that no failure leaves bytes behind.
     std::string metadata = ToJson(info).dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -10,22 +10,17 @@
 #include <cctype>
 #include <optional>
 
+#include "base/strings.h"
+
 namespace wasmq::api {
 namespace {
 
 using queue::InvalidArgument;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using base::Lower;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// HTTP's optional whitespace (RFC 9110 §5.6.3): spaces and tabs only.
+std::string_view Trim(std::string_view s) { return base::Trim(s, " \t"); }
 
 bool IsTokenChar(char c) {
   if (static_cast<unsigned char>(c) <= 32 || static_cast<unsigned char>(c) >= 127) return false;

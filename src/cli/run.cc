@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/units.h"
 #include "cli/commands.h"
 #include "wasi/wasi.h"
 #include "wasm/wasm.h"
@@ -68,28 +69,6 @@ struct RunOptions {
 int Usage(const std::string& msg) {
   std::cerr << "wasmq run: " << msg << "\n";
   return kExitUsage;
-}
-
-// "65536", "64k", "16MiB", "1G" (powers of 1024).
-std::optional<uint64_t> ParseBytes(const std::string& s) {
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p == s.data()) return std::nullopt;
-  std::string unit(p, s.data() + s.size());
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  uint64_t mul;
-  if (unit.empty() || unit == "b")
-    mul = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib")
-    mul = 1ull << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib")
-    mul = 1ull << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib")
-    mul = 1ull << 30;
-  else
-    return std::nullopt;
-  if (v > UINT64_MAX / mul) return std::nullopt;
-  return v * mul;
 }
 
 bool ReadFileBytes(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
@@ -291,7 +270,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   // Limits and the WASI configuration, all validated before the module is read.
   wasm::EngineConfig config;
   if (!opts.max_memory.empty()) {
-    auto bytes = ParseBytes(opts.max_memory);
+    auto bytes = base::ParseBytes(opts.max_memory);
     if (!bytes)
       return Usage("--max-memory: '" + opts.max_memory + "' is not a size (e.g. 65536, 64KiB, 16MiB, 1GiB)");
     config.max_memory_bytes = std::min<uint64_t>(*bytes, config.max_memory_bytes);
@@ -301,7 +280,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   wc.args.push_back(path);
   if (opts.invoke.empty()) wc.args.insert(wc.args.end(), args.begin(), args.end());
   if (!opts.max_output.empty()) {
-    auto bytes = ParseBytes(opts.max_output);
+    auto bytes = base::ParseBytes(opts.max_output);
     if (!bytes || *bytes == 0)
       return Usage("--max-output: '" + opts.max_output +
                    "' is not a size above 0 (e.g. 65536, 64KiB, 256MiB)");

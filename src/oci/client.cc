@@ -12,6 +12,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "base/digest.h"
+#include "base/encoding.h"
+#include "base/strings.h"
 #include "json/json.h"
 #include "oci/http.h"
 #include "oci/util.h"
@@ -228,8 +231,8 @@ class Conversation {
     const Challenge* bearer = nullptr;
     const Challenge* basic = nullptr;
     for (const auto& ch : challenges) {
-      if (internal::IEquals(ch.scheme, "bearer")) bearer = &ch;
-      if (internal::IEquals(ch.scheme, "basic")) basic = &ch;
+      if (base::IEquals(ch.scheme, "bearer")) bearer = &ch;
+      if (base::IEquals(ch.scheme, "basic")) basic = &ch;
     }
     if (!bearer && !basic) return std::string();
     auto creds = c_.Credentials(registry);
@@ -251,7 +254,7 @@ class Conversation {
       return e;
     }
     *credentials_used = true;
-    return "Basic " + internal::Base64Encode(cred->username + ":" + cred->password);
+    return "Basic " + base::Base64Encode(cred->username + ":" + cred->password);
   }
 
   // GET realm?service&scope with Basic credentials, or POST grant_type=refresh_token with an identity
@@ -275,7 +278,7 @@ class Conversation {
       req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + UrlEncode(service);
       if (!scope.empty()) req.url += "&scope=" + UrlEncode(scope);
       if (cred && !cred->password.empty())
-        req.headers.push_back("Authorization: Basic " + internal::Base64Encode(cred->username + ":" + cred->password));
+        req.headers.push_back("Authorization: Basic " + base::Base64Encode(cred->username + ":" + cred->password));
     }
     auto resp = i_.Send(req);
     body_.clear();
@@ -496,7 +499,7 @@ Result<std::string> Client::GetBlob(const Reference& ref, const std::string& dig
 Result<void> Client::DownloadBlob(const Reference& ref, const Descriptor& blob, const std::string& dest) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dest).parent_path(), ec);
-  internal::Sha256 hash;
+  base::Sha256Hasher hash;
   int64_t have = 0;
   {  // hash the prefix left by an interrupted download
     std::ifstream in(dest, std::ios::binary);
@@ -543,16 +546,14 @@ Result<void> Client::DownloadBlob(const Reference& ref, const Descriptor& blob, 
     std::string all;
     internal::ReadFile(dest, &all);
     std::string fresh = all.substr(static_cast<size_t>(have));
-    internal::Sha256 h2;
-    h2.Update(fresh);
-    std::string got = h2.Digest();
+    std::string got = Sha256Digest(fresh);
     if (got != blob.digest) {
       std::filesystem::remove(dest, ec);
       return MakeError(ErrorKind::DigestMismatch, "blob " + blob.digest + " from " + ref.registry + " has digest " + got);
     }
     return internal::WriteFileAtomic(dest, fresh);
   }
-  std::string got = hash.Digest();
+  std::string got = "sha256:" + hash.FinishHex();
   if (got != blob.digest) {
     std::filesystem::remove(dest, ec);
     return MakeError(ErrorKind::DigestMismatch,

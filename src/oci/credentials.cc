@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/encoding.h"
+#include "base/strings.h"
 #include "json/json.h"
 #include "oci/util.h"
 
@@ -23,18 +25,28 @@ namespace wasmq::oci {
 namespace {
 
 using nlohmann::json;
-using internal::Base64Decode;
+
+// docker's config.json and Kubernetes secrets may carry base64 wrapped over lines: whitespace is dropped
+// before base's decoder (either alphabet, padding optional) sees it.
+bool Base64Decode(std::string_view text, std::string* out) {
+  std::string compact(text);
+  std::erase_if(compact, [](char c) { return base::kAsciiWhitespace.find(c) != std::string_view::npos; });
+  std::optional<std::string> decoded = base::Base64Decode(compact);
+  if (!decoded) return false;
+  *out = std::move(*decoded);
+  return true;
+}
 
 // "https://index.docker.io/v1/" → "index.docker.io"; "host:5000/v2" → "host:5000".
 std::string HostOfKey(std::string key) {
   for (std::string_view prefix : {"https://", "http://"})
     if (key.rfind(prefix, 0) == 0) key = key.substr(prefix.size());
   if (auto slash = key.find('/'); slash != std::string::npos) key = key.substr(0, slash);
-  return internal::Lower(key);
+  return base::Lower(key);
 }
 
 bool HostMatches(const std::string& key, const std::string& registry) {
-  std::string host = HostOfKey(key), want = internal::Lower(registry);
+  std::string host = HostOfKey(key), want = base::Lower(registry);
   if (host == want) return true;
   auto is_hub = [](const std::string& h) {
     return h == "docker.io" || h == "index.docker.io" || h == "registry-1.docker.io";
@@ -276,7 +288,7 @@ Result<void> StoreLogin(const std::string& registry, const std::string& username
     if (!doc.is_object()) return MakeError(ErrorKind::InvalidArgument, path + ": not a JSON object; not overwritten");
   }
   std::string key = registry == "docker.io" ? "https://index.docker.io/v1/" : registry;
-  doc["auths"][key] = json{{"auth", internal::Base64Encode(username + ":" + password)}};
+  doc["auths"][key] = json{{"auth", base::Base64Encode(username + ":" + password)}};
   return internal::WriteFileAtomic(path, doc.dump(2) + "\n", 0600);
 }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/strings.h"
 #include "oci/util.h"
 
 namespace wasmq::oci::internal {
@@ -60,7 +61,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos)
-    c->response->headers[Lower(std::string(line.substr(0, colon)))].push_back(Trim(line.substr(colon + 1)));
+    c->response->headers[base::Lower(line.substr(0, colon))].push_back(std::string(base::Trim(line.substr(colon + 1))));
   return size * n;
 }
 
@@ -109,7 +110,7 @@ std::string RedactUrl(const std::string& url) {
     if (!first) out += '&';
     first = false;
     if (eq == std::string_view::npos) out += key;
-    else if (keep.count(Lower(key))) out += std::string(kv);
+    else if (keep.count(base::Lower(key))) out += std::string(kv);
     else out += key + "=REDACTED";
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

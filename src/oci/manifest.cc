@@ -4,6 +4,7 @@
 // input yields a value or an Error, never an exception or a crash.
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "json/json.h"
 #include "oci/util.h"
 
@@ -70,7 +71,7 @@ Result<Manifest> ParseManifest(std::string_view bytes, std::string_view content_
   if (!j.is_object()) return MakeError(ErrorKind::RegistryError, "manifest is not a JSON object");
   Manifest m;
   if (auto it = j.find("schemaVersion"); it != j.end() && it->is_number_integer()) m.schema_version = it->get<int>();
-  std::string ct = internal::Trim(content_type.substr(0, content_type.find(';')));
+  std::string ct(base::Trim(content_type.substr(0, content_type.find(';'))));
   std::string body_type = Str(j, "mediaType");
   if (m.schema_version == 1 || ct.find("prettyjws") != std::string::npos ||
       ct == "application/vnd.docker.distribution.manifest.v1+json") {

@@ -5,6 +5,7 @@
 // token followed by '=' is a param, a token followed by space/end without '=' starts a new challenge.
 #include <cctype>
 
+#include "base/strings.h"
 #include "oci/oci.h"
 
 namespace wasmq::oci {
@@ -12,11 +13,6 @@ namespace {
 
 bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 struct Cursor {
@@ -87,7 +83,7 @@ std::vector<Challenge> ParseWwwAuthenticate(std::string_view header) {
         value = c.Token();
         while (!c.done() && c.s[c.i] == '=') value += c.s[c.i++];
       }
-      ch.params[Lower(key)] = value;
+      ch.params[base::Lower(key)] = value;
     }
     out.push_back(std::move(ch));
   }

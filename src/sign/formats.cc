@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/encoding.h"
 #include "json/json.h"
 #include "sign/sign.h"
 
@@ -66,9 +67,10 @@ Result<std::string> MakeBundle(const PrivateKey& key, const std::string& name, c
   b["mediaType"] = std::string(kBundleMediaType);
   b["verificationMaterial"] = {{"publicKey", {{"hint", key.Public().Hint()}}},
                                {"tlogEntries", ordered_json::array()}};
-  b["dsseEnvelope"] = {{"payload", Base64Encode(payload)},
-                       {"payloadType", std::string(kInTotoPayloadType)},
-                       {"signatures", ordered_json::array({{{"sig", Base64Encode(*sig)}, {"keyid", ""}}})}};
+  b["dsseEnvelope"] = {
+      {"payload", base::Base64Encode(payload)},
+      {"payloadType", std::string(kInTotoPayloadType)},
+      {"signatures", ordered_json::array({{{"sig", base::Base64Encode(*sig)}, {"keyid", ""}}})}};
   return b.dump();
 }
 
@@ -91,9 +93,12 @@ Result<ParsedBundle> ParseBundle(std::string_view text) {
   const json* env = Field(j, "dsseEnvelope");
   if (!env || !env->is_object()) return Malformed("dsseEnvelope missing");
   const json* payload = Field(*env, "payload");
-  if (!payload || !payload->is_string() ||
-      !Base64Decode(payload->get_ref<const std::string&>(), &out.payload) || out.payload.empty())
+  std::optional<std::string> payload_bytes;
+  if (payload && payload->is_string())
+    payload_bytes = base::Base64Decode(payload->get_ref<const std::string&>());
+  if (!payload_bytes || payload_bytes->empty())
     return Malformed("dsseEnvelope.payload missing or not base64");
+  out.payload = std::move(*payload_bytes);
   const json* pt = Field(*env, "payloadType");
   if (!pt || !pt->is_string()) return Malformed("dsseEnvelope.payloadType missing");
   out.payload_type = pt->get<std::string>();
@@ -103,9 +108,11 @@ Result<ParsedBundle> ParseBundle(std::string_view text) {
   for (const json& s : *sigs) {
     DsseSignature d;
     const json* sig = Field(s, "sig");
-    if (!sig || !sig->is_string() || !Base64Decode(sig->get_ref<const std::string&>(), &d.sig) ||
-        d.sig.empty())
+    std::optional<std::string> sig_bytes;
+    if (sig && sig->is_string()) sig_bytes = base::Base64Decode(sig->get_ref<const std::string&>());
+    if (!sig_bytes || sig_bytes->empty())
       return Malformed("dsseEnvelope.signatures[].sig missing or not base64");
+    d.sig = std::move(*sig_bytes);
     if (const json* k = Field(s, "keyid"); k && k->is_string()) d.keyid = k->get<std::string>();
     out.signatures.push_back(std::move(d));
   }

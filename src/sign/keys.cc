@@ -26,6 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/digest.h"
+#include "base/encoding.h"
 #include "json/json.h"
 #include "sign/sign.h"
 
@@ -117,10 +119,9 @@ Result<std::string> B64Field(const json& obj, std::string_view key, std::string_
   if (!v || !v->is_string())
     return MakeError(ErrorKind::BadKey,
                      "encrypted key: " + std::string(where) + " is missing or not a string");
-  std::string out;
-  if (!Base64Decode(v->get_ref<const std::string&>(), &out))
-    return MakeError(ErrorKind::BadKey, "encrypted key: " + std::string(where) + " is not base64");
-  return out;
+  std::optional<std::string> out = base::Base64Decode(v->get_ref<const std::string&>());
+  if (!out) return MakeError(ErrorKind::BadKey, "encrypted key: " + std::string(where) + " is not base64");
+  return std::move(*out);
 }
 
 Result<int64_t> IntField(const json& obj, std::string_view key) {
@@ -282,7 +283,7 @@ std::string PublicKey::SpkiDer() const {
 
 std::string PublicKey::Pem() const { return WritePemBlock("PUBLIC KEY", SpkiDer()); }
 
-std::string PublicKey::Hint() const { return Base64Encode(Sha256(SpkiDer())); }
+std::string PublicKey::Hint() const { return base::Base64Encode(base::Sha256(SpkiDer())); }
 
 // ----------------------------------------------------------------------------------------- PrivateKey
 
@@ -361,11 +362,11 @@ Result<std::string> PrivateKey::ToEncryptedPem(std::string_view password, const 
                         reinterpret_cast<const unsigned char*>(box_key->data()));
   sodium_memzero(der.data(), der.size());
   // Key order as Go's encoding/json writes the struct (kdf, cipher, ciphertext; name, params, salt).
-  const std::string body = "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":" + std::to_string(params.n) +
-                           ",\"r\":" + std::to_string(params.r) + ",\"p\":" + std::to_string(params.p) +
-                           "},\"salt\":\"" + Base64Encode(salt) +
-                           "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" + Base64Encode(nonce) +
-                           "\"},\"ciphertext\":\"" + Base64Encode(ct) + "\"}";
+  const std::string body =
+      "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":" + std::to_string(params.n) +
+      ",\"r\":" + std::to_string(params.r) + ",\"p\":" + std::to_string(params.p) + "},\"salt\":\"" +
+      base::Base64Encode(salt) + "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" +
+      base::Base64Encode(nonce) + "\"},\"ciphertext\":\"" + base::Base64Encode(ct) + "\"}";
   return WritePemBlock(label, body);
 }
 

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/encoding.h"
 #include "json/json.h"
 #include "sign/sign.h"
 
@@ -178,7 +179,7 @@ Result<SignResult> SignLegacy(oci::Client& client, const Resolved& img, const Pr
   if (!sig) return sig.error();
   if (auto r = PushBlob(client, img.ref, payload); !r) return r.error();
   ordered_json layer = DescriptorOf(kSimpleSigningMediaType, payload);
-  layer["annotations"] = {{std::string(kLegacySignatureAnnotation), Base64Encode(*sig)}};
+  layer["annotations"] = {{std::string(kLegacySignatureAnnotation), base::Base64Encode(*sig)}};
 
   const std::string tag = LegacyTag(digest);
   const oci::Reference tag_ref = WithTag(img.ref, tag);
@@ -405,8 +406,9 @@ Result<VerifyResult> VerifyImage(const std::string& ref_text, const std::vector<
       if (l.media_type != kSimpleSigningMediaType) continue;
       ++n;
       auto a = l.annotations.find(std::string(kLegacySignatureAnnotation));
-      std::string raw;
-      if (a == l.annotations.end() || !Base64Decode(a->second, &raw) || raw.empty()) {
+      std::optional<std::string> raw;
+      if (a != l.annotations.end()) raw = base::Base64Decode(a->second);
+      if (!raw || raw->empty()) {
         f.failures.push_back(MakeError(
             ErrorKind::MalformedBundle,
             "legacy signature " + l.digest + ": the signature annotation is missing or not base64"));
@@ -424,7 +426,7 @@ Result<VerifyResult> VerifyImage(const std::string& ref_text, const std::vector<
       }
       size_t which = keys.size();
       for (size_t k = 0; k < keys.size() && which == keys.size(); ++k)
-        if (keys[k].Verify(*payload, raw)) which = k;
+        if (keys[k].Verify(*payload, *raw)) which = k;
       if (which == keys.size()) {
         f.failures.push_back(
             MakeError(ErrorKind::WrongKey, "legacy signature " + l.digest + " does not verify with " +

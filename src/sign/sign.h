@@ -61,17 +61,6 @@ inline Error MakeError(ErrorKind kind, std::string message) { return Error{kind,
 template <typename T>
 using Result = base::Result<T, Error>;
 
-// ------------------------------------------------------------------------------------------ primitives
-
-// Standard base64 with padding (what Go's encoding/json writes for []byte and protobuf JSON for bytes).
-std::string Base64Encode(std::string_view bytes);
-// Accepts standard and URL-safe alphabets, with or without padding, no whitespace; nullopt-like failure
-// as ok == false.
-bool Base64Decode(std::string_view text, std::string* out);
-// Raw 32-byte SHA-256 and its lowercase hex.
-std::string Sha256(std::string_view bytes);
-std::string Sha256Hex(std::string_view bytes);
-
 // ----------------------------------------------------------------------------------------------- keys
 
 // scrypt parameters of an encrypted key. cosign writes N = 65536 (go-securesystemslib today), older

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/strings.h"
 #include "oci/oci.h"
 
 namespace wasmq::worker {
@@ -15,11 +16,6 @@ namespace {
 
 std::string WithoutScheme(const std::string& ref) {
   return ref.rfind("oci://", 0) == 0 ? ref.substr(6) : ref;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return s;
 }
 
 // A --task-modules prefix as a registry and a repository path ("" = the whole registry). A bare name is a
@@ -35,7 +31,7 @@ std::optional<std::pair<std::string, std::string>> ParseModulePrefix(const std::
   // A bare registry is checked (and normalised, docker.io's aliases) as the registry of a reference in it.
   auto ref = oci::ParseRepository(bare_registry ? text + "/x" : text);
   if (!ref || !ref->tag.empty() || !ref->digest.empty()) return std::nullopt;
-  return std::pair{Lower(ref->registry), bare_registry ? std::string() : ref->repository};
+  return std::pair{base::Lower(ref->registry), bare_registry ? std::string() : ref->repository};
 }
 
 // Whether a later pull may succeed where this one failed (the network or the registry), as opposed to
@@ -160,7 +156,7 @@ queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
   if (!parsed) return queue::InvalidArgument(what + " is not an OCI reference");
   // Compared as references: `registry.example.com` must not admit registry.example.com.evil.io/x, nor
   // `…/pipelines` admit …/pipelines-evil.
-  const std::string registry = Lower(parsed->registry);
+  const std::string registry = base::Lower(parsed->registry);
   bool allowed = false;
   for (const ModulePrefix& p : task_module_prefixes_)
     allowed =

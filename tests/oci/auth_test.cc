@@ -5,6 +5,7 @@
 // transcript.
 #include <gtest/gtest.h>
 
+#include "base/encoding.h"
 #include "oci/oci.h"
 #include "oci/util.h"
 #include "registry_harness.h"
@@ -75,7 +76,7 @@ TEST(BasicAuth, RequiredRejectedAndAccepted) {
   EXPECT_TRUE(login.CheckLogin(reg->host()));
   std::string text = TranscriptText(t) + TranscriptText(pushed_t);
   EXPECT_EQ(text.find("alice-secret-pw"), std::string::npos) << text;
-  EXPECT_EQ(text.find(internal::Base64Encode("alice:alice-secret-pw")), std::string::npos) << text;
+  EXPECT_EQ(text.find(base::Base64Encode("alice:alice-secret-pw")), std::string::npos) << text;
   EXPECT_EQ(text.find("uthorization"), std::string::npos) << text;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 
+#include "base/encoding.h"
 #include "oci/oci.h"
 #include "oci/util.h"
 #include "registry_harness.h"
@@ -106,7 +107,7 @@ TEST(Cli, LoginPushPullInspectTagsCacheWithoutLeakingSecrets) {
   all = no_creds.text + bad.text + login.text + push.text + pull.text + inspect.text + tags.text + missing.text +
         ls.text + offline.text + run.text + down.text + gc.text;
   EXPECT_EQ(all.find(password), std::string::npos) << all;
-  EXPECT_EQ(all.find(internal::Base64Encode("ci:" + password)), std::string::npos);
+  EXPECT_EQ(all.find(base::Base64Encode("ci:" + password)), std::string::npos);
   // Nothing in the cache holds it either.
   for (const auto& f : std::filesystem::recursive_directory_iterator(dir.file("cache"))) {
     if (!f.is_regular_file()) continue;

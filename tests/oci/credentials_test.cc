@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "base/encoding.h"
 #include "oci/oci.h"
 #include "oci/util.h"
 #include "registry_harness.h"
@@ -65,7 +66,7 @@ TEST(Credentials, DockerConfigAuthAndUsernamePassword) {
   CleanEnv env;
   TempDir dir;
   dir.Write("docker/config.json", R"({"auths":{
-      "https://myregistry.com/v1/":{"auth":")" + internal::Base64Encode("alice:s3cret") + R"("},
+      "https://myregistry.com/v1/":{"auth":")" + base::Base64Encode("alice:s3cret") + R"("},
       "other.io":{"username":"bob","password":"pw2"},
       "https://index.docker.io/v1/":{"identitytoken":"refresh-me"}}})");
   auto a = ResolveCredentials("myregistry.com", Isolated(dir));
@@ -130,9 +131,9 @@ TEST(Credentials, KubernetesSecretYamlAndJson) {
   TempDir dir;
   std::string dockercfg = R"({"auths":{"myregistry.com":{"username":"k8s","password":"kpw"}}})";
   std::string yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\n"
-                     "data:\n  .dockerconfigjson: " + internal::Base64Encode(dockercfg) + "\n";
+                     "data:\n  .dockerconfigjson: " + base::Base64Encode(dockercfg) + "\n";
   std::string json = R"({"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/dockerconfigjson",)"
-                     R"("data":{".dockerconfigjson":")" + internal::Base64Encode(dockercfg) + R"("}})";
+                     R"("data":{".dockerconfigjson":")" + base::Base64Encode(dockercfg) + R"("}})";
   for (const auto& [name, text] : {std::pair{"secret.yaml", yaml}, std::pair{"secret.json", json}}) {
     CredentialOptions o = Isolated(dir);
     o.k8s_secret = dir.Write(name, text);
@@ -179,7 +180,7 @@ TEST(Credentials, StoreLoginWritesDockerFormatMode0600) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::ifstream in(o.wasmq_auth_file);
   auto j = nlohmann::json::parse(in);
-  EXPECT_EQ(j["auths"]["127.0.0.1:5000"]["auth"], internal::Base64Encode("dave:pa:ss"));
+  EXPECT_EQ(j["auths"]["127.0.0.1:5000"]["auth"], base::Base64Encode("dave:pa:ss"));
   EXPECT_TRUE(j["auths"].contains("keep.io"));
   EXPECT_EQ(j["other"], 1);
   auto r = ResolveCredentials("127.0.0.1:5000", o);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/encoding.h"
 #include "sign/sign.h"
 
 namespace wasmq::sign {
@@ -93,8 +94,9 @@ TEST(Formats, VerifyBundleReasons) {
       "\"digest\":{\"sha256\":\"" +
       std::string(64, 'a') + "\"}}],\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{}}";
   json b = json::parse(*MakeBundle(*key, "r/x", kDigestA));
-  b["dsseEnvelope"]["payload"] = Base64Encode(payload);
-  b["dsseEnvelope"]["signatures"][0]["sig"] = Base64Encode(*key->Sign(Pae(kInTotoPayloadType, payload)));
+  b["dsseEnvelope"]["payload"] = base::Base64Encode(payload);
+  b["dsseEnvelope"]["signatures"][0]["sig"] =
+      base::Base64Encode(*key->Sign(Pae(kInTotoPayloadType, payload)));
   auto slsa = ParseBundle(b.dump());
   ASSERT_TRUE(slsa);
   auto r = VerifyBundle(*slsa, keys, kDigestA);

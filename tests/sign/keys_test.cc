@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "base/encoding.h"
 #include "registry_harness.h"
 #include "sign/sign.h"
 
@@ -70,29 +71,23 @@ struct Fixture {
                           reinterpret_cast<const unsigned char*>(key.data()));
     std::string json = "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"" + n_key + "\":" + std::to_string(n) +
                        ",\"r\":" + std::to_string(r) + ",\"p\":" + std::to_string(p) + "},\"salt\":\"" +
-                       Base64Encode(salt) + "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" +
-                       Base64Encode(nonce) + "\"},\"ciphertext\":\"" + Base64Encode(ct) + "\"}";
+                       base::Base64Encode(salt) + "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" +
+                       base::Base64Encode(nonce) + "\"},\"ciphertext\":\"" + base::Base64Encode(ct) + "\"}";
     return Pem(label, json);
   }
 };
 
 TEST(Base64, BothAlphabetsWithAndWithoutPadding) {
-  std::string out;
-  ASSERT_TRUE(Base64Decode("aGn7/78=", &out));
-  EXPECT_EQ(out, "hi\xfb\xff\xbf");
-  ASSERT_TRUE(Base64Decode("aGn7_78", &out));
-  EXPECT_EQ(out, "hi\xfb\xff\xbf");
-  ASSERT_TRUE(Base64Decode("QQ==", &out));
-  EXPECT_EQ(out, "A");
-  ASSERT_TRUE(Base64Decode("QQ", &out));
-  EXPECT_EQ(out, "A");
-  ASSERT_TRUE(Base64Decode("", &out));
-  EXPECT_EQ(out, "");
-  EXPECT_FALSE(Base64Decode("Q", &out));
-  EXPECT_FALSE(Base64Decode("QQ=A", &out));
-  EXPECT_FALSE(Base64Decode("QQ===", &out));
-  EXPECT_FALSE(Base64Decode("QU JD", &out));
-  EXPECT_EQ(Base64Encode("A"), "QQ==");
+  EXPECT_EQ(base::Base64Decode("aGn7/78="), "hi\xfb\xff\xbf");
+  EXPECT_EQ(base::Base64Decode("aGn7_78"), "hi\xfb\xff\xbf");
+  EXPECT_EQ(base::Base64Decode("QQ=="), "A");
+  EXPECT_EQ(base::Base64Decode("QQ"), "A");
+  EXPECT_EQ(base::Base64Decode(""), "");
+  EXPECT_FALSE(base::Base64Decode("Q"));
+  EXPECT_FALSE(base::Base64Decode("QQ=A"));
+  EXPECT_FALSE(base::Base64Decode("QQ==="));
+  EXPECT_FALSE(base::Base64Decode("QU JD"));
+  EXPECT_EQ(base::Base64Encode("A"), "QQ==");
 }
 
 TEST(Keys, GenerateEncryptLoadSignVerify) {
@@ -207,9 +202,10 @@ TEST(Keys, RefusesBadParametersAndFiles) {
   ASSERT_TRUE(parsed);
   std::string ct = parsed->ciphertext;
   ct[20] ^= 1;
-  std::string body = "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":32768,\"r\":8,\"p\":1},\"salt\":\"" +
-                     Base64Encode(parsed->salt) + "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" +
-                     Base64Encode(parsed->nonce) + "\"},\"ciphertext\":\"" + Base64Encode(ct) + "\"}";
+  std::string body =
+      "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":32768,\"r\":8,\"p\":1},\"salt\":\"" +
+      base::Base64Encode(parsed->salt) + "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"" +
+      base::Base64Encode(parsed->nonce) + "\"},\"ciphertext\":\"" + base::Base64Encode(ct) + "\"}";
   EXPECT_EQ(PrivateKey::LoadEncrypted(Pem("ENCRYPTED SIGSTORE PRIVATE KEY", body), "hunter2").error().kind,
             ErrorKind::BadPassword);
 }
@@ -260,7 +256,7 @@ TEST(Keys, HintIsBase64OfSha256OfSpki) {
   unsigned char md[32];
   unsigned int len = 0;
   EVP_Digest(der.data(), der.size(), md, &len, EVP_sha256(), nullptr);
-  EXPECT_EQ(pub.Hint(), Base64Encode(std::string(reinterpret_cast<char*>(md), len)));
+  EXPECT_EQ(pub.Hint(), base::Base64Encode(std::string(reinterpret_cast<char*>(md), len)));
 }
 
 // The `openssl` CLI, a second implementation, verifies what PrivateKey::Sign writes.

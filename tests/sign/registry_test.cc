@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/encoding.h"
 #include "oci/oci.h"
 #include "registry_harness.h"
 #include "sign/sign.h"
@@ -238,10 +239,12 @@ TEST_F(SignRegistry, TamperedPayloadIsAWrongKeyAndTruncatedBundleIsMalformed) {
   const std::string b = PushModule("formy/bg", "b");
   auto key = PrivateKey::Generate();
   json bundle = json::parse(*MakeBundle(*key, "x", b));
-  std::string payload;
-  ASSERT_TRUE(Base64Decode(bundle["dsseEnvelope"]["payload"].get<std::string>(), &payload));
+  std::optional<std::string> decoded =
+      base::Base64Decode(bundle["dsseEnvelope"]["payload"].get<std::string>());
+  ASSERT_TRUE(decoded);
+  std::string payload = *decoded;
   payload.insert(1, " ");  // the same statement as JSON, other bytes
-  bundle["dsseEnvelope"]["payload"] = Base64Encode(payload);
+  bundle["dsseEnvelope"]["payload"] = base::Base64Encode(payload);
   const std::string tampered = PushReferrer("formy/bg", b, bundle.dump());
   PushIndex("formy/bg", b, {tampered});
   auto v = VerifyImage(Ref("formy/bg", "b"), Keys(*key), {});
@@ -381,10 +384,10 @@ TEST_F(SignRegistry, LegacySignWritesWhatTheFixtureHasAndVerifies) {
   json config = json::parse(GetBlob("formy/bg", m["config"]["digest"]));
   EXPECT_EQ(config["rootfs"]["diff_ids"], json::array({Digest(payload)}));
   EXPECT_EQ(config["history"].size(), 1u);
-  std::string sig;
-  ASSERT_TRUE(Base64Decode(
-      m["layers"][0]["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>(), &sig));
-  EXPECT_TRUE(key->Public().Verify(payload, sig));
+  std::optional<std::string> sig = base::Base64Decode(
+      m["layers"][0]["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(key->Public().Verify(payload, *sig));
 
   auto v = VerifyImage(Ref("formy/bg", "v1"), Keys(*key), {});
   ASSERT_TRUE(v) << v.error().message;
