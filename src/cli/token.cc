@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "api/api.h"
+#include "base/units.h"
 #include "cli/commands.h"
 #include "config/flags.h"
 
@@ -29,12 +30,14 @@ int Token(const TokenArgs& a) {
     std::cerr << "wasmq token: the secret (--jwt-secret or WASMQ_JWT_SECRET) must be at least 32 bytes\n";
     return 2;
   }
-  auto ms = config::ParseDurationMs(a.ttl);
-  if (!ms || *ms < 1000) {
+  auto ttl = base::ParseDuration(a.ttl);
+  if (!ttl || *ttl < std::chrono::seconds(1)) {
     std::cerr << "wasmq token: --ttl: must be a duration of at least 1s (30m, 24h, 7d)\n";
     return 2;
   }
-  std::cout << api::SignToken(cfg->jwt_secret, a.subject, std::chrono::seconds(*ms / 1000)) << "\n";
+  std::cout << api::SignToken(cfg->jwt_secret, a.subject,
+                              std::chrono::duration_cast<std::chrono::seconds>(*ttl))
+            << "\n";
   return 0;
 }
 

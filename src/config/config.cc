@@ -13,13 +13,13 @@
 #include <sstream>
 #include <thread>
 
-#include "queue/model.h"
+#include "base/units.h"
+#include "queue/queue.h"
 
 namespace wasmq::config {
 namespace {
 
-using queue::InvalidArgument;
-using queue::Result;
+Error InvalidArgument(std::string message) { return Error{std::move(message)}; }
 
 constexpr Setting kSettings[] = {
     {"addr", "WASMQ_ADDR", "127.0.0.1:8080",
@@ -131,10 +131,6 @@ std::string Where(const Value& v) {
   return "?";
 }
 
-[[noreturn]] void Bad(const Value& v, const std::string& why) {
-  throw queue::Error{queue::Code::InvalidArgument, Where(v) + ": " + why};
-}
-
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -146,75 +142,63 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// The integer `text` (the whole value by default, or one part of it, named by `what`).
-int64_t Int(const Value& v, int64_t lo, int64_t hi, std::optional<std::string> text = std::nullopt,
-            const std::string& what = "") {
-  const std::string& t = text ? *text : v.text;
-  int64_t out = 0;
-  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-  if (ec != std::errc() || p != t.data() + t.size() || out < lo || out > hi)
-    Bad(v, what + "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-  return out;
-}
+// Validation keeps the first bad value: Load() returns it. The checks after it still run, on in-range
+// placeholders, but cannot replace it, so the message names the first bad setting in Load()'s order.
+class Checker {
+ public:
+  void Bad(const Value& v, const std::string& why) {
+    if (!first_) first_ = Error{Where(v) + ": " + why};
+  }
+  const std::optional<Error>& first() const { return first_; }
 
-int64_t Duration(const Value& v, int64_t min_ms) {
-  auto ms = ParseDurationMs(v.text);
-  if (!ms) Bad(v, "must be a duration with a unit: 250ms, 30s, 5m, 2h, 7d");
-  if (*ms < min_ms) Bad(v, "must be at least " + std::to_string(min_ms) + "ms");
-  return *ms;
-}
+  // The integer `text` (the whole value by default, or one part of it, named by `what`).
+  int64_t Int(const Value& v, int64_t lo, int64_t hi, std::optional<std::string> text = std::nullopt,
+              const std::string& what = "") {
+    const std::string& t = text ? *text : v.text;
+    int64_t out = 0;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    if (ec != std::errc() || p != t.data() + t.size() || out < lo || out > hi) {
+      Bad(v, what + "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      return lo;
+    }
+    return out;
+  }
 
-std::string Mode(const Value& v, const std::string& m) {
-  if (!queue::IsValidModeName(m)) Bad(v, "'" + m + "' is not a valid mode name");
-  return m;
-}
+  int64_t DurationMs(const Value& v, int64_t min_ms) {
+    auto d = base::ParseDuration(v.text);
+    if (!d) {
+      Bad(v, "must be a duration with a unit: 250ms, 30s, 5m, 2h, 7d");
+      return min_ms;
+    }
+    if (d->count() < min_ms) {
+      Bad(v, "must be at least " + std::to_string(min_ms) + "ms");
+      return min_ms;
+    }
+    return d->count();
+  }
+
+  // A size from `lo` to `hi` bytes; `rule` says which in the message.
+  uint64_t Bytes(const Value& v, uint64_t lo, uint64_t hi, const std::string& rule) {
+    auto b = base::ParseBytes(v.text);
+    if (!b || *b < lo || *b > hi) {
+      Bad(v, rule);
+      return lo;
+    }
+    return *b;
+  }
+
+  std::string Mode(const Value& v, const std::string& m) {
+    if (!queue::IsValidModeName(m)) Bad(v, "'" + m + "' is not a valid mode name");
+    return m;
+  }
+
+ private:
+  std::optional<Error> first_;
+};
 
 }  // namespace
 
 std::span<const Setting> Settings() { return kSettings; }
-
-std::optional<int64_t> ParseDurationMs(std::string_view text) {
-  if (text == "0") return 0;
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p == text.data() || n < 0) return std::nullopt;
-  std::string_view unit(p, text.data() + text.size() - p);
-  int64_t mul;
-  if (unit == "ms")
-    mul = 1;
-  else if (unit == "s")
-    mul = 1000;
-  else if (unit == "m")
-    mul = 60'000;
-  else if (unit == "h")
-    mul = 3'600'000;
-  else if (unit == "d")
-    mul = 86'400'000;
-  else
-    return std::nullopt;
-  if (n > INT64_MAX / mul) return std::nullopt;
-  return n * mul;
-}
-
-std::optional<uint64_t> ParseBytes(std::string_view text) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p == text.data()) return std::nullopt;
-  std::string_view unit(p, text.data() + text.size() - p);
-  uint64_t mul;
-  if (unit.empty() || unit == "B")
-    mul = 1;
-  else if (unit == "KiB" || unit == "K" || unit == "k")
-    mul = 1ull << 10;
-  else if (unit == "MiB" || unit == "M")
-    mul = 1ull << 20;
-  else if (unit == "GiB" || unit == "G")
-    mul = 1ull << 30;
-  else
-    return std::nullopt;
-  if (n > UINT64_MAX / mul) return std::nullopt;
-  return n * mul;
-}
 
 Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text, std::string_view file_name) {
   std::map<std::string, std::string> out;
@@ -313,176 +297,161 @@ Result<Config> Load(const LoadInput& input) {
     if (!values.count(key)) return InvalidArgument("--" + key + ": no such setting");
   auto get = [&](std::string_view key) -> const Value& { return values.find(key)->second; };
 
-  try {
-    Config c;
-    {
-      const Value& v = get("addr");
-      size_t colon = v.text.rfind(':');
-      if (colon == std::string::npos || colon == 0) Bad(v, "must be HOST:PORT");
-      Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
-      c.addr = v.text;
-    }
-    c.data_dir = get("data-dir").text;
-    c.engine_config_path = get("engine-config").text;
-    if (c.data_dir.empty()) Bad(get("data-dir"), "must not be empty");
-    if (const Value& v = get("workers"); v.text == "auto")
-      c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    else
-      c.workers = static_cast<int>(Int(v, 0, 1024));
-    if (const Value& v = get("prefetch"); v.text != "auto") c.prefetch = static_cast<int>(Int(v, 0, 1024));
-    for (const std::string& m : SplitList(get("modes").text)) c.modes.push_back(Mode(get("modes"), m));
-
-    if (const Value& v = get("pipelines-dir"); !v.text.empty()) {
-      std::error_code ec;
-      if (!std::filesystem::is_directory(v.text, ec)) Bad(v, "is not a directory");
-      for (const auto& entry : std::filesystem::directory_iterator(v.text, ec)) {
-        if (entry.path().extension() != ".wasm") continue;
-        std::string mode = entry.path().stem().string();
-        if (queue::IsValidModeName(mode)) c.pipelines[mode] = entry.path().string();
-      }
-    }
-    for (const std::string& item : SplitList(get("pipelines").text)) {
-      const Value& v = get("pipelines");
-      size_t eq = item.find('=');
-      if (eq == std::string::npos) Bad(v, "'" + item + "' must be MODE=PATH");
-      std::string mode = Mode(v, item.substr(0, eq)), path = item.substr(eq + 1);
-      // Not a readable file: an OCI reference (`oci://` optional) that the worker pulls through the cache.
-      bool looks_like_ref = path.rfind("oci://", 0) == 0 ||
-                            (path.find(':') != std::string::npos && path.find('/') != std::string::npos &&
-                             path.size() > 5 && path.substr(path.size() - 5) != ".wasm");
-      if (access(path.c_str(), R_OK) != 0 && !looks_like_ref)
-        Bad(v, "cannot read the module for " + mode + ": " + path);
-      c.pipelines[mode] = path;
-    }
-    // `--pipelines ""` (or WASMQ_PIPELINES=) says "no pipelines": the built-in ones stay out too.
-    c.builtin_pipelines = !(get("pipelines").source != Source::Default && get("pipelines").text.empty());
-    for (const std::string& item : SplitList(get("mode-limits").text)) {
-      const Value& v = get("mode-limits");
-      size_t eq = item.find('=');
-      if (eq == std::string::npos) Bad(v, "'" + item + "' must be MODE=N");
-      std::string mode = Mode(v, item.substr(0, eq));
-      c.mode_limits[mode] =
-          static_cast<int>(Int(v, 1, 1024, item.substr(eq + 1), "the limit of " + mode + " "));
-    }
-    c.task_timeout_ms = Duration(get("task-timeout"), 1);
-    if (c.task_timeout_ms > queue::kMaxTimeoutMs) Bad(get("task-timeout"), "must be at most 7d");
-    c.max_retries = static_cast<int>(Int(get("max-retries"), 0, queue::kMaxRetriesLimit));
-    c.retry_backoff_ms = Duration(get("retry-backoff"), 0);
-    c.retry_backoff_max_ms = Duration(get("retry-backoff-max"), 0);
-    if (c.retry_backoff_max_ms < c.retry_backoff_ms)
-      Bad(get("retry-backoff-max"), "must not be shorter than WASMQ_RETRY_BACKOFF");
-    c.lease_ms = Duration(get("lease"), 100);
-    c.task_ttl_ms = Duration(get("task-ttl"), 0);
-    c.cleanup_interval_ms = Duration(get("cleanup-interval"), 10);
-    c.shutdown_grace_ms = Duration(get("shutdown-grace"), 0);
-    {
-      const Value& v = get("max-memory");
-      auto b = ParseBytes(v.text);
-      if (!b || *b < 65536) Bad(v, "must be a size of at least 64KiB (65536, 64KiB, 256MiB, 1GiB)");
-      c.max_memory_bytes = *b;
-    }
-    {
-      const Value& v = get("max-output");
-      auto b = ParseBytes(v.text);
-      if (!b || *b < 1024) Bad(v, "must be a size of at least 1KiB (65536, 64KiB, 256MiB, 1GiB)");
-      c.max_output_bytes = *b;
-    }
-    c.max_output_files = static_cast<uint64_t>(Int(get("max-output-files"), 1, 100'000'000));
-    {
-      const Value& v = get("sqlite-sync");
-      if (v.text != "normal" && v.text != "full") Bad(v, "must be normal or full");
-      c.sqlite_sync_full = v.text == "full";
-    }
-    {
-      const Value& v = get("auth");
-      if (v.text != "off" && v.text != "jwt") Bad(v, "must be off or jwt");
-      c.auth_jwt = v.text == "jwt";
-      c.jwt_secret = get("jwt-secret").text;
-      if (c.auth_jwt && c.jwt_secret.size() < 32)
-        Bad(get("jwt-secret"), "must be at least 32 bytes when WASMQ_AUTH=jwt (e.g. `openssl rand -hex 32`)");
-      c.jwt_issuer = get("jwt-issuer").text;
-      c.jwt_audience = get("jwt-audience").text;
-    }
-    c.cors_origins = SplitList(get("cors-origins").text);
-    c.cache_dir = get("cache-dir").text;
-    {
-      const Value& v = get("offline");
-      if (v.text != "on" && v.text != "off") Bad(v, "must be on or off");
-      c.offline = v.text == "on";
-    }
-    c.insecure_registries = SplitList(get("insecure-registries").text);
-    c.task_modules = SplitList(get("task-modules").text);
-    c.k8s_secret = get("k8s-secret").text;
-    if (!c.k8s_secret.empty() && access(c.k8s_secret.c_str(), R_OK) != 0) Bad(get("k8s-secret"), "cannot be read");
-    {
-      const Value& v = get("max-upload");
-      auto b = ParseBytes(v.text);
-      if (!b || *b < 1024 || *b > (uint64_t{4} << 30)) Bad(v, "must be a size from 1KiB to 4GiB");
-      c.max_upload_bytes = *b;
-    }
-    c.max_connections = static_cast<int>(Int(get("max-connections"), 1, 1'000'000));
-    {
-      const Value& v = get("rate-limit");
-      char* end = nullptr;
-      c.rate_limit = std::strtod(v.text.c_str(), &end);
-      if (v.text.empty() || *end != '\0' || !(c.rate_limit >= 0) || c.rate_limit > 1e6)
-        Bad(v, "must be a number of requests per second from 0 to 1000000");
-    }
-    c.rate_burst = static_cast<int>(Int(get("rate-burst"), 0, 1'000'000));
-    c.web_root = get("web-root").text;
-    if (!c.web_root.empty() && !std::filesystem::is_directory(c.web_root)) Bad(get("web-root"), "is not a directory");
-    {
-      const Value& v = get("access-log");
-      if (v.text != "on" && v.text != "off") Bad(v, "must be on or off");
-      c.access_log = v.text == "on";
-    }
-    c.metrics_token = get("metrics-token").text;
-    if (const Value& v = get("metrics-addr"); !v.text.empty()) {
-      size_t colon = v.text.rfind(':');
-      if (colon == std::string::npos || colon == 0) Bad(v, "must be HOST:PORT");
-      Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
-      c.metrics_addr = v.text;
-    }
-    c.redis_host = get("redis-host").text;
-    c.redis_port = static_cast<int>(Int(get("redis-port"), 1, 65535));
-    c.redis_db = static_cast<int>(Int(get("redis-db"), 0, 1'000'000));
-    c.redis_prefix = get("redis-prefix").text;
-    if (c.redis_prefix.empty() || c.redis_prefix.find_first_of(" {}") != std::string::npos)
-      Bad(get("redis-prefix"), "must be non-empty, without spaces or braces");
-    {
-      const Value& v = get("store");
-      if (!v.text.empty()) {
-        if (!v.text.starts_with("sqlite:") && !v.text.starts_with("redis://"))
-          Bad(v, "must be sqlite:PATH or redis://HOST:PORT/DB");
-        if (v.text == "sqlite:") Bad(v, "sqlite: needs a file path");
-        c.store_url = v.text;
-      } else if (!c.redis_host.empty()) {
-        // The password goes into the URL percent-encoded, so that any character survives the URL parser.
-        std::string auth;
-        if (const std::string& pw = get("redis-password").text; !pw.empty()) {
-          auth = ":";
-          for (unsigned char ch : pw) {
-            static constexpr char kHex[] = "0123456789ABCDEF";
-            if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-              auth += static_cast<char>(ch);
-            } else {
-              auth += '%';
-              auth += kHex[ch >> 4];
-              auth += kHex[ch & 15];
-            }
-          }
-          auth += "@";
-        }
-        c.store_url = "redis://" + auth + c.redis_host + ":" + std::to_string(c.redis_port) + "/" +
-                      std::to_string(c.redis_db);
-      } else {
-        c.store_url = "sqlite:" + (std::filesystem::path(c.data_dir) / "wasmq.db").string();
-      }
-    }
-    return c;
-  } catch (const queue::Error& e) {
-    return e;
+  Checker check;
+  Config c;
+  {
+    const Value& v = get("addr");
+    size_t colon = v.text.rfind(':');
+    if (colon == std::string::npos || colon == 0) check.Bad(v, "must be HOST:PORT");
+    check.Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
+    c.addr = v.text;
   }
+  c.data_dir = get("data-dir").text;
+  c.engine_config_path = get("engine-config").text;
+  if (c.data_dir.empty()) check.Bad(get("data-dir"), "must not be empty");
+  if (const Value& v = get("workers"); v.text == "auto")
+    c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  else
+    c.workers = static_cast<int>(check.Int(v, 0, 1024));
+  if (const Value& v = get("prefetch"); v.text != "auto") c.prefetch = static_cast<int>(check.Int(v, 0, 1024));
+  for (const std::string& m : SplitList(get("modes").text)) c.modes.push_back(check.Mode(get("modes"), m));
+
+  if (const Value& v = get("pipelines-dir"); !v.text.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(v.text, ec)) check.Bad(v, "is not a directory");
+    for (const auto& entry : std::filesystem::directory_iterator(v.text, ec)) {
+      if (entry.path().extension() != ".wasm") continue;
+      std::string mode = entry.path().stem().string();
+      if (queue::IsValidModeName(mode)) c.pipelines[mode] = entry.path().string();
+    }
+  }
+  for (const std::string& item : SplitList(get("pipelines").text)) {
+    const Value& v = get("pipelines");
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) check.Bad(v, "'" + item + "' must be MODE=PATH");
+    std::string mode = check.Mode(v, item.substr(0, eq)), path = item.substr(eq + 1);
+    // Not a readable file: an OCI reference (`oci://` optional) that the worker pulls through the cache.
+    bool looks_like_ref = path.rfind("oci://", 0) == 0 ||
+                          (path.find(':') != std::string::npos && path.find('/') != std::string::npos &&
+                           path.size() > 5 && path.substr(path.size() - 5) != ".wasm");
+    if (access(path.c_str(), R_OK) != 0 && !looks_like_ref)
+      check.Bad(v, "cannot read the module for " + mode + ": " + path);
+    c.pipelines[mode] = path;
+  }
+  // `--pipelines ""` (or WASMQ_PIPELINES=) says "no pipelines": the built-in ones stay out too.
+  c.builtin_pipelines = !(get("pipelines").source != Source::Default && get("pipelines").text.empty());
+  for (const std::string& item : SplitList(get("mode-limits").text)) {
+    const Value& v = get("mode-limits");
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) check.Bad(v, "'" + item + "' must be MODE=N");
+    std::string mode = check.Mode(v, item.substr(0, eq));
+    c.mode_limits[mode] =
+        static_cast<int>(check.Int(v, 1, 1024, item.substr(eq + 1), "the limit of " + mode + " "));
+  }
+  c.task_timeout_ms = check.DurationMs(get("task-timeout"), 1);
+  if (c.task_timeout_ms > queue::kMaxTimeoutMs) check.Bad(get("task-timeout"), "must be at most 7d");
+  c.max_retries = static_cast<int>(check.Int(get("max-retries"), 0, queue::kMaxRetriesLimit));
+  c.retry_backoff_ms = check.DurationMs(get("retry-backoff"), 0);
+  c.retry_backoff_max_ms = check.DurationMs(get("retry-backoff-max"), 0);
+  if (c.retry_backoff_max_ms < c.retry_backoff_ms)
+    check.Bad(get("retry-backoff-max"), "must not be shorter than WASMQ_RETRY_BACKOFF");
+  c.lease_ms = check.DurationMs(get("lease"), 100);
+  c.task_ttl_ms = check.DurationMs(get("task-ttl"), 0);
+  c.cleanup_interval_ms = check.DurationMs(get("cleanup-interval"), 10);
+  c.shutdown_grace_ms = check.DurationMs(get("shutdown-grace"), 0);
+  c.max_memory_bytes = check.Bytes(get("max-memory"), 65536, UINT64_MAX,
+                                   "must be a size of at least 64KiB (65536, 64KiB, 256MiB, 1GiB)");
+  c.max_output_bytes = check.Bytes(get("max-output"), 1024, UINT64_MAX,
+                                   "must be a size of at least 1KiB (65536, 64KiB, 256MiB, 1GiB)");
+  c.max_output_files = static_cast<uint64_t>(check.Int(get("max-output-files"), 1, 100'000'000));
+  {
+    const Value& v = get("sqlite-sync");
+    if (v.text != "normal" && v.text != "full") check.Bad(v, "must be normal or full");
+    c.sqlite_sync_full = v.text == "full";
+  }
+  {
+    const Value& v = get("auth");
+    if (v.text != "off" && v.text != "jwt") check.Bad(v, "must be off or jwt");
+    c.auth_jwt = v.text == "jwt";
+    c.jwt_secret = get("jwt-secret").text;
+    if (c.auth_jwt && c.jwt_secret.size() < 32)
+      check.Bad(get("jwt-secret"), "must be at least 32 bytes when WASMQ_AUTH=jwt (e.g. `openssl rand -hex 32`)");
+    c.jwt_issuer = get("jwt-issuer").text;
+    c.jwt_audience = get("jwt-audience").text;
+  }
+  c.cors_origins = SplitList(get("cors-origins").text);
+  c.cache_dir = get("cache-dir").text;
+  {
+    const Value& v = get("offline");
+    if (v.text != "on" && v.text != "off") check.Bad(v, "must be on or off");
+    c.offline = v.text == "on";
+  }
+  c.insecure_registries = SplitList(get("insecure-registries").text);
+  c.task_modules = SplitList(get("task-modules").text);
+  c.k8s_secret = get("k8s-secret").text;
+  if (!c.k8s_secret.empty() && access(c.k8s_secret.c_str(), R_OK) != 0) check.Bad(get("k8s-secret"), "cannot be read");
+  c.max_upload_bytes = check.Bytes(get("max-upload"), 1024, uint64_t{4} << 30, "must be a size from 1KiB to 4GiB");
+  c.max_connections = static_cast<int>(check.Int(get("max-connections"), 1, 1'000'000));
+  {
+    const Value& v = get("rate-limit");
+    char* end = nullptr;
+    c.rate_limit = std::strtod(v.text.c_str(), &end);
+    if (v.text.empty() || *end != '\0' || !(c.rate_limit >= 0) || c.rate_limit > 1e6)
+      check.Bad(v, "must be a number of requests per second from 0 to 1000000");
+  }
+  c.rate_burst = static_cast<int>(check.Int(get("rate-burst"), 0, 1'000'000));
+  c.web_root = get("web-root").text;
+  if (!c.web_root.empty() && !std::filesystem::is_directory(c.web_root)) check.Bad(get("web-root"), "is not a directory");
+  {
+    const Value& v = get("access-log");
+    if (v.text != "on" && v.text != "off") check.Bad(v, "must be on or off");
+    c.access_log = v.text == "on";
+  }
+  c.metrics_token = get("metrics-token").text;
+  if (const Value& v = get("metrics-addr"); !v.text.empty()) {
+    size_t colon = v.text.rfind(':');
+    if (colon == std::string::npos || colon == 0) check.Bad(v, "must be HOST:PORT");
+    check.Int(v, 0, 65535, v.text.substr(colon + 1), "the port (0: any free one) ");
+    c.metrics_addr = v.text;
+  }
+  c.redis_host = get("redis-host").text;
+  c.redis_port = static_cast<int>(check.Int(get("redis-port"), 1, 65535));
+  c.redis_db = static_cast<int>(check.Int(get("redis-db"), 0, 1'000'000));
+  c.redis_prefix = get("redis-prefix").text;
+  if (c.redis_prefix.empty() || c.redis_prefix.find_first_of(" {}") != std::string::npos)
+    check.Bad(get("redis-prefix"), "must be non-empty, without spaces or braces");
+  {
+    const Value& v = get("store");
+    if (!v.text.empty()) {
+      if (!v.text.starts_with("sqlite:") && !v.text.starts_with("redis://"))
+        check.Bad(v, "must be sqlite:PATH or redis://HOST:PORT/DB");
+      if (v.text == "sqlite:") check.Bad(v, "sqlite: needs a file path");
+      c.store_url = v.text;
+    } else if (!c.redis_host.empty()) {
+      // The password goes into the URL percent-encoded, so that any character survives the URL parser.
+      std::string auth;
+      if (const std::string& pw = get("redis-password").text; !pw.empty()) {
+        auth = ":";
+        for (unsigned char ch : pw) {
+          static constexpr char kHex[] = "0123456789ABCDEF";
+          if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            auth += static_cast<char>(ch);
+          } else {
+            auth += '%';
+            auth += kHex[ch >> 4];
+            auth += kHex[ch & 15];
+          }
+        }
+        auth += "@";
+      }
+      c.store_url = "redis://" + auth + c.redis_host + ":" + std::to_string(c.redis_port) + "/" +
+                    std::to_string(c.redis_db);
+    } else {
+      c.store_url = "sqlite:" + (std::filesystem::path(c.data_dir) / "wasmq.db").string();
+    }
+  }
+  if (check.first()) return *check.first();
+  return c;
 }
 
 }  // namespace wasmq::config

@@ -9,8 +9,9 @@
 // names where it came from: "WASMQ_WORKERS=abc (environment): must be an integer from 0 to 1024". The seed's
 // REDIS_HOST / REDIS_PORT / REDIS_DB are honoured under those names.
 //
-// Durations take a unit: 250ms, 30s, 5m, 2h, 7d (a bare number other than 0 is refused, so "30" cannot be
-// misread). Sizes: 65536, 64KiB, 256MiB, 1GiB.
+// Durations and sizes follow base/units.h, the rule `wasmq run` uses too: 250ms, 30s, 5m, 2h, 7d (a bare
+// number other than 0 is refused, so "30" cannot be misread); 65536, 64KiB, 16mb, 256MiB, 1GiB (units in
+// any case).
 //
 // Adding a setting: a row in the table (config.cc), a field in Config, a line in Load(), docs/queue.md.
 #pragma once
@@ -23,9 +24,16 @@
 #include <string>
 #include <string_view>
 
-#include "queue/error.h"
+#include "base/result.h"
 
 namespace wasmq::config {
+
+// A setting that cannot be used; the message names it and where its value came from.
+struct Error {
+  std::string message;
+};
+template <typename T>
+using Result = base::Result<T, Error>;
 
 struct Setting {
   std::string_view key;       // the flag without dashes: "workers" → --workers
@@ -89,14 +97,10 @@ struct LoadInput {
   std::string dotenv_path = ".env";  // a missing file is fine; a malformed one is an error
 };
 
-// Resolves every setting and validates it. InvalidArgument naming the variable and its source.
-queue::Result<Config> Load(const LoadInput& input);
+// Resolves every setting and validates it; the first bad one stops it, naming the variable and its source.
+Result<Config> Load(const LoadInput& input);
 
-// Parsers shared with other commands. nullopt when malformed.
-std::optional<int64_t> ParseDurationMs(std::string_view text);
-std::optional<uint64_t> ParseBytes(std::string_view text);
-// Parses a .env file's text into KEY → VALUE (later lines win). InvalidArgument "FILE:LINE: ...".
-queue::Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text,
-                                                              std::string_view file_name);
+// Parses a .env file's text into KEY → VALUE (later lines win). The error says "FILE:LINE: ...".
+Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text, std::string_view file_name);
 
 }  // namespace wasmq::config

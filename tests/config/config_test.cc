@@ -9,6 +9,8 @@
 #include <iterator>
 #include <set>
 
+#include "base/units.h"
+
 namespace wasmq::config {
 namespace {
 
@@ -170,21 +172,37 @@ TEST_F(ConfigTest, PipelinesFromDirAndList) {
   EXPECT_EQ(c->mode_limits["thumbnail"], 1);
 }
 
+// The settings read sizes and durations with base/units.h (tests/base has the full table).
 TEST(ConfigParsers, DurationsAndSizes) {
-  EXPECT_EQ(ParseDurationMs("250ms"), 250);
-  EXPECT_EQ(ParseDurationMs("30s"), 30'000);
-  EXPECT_EQ(ParseDurationMs("5m"), 300'000);
-  EXPECT_EQ(ParseDurationMs("2h"), 7'200'000);
-  EXPECT_EQ(ParseDurationMs("7d"), 604'800'000);
-  EXPECT_EQ(ParseDurationMs("0"), 0);
-  EXPECT_EQ(ParseDurationMs("30"), std::nullopt);
-  EXPECT_EQ(ParseDurationMs("-1s"), std::nullopt);
-  EXPECT_EQ(ParseDurationMs("1.5s"), std::nullopt);
-  EXPECT_EQ(ParseBytes("65536"), 65536u);
-  EXPECT_EQ(ParseBytes("64KiB"), 65536u);
-  EXPECT_EQ(ParseBytes("256MiB"), 256u << 20);
-  EXPECT_EQ(ParseBytes("1GiB"), 1u << 30);
-  EXPECT_EQ(ParseBytes("1TB"), std::nullopt);
+  EXPECT_EQ(base::ParseDuration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(base::ParseDuration("30s"), std::chrono::milliseconds(30'000));
+  EXPECT_EQ(base::ParseDuration("5m"), std::chrono::milliseconds(300'000));
+  EXPECT_EQ(base::ParseDuration("2h"), std::chrono::milliseconds(7'200'000));
+  EXPECT_EQ(base::ParseDuration("7d"), std::chrono::milliseconds(604'800'000));
+  EXPECT_EQ(base::ParseDuration("0"), std::chrono::milliseconds(0));
+  EXPECT_EQ(base::ParseDuration("30"), std::nullopt);
+  EXPECT_EQ(base::ParseDuration("-1s"), std::nullopt);
+  EXPECT_EQ(base::ParseDuration("1.5s"), std::nullopt);
+  EXPECT_EQ(base::ParseBytes("65536"), 65536u);
+  EXPECT_EQ(base::ParseBytes("64KiB"), 65536u);
+  EXPECT_EQ(base::ParseBytes("256MiB"), 256u << 20);
+  EXPECT_EQ(base::ParseBytes("1GiB"), 1u << 30);
+  EXPECT_EQ(base::ParseBytes("1TB"), std::nullopt);
+}
+
+// One rule everywhere: what `wasmq run --max-memory 16mb` takes, WASMQ_MAX_MEMORY takes too.
+TEST_F(ConfigTest, UnitsAreCaseInsensitiveLikeTheCommandLine) {
+  env_ = {{"WASMQ_MAX_MEMORY", "16mb"}, {"WASMQ_MAX_UPLOAD", "1gb"}, {"WASMQ_TASK_TIMEOUT", "90S"}};
+  auto c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->max_memory_bytes, 16u << 20);
+  EXPECT_EQ(c->max_upload_bytes, 1u << 30);
+  EXPECT_EQ(c->task_timeout_ms, 90'000);
+  WriteDotEnv("WASMQ_MAX_OUTPUT=2Mb\n");
+  env_.clear();
+  c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->max_output_bytes, 2u << 20);
 }
 
 TEST(ConfigTable, KeysAndVariablesAreUnique) {

@@ -3,6 +3,7 @@
 // refused with IMAGE_TOO_LARGE before anything is decoded.
 #include <cmath>
 
+#include "base/units.h"
 #include "config/config.h"
 #include "harness.h"
 
@@ -18,7 +19,7 @@ const worker::PipelineRegistry& UnderDefaultLimits() {
   static worker::PipelineRegistry* registry = [] {
     uint64_t max_memory = 0;
     for (const config::Setting& s : config::Settings())
-      if (s.key == "max-memory") max_memory = config::ParseBytes(s.fallback).value_or(0);
+      if (s.key == "max-memory") max_memory = base::ParseBytes(s.fallback).value_or(0);
     EXPECT_GT(max_memory, 0u);
     wasm::EngineConfig engine;
     engine.max_memory_bytes = std::min<uint64_t>(max_memory, engine.max_memory_bytes);
