@@ -71,8 +71,8 @@ int Serve(const config::LoadInput& input) {
   }
   // The engines pipelines call (wasmq.engine_call); a bad engine config file stops start-up, naming the field.
   auto engine_registry = engines::EngineRegistry::Load(cfg->engine_config_path);
-  if (!engine_registry.registry) {
-    std::cerr << "wasmq serve: " << engine_registry.error << "\n";
+  if (!engine_registry) {
+    std::cerr << "wasmq serve: " << engine_registry.error().message << "\n";
     return kExitConfig;
   }
   Lifecycle life("serve");  // before any thread starts
@@ -94,7 +94,7 @@ int Serve(const config::LoadInput& input) {
   queue::TaskService tasks(**store, std::move(service_options));
   api::ApiServer server(tasks, api_config);
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
-  pool_options.engines = engine_registry.registry.get();
+  pool_options.engines = engine_registry->get();
   pool_options.on_instantiated = [&server](std::string_view mode, double seconds) {
     server.ObserveWasmInstantiation(mode, seconds);
   };
@@ -119,9 +119,9 @@ int Serve(const config::LoadInput& input) {
   life.Log("API and dashboard on http://" + host + ":" + std::to_string(server.port()) + "/ (auth " +
            (cfg->auth_jwt ? "jwt" : "off") + ")");
   std::string engine_names;
-  for (const std::string& name : engine_registry.registry->names())
+  for (const std::string& name : (*engine_registry)->names())
     engine_names += (engine_names.empty() ? "" : ", ") + name;
-  life.Log("engines " + engine_names + " (" + engine_registry.registry->source() + ")");
+  life.Log("engines " + engine_names + " (" + (*engine_registry)->source() + ")");
   life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
   life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +

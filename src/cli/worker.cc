@@ -43,8 +43,8 @@ int RunWorker(const config::LoadInput& input) {
   }
   // The engines pipelines call (wasmq.engine_call); a bad engine config file stops start-up, naming the field.
   auto engine_registry = engines::EngineRegistry::Load(cfg->engine_config_path);
-  if (!engine_registry.registry) {
-    std::cerr << "wasmq worker: " << engine_registry.error << "\n";
+  if (!engine_registry) {
+    std::cerr << "wasmq worker: " << engine_registry.error().message << "\n";
     return kExitConfig;
   }
   Lifecycle life("worker");  // before any thread starts
@@ -65,7 +65,7 @@ int RunWorker(const config::LoadInput& input) {
     return kExitConfig;
   }
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
-  pool_options.engines = engine_registry.registry.get();
+  pool_options.engines = engine_registry->get();
   worker::WorkerPool pool(**store, pipelines, std::move(pool_options));
   if (auto r = pool.Start(); !r) {
     std::cerr << "wasmq worker: " << r.error().message << "\n";
@@ -77,9 +77,9 @@ int RunWorker(const config::LoadInput& input) {
   life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), concurrency " +
            std::to_string(cfg->workers) + ", modes " + modes + ", data in " + cfg->data_dir);
   std::string engine_names;
-  for (const std::string& name : engine_registry.registry->names())
+  for (const std::string& name : (*engine_registry)->names())
     engine_names += (engine_names.empty() ? "" : ", ") + name;
-  life.Log("engines " + engine_names + " (" + engine_registry.registry->source() + ")");
+  life.Log("engines " + engine_names + " (" + (*engine_registry)->source() + ")");
   life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
   life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +

@@ -254,39 +254,56 @@ class ComfyUiEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewComfyUiEngine(const Fields& f) {
-  f.OnlyKeys({"kind", "url", "workflow", "defaults", "output_node", "poll_interval_ms", "timeout_ms",
-              "request_timeout_ms", "headers"});
+Result<std::unique_ptr<Engine>> NewComfyUiEngine(const Fields& f) {
+  if (auto r = f.OnlyKeys({"kind", "url", "workflow", "defaults", "output_node", "poll_interval_ms",
+                           "timeout_ms", "request_timeout_ms", "headers"});
+      !r)
+    return r.error();
   ComfyConfig c;
-  c.base = f.String("url");
+  const Result<std::string> url = f.String("url");
+  if (!url) return url.error();
+  c.base = *url;
   if (!c.base.starts_with("http://") && !c.base.starts_with("https://"))
-    f.Fail("url", "must start with http:// or https://");
+    return f.Fail("url", "must start with http:// or https://");
   while (c.base.ends_with("/")) c.base.pop_back();
   if (!f.Has("workflow"))
-    f.Fail("workflow", "is required (a file path or an inline API-format workflow object)");
+    return f.Fail("workflow", "is required (a file path or an inline API-format workflow object)");
   if (f.json()["workflow"].is_object()) {
     c.workflow = f.json()["workflow"];
   } else {
-    const std::string path = f.Path("workflow");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) f.Fail("workflow", "cannot read " + path);
+    const Result<std::string> path = f.Path("workflow");
+    if (!path) return path.error();
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return f.Fail("workflow", "cannot read " + *path);
     std::stringstream text;
     text << in.rdbuf();
     c.workflow = wasmq::json::Parse(text.str());
     if (!c.workflow.is_object())
-      f.Fail("workflow", path + " is not a JSON object (save the workflow in API format)");
+      return f.Fail("workflow", *path + " is not a JSON object (save the workflow in API format)");
   }
-  if (auto d = f.Object("defaults")) c.defaults = d->json();
-  c.output_node = f.String("output_node", "");
-  if (auto h = f.Object("headers"))
+  const Result<std::optional<Fields>> defaults = f.Object("defaults");
+  if (!defaults) return defaults.error();
+  if (*defaults) c.defaults = (*defaults)->json();
+  const Result<std::string> output_node = f.String("output_node", "");
+  if (!output_node) return output_node.error();
+  c.output_node = *output_node;
+  const Result<std::optional<Fields>> headers = f.Object("headers");
+  if (!headers) return headers.error();
+  if (const std::optional<Fields>& h = *headers)
     for (auto it = h->json().begin(); it != h->json().end(); ++it) {
       if (!it->is_string() || it->get<std::string>().find_first_of("\r\n") != std::string::npos)
-        h->Fail(it.key(), "must be a one-line string");
+        return h->Fail(it.key(), "must be a one-line string");
       c.headers.push_back(it.key() + ": " + it->get<std::string>());
     }
-  c.poll = std::chrono::milliseconds(f.Int("poll_interval_ms", 500, 1, 60'000));
-  c.request_timeout = std::chrono::milliseconds(f.Int("request_timeout_ms", 30'000, 1, 600'000));
-  return std::make_unique<ComfyUiEngine>(std::move(c), f.Int("timeout_ms", 300'000, 1, 24 * 3'600'000));
+  const Result<int64_t> poll_ms = f.Int("poll_interval_ms", 500, 1, 60'000);
+  if (!poll_ms) return poll_ms.error();
+  const Result<int64_t> request_timeout_ms = f.Int("request_timeout_ms", 30'000, 1, 600'000);
+  if (!request_timeout_ms) return request_timeout_ms.error();
+  const Result<int64_t> timeout_ms = f.Int("timeout_ms", 300'000, 1, 24 * 3'600'000);
+  if (!timeout_ms) return timeout_ms.error();
+  c.poll = std::chrono::milliseconds(*poll_ms);
+  c.request_timeout = std::chrono::milliseconds(*request_timeout_ms);
+  return std::unique_ptr<Engine>(std::make_unique<ComfyUiEngine>(std::move(c), *timeout_ms));
 }
 
 }  // namespace wasmq::engines

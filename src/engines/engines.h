@@ -10,9 +10,9 @@
 //   comfyui   a ComfyUI server: workflow template, /upload/image, /prompt, /history polling, /view
 //
 //   auto reg = engines::EngineRegistry::Load(path);        // path "" = the built-in engines only
-//   if (!reg.registry) die(reg.error);                      // names the file and the field
+//   if (!reg) die(reg.error().message);                     // names the file and the field
 //   engines::CancelToken cancel;                            // the task's: Cancel() aborts a call at once
-//   engines::Response r = reg.registry->Call("face-detect", {R"({"max_faces":2})", png_bytes}, &cancel);
+//   engines::Response r = (*reg)->Call("face-detect", {R"({"max_faces":2})", png_bytes}, &cancel);
 //   if (r.status == engines::Status::Ok) use(r.json, r.payload); else report(CodeName(r.status), r.message);
 //
 // Every call is bounded by the engine's timeout_ms and by the registry's size limits; a CancelToken's
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/result.h"
 
 namespace wasmq::engines {
 
@@ -112,19 +113,22 @@ struct Limits {
   size_t max_response_payload = 64u << 20;
 };
 
-class EngineRegistry;
-struct LoadResult {
-  std::unique_ptr<EngineRegistry> registry;  // null on error
-  std::string error;                         // names the file and the field
+// A config file that cannot be used; the message names the file and the field.
+struct Error {
+  std::string message;
 };
+template <typename T>
+using Result = base::Result<T, Error>;
+
+class EngineRegistry;
 
 class EngineRegistry {
  public:
   // Reads the engine config file; "" gives the built-in engines only. The built-in `face-detect` is always
   // there (a config entry of that name replaces it, e.g. to point at another cascade file).
-  static LoadResult Load(const std::string& path);
+  static Result<std::unique_ptr<EngineRegistry>> Load(const std::string& path);
   // The same from JSON text; `source` names it in error messages.
-  static LoadResult Parse(std::string_view json_text, const std::string& source);
+  static Result<std::unique_ptr<EngineRegistry>> Parse(std::string_view json_text, const std::string& source);
 
   // Calls engine `name`: checks the request against the limits, bounds the call by the engine's timeout,
   // and the response by the limits. Thread-safe.

@@ -149,13 +149,16 @@ class FaceDetectEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewFaceDetectEngine(const Fields& f) {
-  f.OnlyKeys({"kind", "builtin", "cascade", "timeout_ms"});
-  std::string cascade = f.Path("cascade", std::string(kDefaultFaceCascade));
+Result<std::unique_ptr<Engine>> NewFaceDetectEngine(const Fields& f) {
+  if (auto r = f.OnlyKeys({"kind", "builtin", "cascade", "timeout_ms"}); !r) return r.error();
+  Result<std::string> cascade = f.Path("cascade", std::string(kDefaultFaceCascade));
+  if (!cascade) return cascade.error();
   std::error_code ec;
-  if (f.Has("cascade") && !std::filesystem::is_regular_file(cascade, ec))
-    f.Fail("cascade", "no such file: " + cascade);
-  return std::make_unique<FaceDetectEngine>(std::move(cascade), f.Int("timeout_ms", 30'000, 1, 3'600'000));
+  if (f.Has("cascade") && !std::filesystem::is_regular_file(*cascade, ec))
+    return f.Fail("cascade", "no such file: " + *cascade);
+  Result<int64_t> timeout_ms = f.Int("timeout_ms", 30'000, 1, 3'600'000);
+  if (!timeout_ms) return timeout_ms.error();
+  return std::unique_ptr<Engine>(std::make_unique<FaceDetectEngine>(std::move(*cascade), *timeout_ms));
 }
 
 }  // namespace wasmq::engines

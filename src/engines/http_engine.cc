@@ -127,56 +127,85 @@ class HttpEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewHttpEngine(const Fields& f) {
-  f.OnlyKeys({"kind", "url", "method", "headers", "auth", "timeout_ms", "retries", "retry_backoff_ms",
-              "max_response_bytes", "request", "content_type", "json_field", "file_field"});
+Result<std::unique_ptr<Engine>> NewHttpEngine(const Fields& f) {
+  if (auto r =
+          f.OnlyKeys({"kind", "url", "method", "headers", "auth", "timeout_ms", "retries", "retry_backoff_ms",
+                      "max_response_bytes", "request", "content_type", "json_field", "file_field"});
+      !r)
+    return r.error();
   HttpConfig c;
-  c.url = f.String("url");
+  const Result<std::string> url = f.String("url");
+  if (!url) return url.error();
+  c.url = *url;
   if (!c.url.starts_with("http://") && !c.url.starts_with("https://"))
-    f.Fail("url", "must start with http:// or https://");
-  c.method = f.String("method", "POST");
+    return f.Fail("url", "must start with http:// or https://");
+  const Result<std::string> method = f.String("method", "POST");
+  if (!method) return method.error();
+  c.method = *method;
   if (c.method != "GET" && c.method != "POST" && c.method != "PUT" && c.method != "PATCH")
-    f.Fail("method", "must be GET, POST, PUT or PATCH");
-  if (auto h = f.Object("headers"))
+    return f.Fail("method", "must be GET, POST, PUT or PATCH");
+  const Result<std::optional<Fields>> headers = f.Object("headers");
+  if (!headers) return headers.error();
+  if (const std::optional<Fields>& h = *headers)
     for (auto it = h->json().begin(); it != h->json().end(); ++it) {
-      if (!it->is_string()) h->Fail(it.key(), "must be a string");
+      if (!it->is_string()) return h->Fail(it.key(), "must be a string");
       std::string v = it->get<std::string>();
       if (it.key().find_first_of(":\r\n") != std::string::npos ||
           v.find_first_of("\r\n") != std::string::npos)
-        h->Fail(it.key(), "a header name or value cannot hold ':' or a line break");
+        return h->Fail(it.key(), "a header name or value cannot hold ':' or a line break");
       c.headers.push_back(it.key() + ": " + v);
     }
-  if (auto a = f.Object("auth")) {
-    a->OnlyKeys({"type", "env", "header"});
-    const std::string type = a->String("type"), env = a->String("env");
-    const char* secret = std::getenv(env.c_str());
-    if (!secret || !*secret) a->Fail("env", "the environment variable " + env + " is not set");
+  const Result<std::optional<Fields>> auth = f.Object("auth");
+  if (!auth) return auth.error();
+  if (const std::optional<Fields>& a = *auth) {
+    if (auto r = a->OnlyKeys({"type", "env", "header"}); !r) return r.error();
+    const Result<std::string> type = a->String("type");
+    if (!type) return type.error();
+    const Result<std::string> env = a->String("env");
+    if (!env) return env.error();
+    const char* secret = std::getenv(env->c_str());
+    if (!secret || !*secret) return a->Fail("env", "the environment variable " + *env + " is not set");
     if (std::string(secret).find_first_of("\r\n") != std::string::npos)
-      a->Fail("env", "the value of " + env + " holds a line break");
-    if (type == "bearer") {
+      return a->Fail("env", "the value of " + *env + " holds a line break");
+    if (*type == "bearer") {
       c.headers.push_back(std::string("Authorization: Bearer ") + secret);
-    } else if (type == "header") {
-      std::string name = a->String("header");
-      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos)
-        a->Fail("header", "is not a header name");
-      c.headers.push_back(name + ": " + secret);
+    } else if (*type == "header") {
+      const Result<std::string> name = a->String("header");
+      if (!name) return name.error();
+      if (name->empty() || name->find_first_of(":\r\n ") != std::string::npos)
+        return a->Fail("header", "is not a header name");
+      c.headers.push_back(*name + ": " + secret);
     } else {
-      a->Fail("type", "must be \"bearer\" or \"header\"");
+      return a->Fail("type", "must be \"bearer\" or \"header\"");
     }
   }
-  const std::string mode = f.String("request", "body");
-  if (mode == "multipart")
+  const Result<std::string> mode = f.String("request", "body");
+  if (!mode) return mode.error();
+  if (*mode == "multipart")
     c.mode = BodyMode::Multipart;
-  else if (mode != "body")
-    f.Fail("request", "must be \"body\" or \"multipart\"");
-  c.content_type = f.String("content_type", "");
-  c.json_field = f.String("json_field", "request");
-  c.file_field = f.String("file_field", "image");
-  c.attempt_timeout = std::chrono::milliseconds(f.Int("timeout_ms", 30'000, 1, 3'600'000));
-  c.retries = static_cast<int>(f.Int("retries", 2, 0, 10));
-  c.backoff = std::chrono::milliseconds(f.Int("retry_backoff_ms", 500, 0, 60'000));
-  c.max_response_bytes = static_cast<size_t>(f.Int("max_response_bytes", 64 << 20, 1, int64_t{1} << 31));
-  return std::make_unique<HttpEngine>(std::move(c));
+  else if (*mode != "body")
+    return f.Fail("request", "must be \"body\" or \"multipart\"");
+  const std::pair<const char*, std::string*> texts[] = {
+      {"content_type", &c.content_type}, {"json_field", &c.json_field}, {"file_field", &c.file_field}};
+  const char* text_defaults[] = {"", "request", "image"};
+  for (size_t i = 0; i < std::size(texts); ++i) {
+    const Result<std::string> v = f.String(texts[i].first, text_defaults[i]);
+    if (!v) return v.error();
+    *texts[i].second = *v;
+  }
+  const Result<int64_t> timeout_ms = f.Int("timeout_ms", 30'000, 1, 3'600'000);
+  if (!timeout_ms) return timeout_ms.error();
+  const Result<int64_t> retries = f.Int("retries", 2, 0, 10);
+  if (!retries) return retries.error();
+  const Result<int64_t> backoff_ms = f.Int("retry_backoff_ms", 500, 0, 60'000);
+  if (!backoff_ms) return backoff_ms.error();
+  const Result<int64_t> max_response = f.Int("max_response_bytes", 64 << 20, 1, int64_t{1} << 31);
+  if (!max_response) return max_response.error();
+  c.attempt_timeout = std::chrono::milliseconds(*timeout_ms);
+  c.retries = static_cast<int>(*retries);
+  c.backoff = std::chrono::milliseconds(*backoff_ms);
+  c.max_response_bytes = static_cast<size_t>(*max_response);
+  return std::unique_ptr<Engine>(std::make_unique<HttpEngine>(std::move(c)));
 }
 
 }  // namespace wasmq::engines

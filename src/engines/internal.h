@@ -1,7 +1,8 @@
 // File: src/engines/internal.h
 //
 // Internal to the engines part: reading the config file's fields with error messages that name the file
-// and the field, and the constructors of the four engine kinds (one .cc each).
+// and the field, and the constructors of the four engine kinds (one .cc each). A bad field is a result,
+// never an exception: every read returns the value or the Error that names it.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "engines/engines.h"
@@ -18,39 +18,38 @@ namespace wasmq::engines {
 
 using Json = nlohmann::json;
 
-// A bad config file: the message names the field ("engines.my-api.timeout_ms: must be ...").
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Typed access to one JSON object of the config file; `path` prefixes every error.
+// Typed access to one JSON object of the config file; `path` prefixes every error
+// ("engines.my-api.timeout_ms: must be ...").
 class Fields {
  public:
-  Fields(const Json& object, std::string path, std::string base_dir);
+  // An error unless `object` is a JSON object.
+  static Result<Fields> Of(const Json& object, std::string path, std::string base_dir);
   const std::string& path() const { return path_; }
   const Json& json() const { return obj_; }
   bool Has(const char* key) const { return obj_.contains(key) && !obj_[key].is_null(); }
-  std::string String(const char* key, std::optional<std::string> fallback = std::nullopt) const;
-  int64_t Int(const char* key, int64_t fallback, int64_t min, int64_t max) const;
-  bool Bool(const char* key, bool fallback) const;
+  Result<std::string> String(const char* key, std::optional<std::string> fallback = std::nullopt) const;
+  Result<int64_t> Int(const char* key, int64_t fallback, int64_t min, int64_t max) const;
+  Result<bool> Bool(const char* key, bool fallback) const;
   // A nested object (an error if present but not an object); nullopt when absent.
-  std::optional<Fields> Object(const char* key) const;
+  Result<std::optional<Fields>> Object(const char* key) const;
   // A file path, relative ones resolved against the config file's directory.
-  std::string Path(const char* key, std::optional<std::string> fallback = std::nullopt) const;
-  // Fails on a key not in `known` (a typo should not be ignored silently).
-  void OnlyKeys(std::initializer_list<const char*> known) const;
-  [[noreturn]] void Fail(const std::string& key, const std::string& what) const;
+  Result<std::string> Path(const char* key, std::optional<std::string> fallback = std::nullopt) const;
+  // An error on a key not in `known` (a typo should not be ignored silently).
+  Result<void> OnlyKeys(std::initializer_list<const char*> known) const;
+  // The error for `key` ("" = the object itself): `return f.Fail("url", "must start with http://");`.
+  Error Fail(const std::string& key, const std::string& what) const;
   const std::string& base_dir() const { return base_dir_; }
 
  private:
+  Fields(const Json& object, std::string path, std::string base_dir);
   const Json& obj_;
   std::string path_, base_dir_;
 };
 
-std::unique_ptr<Engine> NewFaceDetectEngine(const Fields& f);
-std::unique_ptr<Engine> NewWasmEngine(const Fields& f);
-std::unique_ptr<Engine> NewHttpEngine(const Fields& f);
-std::unique_ptr<Engine> NewComfyUiEngine(const Fields& f);
+Result<std::unique_ptr<Engine>> NewFaceDetectEngine(const Fields& f);
+Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f);
+Result<std::unique_ptr<Engine>> NewHttpEngine(const Fields& f);
+Result<std::unique_ptr<Engine>> NewComfyUiEngine(const Fields& f);
 
 // The default cascade the builtin face-detect loads (Debian's opencv-data).
 inline constexpr const char* kDefaultFaceCascade =

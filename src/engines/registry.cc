@@ -12,59 +12,64 @@ namespace wasmq::engines {
 namespace fs = std::filesystem;
 
 Fields::Fields(const Json& object, std::string path, std::string base_dir)
-    : obj_(object), path_(std::move(path)), base_dir_(std::move(base_dir)) {
-  if (!obj_.is_object()) throw ConfigError(path_ + ": must be a JSON object");
+    : obj_(object), path_(std::move(path)), base_dir_(std::move(base_dir)) {}
+
+Result<Fields> Fields::Of(const Json& object, std::string path, std::string base_dir) {
+  if (!object.is_object()) return Error{path + ": must be a JSON object"};
+  return Fields(object, std::move(path), std::move(base_dir));
 }
 
-void Fields::Fail(const std::string& key, const std::string& what) const {
-  throw ConfigError(path_ + (key.empty() ? "" : "." + key) + ": " + what);
+Error Fields::Fail(const std::string& key, const std::string& what) const {
+  return Error{path_ + (key.empty() ? "" : "." + key) + ": " + what};
 }
 
-std::string Fields::String(const char* key, std::optional<std::string> fallback) const {
+Result<std::string> Fields::String(const char* key, std::optional<std::string> fallback) const {
   if (!Has(key)) {
-    if (!fallback) Fail(key, "is required");
+    if (!fallback) return Fail(key, "is required");
     return *fallback;
   }
-  if (!obj_[key].is_string()) Fail(key, "must be a string");
+  if (!obj_[key].is_string()) return Fail(key, "must be a string");
   return obj_[key].get<std::string>();
 }
 
-int64_t Fields::Int(const char* key, int64_t fallback, int64_t min, int64_t max) const {
+Result<int64_t> Fields::Int(const char* key, int64_t fallback, int64_t min, int64_t max) const {
   if (!Has(key)) return fallback;
   const Json& v = obj_[key];
   if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max)
-    Fail(key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return Fail(key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   return v.get<int64_t>();
 }
 
-bool Fields::Bool(const char* key, bool fallback) const {
+Result<bool> Fields::Bool(const char* key, bool fallback) const {
   if (!Has(key)) return fallback;
-  if (!obj_[key].is_boolean()) Fail(key, "must be true or false");
+  if (!obj_[key].is_boolean()) return Fail(key, "must be true or false");
   return obj_[key].get<bool>();
 }
 
-std::optional<Fields> Fields::Object(const char* key) const {
-  if (!Has(key)) return std::nullopt;
-  if (!obj_[key].is_object()) Fail(key, "must be an object");
-  return Fields(obj_[key], path_ + "." + key, base_dir_);
+Result<std::optional<Fields>> Fields::Object(const char* key) const {
+  if (!Has(key)) return std::optional<Fields>();
+  if (!obj_[key].is_object()) return Fail(key, "must be an object");
+  return std::optional<Fields>(Fields(obj_[key], path_ + "." + key, base_dir_));
 }
 
-std::string Fields::Path(const char* key, std::optional<std::string> fallback) const {
-  std::string p = String(key, std::move(fallback));
-  if (p.empty()) Fail(key, "must not be empty");
-  if (fs::path(p).is_relative() && !base_dir_.empty()) p = (fs::path(base_dir_) / p).string();
+Result<std::string> Fields::Path(const char* key, std::optional<std::string> fallback) const {
+  Result<std::string> p = String(key, std::move(fallback));
+  if (!p) return p;
+  if (p->empty()) return Fail(key, "must not be empty");
+  if (fs::path(*p).is_relative() && !base_dir_.empty()) return (fs::path(base_dir_) / *p).string();
   return p;
 }
 
-void Fields::OnlyKeys(std::initializer_list<const char*> known) const {
+Result<void> Fields::OnlyKeys(std::initializer_list<const char*> known) const {
   for (auto it = obj_.begin(); it != obj_.end(); ++it) {
     bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return it.key() == k; });
     if (!ok) {
       std::string list;
       for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      Fail(it.key(), "unknown field (expected one of: " + list + ")");
+      return Fail(it.key(), "unknown field (expected one of: " + list + ")");
     }
   }
+  return {};
 }
 
 namespace {
@@ -77,18 +82,20 @@ bool IsEngineName(const std::string& name) {
   });
 }
 
-std::unique_ptr<Engine> NewEngine(const Fields& f) {
-  const std::string kind = f.String("kind");
-  if (kind == "builtin") {
-    const std::string which = f.String("builtin", "face-detect");
-    if (which != "face-detect")
-      f.Fail("builtin", "unknown built-in engine \"" + which + "\" (known: face-detect)");
+Result<std::unique_ptr<Engine>> NewEngine(const Fields& f) {
+  const Result<std::string> kind = f.String("kind");
+  if (!kind) return kind.error();
+  if (*kind == "builtin") {
+    const Result<std::string> which = f.String("builtin", "face-detect");
+    if (!which) return which.error();
+    if (*which != "face-detect")
+      return f.Fail("builtin", "unknown built-in engine \"" + *which + "\" (known: face-detect)");
     return NewFaceDetectEngine(f);
   }
-  if (kind == "wasm") return NewWasmEngine(f);
-  if (kind == "http") return NewHttpEngine(f);
-  if (kind == "comfyui") return NewComfyUiEngine(f);
-  f.Fail("kind", "unknown kind \"" + kind + "\" (expected builtin, wasm, http or comfyui)");
+  if (*kind == "wasm") return NewWasmEngine(f);
+  if (*kind == "http") return NewHttpEngine(f);
+  if (*kind == "comfyui") return NewComfyUiEngine(f);
+  return f.Fail("kind", "unknown kind \"" + *kind + "\" (expected builtin, wasm, http or comfyui)");
 }
 
 }  // namespace
@@ -97,72 +104,82 @@ struct RegistryBuilder {
   static std::unique_ptr<EngineRegistry> New() {
     return std::unique_ptr<EngineRegistry>(new EngineRegistry());
   }
+  // The config document's limits and engines into `reg`.
+  static Result<void> Read(EngineRegistry& reg, const Json& doc, const std::string& base_dir);
 };
 
 EngineRegistry::EngineRegistry() {
   static const Json kBuiltin = {{"kind", "builtin"}};
-  engines_.emplace("face-detect", NewFaceDetectEngine(Fields(kBuiltin, "face-detect", "")));
+  // The built-in entry has no fields that could be wrong.
+  engines_.emplace("face-detect", std::move(*NewFaceDetectEngine(*Fields::Of(kBuiltin, "face-detect", ""))));
 }
 
-LoadResult EngineRegistry::Parse(std::string_view json_text, const std::string& source) {
-  LoadResult out;
+Result<std::unique_ptr<EngineRegistry>> EngineRegistry::Parse(std::string_view json_text,
+                                                              const std::string& source) {
   std::string why;
   Json doc = wasmq::json::Parse(json_text, &why);
-  if (doc.is_discarded()) {
-    out.error = "engine config " + source + ": not valid JSON (" + why + ")";
-    return out;
-  }
+  if (doc.is_discarded()) return Error{"engine config " + source + ": not valid JSON (" + why + ")"};
   std::string base_dir;
   if (source.find('/') != std::string::npos) base_dir = fs::path(source).parent_path().string();
   auto reg = RegistryBuilder::New();
   reg->source_ = source;
-  try {
-    Fields top(doc, "(top level)", base_dir);
-    top.OnlyKeys({"engines", "limits"});
-    if (auto l = top.Object("limits")) {
-      l->OnlyKeys({"max_request_json_bytes", "max_request_payload_bytes", "max_response_json_bytes",
-                   "max_response_payload_bytes"});
-      constexpr int64_t kMax = int64_t{1} << 31;  // what a wasm32 module can address, roughly
-      reg->limits_.max_request_json =
-          l->Int("max_request_json_bytes", int64_t(reg->limits_.max_request_json), 2, kMax);
-      reg->limits_.max_request_payload =
-          l->Int("max_request_payload_bytes", int64_t(reg->limits_.max_request_payload), 0, kMax);
-      reg->limits_.max_response_json =
-          l->Int("max_response_json_bytes", int64_t(reg->limits_.max_response_json), 2, kMax);
-      reg->limits_.max_response_payload =
-          l->Int("max_response_payload_bytes", int64_t(reg->limits_.max_response_payload), 0, kMax);
-    }
-    if (auto engines = top.Object("engines")) {
-      for (auto it = doc["engines"].begin(); it != doc["engines"].end(); ++it) {
-        if (!IsEngineName(it.key()))
-          throw ConfigError("engines." + it.key() +
-                            ": an engine name is 1-64 letters, digits, '-', '_' or '.'");
-        Fields f(it.value(), "engines." + it.key(), base_dir);
-        reg->engines_[it.key()] = NewEngine(f);
-      }
-    }
-  } catch (const ConfigError& e) {
-    out.error = "engine config " + source + ": " + e.what();
-    return out;
-  }
-  out.registry = std::move(reg);
-  return out;
+  Result<void> read = RegistryBuilder::Read(*reg, doc, base_dir);
+  if (!read) return Error{"engine config " + source + ": " + read.error().message};
+  return reg;
 }
 
-LoadResult EngineRegistry::Load(const std::string& path) {
+Result<void> RegistryBuilder::Read(EngineRegistry& reg, const Json& doc, const std::string& base_dir) {
+  Result<Fields> top = Fields::Of(doc, "(top level)", base_dir);
+  if (!top) return top.error();
+  if (auto r = top->OnlyKeys({"engines", "limits"}); !r) return r;
+  Result<std::optional<Fields>> l = top->Object("limits");
+  if (!l) return l.error();
+  if (*l) {
+    const Fields& f = **l;
+    if (auto r = f.OnlyKeys({"max_request_json_bytes", "max_request_payload_bytes", "max_response_json_bytes",
+                             "max_response_payload_bytes"});
+        !r)
+      return r;
+    constexpr int64_t kMax = int64_t{1} << 31;  // what a wasm32 module can address, roughly
+    const std::pair<const char*, size_t*> sizes[] = {
+        {"max_request_json_bytes", &reg.limits_.max_request_json},
+        {"max_request_payload_bytes", &reg.limits_.max_request_payload},
+        {"max_response_json_bytes", &reg.limits_.max_response_json},
+        {"max_response_payload_bytes", &reg.limits_.max_response_payload}};
+    for (auto [key, field] : sizes) {
+      const int64_t min = std::string_view(key).ends_with("_json_bytes") ? 2 : 0;  // "{}" at least
+      Result<int64_t> v = f.Int(key, static_cast<int64_t>(*field), min, kMax);
+      if (!v) return v.error();
+      *field = static_cast<size_t>(*v);
+    }
+  }
+  Result<std::optional<Fields>> engines = top->Object("engines");
+  if (!engines) return engines.error();
+  if (*engines) {
+    for (auto it = doc["engines"].begin(); it != doc["engines"].end(); ++it) {
+      if (!IsEngineName(it.key()))
+        return Error{"engines." + it.key() + ": an engine name is 1-64 letters, digits, '-', '_' or '.'"};
+      Result<Fields> f = Fields::Of(it.value(), "engines." + it.key(), base_dir);
+      if (!f) return f.error();
+      Result<std::unique_ptr<Engine>> engine = NewEngine(*f);
+      if (!engine) return engine.error();
+      reg.engines_[it.key()] = std::move(*engine);
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<EngineRegistry>> EngineRegistry::Load(const std::string& path) {
   if (path.empty()) {
-    LoadResult out;
-    out.registry = RegistryBuilder::New();
-    out.registry->source_ = "(built-in engines only)";
-    return out;
+    auto reg = RegistryBuilder::New();
+    reg->source_ = "(built-in engines only)";
+    return reg;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
-    LoadResult out;
-    out.error = "engine config " + path + ": cannot read it (" +
-                (fs::exists(path, ec) ? "permission denied" : "no such file") + ")";
-    return out;
+    return Error{"engine config " + path + ": cannot read it (" +
+                 (fs::exists(path, ec) ? "permission denied" : "no such file") + ")"};
   }
   std::stringstream text;
   text << in.rdbuf();

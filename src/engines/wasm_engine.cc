@@ -158,25 +158,31 @@ class WasmEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewWasmEngine(const Fields& f) {
-  f.OnlyKeys({"kind", "path", "fuel", "timeout_ms", "max_memory_bytes"});
-  const std::string path = f.Path("path");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) f.Fail("path", "cannot read " + path);
+Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f) {
+  if (auto r = f.OnlyKeys({"kind", "path", "fuel", "timeout_ms", "max_memory_bytes"}); !r) return r.error();
+  const Result<std::string> path = f.Path("path");
+  if (!path) return path.error();
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) return f.Fail("path", "cannot read " + *path);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   wasm::EngineConfig config;
-  config.max_memory_bytes = static_cast<uint64_t>(
-      f.Int("max_memory_bytes", 256 << 20, 65'536, static_cast<int64_t>(config.max_memory_bytes)));
+  const Result<int64_t> max_memory =
+      f.Int("max_memory_bytes", 256 << 20, 65'536, static_cast<int64_t>(config.max_memory_bytes));
+  if (!max_memory) return max_memory.error();
+  config.max_memory_bytes = static_cast<uint64_t>(*max_memory);
   auto engine = std::make_unique<wasm::Engine>(config);
   auto module = wasm::Module::Compile(*engine, bytes);
-  if (!module) f.Fail("path", path + " is not a valid WebAssembly module: " + module.error().message);
+  if (!module) return f.Fail("path", *path + " is not a valid WebAssembly module: " + module.error().message);
   bool has_start = false;
   for (const auto& e : (*module)->exports()) has_start = has_start || e.name == "_start";
-  if (!has_start) f.Fail("path", path + " is not a WASI command (it exports no _start)");
-  const uint64_t fuel = static_cast<uint64_t>(f.Int("fuel", 0, 0, INT64_MAX));
+  if (!has_start) return f.Fail("path", *path + " is not a WASI command (it exports no _start)");
+  const Result<int64_t> fuel = f.Int("fuel", 0, 0, INT64_MAX);
+  if (!fuel) return fuel.error();
+  const Result<int64_t> timeout_ms = f.Int("timeout_ms", 60'000, 1, 3'600'000);
+  if (!timeout_ms) return timeout_ms.error();
   std::string name = f.path().substr(f.path().find('.') + 1);
-  return std::make_unique<WasmEngine>(name, std::move(engine), std::move(*module), fuel,
-                                      f.Int("timeout_ms", 60'000, 1, 3'600'000));
+  return std::unique_ptr<Engine>(std::make_unique<WasmEngine>(name, std::move(engine), std::move(*module),
+                                                              static_cast<uint64_t>(*fuel), *timeout_ms));
 }
 
 }  // namespace wasmq::engines

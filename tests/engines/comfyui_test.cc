@@ -82,8 +82,8 @@ std::unique_ptr<EngineRegistry> Registry(const std::string& url, int64_t timeout
                      {"poll_interval_ms", 10},
                      {"timeout_ms", timeout_ms}}}}}};
   auto r = EngineRegistry::Parse(config.dump(), "test.json");
-  EXPECT_TRUE(r.registry) << r.error;
-  return std::move(r.registry);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? std::move(*r) : nullptr;
 }
 
 TEST(ComfyUiEngine, UploadsPromptsPollsAndFetchesTheOutput) {

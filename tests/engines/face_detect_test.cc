@@ -38,8 +38,8 @@ std::string Picture(bool face, int cx = 200, int cy = 150, const char* ext = ".p
 
 std::unique_ptr<EngineRegistry> Builtins() {
   auto r = EngineRegistry::Load("");
-  EXPECT_TRUE(r.registry) << r.error;
-  return std::move(r.registry);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? std::move(*r) : nullptr;
 }
 
 TEST(FaceDetect, FindsTheFaceAndItsBox) {
@@ -99,8 +99,8 @@ TEST(FaceDetect, BadRequestsAreRefused) {
 TEST(FaceDetect, AConfiguredCascadeThatDoesNotExistStopsTheStart) {
   auto reg =
       EngineRegistry::Parse(R"({"engines":{"faces":{"kind":"builtin","cascade":"/no/such.xml"}}})", "e.json");
-  EXPECT_FALSE(reg.registry);
-  EXPECT_EQ(reg.error, "engine config e.json: engines.faces.cascade: no such file: /no/such.xml");
+  EXPECT_FALSE(reg.ok());
+  EXPECT_EQ(reg.error().message, "engine config e.json: engines.faces.cascade: no such file: /no/such.xml");
 }
 
 }  // namespace

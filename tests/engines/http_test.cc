@@ -21,8 +21,8 @@ const std::string kPng = std::string("\x89PNG\r\n\x1a\n", 8) + "fake pixels";
 
 std::unique_ptr<EngineRegistry> Registry(Json engine) {
   auto r = EngineRegistry::Parse(Json{{"engines", {{"api", engine}}}}.dump(), "test.json");
-  EXPECT_TRUE(r.registry) << r.error;
-  return std::move(r.registry);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? std::move(*r) : nullptr;
 }
 
 TEST(HttpEngine, SendsTheImageAndReturnsTheImageItGetsBack) {
@@ -155,8 +155,8 @@ TEST(HttpEngine, TheAuthSecretComesFromTheEnvironmentAndIsNeverInAMessage) {
                                             {"auth", {{"type", "bearer"}, {"env", "WASMQ_TEST_API_KEY"}}}}}}}}
                                        .dump(),
                                    "engines.json");
-  EXPECT_FALSE(bad.registry);
-  EXPECT_EQ(bad.error,
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
             "engine config engines.json: engines.api.auth.env: the environment variable WASMQ_TEST_API_KEY "
             "is not set");
 }

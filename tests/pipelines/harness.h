@@ -341,9 +341,9 @@ class FakeFaceEngine : public engines::Engine {
 // A registry with the built-in engines and `face-detect` replaced by `fake` (owned by the registry).
 inline std::unique_ptr<engines::EngineRegistry> WithFaces(std::unique_ptr<FakeFaceEngine> fake) {
   auto loaded = engines::EngineRegistry::Load("");
-  if (!loaded.registry) ADD_FAILURE() << loaded.error;
-  loaded.registry->Add("face-detect", std::move(fake));
-  return std::move(loaded.registry);
+  if (!loaded) ADD_FAILURE() << loaded.error().message;
+  (*loaded)->Add("face-detect", std::move(fake));
+  return loaded.ok() ? std::move(*loaded) : nullptr;
 }
 
 }  // namespace wasmq::pipelines::testing

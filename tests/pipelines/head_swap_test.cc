@@ -174,8 +174,8 @@ TEST(HeadSwap, TwoPhotosAndNothingElseWithTheRealFaceDetector) {
   run.InputPng("source", DrawnFace(200, 150));
   run.InputPng("reference_image", DrawnFace(160, 140));
   auto engines = engines::EngineRegistry::Load("");
-  ASSERT_TRUE(engines.registry) << engines.error;
-  Outcome r = run.Wasm({{"reference_image", "img_ref"}}, engines.registry.get());
+  ASSERT_TRUE(engines.ok()) << engines.error().message;
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}}, engines->get());
   ASSERT_TRUE(r.ok) << r;
   EXPECT_EQ(r.summary["boxes_from"], "face-detect") << r.summary.dump();
   EXPECT_EQ(r.summary["source_faces"], 1) << r.summary.dump();

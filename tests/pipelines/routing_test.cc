@@ -79,8 +79,8 @@ Routed RunRouted(const std::string& mode, Json config, const engines::EngineRegi
 
 std::unique_ptr<engines::EngineRegistry> Registry(const Json& engines_json) {
   auto loaded = engines::EngineRegistry::Parse(Json{{"engines", engines_json}}.dump(), "routing.json");
-  EXPECT_TRUE(loaded.registry) << loaded.error;
-  return std::move(loaded.registry);
+  EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+  return loaded.ok() ? std::move(*loaded) : nullptr;
 }
 
 std::unique_ptr<engines::EngineRegistry> HttpRegistry(const TestServer& server, int timeout_ms = 5000) {

@@ -68,8 +68,8 @@ class AbiTest : public ::testing::Test {
                      .default_max_retries = 0, .default_timeout_ms = 20'000, .extra_modes = {"abi"}});
     waiter_ = std::make_unique<EventWaiter>(*store_);
     auto reg = engines::EngineRegistry::Load("");
-    ASSERT_TRUE(reg.registry) << reg.error;
-    engines_ = std::move(reg.registry);
+    ASSERT_TRUE(reg.ok()) << reg.error().message;
+    engines_ = std::move(*reg);
     engines_->Add("echo", std::make_unique<EchoEngine>());
     engines_->Add("down", std::make_unique<BrokenEngine>(engines::Status::Unavailable));
     engines_->Add("picky", std::make_unique<BrokenEngine>(engines::Status::BadRequest));
