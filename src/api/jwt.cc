@@ -8,24 +8,18 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "base/encoding.h"
 #include "json/json.h"
 
 namespace wasmq::api {
 namespace {
 
-using queue::InvalidArgument;
+using base::Base64UrlDecode;
+using base::Base64UrlEncode;
+
 using Json = nlohmann::json;
 
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int DecodeChar(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+JwtError InvalidArgument(std::string why) { return JwtError{std::move(why)}; }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -50,7 +44,7 @@ std::optional<int64_t> NumericDate(const Json& v) {
   return std::nullopt;
 }
 
-queue::Result<Json> DecodeJsonPart(std::string_view part, std::string_view what) {
+JwtResult<Json> DecodeJsonPart(std::string_view part, std::string_view what) {
   auto bytes = Base64UrlDecode(part);
   if (!bytes) return InvalidArgument("malformed token: " + std::string(what) + " is not base64url");
   Json j = wasmq::json::Parse(*bytes);
@@ -72,50 +66,12 @@ bool ValidSubject(const std::string& s) {
 
 }  // namespace
 
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;  // no byte count leaves one character over
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = DecodeChar(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  // Leftover bits must be zero, so every byte string has exactly one encoding.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
-
 std::string SignJwt(std::string_view payload_json, std::string_view secret) {
   std::string input = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(payload_json);
   return input + "." + Base64UrlEncode(HmacSha256(secret, input));
 }
 
-queue::Result<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check) {
+JwtResult<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check) {
   if (token.size() > kMaxTokenBytes) return InvalidArgument("malformed token: too long");
   size_t dot1 = token.find('.');
   size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "queue/error.h"
+#include "base/result.h"
 
 namespace wasmq::api {
 
@@ -27,21 +27,23 @@ struct JwtCheck {
   std::string_view audience = {};  // required `aud` (a string, or an array containing it) when non-empty
 };
 
+// Why a token was refused, in words a client may see ("token expired", "bad token signature", …).
+struct JwtError {
+  std::string message;
+};
+template <typename T>
+using JwtResult = base::Result<T, JwtError>;
+
 struct JwtClaims {
   std::string subject;  // `sub`: 1..kMaxSubjectBytes of [A-Za-z0-9_-.@|:+]
   int64_t expires_at = 0;
 };
 
-// Verifies `token` and returns its claims. InvalidArgument with a reason a client may see ("token expired",
-// "bad signature", …) otherwise. `exp` is required: a token that never expires cannot be revoked.
-queue::Result<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check);
+// Verifies `token` and returns its claims, or why it is refused. `exp` is required: a token that never
+// expires cannot be revoked.
+JwtResult<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check);
 
 // Builds an HS256 token with the given payload (a JSON object's text).
 std::string SignJwt(std::string_view payload_json, std::string_view secret);
-
-// base64url without padding (RFC 4648 §5), as JWTs use it. Decode: nullopt for a character outside the
-// alphabet, padding, or an impossible length.
-std::string Base64UrlEncode(std::string_view bytes);
-std::optional<std::string> Base64UrlDecode(std::string_view text);
 
 }  // namespace wasmq::api

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "queue/error.h"
+#include "queue/queue.h"
 #include "wasm/wasm.h"
 
 namespace wasmq::worker {

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "api/jwt.h"
+#include "base/encoding.h"
 #include "harness.h"
 
 namespace wasmq::api::testing {
@@ -38,7 +39,7 @@ TEST_F(AuthTest, BadTokensAre401) {
   std::string expired = SignJwt(Json({{"sub", "alice"}, {"exp", now - 3600}}).dump(), kSecret);
   std::string forever = SignJwt(Json({{"sub", "alice"}}).dump(), kSecret);
   std::string forged = SignToken("another-secret-another-secret-another", "alice", std::chrono::hours(1));
-  std::string none = Base64UrlEncode(R"({"alg":"none"})") + "." + Base64UrlEncode(R"({"sub":"alice","exp":9999999999})") + ".";
+  std::string none = base::Base64UrlEncode(R"({"alg":"none"})") + "." + base::Base64UrlEncode(R"({"sub":"alice","exp":9999999999})") + ".";
   for (const std::string& bad : std::vector<std::string>{"Bearer " + expired, "Bearer " + forever, "Bearer " + forged, "Bearer " + none,
                           "Bearer garbage", "Basic YWxpY2U6eA==", "Bearer"}) {
     HttpReply r = status(bad);

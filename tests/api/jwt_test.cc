@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/encoding.h"
+
 namespace wasmq::api {
 namespace {
 
@@ -12,7 +14,7 @@ using Json = nlohmann::json;
 const std::string kKey = "0123456789abcdef0123456789abcdef";
 constexpr int64_t kNow = 1'700'000'000;
 
-queue::Result<JwtClaims> Check(const std::string& token, JwtCheck c = {}) {
+JwtResult<JwtClaims> Check(const std::string& token, JwtCheck c = {}) {
   if (c.secret.empty()) c.secret = kKey;
   if (c.now_s == 0) c.now_s = kNow;
   return VerifyJwt(token, c);
@@ -22,15 +24,15 @@ std::string Make(Json payload, const std::string& key = kKey) { return SignJwt(p
 
 TEST(Jwt, Base64UrlRoundTripsAndIsStrict) {
   for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", std::string("\xff\xfe\x00\x01", 4)}) {
-    auto back = Base64UrlDecode(Base64UrlEncode(s));
+    auto back = base::Base64UrlDecode(base::Base64UrlEncode(s));
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, s);
   }
-  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
-  EXPECT_FALSE(Base64UrlDecode("a"));      // impossible length
-  EXPECT_FALSE(Base64UrlDecode("Zg=="));   // padding
-  EXPECT_FALSE(Base64UrlDecode("a+b/"));   // base64, not base64url
-  EXPECT_FALSE(Base64UrlDecode("Zh"));     // non-zero leftover bits: a second encoding of "f"
+  EXPECT_EQ(base::Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_FALSE(base::Base64UrlDecode("a"));      // impossible length
+  EXPECT_FALSE(base::Base64UrlDecode("Zg=="));   // padding
+  EXPECT_FALSE(base::Base64UrlDecode("a+b/"));   // base64, not base64url
+  EXPECT_FALSE(base::Base64UrlDecode("Zh"));     // non-zero leftover bits: a second encoding of "f"
 }
 
 TEST(Jwt, AcceptsAValidToken) {
@@ -59,8 +61,8 @@ TEST(Jwt, RefusesBadSignaturesAndOtherAlgorithms) {
   EXPECT_FALSE(Check(good.substr(0, good.rfind('.') + 1)).ok());  // no signature
   // alg "none" and RS256 headers with a valid-looking HS256 signature are refused on the header alone.
   for (std::string alg : {"none", "RS256", "HS512"}) {
-    std::string input = Base64UrlEncode(R"({"alg":")" + alg + R"("})") + "." +
-                        Base64UrlEncode(Json({{"sub", "u"}, {"exp", kNow + 60}}).dump());
+    std::string input = base::Base64UrlEncode(R"({"alg":")" + alg + R"("})") + "." +
+                        base::Base64UrlEncode(Json({{"sub", "u"}, {"exp", kNow + 60}}).dump());
     EXPECT_EQ(Check(input + ".").error().message, "token algorithm must be HS256") << alg;
   }
 }
