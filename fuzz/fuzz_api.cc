@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "api/jwt.h"
+#include "base/encoding.h"
 #include "api/magic.h"
 #include "api/multipart.h"
 #include "api/query.h"
@@ -35,6 +36,8 @@
 namespace {
 
 using namespace wasmq::api;
+using wasmq::base::Base64UrlDecode;
+using wasmq::base::Base64UrlEncode;
 
 constexpr std::string_view kSecret = "fuzz-secret-that-is-at-least-32-bytes-long";
 constexpr int64_t kNow = 1'800'000'000;  // a fixed clock: the same input always takes the same path

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/encoding.h"
 #include "sign/sign.h"
 
 namespace {
@@ -74,10 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case '3': {
-      std::string out, again;
-      if (Base64Decode(in, &out)) {
-        FUZZ_CHECK(Base64Decode(Base64Encode(out), &again));
-        FUZZ_CHECK(again == out);
+      if (auto out = wasmq::base::Base64Decode(in)) {
+        auto again = wasmq::base::Base64Decode(wasmq::base::Base64Encode(*out));
+        FUZZ_CHECK(again);
+        FUZZ_CHECK(*again == *out);
       }
       break;
     }
