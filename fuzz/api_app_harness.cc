@@ -20,13 +20,13 @@
 
 #include "api/api.h"
 #include "api/app.h"
-#include "api/file_store.h"
 #include "api/handlers.h"
 #include "api/http_session.h"
 #include "api/metrics.h"
 #include "api/static_files.h"
 #include "queue/queue.h"
 #include "queue/sqlite_store.h"
+#include "storage/storage.h"
 
 namespace wasmq::fuzz {
 namespace {
@@ -69,7 +69,7 @@ struct World {
   fs::path dir = MakeScratchDir();
   std::unique_ptr<queue::SqliteStore> store;
   std::unique_ptr<queue::TaskService> tasks;
-  std::unique_ptr<api::FileStore> files;
+  std::unique_ptr<storage::UploadStore> files;
   api::Metrics metrics;
   api::StaticFiles web{""};
   std::atomic<bool> draining{false};
@@ -82,7 +82,7 @@ struct World {
     if (!s) Die("store: " + s.error().message);
     store = std::move(*s);
     tasks = std::make_unique<queue::TaskService>(*store, queue::ServiceOptions{});
-    auto f = api::OpenLocalFileStore((dir / "files").string());
+    auto f = storage::OpenLocalUploadStore((dir / "files").string());
     if (!f) Die("files: " + f.error().message);
     files = std::move(*f);
     for (api::ApiConfig* c : {&open_config, &locked_config}) {

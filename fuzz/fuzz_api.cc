@@ -25,12 +25,13 @@
 #include <string>
 #include <string_view>
 
+#include "api/content_type.h"
 #include "api/jwt.h"
-#include "base/encoding.h"
-#include "api/magic.h"
 #include "api/multipart.h"
 #include "api/query.h"
 #include "api/router.h"
+#include "base/encoding.h"
+#include "storage/storage.h"
 #include "api_app_harness.h"
 
 namespace {
@@ -130,7 +131,7 @@ void FuzzJwtSigned(std::string_view in) {
 }
 
 void FuzzMagic(std::string_view in) {
-  std::string_view type = SniffImageType(in);
+  std::string_view type = storage::SniffImageType(in);
   FUZZ_CHECK(type.empty() || type.starts_with("image/"));
   (void)ContentTypeForName(in);
   auto [content_type, name] = SplitLine(in);

@@ -1,24 +1,24 @@
 // File: src/api/handlers.h
 //
 // Internal to the api part: what the route handlers share, and the functions that add each group of
-// routes to the table. Handlers run on the server's I/O threads, call the TaskService and the FileStore
+// routes to the table. Handlers run on the server's I/O threads, call the TaskService and the UploadStore
 // synchronously, and answer with an envelope (envelope.h); none throws on bad input.
 #pragma once
 
 #include <atomic>
 
 #include "api/api.h"
-#include "api/file_store.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/static_files.h"
+#include "storage/storage.h"
 
 namespace wasmq::api {
 
 struct ApiContext {
   const ApiConfig& config;
   queue::TaskService& tasks;
-  FileStore& files;
+  storage::UploadStore& files;
   Metrics& metrics;
   const StaticFiles& web;
   const std::atomic<bool>& draining;  // Stop() has begun: /readyz answers 503

@@ -1,15 +1,13 @@
 // File: src/api/routes_files.cc
 //
 // /api/v1/files…: upload (multipart/form-data, or the raw image as the body), download, metadata. What a
-// file is comes from its first bytes (magic.h), never from what the client claims; only images are
-// accepted. Files belong to their uploader like tasks do.
-#include <fcntl.h>
-#include <sys/stat.h>
-
+// file is comes from its first bytes (storage::SniffImageType), never from what the client claims; only
+// images are accepted. Files belong to their uploader like tasks do.
+#include "api/content_type.h"
 #include "api/envelope.h"
 #include "api/handlers.h"
-#include "api/magic.h"
 #include "api/multipart.h"
+#include "storage/storage.h"
 
 namespace wasmq::api {
 namespace {
@@ -56,9 +54,10 @@ Response Put(ApiContext& ctx, const Request& req, const Caller& caller) {
                 "the file is " + std::to_string(u.bytes.size()) + " bytes; the limit is " +
                     std::to_string(ctx.config.max_upload_bytes));
   if (u.bytes.empty()) return Fail(422, code::kValidationFailed, "file: is empty");
-  std::string_view type = SniffImageType(u.bytes);
-  if (type.empty()) return Fail(415, code::kUnsupportedMediaType, "file: not a PNG, JPEG, WebP or GIF image");
-  FileInfo info;
+  std::string_view type = storage::SniffImageType(u.bytes);
+  if (!storage::IsUploadImageType(type))
+    return Fail(415, code::kUnsupportedMediaType, "file: not a PNG, JPEG, WebP or GIF image");
+  storage::FileInfo info;
   info.owner = caller.user;
   info.content_type = type;
   info.filename = u.filename.substr(0, 255);
@@ -70,7 +69,7 @@ Response Put(ApiContext& ctx, const Request& req, const Caller& caller) {
 }
 
 // The file if the caller may see it; another user's file is NotFound, as an absent one.
-queue::Result<FileInfo> StatOwned(ApiContext& ctx, const Caller& caller, const std::string& id) {
+queue::Result<storage::FileInfo> StatOwned(ApiContext& ctx, const Caller& caller, const std::string& id) {
   auto f = ctx.files.Stat(id);
   if (f && ctx.config.auth_required && f->owner != caller.user)
     return queue::NotFound("file " + id + " not found");
@@ -88,13 +87,10 @@ Response Download(ApiContext& ctx, const Request& req, const PathParams& p, cons
     r.status = 304;
     return r;
   }
-  auto path = ctx.files.PathOf(f->file_id);
-  if (!path) return FromError(path.error());
-  r.file = UniqueFd(::open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st;
-  if (!r.file || ::fstat(r.file.get(), &st) != 0 || !S_ISREG(st.st_mode))
-    return Fail(404, code::kNotFound, "file " + f->file_id + " not found");
-  r.file_size = static_cast<uint64_t>(st.st_size);
+  auto file = ctx.files.Open(f->file_id);
+  if (!file) return Fail(404, code::kNotFound, "file " + f->file_id + " not found");
+  r.file = std::move(file->fd);
+  r.file_size = file->size;
   r.Set("Content-Type", f->content_type);
   r.Set("Content-Disposition", ContentDisposition(f->content_type, f->filename.empty() ? f->file_id : f->filename));
   r.Set("Content-Security-Policy", "sandbox");

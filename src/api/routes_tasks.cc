@@ -7,12 +7,12 @@
 #include <charconv>
 #include <filesystem>
 
+#include "api/content_type.h"
 #include "api/envelope.h"
 #include "api/handlers.h"
-#include "api/magic.h"
 #include "api/multipart.h"
 #include "api/query.h"
-#include "api/safe_open.h"
+#include "storage/storage.h"
 
 namespace wasmq::api {
 namespace {
@@ -47,7 +47,7 @@ std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, con
     auto refuse = [&] {
       return Fail(422, code::kValidationFailed, field + ": must be the id of an image you uploaded");
     };
-    if (!value.is_string() || !IsFileIdShape(value.get_ref<const std::string&>())) return refuse();
+    if (!value.is_string() || !storage::IsFileIdShape(value.get_ref<const std::string&>())) return refuse();
     auto f = ctx.files.Stat(value.get_ref<const std::string&>());
     if (!f && f.error().code != queue::Code::NotFound) return FromError(f.error());
     if (!f || (AuthOn(ctx) && f->owner != caller.user)) return refuse();
@@ -57,7 +57,7 @@ std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, con
     if (auto bad = check("source_image", Json(r.source_image))) return bad;
   for (auto it = r.config.begin(); it != r.config.end(); ++it) {
     bool image = it.key().ends_with("_image");
-    if (image || (it->is_string() && IsFileIdShape(it->get_ref<const std::string&>())))
+    if (image || (it->is_string() && storage::IsFileIdShape(it->get_ref<const std::string&>())))
       if (auto bad = check("config." + it.key(), *it)) return bad;
   }
   return std::nullopt;
@@ -150,8 +150,7 @@ Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const 
                         t->result->output_files.end())
     return Fail(404, code::kNotFound, "task " + t->task_id + " has no output " + name.substr(0, 256));
   Response r;
-  const std::string dir = t->result->output_dir.empty() ? "out" : t->result->output_dir;
-  r.file = OpenBeneath((std::filesystem::path(ctx.config.tasks_dir) / t->task_id / dir).string(), name, &r.file_size);
+  r.file = storage::OpenTaskOutput(ctx.config.tasks_dir, t->task_id, t->result->output_dir, name, &r.file_size);
   if (!r.file) return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
   std::string type(ContentTypeForName(name));
   r.Set("Content-Disposition", ContentDisposition(type, name));

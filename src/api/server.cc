@@ -115,7 +115,7 @@ class ApiServer::Impl {
     base::MutexLock lock(lifecycle_mu_);
     if (started_) return queue::InvalidArgument("the server is already started");
     if (auto r = ValidateConfig(config_); !r) return r;
-    auto files = OpenLocalFileStore(config_.files_dir);
+    auto files = storage::OpenLocalUploadStore(config_.files_dir);
     if (!files) return files.error();
     files_ = std::move(*files);
     web_ = std::make_unique<StaticFiles>(config_.web_root);
@@ -258,7 +258,7 @@ class ApiServer::Impl {
   Metrics metrics_;
   SessionSet sessions_;
   std::atomic<bool> draining_{false};
-  std::unique_ptr<FileStore> files_;
+  std::unique_ptr<storage::UploadStore> files_;
   std::unique_ptr<StaticFiles> web_;
   std::unique_ptr<App> app_;
   std::unique_ptr<net::strand<net::io_context::executor_type>> fanout_;  // the WatchHub's deliveries

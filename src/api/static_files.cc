@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <functional>
 
+#include "api/content_type.h"
 #include "api/envelope.h"
-#include "api/magic.h"
 #include "api/query.h"
-#include "api/safe_open.h"
+#include "storage/storage.h"
 
 namespace wasmq::api {
 namespace {
@@ -76,7 +76,7 @@ Response StaticFiles::Serve(const Request& req) const {
   }
   if (name.starts_with('.') || name.find("/.") != std::string::npos)
     return Fail(404, code::kNotFound, "no such page");  // no dotfiles, no '..'
-  r.file = OpenBeneath(root_, name, &r.file_size);
+  r.file = storage::OpenBeneath(root_, name, &r.file_size);
   if (!r.file) return Fail(404, code::kNotFound, "no such page");
   struct stat st;
   ::fstat(r.file.get(), &st);

@@ -24,6 +24,7 @@
 #include "config/flags.h"
 #include "engines/engines.h"
 #include "queue/queue.h"
+#include "storage/storage.h"
 #include "worker/worker.h"
 
 namespace wasmq::cli {
@@ -48,8 +49,8 @@ api::ApiConfig ApiSettings(const config::Config& cfg) {
   a.max_connections = cfg.max_connections;
   a.rate_limit = cfg.rate_limit;
   a.rate_burst = cfg.rate_burst;
-  a.files_dir = (std::filesystem::path(cfg.data_dir) / "files").string();  // where the workspace stages from
-  a.tasks_dir = (std::filesystem::path(cfg.data_dir) / "tasks").string();
+  a.files_dir = storage::UploadsDir(cfg.data_dir);  // where the workspace stages from
+  a.tasks_dir = storage::TasksDir(cfg.data_dir);
   a.web_root = cfg.web_root;
   a.access_log = cfg.access_log;
   a.metrics_token = cfg.metrics_token;

@@ -15,6 +15,7 @@
 // 2 bad input (the message names the field).
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include "cli/lifecycle.h"
 #include "config/flags.h"
 #include "queue/queue.h"
+#include "storage/storage.h"
 
 namespace wasmq::cli {
 namespace {
@@ -120,15 +122,24 @@ class LocalTasks final : public Tasks {
   Result<Json> Upload(const std::string&) override {
     return queue::InvalidArgument("upload needs a server: --server URL (or WASMQ_SERVER)");
   }
-  // Where the worker pool keeps a done task's outputs: DATA_DIR/tasks/<id>/<result.output_dir>/
-  // (src/worker/workspace.h).
+  // Read from where the worker pool kept the accepted attempt's outputs (storage.h), as the API does.
   Result<std::string> ReadOutput(const std::string& id, const std::string& file) override {
     auto t = service_.Get(id);
     if (!t) return t.error();
-    const std::string dir = t->result && !t->result->output_dir.empty() ? t->result->output_dir : "out";
-    std::ifstream f(std::filesystem::path(data_dir_) / "tasks" / id / dir / file, std::ios::binary);
-    if (!f) return queue::NotFound("task " + id + " has no output " + file);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    uint64_t size = 0;
+    storage::UniqueFd fd = storage::OpenTaskOutput(storage::TasksDir(data_dir_), t->task_id,
+                                                   t->result ? t->result->output_dir : "", file, &size);
+    if (!fd) return queue::NotFound("task " + id + " has no output " + file);
+    std::string bytes(size, '\0');
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    bytes.resize(done);
+    return bytes;
   }
 
   // The store's events reach only the process that made the change, and the task runs in `wasmq serve`:

@@ -58,7 +58,7 @@ queue::Result<void> WorkerPool::Impl::Start() {
   }
   if (modes_.empty())
     Log("no pipeline registered: tasks will stay pending until a worker that has one takes them");
-  if (auto r = workspace_.Init(opt_.workers); !r) return r.error();
+  if (auto r = workspace_.Init(opt_.workers, OwnerIsDead); !r) return r.error();
   scratch_empty_.assign(opt_.workers, 1);
   Recover();  // tasks of a crashed predecessor go back to the queue before we start claiming
   subscription_ = store_.Subscribe([this](const queue::TaskEvent& e) { OnEvent(e); });

@@ -20,10 +20,12 @@
 #include <thread>
 
 #include "worker/runner.h"
+#include "storage/storage.h"
 #include "worker/worker.h"
-#include "worker/workspace.h"
 
 namespace wasmq::worker {
+
+using storage::Workspace;
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 

@@ -28,14 +28,16 @@
 #include <vector>
 
 #include "engines/engines.h"
+#include "storage/storage.h"
 #include "worker/registry.h"
-#include "worker/workspace.h"
 
 namespace wasmq::wasi {
 class Wasi;
 }
 
 namespace wasmq::worker {
+
+using storage::TaskDirs;  // an attempt's /in and /out (storage.h)
 
 enum class StopReason { None, Timeout, Cancelled, LeaseLost, Shutdown };
 std::string_view ToString(StopReason r);

@@ -1,7 +1,7 @@
-// The api part's parsers on their own: query strings, media types, multipart bodies, image magic, routes.
+// The api part's parsers on their own: query strings, media types, multipart bodies, content types, routes.
 #include <gtest/gtest.h>
 
-#include "api/magic.h"
+#include "api/content_type.h"
 #include "api/multipart.h"
 #include "api/query.h"
 #include "api/router.h"
@@ -88,17 +88,6 @@ TEST(Multipart, RefusesMalformedBodies) {
   EXPECT_FALSE(ParseMultipart(many + "--b--", "b").ok());
   std::string big_header = "--b\r\nX-Pad: " + std::string(9000, 'a') + "\r\n" + disp + "x\r\n--b--";
   EXPECT_FALSE(ParseMultipart(big_header, "b").ok());
-}
-
-TEST(Magic, KnowsImagesByTheirBytes) {
-  EXPECT_EQ(SniffImageType(testing::PngBytes()), "image/png");
-  EXPECT_EQ(SniffImageType(testing::JpegBytes()), "image/jpeg");
-  EXPECT_EQ(SniffImageType(testing::WebpBytes()), "image/webp");
-  EXPECT_EQ(SniffImageType("GIF89a....."), "image/gif");
-  EXPECT_EQ(SniffImageType("RIFF\x10\0\0\0WAVEfmt "), "");
-  EXPECT_EQ(SniffImageType("<html>"), "");
-  EXPECT_EQ(SniffImageType(""), "");
-  EXPECT_EQ(SniffImageType(std::string("\x89PNG", 4)), "");
 }
 
 TEST(Magic, ServesActiveContentAsAttachment) {

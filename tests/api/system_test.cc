@@ -4,10 +4,10 @@
 #include <set>
 
 #include "api/app.h"
-#include "api/file_store.h"
 #include "api/metrics.h"
 #include "api/static_files.h"
 #include "harness.h"
+#include "storage/storage.h"
 
 namespace wasmq::api::testing {
 namespace {
@@ -63,7 +63,7 @@ TEST_F(SystemTest, OpenApiDocumentMatchesTheRoutes) {
       EXPECT_TRUE(op.contains("responses")) << m << " " << path;
       EXPECT_TRUE(op.contains("operationId")) << m << " " << path;
     }
-  auto files = OpenLocalFileStore(config_.files_dir);
+  auto files = storage::OpenLocalUploadStore(config_.files_dir);
   Metrics metrics;
   StaticFiles web("");
   std::atomic<bool> draining{false};

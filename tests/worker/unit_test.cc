@@ -1,4 +1,4 @@
-// Small pieces of the worker: backoff, owners, UTF-8, workspace, registry.
+// Small pieces of the worker: backoff, owners, UTF-8, registry.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,7 +10,6 @@
 #include "worker/backoff.h"
 #include "worker/owner.h"
 #include "worker/runner.h"
-#include "worker/workspace.h"
 
 namespace wasmq::worker {
 namespace {
@@ -141,63 +140,6 @@ TEST(RegistryTest, TaskModulePrefixesMatchReferencesNotStrings) {
       CheckTaskModulePrefixes({"registry.example.com", "127.0.0.1:5000/formy/", "oci://ghcr.io/a"}).ok());
   for (const char* bad : {"registry.example.com/x:v1", "registry.example.com/x@sha256:", "", "Bad Prefix"})
     EXPECT_FALSE(CheckTaskModulePrefixes({bad}).ok()) << bad;
-}
-
-TEST(WorkspaceTest, ScratchOutAndStagedInput) {
-  testing::TempDir dir;
-  Workspace ws(dir.str());
-  ASSERT_TRUE(ws.Init(2).ok());
-  testing::WriteUpload(ws.FilesDir(), "img_1", "", "\xff\xd8\xff\xe0 JPEG");
-  queue::TaskInfo t;
-  t.task_id = "task_x";
-  auto plain = ws.Prepare(t, 0);  // no source image: the shared empty /in, no per-task directory
-  ASSERT_TRUE(plain.ok()) << plain.error().message;
-  EXPECT_TRUE(std::filesystem::is_empty(plain->in));
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
-  auto kept = ws.KeepOutputs(t, *plain, 1);  // nothing written: nothing kept
-  ASSERT_TRUE(kept.ok());
-  EXPECT_TRUE(kept->files.empty());
-  EXPECT_EQ(kept->dir, "");
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
-
-  t.source_image = "img_1";
-  auto d = ws.Prepare(t, 1);
-  ASSERT_TRUE(d.ok()) << d.error().message;
-  EXPECT_TRUE(std::filesystem::exists(d->in + "/source.jpg"));  // the ABI name: /in/source.<ext>
-  std::ofstream(d->out + "/junk.txt") << "from a failed attempt";
-  auto again = ws.Prepare(t, 1);  // a new attempt starts with an empty /out
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(std::filesystem::is_empty(again->out));
-  std::ofstream(again->out + "/a.txt") << "a";
-  std::filesystem::create_directories(again->out + "/sub");
-  std::ofstream(again->out + "/sub/b.txt") << "b";
-  auto files = ws.KeepOutputs(t, *again, 7);  // kept per attempt: out-<lease token>
-  ASSERT_TRUE(files.ok()) << files.error().message;
-  EXPECT_EQ(files->files, (std::vector<std::string>{"a.txt", "sub/b.txt"}));
-  EXPECT_EQ(files->dir, "out-7");
-  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/sub/b.txt"));
-  EXPECT_TRUE(std::filesystem::is_empty(again->out));  // the slot is ready for its next task
-  // Another attempt's outputs never replace these; the store's answer decides which directory stays.
-  std::ofstream(again->out + "/late.txt") << "late";
-  auto late = ws.KeepOutputs(t, *again, 6);
-  ASSERT_TRUE(late.ok());
-  EXPECT_EQ(late->dir, "out-6");
-  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/a.txt"));
-  std::filesystem::create_directories(ws.TaskDir("task_x") + "/out");  // an older version's
-  ws.PruneOutputs("task_x", "out-7");                                  // out-7 accepted
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-6"));
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out"));
-  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7/a.txt"));
-  EXPECT_TRUE(std::filesystem::exists(ws.TaskDir("task_x") + "/in/source.jpg"));
-  ws.DiscardOutputs("task_x", "out-7");
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x") + "/out-7"));
-
-  t.source_image = "img_2";
-  auto missing = ws.Prepare(t, 0);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().code, queue::Code::InvalidArgument);
-  ws.Remove("task_x");
-  EXPECT_FALSE(std::filesystem::exists(ws.TaskDir("task_x")));
 }
 
 }  // namespace

@@ -1,16 +1,13 @@
-// File: src/api/magic.h
+// File: src/api/content_type.h
 //
-// Internal to the api part: what an uploaded file is, decided by its first bytes (never by the name or the
-// Content-Type a client claims), and the Content-Type of a file served by name.
+// Internal to the api part: the Content-Type and Content-Disposition of a file served by name. (What an
+// uploaded file is comes from its bytes: storage::SniffImageType.)
 #pragma once
 
 #include <string>
 #include <string_view>
 
 namespace wasmq::api {
-
-// "image/png", "image/jpeg", "image/webp" or "image/gif" when `bytes` starts like one; empty otherwise.
-std::string_view SniffImageType(std::string_view bytes);
 
 // A Content-Type for a file name by its extension ("text/html; charset=utf-8" for .html, …);
 // "application/octet-stream" for an unknown one.

@@ -1,20 +1,22 @@
-// File: src/worker/workspace.cc
-#include "worker/workspace.h"
-
+// File: src/storage/workspace.cc
+//
+// Task workspaces: an attempt's /in staged from the uploads, its scratch /out, the outputs kept per attempt
+// and published by the store's answer, and the task directories' removal (storage.h, "Task workspaces").
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
-#include "worker/owner.h"
+#include "storage/internal.h"
+#include "storage/storage.h"
 
-namespace wasmq::worker {
+namespace wasmq::storage {
 
 namespace fs = std::filesystem;
 
@@ -30,47 +32,27 @@ std::error_code EmptyDir(const fs::path& dir) {
   return ec;
 }
 
-// Ids and config keys become file names: letters, digits, '_', '-', '.' only, and not "." or "..", so no
-// path can leave the data directory (the same rule the task model applies to source_image).
-bool IsPlainName(const std::string& s) {
-  if (s.empty() || s == "." || s == ".." || s.size() > 128) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
-
-// The extension an input gets in /in: the image type its first bytes show (the API stores uploads without
-// one), else none.
-std::string ImageExtension(const fs::path& file) {
-  char head[12] = {};
-  std::ifstream in(file, std::ios::binary);
-  in.read(head, sizeof head);
-  const std::string_view h(head, static_cast<size_t>(in.gcount()));
-  if (h.starts_with("\x89PNG\r\n\x1a\n")) return "png";
-  if (h.starts_with("\xff\xd8\xff")) return "jpg";
-  if (h.starts_with("GIF8")) return "gif";
-  if (h.starts_with("RIFF") && h.size() >= 12 && h.substr(8, 4) == "WEBP") return "webp";
-  if (h.starts_with("BM")) return "bmp";
-  return "";
-}
-
-// The shape of an upload id as the API makes and accepts them (api/file_store.cc, IsFileIdShape): "img_"
-// then letters, digits, '_' and '-' only — no '.', so never the metadata file img_….json or a suffixed
-// name, and no '/', so never a path.
-bool IsUploadId(const std::string& id) {
-  if (!id.starts_with("img_") || id.size() <= 4 || id.size() > queue::kMaxIdLength) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+// The extension an input gets in /in: the image type its first bytes show (uploads are stored without one),
+// else none.
+std::string ExtensionOf(const OpenFile& file) {
+  char head[kSniffBytes];
+  const ssize_t n = ::pread(file.fd.get(), head, sizeof head, 0);
+  if (n <= 0) return "";
+  return std::string(ImageExtension(SniffImageType(std::string_view(head, static_cast<size_t>(n)))));
 }
 
 }  // namespace
 
+Workspace::Workspace(std::string data_dir, std::string process, std::shared_ptr<UploadStore> uploads)
+    : data_dir_(std::move(data_dir)),
+      process_(std::move(process)),
+      uploads_(uploads ? std::move(uploads)
+                       : std::shared_ptr<UploadStore>(NewLocalUploadStore(UploadsDir(data_dir_)))) {}
+
 std::string Workspace::TaskDir(const std::string& task_id) const {
-  return (fs::path(data_dir_) / "tasks" / task_id).string();
+  return (fs::path(TasksDir(data_dir_)) / task_id).string();
 }
-std::string Workspace::FilesDir() const { return (fs::path(data_dir_) / "files").string(); }
+std::string Workspace::FilesDir() const { return UploadsDir(data_dir_); }
 std::string Workspace::ScratchDir(int slot) const {
   return (fs::path(data_dir_) / "work" / process_ / std::to_string(slot)).string();
 }
@@ -90,14 +72,15 @@ std::string Workspace::ScratchName(const std::string& owner) {
   return name + "~" + hex;
 }
 
-queue::Result<void> Workspace::Init(int slots) const {
+queue::Result<void> Workspace::Init(
+    int slots, const std::function<bool(const std::string& owner)>& owner_is_dead) const {
   std::error_code ec;
-  for (const fs::path& d : {fs::path(data_dir_) / "tasks", fs::path(data_dir_) / "empty"}) {
+  for (const fs::path& d : {fs::path(TasksDir(data_dir_)), fs::path(data_dir_) / "empty"}) {
     fs::create_directories(d, ec);
     if (ec) return queue::Unavailable("cannot create " + d.string() + ": " + ec.message());
   }
   EmptyDir(fs::path(data_dir_) / "empty");
-  // The scratch of a crashed process of this host: only when OwnerIsDead is sure (a live process on another
+  // The scratch of a crashed process of this host: only when owner_is_dead is sure (a live process on another
   // machine or container sharing the directory keeps its own).
   const fs::path work = fs::path(data_dir_) / "work";
   for (auto it = fs::directory_iterator(work, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -107,7 +90,7 @@ queue::Result<void> Workspace::Init(int slots) const {
     std::string owner = name.substr(0, tilde);
     std::replace(owner.begin(), owner.end(), '+', '/');
     std::error_code ignored;
-    if (OwnerIsDead(owner)) fs::remove_all(it->path(), ignored);
+    if (owner_is_dead(owner)) fs::remove_all(it->path(), ignored);
   }
   ec.clear();
   for (int i = 0; i < slots; ++i) {
@@ -127,17 +110,28 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
   // What goes into /in: the source image as source.<ext>, and each config "<key>_image" upload as
   // <key>.<ext>. Missing inputs are found before anything is created.
   struct Input {
-    std::string name;  // in /in, without the extension
-    fs::path upload;
+    std::string name;  // in /in, with the extension
+    std::string id;
   };
   std::vector<Input> inputs;
+  // An upload is one the store has, of the task's owner or anonymous (made with auth off, where every caller
+  // is the same anonymous user and may read every file anyway), whose bytes are there. Only the exact id
+  // shape is looked up (UploadStore), so neither the metadata file nor any other name can be staged.
+  auto find = [&](const std::string& id, const std::string& name) -> std::optional<Input> {
+    auto info = uploads_->Stat(id);
+    if (!info || (!info->owner.empty() && info->owner != task.user_id)) return std::nullopt;
+    auto file = uploads_->Open(id);
+    if (!file) return std::nullopt;
+    const std::string ext = ExtensionOf(*file);
+    return Input{name + (ext.empty() ? "" : "." + ext), id};
+  };
   // Unknown, foreign and malformed ids fail alike, naming the field and the id given, never a path: the
   // message must not tell a caller that another user's upload exists, nor where the data lives.
   if (!task.source_image.empty()) {
-    fs::path upload = FindUpload(task.source_image, task.user_id);
-    if (upload.empty())
+    auto input = find(task.source_image, "source");
+    if (!input)
       return queue::InvalidArgument("source_image: no uploaded file " + task.source_image.substr(0, 128));
-    inputs.push_back({"source", upload});
+    inputs.push_back(std::move(*input));
   }
   if (task.config.is_object()) {
     for (auto it = task.config.begin(); it != task.config.end(); ++it) {
@@ -146,9 +140,9 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
       const std::string& id = it->get_ref<const std::string&>();
       if (!IsPlainName(key))
         continue;  // cannot be a file name in /in; the pipeline sees it in the config only
-      fs::path upload = FindUpload(id, task.user_id);
-      if (upload.empty()) return queue::NotFound("config." + key + ": no uploaded file " + id.substr(0, 128));
-      inputs.push_back({key, upload});
+      auto input = find(id, key);
+      if (!input) return queue::NotFound("config." + key + ": no uploaded file " + id.substr(0, 128));
+      inputs.push_back(std::move(*input));
     }
   }
   if (inputs.empty()) return dirs;
@@ -157,39 +151,12 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
   fs::create_directories(dirs.in, ec);
   if (ec) return queue::Unavailable("cannot create the task's input directory: " + ec.message());
   for (const Input& input : inputs) {
-    const std::string ext = ImageExtension(input.upload);
-    const fs::path target = fs::path(dirs.in) / (input.name + (ext.empty() ? "" : "." + ext));
+    const fs::path target = fs::path(dirs.in) / input.name;
     if (fs::exists(target, ec)) continue;  // staged by an earlier attempt
-    fs::create_hard_link(input.upload, target, ec);
-    if (ec) {
-      fs::copy_file(input.upload, target, ec);
-      if (ec) return queue::Unavailable("cannot stage the input " + input.name + ": " + ec.message());
-    }
+    if (auto r = uploads_->CopyTo(input.id, target.string()); !r)
+      return queue::Unavailable("cannot stage the input " + input.name + ": " + r.error().message);
   }
   return dirs;
-}
-
-fs::path Workspace::FindUpload(const std::string& id, const std::string& owner) const {
-  // An upload is what the API stored: files/<id> (a regular file, not a link) and its metadata
-  // files/<id>.json naming the id and the owner. Only the exact id shape is looked up, so neither the
-  // metadata file nor any other name under files/ (or outside it) can be staged.
-  if (!IsUploadId(id)) return {};
-  std::error_code ec;
-  const fs::path files = FilesDir(), upload = files / id;
-  if (!fs::is_regular_file(fs::symlink_status(upload, ec))) return {};
-  std::ifstream in(files / (id + ".json"));
-  if (!in) return {};
-  std::stringstream text;
-  text << in.rdbuf();
-  const queue::Json meta = queue::Json::parse(text.str(), nullptr, false);
-  if (!meta.is_object()) return {};
-  auto file_id = meta.find("file_id"), user = meta.find("user_id");
-  if (file_id == meta.end() || *file_id != id) return {};
-  // The task's owner's own upload, or an anonymous one (made with auth off, where every caller is the same
-  // anonymous user and may read every file anyway).
-  const std::string uploader = user != meta.end() && user->is_string() ? user->get<std::string>() : "";
-  if (!uploader.empty() && uploader != owner) return {};
-  return upload;
 }
 
 queue::Result<KeptOutputs> Workspace::KeepOutputs(const queue::TaskInfo& task, const TaskDirs& dirs,
@@ -247,4 +214,4 @@ void Workspace::Remove(const std::string& task_id) const {
   fs::remove_all(TaskDir(task_id), ec);
 }
 
-}  // namespace wasmq::worker
+}  // namespace wasmq::storage

@@ -1,12 +1,15 @@
-// File: src/api/safe_open.cc
-#include "api/safe_open.h"
-
+// File: src/storage/open_beneath.cc
+//
+// Opening what others wrote below a directory (a module's outputs, the dashboard's files) without leaving
+// it, whatever links they planted.
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <string>
 
-namespace wasmq::api {
+#include "storage/storage.h"
+
+namespace wasmq::storage {
 
 UniqueFd OpenBeneath(std::string_view root, std::string_view relative, uint64_t* size) {
   if (relative.empty() || relative.size() > 4096) return {};
@@ -33,4 +36,4 @@ UniqueFd OpenBeneath(std::string_view root, std::string_view relative, uint64_t*
   }
 }
 
-}  // namespace wasmq::api
+}  // namespace wasmq::storage

@@ -1,5 +1,11 @@
-// File: src/api/file_store.cc
-#include "api/file_store.h"
+// File: src/storage/uploads.cc
+//
+// The directory upload store. In one directory,
+//   <img_id>        the bytes, exactly as uploaded (a worker stages a task's inputs from here)
+//   <img_id>.json   the metadata, as ToJson writes it (the API's FileInfo)
+// A file exists once its .json exists: Put writes the bytes, then the metadata, each to a temporary name
+// renamed into place, so a crash never leaves a visible half-written file. Every call works on its own
+// files, so no lock is needed.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,8 +19,9 @@
 
 #include "base/digest.h"
 #include "json/json.h"
+#include "storage/storage.h"
 
-namespace wasmq::api {
+namespace wasmq::storage {
 namespace {
 
 namespace fs = std::filesystem;
@@ -56,9 +63,9 @@ queue::Result<void> WriteAtomically(const fs::path& path, std::string_view bytes
   return {};
 }
 
-class LocalFileStore final : public FileStore {
+class LocalUploadStore final : public UploadStore {
  public:
-  explicit LocalFileStore(fs::path dir) : dir_(std::move(dir)) {}
+  explicit LocalUploadStore(fs::path dir) : dir_(std::move(dir)) {}
 
   queue::Result<FileInfo> Put(FileInfo info, std::string_view bytes) override {
     info.created_at = queue::NowMs();
@@ -103,9 +110,24 @@ class LocalFileStore final : public FileStore {
     }
   }
 
-  queue::Result<std::string> PathOf(std::string_view file_id) override {
+  queue::Result<OpenFile> Open(std::string_view file_id) override {
     if (!IsFileIdShape(file_id)) return NotFound(file_id);
-    return (dir_ / std::string(file_id)).string();
+    // Not through a link, and never blocking on a FIFO someone put there: OpenBeneath's rules.
+    OpenFile f;
+    f.fd = OpenBeneath(dir_.string(), file_id, &f.size);
+    if (!f.fd) return NotFound(file_id);
+    return f;
+  }
+
+  queue::Result<void> CopyTo(std::string_view file_id, const std::string& target) override {
+    if (!IsFileIdShape(file_id)) return NotFound(file_id);
+    const fs::path upload = dir_ / std::string(file_id);
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(upload, ec))) return NotFound(file_id);
+    fs::create_hard_link(upload, target, ec);
+    if (ec) fs::copy_file(upload, target, ec);
+    if (ec) return queue::Unavailable("files: cannot copy the file: " + ec.message());
+    return {};
   }
 
  private:
@@ -129,18 +151,22 @@ Json ToJson(const FileInfo& f) {
 }
 
 bool IsFileIdShape(std::string_view id) {
-  if (!id.starts_with("img_") || id.size() > queue::kMaxIdLength) return false;
+  if (!id.starts_with("img_") || id.size() <= 4 || id.size() > queue::kMaxIdLength) return false;
   for (char c : id)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
       return false;
   return true;
 }
 
-queue::Result<std::unique_ptr<FileStore>> OpenLocalFileStore(std::string dir) {
+std::unique_ptr<UploadStore> NewLocalUploadStore(std::string dir) {
+  return std::make_unique<LocalUploadStore>(fs::path(std::move(dir)));
+}
+
+queue::Result<std::unique_ptr<UploadStore>> OpenLocalUploadStore(std::string dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return queue::Unavailable("files: cannot create directory " + dir + ": " + ec.message());
-  return std::unique_ptr<FileStore>(std::make_unique<LocalFileStore>(fs::path(dir)));
+  return NewLocalUploadStore(std::move(dir));
 }
 
-}  // namespace wasmq::api
+}  // namespace wasmq::storage

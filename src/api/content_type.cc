@@ -1,25 +1,10 @@
-// File: src/api/magic.cc
-//
-// Signatures: PNG "\x89PNG\r\n\x1a\n" (PNG spec §5.2); JPEG SOI marker FF D8 then another marker FF xx;
-// WebP a RIFF container "RIFF" <size> "WEBP" then a VP8/VP8L/VP8X chunk; GIF "GIF87a" / "GIF89a".
-#include "api/magic.h"
+// File: src/api/content_type.cc
+#include "api/content_type.h"
 
 #include <array>
 #include <utility>
 
 namespace wasmq::api {
-
-std::string_view SniffImageType(std::string_view b) {
-  if (b.starts_with(std::string_view("\x89PNG\r\n\x1a\n", 8))) return "image/png";
-  if (b.size() >= 4 && static_cast<unsigned char>(b[0]) == 0xFF && static_cast<unsigned char>(b[1]) == 0xD8 &&
-      static_cast<unsigned char>(b[2]) == 0xFF)
-    return "image/jpeg";
-  if (b.size() >= 16 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP" &&
-      (b.substr(12, 4) == "VP8 " || b.substr(12, 4) == "VP8L" || b.substr(12, 4) == "VP8X"))
-    return "image/webp";
-  if (b.starts_with("GIF87a") || b.starts_with("GIF89a")) return "image/gif";
-  return {};
-}
 
 std::string_view ContentTypeForName(std::string_view name) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kTypes = {{
