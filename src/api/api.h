@@ -66,7 +66,8 @@ struct ApiConfig {
   // Uploaded files: FILES_DIR/<img_id> holds the bytes, FILES_DIR/<img_id>.json their metadata (owner,
   // content type, size, sha256). A worker stages a task's source_image from FILES_DIR/<source_image>.
   std::string files_dir = "wasmq-data/files";
-  // Task directories, TASKS_DIR/<task_id>/out/<output file>: a done task's outputs are served from there.
+  // Task directories (storage::TasksDir): a done task's outputs are served from the attempt directory its
+  // result names (storage.h).
   std::string tasks_dir = "wasmq-data/tasks";
   // The dashboard: empty serves the copy compiled into the binary; a directory serves its files instead.
   std::string web_root = {};
