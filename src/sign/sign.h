@@ -21,13 +21,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/result.h"
+#include "base/thread_annotations.h"
 #include "oci/oci.h"
 
 namespace wasmq::sign {
@@ -254,6 +257,7 @@ struct TrustRule {
   std::string match;
   std::vector<std::string> key_files;  // as resolved
   std::vector<PublicKey> keys;
+  std::string key_set;  // the keys' hints, sorted and joined: what a VerifiedCache entry is valid for
 };
 struct TrustPolicy {
   std::string path;  // the file it came from, for messages
@@ -270,14 +274,40 @@ struct TrustDecision {
   std::string subject;  // what was matched
   std::string rule;     // the rule's glob
   bool signature_checked = false;
+  bool from_cache = false;  // the signature was verified earlier for this digest and key set
   std::string pinned_ref;  // REGISTRY/REPOSITORY@DIGEST that verified: pull exactly this (OCI, with keys)
   std::string signer;      // the key file that verified, when checked
+};
+
+// Signatures already verified, by (manifest digest, key set): a module pulled again (a task naming a
+// cached module, a restart of the registry's compiled-module cache) is not verified again. Only successes
+// are kept — a signature added later is found on the next try — and an entry says which key verified, so
+// the same digest under another rule's keys is verified afresh. Bounded (oldest out). Thread-safe.
+class VerifiedCache {
+ public:
+  explicit VerifiedCache(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  // The index (into the rule's keys) of the key that verified `digest` for `key_set`, or -1.
+  long Find(const std::string& digest, const std::string& key_set) const EXCLUDES(mu_);
+  void Put(const std::string& digest, const std::string& key_set, size_t key_index) EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);
+
+ private:
+  size_t max_entries_;
+  mutable base::Mutex mu_;
+  std::map<std::string, size_t> entries_ GUARDED_BY(mu_);  // digest + '\n' + key set → key index
+  std::vector<std::string> order_ GUARDED_BY(mu_);          // insertion order, for eviction
 };
 // Decides whether `module` (a local file when is_file, else an OCI reference, `oci://` allowed) may run.
 // Untrusted when no rule matches or a local file meets a rule with keys; otherwise VerifyImage's error
 // (NoSignature: unsigned; WrongKey, DigestMismatch, MalformedBundle: a bad signature; Registry).
+// With `cache`, a registry module is first resolved to its digest (no request when the reference names a
+// digest) and a cached verification for that digest and the rule's keys is taken as is; a fresh one is
+// made against the pinned digest and remembered.
 Result<TrustDecision> CheckModuleTrust(const TrustPolicy& policy, const std::string& module, bool is_file,
-                                       const oci::ClientOptions& options);
+                                       const oci::ClientOptions& options, VerifiedCache* cache = nullptr);
+// A module compiled into the binary (a built-in pipeline): subject `builtin:MODE`. It carries no signature,
+// so only a rule without keys admits it (`{"match": "builtin:*", "keys": []}`); Untrusted otherwise.
+Result<TrustDecision> CheckBuiltinTrust(const TrustPolicy& policy, const std::string& mode);
 // "unsigned" for NoSignature, "bad-signature" for WrongKey / DigestMismatch / MalformedBundle, else the
 // kind's name: the word `doctor` and a task's MODULE_UNTRUSTED error use.
 std::string_view TrustFailureName(ErrorKind kind);

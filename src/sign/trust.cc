@@ -7,6 +7,7 @@
 // cannot slip another module in.
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,10 @@ Result<TrustPolicy> ParseTrustPolicy(std::string_view text, const std::string& b
       rule.key_files.push_back(p.string());
       rule.keys.push_back(std::move(*pub));
     }
+    std::vector<std::string> hints;
+    for (const PublicKey& key : rule.keys) hints.push_back(key.Hint());
+    std::sort(hints.begin(), hints.end());
+    for (const std::string& h : hints) rule.key_set += h + ",";
     out.rules.push_back(std::move(rule));
   }
   return out;
@@ -100,8 +105,44 @@ Result<TrustPolicy> LoadTrustPolicy(const std::string& path) {
   return p;
 }
 
+long VerifiedCache::Find(const std::string& digest, const std::string& key_set) const {
+  base::MutexLock lock(mu_);
+  auto it = entries_.find(digest + "\n" + key_set);
+  return it == entries_.end() ? -1 : static_cast<long>(it->second);
+}
+
+void VerifiedCache::Put(const std::string& digest, const std::string& key_set, size_t key_index) {
+  base::MutexLock lock(mu_);
+  std::string key = digest + "\n" + key_set;
+  if (entries_.insert_or_assign(key, key_index).second) order_.push_back(std::move(key));
+  while (order_.size() > max_entries_) {
+    entries_.erase(order_.front());
+    order_.erase(order_.begin());
+  }
+}
+
+size_t VerifiedCache::size() const {
+  base::MutexLock lock(mu_);
+  return entries_.size();
+}
+
+Result<TrustDecision> CheckBuiltinTrust(const TrustPolicy& policy, const std::string& mode) {
+  TrustDecision d;
+  d.subject = "builtin:" + mode;
+  const TrustRule* rule = policy.Find(d.subject);
+  if (!rule)
+    return MakeError(ErrorKind::Untrusted,
+                     "no rule of the trust policy " + policy.path + " matches " + d.subject +
+                         " (a built-in pipeline needs a rule without keys, e.g. \"builtin:*\")");
+  d.rule = rule->match;
+  if (!rule->keys.empty())
+    return MakeError(ErrorKind::Untrusted, "rule \"" + rule->match + "\" requires a signature and " + d.subject +
+                                               " is compiled into the binary (it carries none)");
+  return d;
+}
+
 Result<TrustDecision> CheckModuleTrust(const TrustPolicy& policy, const std::string& module, bool is_file,
-                                       const oci::ClientOptions& options) {
+                                       const oci::ClientOptions& options, VerifiedCache* cache) {
   TrustDecision d;
   std::string ref_text = module;
   if (is_file) {
@@ -124,8 +165,27 @@ Result<TrustDecision> CheckModuleTrust(const TrustPolicy& policy, const std::str
     return MakeError(ErrorKind::Untrusted, "rule \"" + rule->match + "\" requires a signature and " +
                                                d.subject +
                                                " is a local file (only registry modules carry signatures)");
+  if (cache) {
+    auto ref = oci::ParseReference(ref_text);  // parsed above
+    std::string digest = ref->digest;
+    if (digest.empty()) {  // a tag: resolved once here, and everything after uses the digest
+      oci::Client client(options);
+      auto m = client.GetManifest(*ref, ref->Identifier());
+      if (!m) return Error{ErrorKind::Registry, "resolving " + ref->String() + ": " + m.error().message, m.error()};
+      digest = "sha256:" + Sha256Hex(m->bytes);  // the bytes served, not a header the registry chose
+    }
+    const std::string pinned = ref->registry + "/" + ref->repository + "@" + digest;
+    if (long hit = cache->Find(digest, rule->key_set); hit >= 0) {
+      d.signature_checked = d.from_cache = true;
+      d.pinned_ref = pinned;
+      d.signer = rule->key_files[static_cast<size_t>(hit)];
+      return d;
+    }
+    ref_text = pinned;
+  }
   auto v = VerifyImage(ref_text, rule->keys, options);
   if (!v) return v.error();
+  if (cache) cache->Put(v->digest, rule->key_set, v->key_index);
   d.signature_checked = true;
   d.pinned_ref = v->ref.registry + "/" + v->ref.repository + "@" + v->digest;
   d.signer = rule->key_files[v->key_index];
