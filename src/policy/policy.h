@@ -15,6 +15,8 @@
 // it as a string), and callers either print it or parse the one field they need.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -107,6 +109,55 @@ class Policy {
   int abi_major_ = 1;
   int abi_minor_ = 0;
   bool fast_path_ = false;
+};
+
+// ------------------------------------------------------------------------------------------------ gates
+
+// What an admission gate concluded. A policy's entrypoint result may be a boolean (true admits) or an
+// object {"allow": bool, "message": string}; an undefined result (`[]`) denies.
+struct Decision {
+  bool allow = false;
+  std::string message;  // the policy's message, or one saying why it denied ("" when it allowed silently)
+};
+// Reads a Decision out of a result set (`[{"result": …}]`, what Policy::Eval returns). Kind::Eval when the
+// result has another shape: a gate fails closed on it.
+Result<Decision> ParseDecision(std::string_view result_set);
+
+// A policy that can be replaced while decisions run: `--admission-policy` and `--module-policy`. The
+// loaded Policy sits behind an atomic shared_ptr; a decision takes its own reference, so one in flight
+// finishes on the policy it started with while a reload swaps in the next; a reload that fails keeps the
+// current policy (and says why). Decide() is thread-safe and lock-free apart from the Policy's own pool.
+class ReloadablePolicy {
+ public:
+  // Reads the policy's bytes (a file, or an OCI reference pulled by the caller's loader).
+  using Fetch = std::function<Result<std::vector<uint8_t>>()>;
+  // `name` names it in messages ("admission policy /etc/wasmq/admit.wasm"); `watch_file`, when not empty,
+  // is polled for changes (mtime, size, inode) by Watch().
+  static Result<std::unique_ptr<ReloadablePolicy>> Open(std::string name, Fetch fetch, std::string watch_file,
+                                                        Options options = {});
+  ~ReloadablePolicy();  // stops the watcher
+
+  // Evaluates entrypoint 0 on `input_json` and reads the decision. Kind::Eval / Abort on a failure: the
+  // caller denies (fail closed).
+  Result<Decision> Decide(std::string_view input_json) const;
+  // Fetches and loads the policy again; on success the next decisions use it. Thread-safe.
+  Result<bool> Reload();
+  // Starts a thread that calls Reload() when the watched file changes (checked every `interval`);
+  // `log` hears every reload and its outcome. No-op without a watched file.
+  void Watch(std::chrono::milliseconds interval, std::function<void(std::string_view)> log);
+  const std::string& name() const { return name_; }
+  uint64_t generation() const;  // loads so far (1 after Open)
+
+ private:
+  ReloadablePolicy() = default;
+  struct Watcher;
+  std::string name_;
+  Fetch fetch_;
+  std::string watch_file_;
+  Options options_;
+  std::atomic<std::shared_ptr<const Policy>> current_;
+  std::atomic<uint64_t> generation_{0};
+  std::unique_ptr<Watcher> watcher_;
 };
 
 }  // namespace wasmq::policy
