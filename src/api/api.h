@@ -22,7 +22,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +81,11 @@ struct ApiConfig {
   // An address ("IP:PORT", port 0 picks one): /metrics is served there alone, and no longer on `addr`.
   std::string metrics_token = {};
   std::string metrics_addr = {};
+
+  // ---- Admission (--admission-policy). Asked before a task is created, with {"request": the body,
+  // "user": the token's claims ({"sub": ""} with auth off), "queue": the queue's stats}; a message means
+  // "denied" (403 FORBIDDEN with that message). Called on the API's threads, concurrently.
+  std::function<std::optional<std::string>(const nlohmann::json& input)> admit_task = {};
 };
 
 // Checks a configuration without starting anything: InvalidArgument naming the field.

@@ -44,7 +44,7 @@ std::variant<Caller, Response> Authenticate(const ApiConfig& config, const Reque
                                   .issuer = config.jwt_issuer,
                                   .audience = config.jwt_audience});
   if (!claims) return Unauthorized(claims.error().message, true);
-  return Caller{std::move(claims->subject)};
+  return Caller{std::move(claims->subject), std::move(claims->all)};
 }
 
 bool OriginAllowed(const ApiConfig& config, std::string_view origin) {

@@ -123,6 +123,7 @@ JwtResult<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check) {
     }
     if (!ok) return InvalidArgument("token audience is not accepted");
   }
+  claims.all = std::make_shared<const Json>(std::move(*payload));
   return claims;
 }
 

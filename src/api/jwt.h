@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,7 @@ using JwtResult = base::Result<T, JwtError>;
 struct JwtClaims {
   std::string subject;  // `sub`: 1..kMaxSubjectBytes of [A-Za-z0-9_-.@|:+]
   int64_t expires_at = 0;
+  std::shared_ptr<const nlohmann::json> all;  // the whole payload (the admission policy's input.user)
 };
 
 // Verifies `token` and returns its claims, or why it is refused. `exp` is required: a token that never

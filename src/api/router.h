@@ -10,6 +10,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,7 @@ namespace wasmq::api {
 
 struct Caller {
   std::string user;  // the token's `sub`; "" for the anonymous user (auth off)
+  std::shared_ptr<const nlohmann::json> claims = {};  // the token's payload (auth on)
 };
 
 struct PathParams {

@@ -63,6 +63,19 @@ std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, con
   return std::nullopt;
 }
 
+// The admission policy's say on a well-formed task (ApiConfig::admit_task): a 403 in the error envelope
+// with the policy's message when it denies.
+std::optional<Response> AdmitTask(ApiContext& ctx, const queue::Json& request, const Caller& caller) {
+  if (!ctx.config.admit_task) return std::nullopt;
+  auto stats = ctx.tasks.Stats();
+  if (!stats) return FromError(stats.error());
+  queue::Json input = {{"request", request},
+                       {"user", caller.claims ? *caller.claims : queue::Json{{"sub", caller.user}}},
+                       {"queue", queue::ToJson(*stats)}};
+  if (auto denied = ctx.config.admit_task(input)) return Fail(403, code::kForbidden, *denied);
+  return std::nullopt;
+}
+
 Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   if (auto bad = RequireJson(req)) return std::move(*bad);
   auto json = queue::ParseJson(req.body);
@@ -75,6 +88,7 @@ Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
     create->user_id = caller.user;
   }
   if (auto bad = CheckFileRefs(ctx, caller, *create)) return std::move(*bad);
+  if (auto denied = AdmitTask(ctx, *json, caller)) return std::move(*denied);
   auto task = ctx.tasks.Create(*create);
   if (!task) return FromError(task.error());
   Response r = Ok(TaskJson(ctx.config, *task), 201);

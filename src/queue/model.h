@@ -101,6 +101,7 @@ inline constexpr std::string_view kPipelineInvalid = "PIPELINE_INVALID";  // mod
 inline constexpr std::string_view kBadInput = "BAD_INPUT";                // the task's inputs are unusable
 inline constexpr std::string_view kInputNotFound = "INPUT_NOT_FOUND";      // a config "*_image" names no upload
 inline constexpr std::string_view kModuleUnavailable = "MODULE_UNAVAILABLE";  // config "module" could not be pulled
+inline constexpr std::string_view kModuleUntrusted = "MODULE_UNTRUSTED";  // config "module" refused by trust or module policy
 inline constexpr std::string_view kLeaseExpired = "LEASE_EXPIRED";  // its worker vanished, no retry left
 inline constexpr std::string_view kInternal = "INTERNAL";           // the worker itself failed
 }  // namespace error_code

@@ -164,7 +164,9 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
     if (!named) {
       const queue::Code why = named.error().code;
       const bool pull_failed = why == queue::Code::Unavailable || why == queue::Code::NotFound;
-      RecordFailure(held, {.code = std::string(pull_failed ? ec::kModuleUnavailable : ec::kPipelineInvalid),
+      RecordFailure(held, {.code = std::string(IsModuleUntrusted(named.error()) ? ec::kModuleUntrusted
+                                               : pull_failed                      ? ec::kModuleUnavailable
+                                                                                  : ec::kPipelineInvalid),
                            .message = named.error().message,
                            .retryable = why == queue::Code::Unavailable});
       return;

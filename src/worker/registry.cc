@@ -1,6 +1,7 @@
 // File: src/worker/registry.cc
 #include "worker/registry.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -44,7 +45,7 @@ bool Transient(oci::ErrorKind kind) {
 
 // The module file of `ref`, pulled through the cache. `what` begins the error message. Unavailable when a
 // retry may help (Transient), NotFound otherwise.
-queue::Result<std::string> PullModule(const OciSource& src, const std::string& ref, const std::string& what) {
+queue::Result<oci::PullResult> PullModule(const OciSource& src, const std::string& ref, const std::string& what) {
   oci::PullOptions o;
   o.cache_dir = src.cache_dir;
   o.offline = src.offline;
@@ -57,7 +58,7 @@ queue::Result<std::string> PullModule(const OciSource& src, const std::string& r
     return Transient(pulled.error().kind) ? queue::Unavailable(std::move(message))
                                           : queue::NotFound(std::move(message));
   }
-  return pulled->module_path;
+  return std::move(*pulled);
 }
 
 queue::Result<std::vector<uint8_t>> ReadFile(const std::string& path, const std::string& what) {
@@ -79,7 +80,31 @@ queue::Result<std::shared_ptr<const wasm::Module>> CompileCommand(const wasm::En
   return std::shared_ptr<const wasm::Module>(std::move(*module));
 }
 
+std::vector<std::string> ImportNames(const wasm::Module& module) {
+  std::vector<std::string> out;
+  for (const auto& i : module.imports()) out.push_back(i.module + "." + i.name);
+  return out;
+}
+
 }  // namespace
+
+bool IsModuleUntrusted(const queue::Error& error) {
+  return error.code == queue::Code::InvalidArgument && error.message.starts_with(kModuleUntrusted);
+}
+
+queue::Result<ModuleTrust> PipelineRegistry::Trust(const ModuleSubject& subject, const std::string& what) const {
+  if (!gate_.trust) return ModuleTrust{};
+  auto t = gate_.trust(subject);
+  if (!t) return queue::InvalidArgument(std::string(kModuleUntrusted) + what + ": " + t.error());
+  return std::move(*t);
+}
+
+queue::Result<void> PipelineRegistry::Admit(const ModuleFacts& facts, const std::string& what) const {
+  if (!gate_.admit) return {};
+  if (auto refused = gate_.admit(facts))
+    return queue::InvalidArgument(std::string(kModuleUntrusted) + what + ": " + *refused);
+  return {};
+}
 
 queue::Result<void> CheckTaskModulePrefixes(const std::vector<std::string>& prefixes) {
   for (const std::string& p : prefixes)
@@ -120,7 +145,7 @@ void PipelineRegistry::SetOci(OciSource source) {
   task_module_prefixes_.clear();
   for (const std::string& p : oci_.task_module_prefixes)
     if (auto parsed = ParseModulePrefix(p)) task_module_prefixes_.push_back({parsed->first, parsed->second});
-  std::lock_guard lock(task_modules_mu_);
+  base::MutexLock lock(task_modules_mu_);
   task_modules_ = ModuleCache(oci_.task_module_cache_count, oci_.task_module_cache_bytes);
 }
 
@@ -128,22 +153,45 @@ queue::Result<void> PipelineRegistry::Load(const std::map<std::string, std::stri
   for (const auto& [mode, given] : mode_to_path) {
     std::string path = given;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec) && oci::ParseReference(WithoutScheme(path))) {
-      auto pulled = PullModule(oci_, WithoutScheme(path), "pipeline " + mode);  // a module in a registry
+    const bool in_registry =
+        !std::filesystem::is_regular_file(path, ec) && oci::ParseReference(WithoutScheme(path));
+    // The trust policy first: nothing unverified is even read.
+    auto trust = Trust({in_registry ? ModuleOrigin::Registry : ModuleOrigin::File,
+                        in_registry ? WithoutScheme(given) : given},
+                       "pipeline " + mode + ": " + given);
+    if (!trust) return trust.error();
+    ModuleFacts facts{given, "", trust->signers, {}, 0};
+    if (in_registry) {  // a module in a registry, pulled by the digest that verified when there is one
+      const std::string ref = trust->pull_ref.empty() ? WithoutScheme(path) : trust->pull_ref;
+      auto pulled = PullModule(oci_, ref, "pipeline " + mode);
       if (!pulled) return pulled.error();
-      path = *pulled;
+      path = pulled->module_path;
+      facts.digest = pulled->manifest_digest;
     }
     auto bytes = ReadFile(path, "pipeline " + mode);
     if (!bytes) return bytes.error();
-    if (auto r = AddBytes(mode, path == given ? path : given + " (" + path + ")", *bytes); !r) return r;
+    if (auto r = AddAdmitted(mode, path == given ? path : given + " (" + path + ")", *bytes, std::move(facts)); !r)
+      return r;
   }
   return {};
 }
 
 queue::Result<void> PipelineRegistry::AddBytes(const std::string& mode, std::string path,
                                                std::span<const uint8_t> bytes) {
+  return AddAdmitted(mode, path, bytes, ModuleFacts{path, "", {}, {}, 0});
+}
+
+queue::Result<void> PipelineRegistry::AddAdmitted(const std::string& mode, std::string path,
+                                                  std::span<const uint8_t> bytes, ModuleFacts facts) {
   auto module = CompileCommand(engine_, bytes, "pipeline " + mode + ": " + path);
   if (!module) return module.error();
+  if (gate_.admit) {
+    if (facts.digest.empty())
+      facts.digest = oci::Sha256Digest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    facts.imports = ImportNames(**module);
+    facts.size = bytes.size();
+    if (auto r = Admit(facts, "pipeline " + mode + ": " + facts.ref); !r) return r;
+  }
   Add(mode, std::move(path), std::move(*module));
   return {};
 }
@@ -170,19 +218,33 @@ queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
              : " (--task-modules allows references under other prefixes)"));
   const std::string key = parsed->String();
   {
-    std::lock_guard lock(task_modules_mu_);
-    if (auto module = task_modules_.Get(key)) return module;
+    base::MutexLock lock(task_modules_mu_);
+    auto facts = task_module_facts_.find(key);
+    if (auto module = task_modules_.Get(key); module && facts != task_module_facts_.end()) {
+      const ModuleFacts known = facts->second;
+      lock.Unlock();
+      // The module policy may have been reloaded since: asked again (a decision, no pull).
+      if (auto r = Admit(known, what); !r) return r.error();
+      return module;
+    }
   }
   // Pulled and compiled outside the lock: two tasks naming a new module at once may both pull it (the
   // cache makes the second one cheap); neither blocks tasks whose modules are known.
-  auto path = PullModule(oci_, ref, what);
-  if (!path) return path.error();
-  auto bytes = ReadFile(*path, what);
+  auto trust = Trust({ModuleOrigin::Registry, ref}, what);
+  if (!trust) return trust.error();
+  auto pulled = PullModule(oci_, trust->pull_ref.empty() ? ref : trust->pull_ref, what);
+  if (!pulled) return pulled.error();
+  auto bytes = ReadFile(pulled->module_path, what);
   if (!bytes) return bytes.error();
   auto module = CompileCommand(engine_, *bytes, what);
   if (!module) return module.error();
-  std::lock_guard lock(task_modules_mu_);
+  ModuleFacts facts{ref, pulled->manifest_digest, trust->signers, ImportNames(**module), bytes->size()};
+  if (auto r = Admit(facts, what); !r) return r.error();
+  base::MutexLock lock(task_modules_mu_);
   task_modules_.Put(key, *module, bytes->size());
+  // Facts of modules the cache let go are dropped now and then; a key without facts is simply a miss.
+  if (task_module_facts_.size() >= 4 * std::max<size_t>(task_modules_.size(), 8)) task_module_facts_.clear();
+  task_module_facts_[key] = std::move(facts);
   return std::move(*module);
 }
 
@@ -191,7 +253,10 @@ queue::Result<void> PipelineRegistry::AddBuiltins() {
     const std::string mode(b.mode);
     if (Find(mode)) continue;
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(b.bytes.data()), b.bytes.size());
-    if (auto r = AddBytes(mode, "builtin:" + mode, bytes); !r) return r;
+    auto trust = Trust({ModuleOrigin::Builtin, mode}, "pipeline " + mode + ": builtin:" + mode);
+    if (!trust) return trust.error();
+    if (auto r = AddAdmitted(mode, "builtin:" + mode, bytes, ModuleFacts{"builtin:" + mode, "", {}, {}, 0}); !r)
+      return r;
   }
   return {};
 }

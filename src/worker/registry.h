@@ -7,15 +7,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/result.h"
+#include "base/thread_annotations.h"
 #include "queue/queue.h"
 #include "wasm/wasm.h"
 
@@ -47,6 +51,36 @@ struct OciSource {
   size_t task_module_cache_count = 32;
   uint64_t task_module_cache_bytes = uint64_t{128} << 20;
 };
+
+// Trust and admission of modules (--trust-policy, --module-policy), asked by PipelineRegistry for every
+// module it loads: configured pipelines at Load()/AddBuiltins() and a task's own module at TaskModule().
+// The registry knows no signature or policy format; the caller (cli) plugs them in.
+enum class ModuleOrigin { Registry, File, Builtin };
+struct ModuleSubject {
+  ModuleOrigin origin = ModuleOrigin::Registry;
+  std::string ref;  // the reference (no oci://), the file path, or the built-in's mode
+};
+struct ModuleTrust {
+  std::string pull_ref;              // what to pull instead (the digest that verified); "" = as given
+  std::vector<std::string> signers;  // who signed it (the key files that verified)
+};
+struct ModuleFacts {
+  std::string ref;     // as given (a reference, a path, "builtin:MODE")
+  std::string digest;  // the manifest digest of a pulled module; sha256 of the file otherwise
+  std::vector<std::string> signers;
+  std::vector<std::string> imports;  // "module.name" of every import
+  uint64_t size = 0;                 // bytes of the module file
+};
+struct ModuleGate {
+  // Before a module is read or pulled: a refusal message (e.g. "unsigned: …") or how to pull it.
+  std::function<base::Result<ModuleTrust, std::string>(const ModuleSubject&)> trust;
+  // After it compiled: a refusal message, or nullopt to admit it.
+  std::function<std::optional<std::string>(const ModuleFacts&)> admit;
+};
+// Refusals by the gate are InvalidArgument errors whose message starts with this: a task whose module is
+// refused fails with MODULE_UNTRUSTED (IsModuleUntrusted), and serve/worker name it at start-up.
+inline constexpr std::string_view kModuleUntrusted = "module untrusted: ";
+bool IsModuleUntrusted(const queue::Error& error);
 
 // InvalidArgument naming the first --task-modules prefix that is not a registry or a repository (a tag or
 // a digest in a prefix, or something that does not parse); PipelineRegistry ignores such a prefix.
@@ -93,6 +127,8 @@ class PipelineRegistry {
   // but an OCI reference (`oci://` prefix optional) is pulled through the cache (SetOci); a failed pull is
   // Unavailable or NotFound (as for TaskModule) with the oci error's kind and message.
   void SetOci(OciSource source);
+  // Every module loaded after this passes `gate` first (before Load() and AddBuiltins()).
+  void SetGate(ModuleGate gate) { gate_ = std::move(gate); }
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
   // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
   queue::Result<void> AddBytes(const std::string& mode, std::string path, std::span<const uint8_t> bytes);
@@ -116,6 +152,13 @@ class PipelineRegistry {
   const wasm::Engine& engine() const { return engine_; }
 
  private:
+  // The gate's answers as queue errors: InvalidArgument starting with kModuleUntrusted, `what` named.
+  queue::Result<ModuleTrust> Trust(const ModuleSubject& subject, const std::string& what) const;
+  queue::Result<void> Admit(const ModuleFacts& facts, const std::string& what) const;
+  // AddBytes with what the gate knows so far (digest, signers); the module policy decides after compiling.
+  queue::Result<void> AddAdmitted(const std::string& mode, std::string path, std::span<const uint8_t> bytes,
+                                  ModuleFacts facts);
+
   wasm::Engine engine_;
   std::map<std::string, Pipeline> pipelines_;
   struct ModulePrefix {
@@ -123,9 +166,13 @@ class PipelineRegistry {
     std::string repository;  // "" = anything in the registry
   };
   OciSource oci_;
+  ModuleGate gate_;
   std::vector<ModulePrefix> task_module_prefixes_;  // the parsed OciSource::task_module_prefixes
-  mutable std::mutex task_modules_mu_;
-  mutable ModuleCache task_modules_{32, uint64_t{128} << 20};  // by canonical reference; guarded
+  mutable base::Mutex task_modules_mu_;
+  mutable ModuleCache task_modules_ GUARDED_BY(task_modules_mu_){32, uint64_t{128} << 20};  // by canonical ref
+  // What the module gate was told about each cached task module: a cache hit asks the (reloadable) module
+  // policy again, with no pull. A key missing here is a miss.
+  mutable std::map<std::string, ModuleFacts> task_module_facts_ GUARDED_BY(task_modules_mu_);
 };
 
 }  // namespace wasmq::worker
