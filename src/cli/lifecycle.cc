@@ -26,9 +26,28 @@ sigset_t ShutdownSignals() {
 
 }  // namespace
 
-Lifecycle::Lifecycle(std::string command) : command_(std::move(command)) {
+Lifecycle::Lifecycle(std::string command, bool reload_on_hup)
+    : command_(std::move(command)), reload_on_hup_(reload_on_hup) {
   sigset_t s = ShutdownSignals();
+  if (reload_on_hup_) sigaddset(&s, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+Lifecycle::~Lifecycle() {
+  if (!reloader_.joinable()) return;
+  closing_ = true;
+  pthread_kill(reloader_.native_handle(), SIGHUP);  // wakes its sigwait; it sees closing_ and ends
+  reloader_.join();
+}
+
+void Lifecycle::OnReload(std::function<void()> reload) {
+  if (!reload_on_hup_ || reloader_.joinable()) return;
+  reloader_ = std::thread([this, reload = std::move(reload)] {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGHUP);
+    for (int sig = 0; sigwait(&s, &sig) == 0 && !closing_;) reload();
+  });
 }
 
 void Lifecycle::Log(std::string_view line) const {
@@ -70,12 +89,14 @@ queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::C
                           {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
 }
 
-queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg) {
+queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg,
+                                                                                 worker::ModuleGate gate) {
   wasm::EngineConfig engine;
   engine.max_memory_bytes = std::min<uint64_t>(cfg.max_memory_bytes, engine.max_memory_bytes);
   auto pipelines = std::make_unique<worker::PipelineRegistry>(engine);
   if (auto r = worker::CheckTaskModulePrefixes(cfg.task_modules); !r) return r.error();
   pipelines->SetOci({cfg.cache_dir, cfg.offline, cfg.insecure_registries, cfg.k8s_secret, cfg.task_modules});
+  pipelines->SetGate(std::move(gate));
   if (auto r = pipelines->Load(cfg.pipelines); !r) return r.error();
   if (cfg.builtin_pipelines)
     if (auto r = pipelines->AddBuiltins(); !r) return r.error();

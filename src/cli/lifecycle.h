@@ -5,7 +5,9 @@
 // configuration the same way.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <thread>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,7 +22,13 @@ class Lifecycle {
  public:
   // Blocks SIGINT and SIGTERM in the calling thread, so that every thread started afterwards inherits the
   // mask and only WaitForSignal (and the hurry thread of Stop) receive them. Construct it first.
-  explicit Lifecycle(std::string command);
+  // With `reload_on_hup`, SIGHUP is blocked too and OnReload's thread takes it (otherwise it keeps its
+  // default action).
+  explicit Lifecycle(std::string command, bool reload_on_hup = false);
+  ~Lifecycle();  // stops the reload thread
+
+  // Calls `reload` on every SIGHUP, from a thread of its own (requires reload_on_hup).
+  void OnReload(std::function<void()> reload);
 
   // "2026-11-23T10:00:00.000Z wasmq serve: LINE" on stderr; safe from any thread.
   void Log(std::string_view line) const;
@@ -36,6 +44,9 @@ class Lifecycle {
 
  private:
   std::string command_;
+  bool reload_on_hup_ = false;
+  std::atomic<bool> closing_{false};
+  std::thread reloader_;
 };
 
 // `url` fit for a log line: a Redis URL's user and password become "***".
@@ -47,7 +58,9 @@ queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::C
 // The pipelines the configuration names, compiled: --pipelines / --pipelines-dir (files, or OCI references
 // pulled through the cache), then the built-in ones for the modes still free; --task-modules. An error's
 // message says which pipeline could not be loaded.
-queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg);
+// `gate` (trust and module policy, cli/gates.h) admits every module loaded, now and for tasks.
+queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg,
+                                                                                 worker::ModuleGate gate = {});
 
 // The pool settings of the configuration.
 worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log);

@@ -20,6 +20,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/gates.h"
 #include "engines/engines.h"
 #include "cli/lifecycle.h"
 #include "config/flags.h"
@@ -47,13 +48,21 @@ int RunWorker(const config::LoadInput& input) {
     std::cerr << "wasmq worker: " << engine_registry.error().message << "\n";
     return kExitConfig;
   }
-  Lifecycle life("worker");  // before any thread starts
+  // Trust and admission: a bad policy stops start-up like any bad setting.
+  auto gates = Gates::Load(*cfg);
+  if (!gates) {
+    std::cerr << "wasmq worker: " << gates.error().message << "\n";
+    return kExitConfig;
+  }
+  Lifecycle life("worker", (*gates)->any_policy());  // before any thread starts
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
     std::cerr << "wasmq worker: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";
     return store.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
-  auto loaded = LoadConfiguredPipelines(*cfg);
+  // Every configured pipeline passes the trust policy and the module policy here: one that fails them
+  // stops start-up, its message naming the pipeline and why ("module untrusted: pipeline M: REF: unsigned: …").
+  auto loaded = LoadConfiguredPipelines(*cfg, (*gates)->ModuleGate());
   if (!loaded) {
     std::cerr << "wasmq worker: " << loaded.error().message << "\n";
     return kExitConfig;
@@ -80,6 +89,9 @@ int RunWorker(const config::LoadInput& input) {
   for (const std::string& name : (*engine_registry)->names())
     engine_names += (engine_names.empty() ? "" : ", ") + name;
   life.Log("engines " + engine_names + " (" + (*engine_registry)->source() + ")");
+  if (std::string g = (*gates)->Describe(); !g.empty()) life.Log("gates: " + g);
+  (*gates)->Watch(life.Logger());
+  life.OnReload([&life, &gates] { (*gates)->Reload(life.Logger()); });
   life.Log("ready (pid " + std::to_string(getpid()) + ")");
 
   life.Log("received " + life.WaitForSignal() + ": stopping; running tasks have " +
@@ -114,7 +126,8 @@ void AddWorkerCommand(CLI::App& app, int* exit_code) {
                            "max-retries", "retry-backoff",    "retry-backoff-max", "lease",
                            "task-ttl",    "cleanup-interval", "shutdown-grace",    "max-memory",
                            "max-output",  "max-output-files", "sqlite-sync",       "redis-host",
-                           "redis-port",  "redis-db",         "redis-prefix",      "engine-config"});
+                           "redis-port",  "redis-db",         "redis-prefix",      "engine-config",
+                           "trust-policy", "module-policy"});
   cmd->callback([input, exit_code] { *exit_code = RunWorker(*input); });
 }
 

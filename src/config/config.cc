@@ -56,6 +56,15 @@ constexpr Setting kSettings[] = {
      "comma-separated OCI reference prefixes (e.g. registry.example.com/pipelines/) under which a task's "
      "config "
      "may name its own module as \"module\": REF; empty: tasks cannot choose modules"},
+    {"trust-policy", "WASMQ_TRUST_POLICY", "",
+     "trust policy file (JSON, docs/sign.md): which pipeline and task modules may run and whose signature "
+     "they need; serve/worker refuse to start when a configured pipeline fails it"},
+    {"admission-policy", "WASMQ_ADMISSION_POLICY", "",
+     "task admission policy (OPA Wasm, a file or an OCI reference; docs/policy.md): a task it denies is "
+     "refused with 403; reloaded on SIGHUP and when the file changes"},
+    {"module-policy", "WASMQ_MODULE_POLICY", "",
+     "module admission policy (OPA Wasm, a file or an OCI reference; docs/policy.md) on every pipeline and "
+     "task module (ref, digest, signers, imports, size); reloaded on SIGHUP and when the file changes"},
     {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
      "default per-task timeout (a task may set its own timeout_ms)"},
@@ -389,6 +398,11 @@ Result<Config> Load(const LoadInput& input) {
   c.insecure_registries = SplitList(get("insecure-registries").text);
   c.task_modules = SplitList(get("task-modules").text);
   c.k8s_secret = get("k8s-secret").text;
+  c.trust_policy = get("trust-policy").text;
+  if (!c.trust_policy.empty() && access(c.trust_policy.c_str(), R_OK) != 0)
+    check.Bad(get("trust-policy"), "cannot be read");
+  c.admission_policy = get("admission-policy").text;
+  c.module_policy = get("module-policy").text;
   if (!c.k8s_secret.empty() && access(c.k8s_secret.c_str(), R_OK) != 0) check.Bad(get("k8s-secret"), "cannot be read");
   c.max_upload_bytes = check.Bytes(get("max-upload"), 1024, uint64_t{4} << 30, "must be a size from 1KiB to 4GiB");
   c.max_connections = static_cast<int>(check.Int(get("max-connections"), 1, 1'000'000));

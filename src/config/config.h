@@ -85,6 +85,10 @@ struct Config {
   std::vector<std::string> insecure_registries = {};
   std::vector<std::string> task_modules = {};  // OCI reference prefixes a task's "module" may name
   std::string k8s_secret = {};
+  // Trust and admission (docs/sign.md, docs/policy.md). Policies are a file or an OCI reference.
+  std::string trust_policy = {};      // JSON rules: which modules need whose signature
+  std::string admission_policy = {};  // OPA Wasm deciding on each submitted task
+  std::string module_policy = {};     // OPA Wasm deciding on each module before it runs
   std::string redis_host = {};
   int redis_port = 6379, redis_db = 0;
   std::string redis_prefix = {};

@@ -324,6 +324,15 @@ class Walk {
     d_.cause = DoctorCause::Ok;
     d_.verdict = "a pull would succeed: " + std::string(LayoutName(layout.layout)) + " layout, core module of " +
                  Bytes(size);
+    if (options_.check_signature) {
+      if (auto finding = options_.check_signature(d_.ref, &d_.evidence)) {
+        d_.evidence.insert(d_.evidence.end(), finding->evidence.begin(), finding->evidence.end());
+        d_.cause = finding->cause;
+        d_.verdict = finding->verdict;
+        d_.key_hint = finding->key_hint;
+        return false;
+      }
+    }
     return true;
   }
 

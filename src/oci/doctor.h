@@ -6,13 +6,17 @@
 // commands to copy.
 //
 // Causes (CauseName):  ok · network · auth · denied · repo-not-found · tag-not-found · unsupported-format ·
-//                      rate-limited · registry-error · digest-mismatch
+//                      rate-limited · registry-error · digest-mismatch · unsigned · bad-signature
+// The last two come from DoctorOptions::check_signature (the oci part knows no signature format; `wasmq
+// doctor --key PUB` / `--trust-policy FILE` plugs sign/sign.h in), asked once the pull would succeed.
 // The nearest tag (tag-not-found): when the tag asked for is a version (`v1.0.0`, `1.2`, `2.0.1-rc1`) the
 // closest version tag by (major, minor, patch) distance, the newer one on a tie, releases before
 // pre-releases when a release was asked for (v1.0.0 with v1.0.1 and v1.0.2 present → v1.0.1: the next
 // patch release); otherwise the tag at the smallest edit distance (the first such tag on a tie).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,15 +36,28 @@ enum class DoctorCause {
   RateLimited,
   RegistryError,
   DigestMismatch,
+  Unsigned,      // the pull would succeed but no signature by the keys asked for was found (doctor --key)
+  BadSignature,  // signatures found, none verifies: another key, another digest, a malformed bundle
 };
 
 // "ok", "network", "auth", ... as listed above.
 std::string_view CauseName(DoctorCause cause);
 // The `wasmq doctor` exit code: 0 ok; 10 network, 11 auth, 12 denied, 13 repo-not-found, 14 tag-not-found,
-// 15 unsupported-format, 16 rate-limited, 17 registry-error, 18 digest-mismatch.
+// 15 unsupported-format, 16 rate-limited, 17 registry-error, 18 digest-mismatch, 19 unsigned, 20 bad-signature.
 int CauseExitCode(DoctorCause cause);
 
+// What a signature check found: nullopt from the check means "fine" (or nothing to check).
+struct SignatureFinding {
+  DoctorCause cause = DoctorCause::Unsigned;  // Unsigned or BadSignature
+  std::string verdict;                        // one line
+  std::vector<std::string> evidence;          // the places looked, with what was found
+  std::string key_hint;                       // a key file to name in the fix ("cosign.pub" when "")
+};
+
 struct DoctorOptions {
+  // Asked with the reference once a pull would succeed; `evidence` receives what it verified on success.
+  std::function<std::optional<SignatureFinding>(const std::string& ref, std::vector<std::string>* evidence)>
+      check_signature = {};
   // Doctor's own defaults: connect timeout 5 s, 15 s per request (a dead registry is named quickly).
   ClientOptions client = [] {
     ClientOptions o;
@@ -65,6 +82,7 @@ struct Diagnosis {
   std::vector<std::string> tags;      // tag-not-found: the tags that exist
   std::string nearest_tag;            // tag-not-found: the suggestion, "" when there are no tags
   double elapsed_ms = 0;
+  std::string key_hint;  // unsigned / bad-signature: the key file the fix names
 };
 
 // Never fails: an unusable reference is an InvalidArgument error instead of a diagnosis.

@@ -26,12 +26,15 @@ std::string_view CauseName(DoctorCause cause) {
     case DoctorCause::RateLimited: return "rate-limited";
     case DoctorCause::RegistryError: return "registry-error";
     case DoctorCause::DigestMismatch: return "digest-mismatch";
+    case DoctorCause::Unsigned: return "unsigned";
+    case DoctorCause::BadSignature: return "bad-signature";
   }
   return "registry-error";
 }
 
 int CauseExitCode(DoctorCause cause) {
-  return cause == DoctorCause::Ok ? 0 : 9 + static_cast<int>(cause);  // Network (1) → 10 … DigestMismatch (9) → 18
+  // Network (1) → 10 … DigestMismatch (9) → 18, Unsigned → 19, BadSignature → 20
+  return cause == DoctorCause::Ok ? 0 : 9 + static_cast<int>(cause);
 }
 
 std::string FormatExchange(const Exchange& e) {
@@ -271,6 +274,16 @@ std::vector<std::string> BuildFix(const Diagnosis& d, const FixContext& c) {
       fix.push_back("# if the registry's copy is corrupt, republish it\nwasmq push app.wasm " +
                     (c.ref.tag.empty() ? RepoRef(c.ref) + ":latest" : WithTag(c.ref, c.ref.tag)));
       break;
+    case DoctorCause::Unsigned:
+    case DoctorCause::BadSignature: {
+      const std::string pub = d.key_hint.empty() ? "cosign.pub" : d.key_hint;
+      if (d.cause == DoctorCause::BadSignature)
+        fix.push_back("# the signature found is by another key or for another digest: check which key signed "
+                      "it, or sign this digest with the private half of " + pub);
+      fix.push_back("# sign what the reference resolves to with the private key whose public half is " + pub +
+                    "\nwasmq sign --key cosign.key " + d.ref + "\nwasmq verify --key " + pub + " " + d.ref);
+      break;
+    }
   }
   return fix;
 }
