@@ -49,6 +49,7 @@ int RunWorker(const config::LoadInput& input) {
     return kExitConfig;
   }
   // Trust and admission: a bad policy stops start-up like any bad setting.
+  cfg->admission_policy.clear();  // tasks are admitted where they are submitted: by serve
   auto gates = Gates::Load(*cfg);
   if (!gates) {
     std::cerr << "wasmq worker: " << gates.error().message << "\n";
