@@ -32,7 +32,6 @@ class CAPABILITY("mutex") Mutex {
  private:
   friend class MutexLock;
   friend class CondVar;
-  friend class MutexLock;
   std::mutex mu_;
 };
 
