@@ -225,7 +225,7 @@ ConnectionPool::ConnectionPool(RedisAddress addr, size_t max_connections)
 
 Result<ConnectionPool::Lease> ConnectionPool::Get() {
   using Clock = std::chrono::steady_clock;
-  std::unique_lock lock(mu_);
+  base::MutexLock lock(mu_);
   for (;;) {
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
@@ -233,18 +233,18 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
       return Lease(this, std::move(c));
     }
     if (open_ < max_) break;
-    cv_.wait(lock);
+    cv_.Wait(lock);
   }
   if (Clock::now() < retry_at_) return Unavailable(last_error_ + " (retrying in the background)");
   ++open_;
-  lock.unlock();
+  lock.Unlock();
   auto c = Connection::Open(addr_, std::chrono::seconds(5));
-  lock.lock();
+  lock.Lock();
   if (!c) {
     --open_;
     retry_at_ = Clock::now() + ReconnectBackoff(++failures_);
     last_error_ = c.error().message;
-    cv_.notify_one();
+    cv_.NotifyOne();
     return c.error();
   }
   failures_ = 0;
@@ -252,17 +252,17 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
 }
 
 void ConnectionPool::Return(std::unique_ptr<Connection> c) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (c->broken()) {
     // The server probably went away (restart, network): the idle connections are as dead as this one, and
     // each would fail one more call if kept.
     open_ -= 1 + idle_.size();
     idle_.clear();
-    cv_.notify_all();
+    cv_.NotifyAll();
   } else {
     idle_.push_back(std::move(c));
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 }  // namespace wasmq::queue::detail

@@ -13,14 +13,13 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "queue/error.h"
 
 namespace wasmq::queue::detail {
@@ -98,21 +97,21 @@ class ConnectionPool {
 
   // Waits for a free connection, or opens one; Unavailable while the server cannot be reached (see the
   // backoff above).
-  Result<Lease> Get();
+  Result<Lease> Get() EXCLUDES(mu_);
   const RedisAddress& address() const { return addr_; }
 
  private:
-  void Return(std::unique_ptr<Connection> c);
+  void Return(std::unique_ptr<Connection> c) EXCLUDES(mu_);
 
   const RedisAddress addr_;
   const size_t max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> idle_;     // guarded by mu_
-  size_t open_ = 0;                                   // guarded by mu_: idle + lent + being opened
-  std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_: no connect attempt before this
-  int failures_ = 0;                                  // guarded by mu_: failed connects in a row
-  std::string last_error_;                            // guarded by mu_
+  base::Mutex mu_;
+  base::CondVar cv_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  size_t open_ GUARDED_BY(mu_) = 0;                                   // idle + lent + being opened
+  std::chrono::steady_clock::time_point retry_at_ GUARDED_BY(mu_){};  // no connect attempt before this
+  int failures_ GUARDED_BY(mu_) = 0;                                  // failed connects in a row
+  std::string last_error_ GUARDED_BY(mu_);
 };
 
 // The reconnect delay after `failures` failed attempts in a row: 100 ms doubling to 5 s.

@@ -43,13 +43,14 @@ Subscription RedisStore::Subscribe(EventCallback callback) {
 }
 
 void RedisStore::EnsureSubscriber() {
-  std::unique_lock lock(sub_mu_);
+  base::MutexLock lock(sub_mu_);
   if (!sub_started_) {
     sub_started_ = true;
     subscriber_ = std::thread([this] { SubscriberLoop(); });
   }
   // Bounded: with Redis down, callers go on (their own calls will say Unavailable).
-  sub_cv_.wait_for(lock, std::chrono::seconds(6), [&] { return sub_first_try_done_ || stopping_; });
+  sub_cv_.WaitFor(lock, std::chrono::seconds(6),
+                  [&]() REQUIRES(sub_mu_) { return sub_first_try_done_ || stopping_; });
 }
 
 bool RedisStore::OnMessage(std::string_view payload) {
@@ -77,7 +78,7 @@ bool RedisStore::OnMessage(std::string_view payload) {
   e.current_step = std::string(f[8]);
   if (e.kind == TaskEvent::Kind::Created ||
       (e.kind == TaskEvent::Kind::Status && e.status == TaskStatus::Pending))
-    NotifyReady();
+    waiters_.NotifyReady();
   hub_.Publish({e});
   return true;
 }
@@ -87,7 +88,7 @@ void RedisStore::SubscriberLoop() {
   int failures = 0;
   for (;;) {
     {
-      std::lock_guard lock(sub_mu_);
+      base::MutexLock lock(sub_mu_);
       if (stopping_) return;
     }
     std::unique_ptr<detail::Connection> conn;
@@ -96,15 +97,15 @@ void RedisStore::SubscriberLoop() {
       if (r && (*r)->type == REDIS_REPLY_ARRAY) conn = std::move(*c);
     }
     {
-      std::lock_guard lock(sub_mu_);
+      base::MutexLock lock(sub_mu_);
       sub_first_try_done_ = true;
       if (stopping_) return;
       sub_conn_ = conn.get();
     }
-    sub_cv_.notify_all();
+    sub_cv_.NotifyAll();
     if (conn) {
       failures = 0;
-      NotifyReady();  // whatever became ready while nobody listened is looked at again
+      waiters_.NotifyReady();  // whatever became ready while nobody listened is looked at again
       conn->SetReadTimeout(std::nullopt);
       for (;;) {
         auto m = conn->Read();
@@ -113,11 +114,12 @@ void RedisStore::SubscriberLoop() {
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && detail::Str(r->element[0]) == "message")
           OnMessage(detail::Str(r->element[2]));
       }
-      std::lock_guard lock(sub_mu_);
+      base::MutexLock lock(sub_mu_);
       sub_conn_ = nullptr;
     }
-    std::unique_lock lock(sub_mu_);
-    sub_cv_.wait_for(lock, detail::ReconnectBackoff(++failures), [&] { return stopping_; });
+    base::MutexLock lock(sub_mu_);
+    sub_cv_.WaitFor(lock, detail::ReconnectBackoff(++failures),
+                    [&]() REQUIRES(sub_mu_) { return stopping_; });
   }
 }
 

@@ -2,12 +2,14 @@
 //
 // The Redis store's worker side: Dequeue (claim under a lease) and every lease-guarded write. Each is one
 // script that checks the lease — status = processing, lease_owner and lease_token — and applies the change in
-// the same atomic step; a refusal says why (LeaseError), with the SQLite store's wording.
+// the same atomic step; a refusal says why (LeaseRefusal, store_rules.h, as for the SQLite store). The
+// waiting of a blocked Dequeue is ReadyWaiters' (waiters.h), woken by the subscriber thread.
 #include <algorithm>
 
 #include "queue/json.h"
 #include "queue/redis_store.h"
 #include "queue/redis_task.h"
+#include "queue/store_rules.h"
 
 namespace wasmq::queue {
 
@@ -19,31 +21,18 @@ namespace {
 
 // A guarded script's refusal ({1, status, owner, token} or {2}) as the error a caller sees.
 Error LeaseError(const Lease& lease, const redisReply* reply, TaskStatus to) {
-  if (Int(reply->element[0]) != 1) return NotFound("no task " + lease.task_id);
-  auto st = ParseStatus(Str(reply->element[1]));
-  if (!st) return Internal("task " + lease.task_id + ": unknown status in redis");
-  if (*st != TaskStatus::Processing) {
-    auto t = CheckTransition(lease.task_id, *st, to);
-    return Conflict("lease lost: task " + lease.task_id + " is " + std::string(ToString(*st)) +
-                    (t ? "" : "; it cannot become " + std::string(ToString(to))));
-  }
-  return Conflict("lease lost: task " + lease.task_id + " is now held by " + Str(reply->element[2]) +
-                  " (token " + Str(reply->element[3]) + ", this lease had token " +
-                  std::to_string(lease.token) + ")");
+  std::optional<detail::FoundTask> found;
+  if (Int(reply->element[0]) == 1)
+    found = detail::FoundTask{Str(reply->element[1]), Str(reply->element[2]), Str(reply->element[3])};
+  return detail::LeaseRefusal(lease, found, to, "redis");
 }
 
 // A guarded script's success {0, mode, attempt, progress, step, at} as an event.
 TaskEvent EventFrom(const Lease& lease, const redisReply* reply, TaskEvent::Kind kind, TaskStatus status) {
-  TaskEvent e;
-  e.kind = kind;
-  e.task_id = lease.task_id;
-  e.status = status;
-  e.mode = Str(reply->element[1]);
-  e.attempt = static_cast<int>(Int(reply->element[2]));
-  e.progress = static_cast<int>(Int(reply->element[3]));
-  e.current_step = Str(reply->element[4]);
-  e.at = Int(reply->element[5]);
-  return e;
+  return detail::GuardedEvent(
+      lease, kind, status,
+      {Str(reply->element[1]), static_cast<int>(Int(reply->element[2])),
+       static_cast<int>(Int(reply->element[3])), Str(reply->element[4]), Int(reply->element[5])});
 }
 
 bool IsGuardReply(const redisReply* r) {
@@ -63,17 +52,6 @@ const char* KindName(Finish::Kind k) {
       return "release";
   }
   return "?";
-}
-
-TaskStatus StatusAfter(Finish::Kind k) {
-  switch (k) {
-    case Finish::Kind::Complete:
-      return TaskStatus::Done;
-    case Finish::Kind::Fail:
-      return TaskStatus::Failed;
-    default:
-      return TaskStatus::Pending;
-  }
 }
 
 }  // namespace
@@ -105,41 +83,12 @@ Result<std::vector<Claimed>> RedisStore::TryClaim(const DequeueRequest& req, int
 }
 
 Result<std::vector<Claimed>> RedisStore::Dequeue(const DequeueRequest& req) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + req.wait;
-  // Subscribed before the first look: a task made ready after it is announced to this waiter.
-  if (req.wait.count() > 0) EnsureSubscriber();
-  uint64_t seen_ready, seen_wake;
-  {
-    std::lock_guard lock(wait_mu_);
-    seen_ready = ready_version_;
-    seen_wake = wake_version_;
-  }
-  for (;;) {
-    if (req.give_up && req.give_up()) return std::vector<Claimed>{};
-    int64_t next_due = 0;
-    auto claimed = TryClaim(req, &next_due);
-    if (!claimed) return claimed.error();
-    if (!claimed->empty()) {
-      hub_.PublishClaimed(*claimed);
-      return claimed;
-    }
-    // Nothing ready: wait — sending nothing — for a task to become ready (an event), WakeWaiters, or the
-    // next delayed task's due time.
-    auto now = Clock::now();
-    if (now >= deadline) return std::vector<Claimed>{};
-    auto wake_at = deadline;
-    if (next_due) {
-      auto until_due = std::chrono::milliseconds(std::max<int64_t>(0, next_due - options_.clock()));
-      wake_at = std::min(wake_at, now + until_due);
-    }
-    std::unique_lock lock(wait_mu_);
-    wait_cv_.wait_until(lock, wake_at, [&] {
-      return ready_version_ != seen_ready || wake_version_ != seen_wake || (req.give_up && req.give_up());
-    });
-    if (wake_version_ != seen_wake || (req.give_up && req.give_up())) return std::vector<Claimed>{};
-    seen_ready = ready_version_;
-  }
+  // Subscribed before the first look: a task made ready after it is announced to this waiter, which waits
+  // sending nothing.
+  detail::ClaimSource source{.clock = options_.clock,
+                             .try_claim = [&](int64_t* next_due) { return TryClaim(req, next_due); }};
+  if (req.wait.count() > 0) source.prepare = [this] { EnsureSubscriber(); };
+  return waiters_.Dequeue(req, source, hub_);
 }
 
 Result<int64_t> RedisStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
@@ -153,9 +102,7 @@ Result<int64_t> RedisStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
 }
 
 Result<void> RedisStore::Progress(const Lease& lease, int percent, std::string_view step) {
-  if (percent < 0 || percent > 100)
-    return InvalidArgument("progress: must be from 0 to 100 (got " + std::to_string(percent) + ")");
-  if (step.size() > kMaxStepLength) step = step.substr(0, kMaxStepLength);
+  if (auto ok = detail::CheckProgress(percent, &step); !ok) return ok;
   auto r = Call(
       Script::Progress,
       {lease.task_id, lease.owner, std::to_string(lease.token), std::to_string(percent), std::string(step)},
@@ -200,7 +147,7 @@ std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& item
   bool ready = false;
   for (size_t i = 0; i < items.size(); ++i) {
     const redisReply* one = reply->element[i];
-    const TaskStatus to = StatusAfter(items[i].kind);
+    const TaskStatus to = detail::StatusAfter(items[i].kind);
     if (!IsGuardReply(one)) {
       out.push_back(Internal("redis: unexpected finish reply"));
     } else if (Int(one->element[0]) != 0) {
@@ -211,7 +158,7 @@ std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& item
       out.emplace_back();
     }
   }
-  if (ready) NotifyReady();
+  if (ready) waiters_.NotifyReady();
   hub_.Publish(events);
   return out;
 }

@@ -31,7 +31,8 @@
 #include "queue/redis_scripts.h"
 
 #include <array>
-#include <mutex>
+
+#include "base/mutex.h"
 
 namespace wasmq::queue::detail {
 namespace {
@@ -451,8 +452,8 @@ constexpr std::array<ScriptText, 11> kScripts = {{{kCreate},
                                                   {kStats}}};
 
 // SHA1s as the server reported them at the first load (they depend only on the text).
-std::mutex sha_mu;
-std::array<std::string, kScripts.size()> shas;  // guarded by sha_mu
+base::Mutex sha_mu;
+std::array<std::string, kScripts.size()> shas GUARDED_BY(sha_mu);
 
 bool IsUnavailableReply(const std::string& msg) {
   for (const char* prefix : {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN", "MISCONF"})
@@ -467,7 +468,7 @@ Result<void> LoadScripts(Connection& c) {
   for (const ScriptText& s : kScripts) cmds.push_back({"SCRIPT", "LOAD", std::string(kPrelude) + s.body});
   auto replies = c.Pipeline(cmds);
   if (!replies) return replies.error();
-  std::lock_guard lock(sha_mu);
+  base::MutexLock lock(sha_mu);
   for (size_t i = 0; i < kScripts.size(); ++i) {
     const redisReply* r = (*replies)[i].get();
     if (r->type != REDIS_REPLY_STRING) {
@@ -487,7 +488,7 @@ Result<Reply> CallScript(Connection& c, Script script, const std::vector<std::st
     std::vector<std::string> cmd;
     cmd.reserve(args.size() + 3);
     {
-      std::lock_guard lock(sha_mu);
+      base::MutexLock lock(sha_mu);
       cmd.push_back("EVALSHA");
       cmd.push_back(shas[index]);
     }

@@ -14,6 +14,7 @@
 
 #include "queue/json.h"
 #include "queue/redis_task.h"
+#include "queue/store_rules.h"
 
 namespace wasmq::queue {
 
@@ -61,11 +62,11 @@ RedisStore::RedisStore(const detail::RedisAddress& address, std::string prefix, 
 
 RedisStore::~RedisStore() {
   {
-    std::lock_guard lock(sub_mu_);
+    base::MutexLock lock(sub_mu_);
     stopping_ = true;
     if (sub_conn_) sub_conn_->Interrupt();
   }
-  sub_cv_.notify_all();
+  sub_cv_.NotifyAll();
   if (subscriber_.joinable()) subscriber_.join();
 }
 
@@ -85,21 +86,7 @@ Result<void> RedisStore::Ping() {
   return {};
 }
 
-void RedisStore::NotifyReady() {
-  {
-    std::lock_guard lock(wait_mu_);
-    ++ready_version_;
-  }
-  wait_cv_.notify_all();
-}
-
-void RedisStore::WakeWaiters() {
-  {
-    std::lock_guard lock(wait_mu_);
-    ++wake_version_;
-  }
-  wait_cv_.notify_all();
-}
+void RedisStore::WakeWaiters() { waiters_.WakeAll(); }
 
 Result<void> RedisStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
@@ -111,16 +98,8 @@ Result<void> RedisStore::Create(const TaskInfo& t) {
                 now);
   if (!r) return r.error();
   if (Int(r->get()) == 0) return Conflict("task " + t.task_id + " already exists");
-  NotifyReady();
-  if (hub_.has_subscribers()) {
-    TaskEvent e;
-    e.kind = TaskEvent::Kind::Created;
-    e.task_id = t.task_id;
-    e.mode = t.mode;
-    e.status = TaskStatus::Pending;
-    e.at = t.created_at;
-    hub_.Publish({e});
-  }
+  waiters_.NotifyReady();
+  hub_.PublishCreated(t);
   return {};
 }
 
@@ -135,9 +114,7 @@ Result<TaskInfo> RedisStore::Get(std::string_view task_id) {
 }
 
 Result<TaskListResponse> RedisStore::List(const ListQuery& lq) {
-  if (lq.page < 1) return InvalidArgument("page: must be 1 or more");
-  if (lq.page_size < 1 || lq.page_size > kMaxPageSize)
-    return InvalidArgument("page_size: must be from 1 to " + std::to_string(kMaxPageSize));
+  if (auto ok = detail::CheckPage(lq); !ok) return ok.error();
   auto r = Call(Script::List,
                 {lq.status ? std::string(ToString(*lq.status)) : "", lq.mode, lq.user_id,
                  std::to_string(int64_t{lq.page - 1} * lq.page_size), std::to_string(lq.page_size)},
@@ -166,28 +143,14 @@ Result<TaskInfo> RedisStore::Cancel(std::string_view task_id) {
   switch (Int(reply->element[0])) {
     case 0:
       break;
-    case 1: {
-      auto st = ParseStatus(Str(reply->element[1]));
-      if (!st) return Internal("task " + std::string(task_id) + ": unknown status in redis");
-      auto check = CheckTransition(task_id, *st, TaskStatus::Cancelled);
-      return check ? Internal("cancel refused from " + Str(reply->element[1])) : check.error();
-    }
+    case 1:
+      return detail::CancelRefusal(task_id, Str(reply->element[1]), "redis");
     default:
-      return NotFound("no task " + std::string(task_id));
+      return detail::CancelRefusal(task_id, std::nullopt, "redis");
   }
   auto t = detail::ReadRedisTask(reply->element[1]);
   if (!t) return t.error();
-  if (hub_.has_subscribers()) {
-    TaskEvent e;
-    e.task_id = t->task_id;
-    e.mode = t->mode;
-    e.status = TaskStatus::Cancelled;
-    e.progress = t->progress;
-    e.current_step = t->current_step;
-    e.attempt = t->attempt;
-    e.at = t->updated_at;
-    hub_.Publish({e});
-  }
+  hub_.PublishCancelled(*t);
   return t;
 }
 
@@ -240,16 +203,10 @@ Result<RecoveryReport> RedisStore::RecoverLeases(
   std::vector<TaskEvent> events;
   for (size_t i = 0; i < (*r)->elements; ++i) {
     const redisReply* row = (*r)->element[i];
-    TaskEvent e;
-    e.task_id = Str(row->element[0]);
-    e.status = ParseStatus(Str(row->element[1])).value_or(TaskStatus::Pending);
-    e.mode = Str(row->element[2]);
-    e.attempt = static_cast<int>(Int(row->element[3]));
-    e.at = now;
-    (e.status == TaskStatus::Pending ? report.requeued : report.failed).push_back(e.task_id);
-    events.push_back(std::move(e));
+    detail::NoteRecovered(Str(row->element[0]), Str(row->element[1]), Str(row->element[2]),
+                          static_cast<int>(Int(row->element[3])), now, &report, &events);
   }
-  if (!report.requeued.empty()) NotifyReady();
+  if (!report.requeued.empty()) waiters_.NotifyReady();
   hub_.Publish(events);
   return report;
 }

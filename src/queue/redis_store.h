@@ -28,16 +28,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
 #include "queue/event_hub.h"
 #include "queue/redis_conn.h"
 #include "queue/redis_scripts.h"
 #include "queue/store.h"
+#include "queue/waiters.h"
 
 namespace wasmq::queue {
 
@@ -79,14 +79,11 @@ class RedisStore final : public Store {
   // One claim attempt (redis_lease.cc). When nothing was claimed, *next_due is the earliest run_at of a
   // delayed task (0 if none).
   Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);
-  // A task became ready (here, or anywhere as the subscriber heard): wake Dequeue waiters.
-  void NotifyReady();
-
   // redis_events.cc: the subscriber thread, started by the first Subscribe or blocking Dequeue. Returns
   // once the subscription is confirmed (or the first attempt failed), so a waiter cannot miss a change
   // made after it looked.
-  void EnsureSubscriber();
-  void SubscriberLoop();
+  void EnsureSubscriber() EXCLUDES(sub_mu_);
+  void SubscriberLoop() EXCLUDES(sub_mu_);
   // Decodes one pub/sub message; false for a message of another shape.
   bool OnMessage(std::string_view payload);
 
@@ -96,18 +93,16 @@ class RedisStore final : public Store {
   detail::ConnectionPool pool_;
   detail::EventHub hub_;
 
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  uint64_t ready_version_ = 0;  // guarded by wait_mu_; bumped when a task becomes ready
-  uint64_t wake_version_ = 0;   // guarded by wait_mu_; bumped by WakeWaiters
+  // Blocked Dequeue calls; NotifyReady when a task became ready here, or anywhere as the subscriber heard.
+  detail::ReadyWaiters waiters_;
 
-  std::mutex sub_mu_;
-  std::condition_variable sub_cv_;
-  bool sub_started_ = false;                // guarded by sub_mu_
-  bool sub_first_try_done_ = false;         // guarded by sub_mu_
-  bool stopping_ = false;                   // guarded by sub_mu_
-  detail::Connection* sub_conn_ = nullptr;  // guarded by sub_mu_: to interrupt its blocking read
-  std::thread subscriber_;
+  base::Mutex sub_mu_;
+  base::CondVar sub_cv_;
+  bool sub_started_ GUARDED_BY(sub_mu_) = false;
+  bool sub_first_try_done_ GUARDED_BY(sub_mu_) = false;
+  bool stopping_ GUARDED_BY(sub_mu_) = false;
+  detail::Connection* sub_conn_ GUARDED_BY(sub_mu_) = nullptr;  // to interrupt its blocking read
+  std::thread subscriber_;  // started under sub_mu_, joined by the destructor
 };
 
 }  // namespace wasmq::queue

@@ -3,16 +3,17 @@
 // The SQLite store's worker side: Dequeue (claim under a lease) and every lease-guarded write. Each is a
 // single UPDATE whose WHERE clause carries the guard — `status = 'processing' AND lease_owner = ? AND
 // lease_token = ?` — so checking the lease and applying the change are one atomic step; when the guard
-// matches no row, LeaseError reads the row to say why.
+// matches no row, LeaseError reads the row and LeaseRefusal (store_rules.h) says why. The waiting of a
+// blocked Dequeue is ReadyWaiters' (waiters.h); only the claim and the other-process check are here.
 //
 // Every statement is stepped to SQLITE_DONE: in autocommit mode the commit happens then, and a failed
 // commit (full disk, I/O error) must reach the caller rather than be lost in sqlite3_reset.
 #include <algorithm>
-#include <thread>
 
 #include "queue/json.h"
 #include "queue/sqlite_rows.h"
 #include "queue/sqlite_store.h"
+#include "queue/store_rules.h"
 
 namespace wasmq::queue {
 
@@ -39,21 +40,13 @@ Error SqliteStore::LeaseError(const Lease& lease, TaskStatus to) {
   (*q)->Bind(1, lease.task_id);
   auto row = (*q)->Step();
   if (!row) return row.error();
-  if (!*row) return NotFound("no task " + lease.task_id);
-  auto st = ParseStatus((*q)->Text(0));
-  if (!st) return Internal("task " + lease.task_id + ": unknown status in the database");
-  if (*st != TaskStatus::Processing) {
-    auto t = CheckTransition(lease.task_id, *st, to);
-    return Conflict("lease lost: task " + lease.task_id + " is " + std::string(ToString(*st)) +
-                    (t ? "" : "; it cannot become " + std::string(ToString(to))));
-  }
-  return Conflict("lease lost: task " + lease.task_id + " is now held by " + (*q)->Text(1) + " (token " +
-                  std::to_string((*q)->Int(2)) + ", this lease had token " + std::to_string(lease.token) +
-                  ")");
+  std::optional<detail::FoundTask> found;
+  if (*row) found = detail::FoundTask{(*q)->Text(0), (*q)->Text(1), std::to_string((*q)->Int(2))};
+  return detail::LeaseRefusal(lease, found, to, "the database");
 }
 
 bool SqliteStore::ExternalChange() {
-  std::lock_guard lock(wmu_);
+  base::MutexLock lock(wmu_);
   auto q = wdb_->Prepare("PRAGMA data_version");
   if (!q) return true;
   auto row = (*q)->Step();
@@ -69,7 +62,7 @@ Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, in
   // partial index hands them out in queue order and stops at LIMIT.
   std::vector<Claimed> out;
   *next_due = 0;
-  std::lock_guard lock(wmu_);
+  base::MutexLock lock(wmu_);
   const int64_t now = options_.clock();
   const std::string modes = req.modes.empty() ? std::string() : Json(req.modes).dump();
   {
@@ -117,52 +110,18 @@ Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, in
 }
 
 Result<std::vector<Claimed>> SqliteStore::Dequeue(const DequeueRequest& req) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + req.wait;
-  uint64_t seen_ready, seen_wake;
-  {
-    std::lock_guard lock(wait_mu_);
-    seen_ready = ready_version_;
-    seen_wake = wake_version_;
-  }
-  (void)ExternalChange();  // baseline for the other-process check below
-  for (;;) {
-    if (req.give_up && req.give_up()) return std::vector<Claimed>{};
-    int64_t next_due = 0;
-    auto claimed = TryClaim(req, &next_due);
-    if (!claimed) return claimed.error();
-    if (!claimed->empty()) {
-      hub_.PublishClaimed(*claimed);
-      return claimed;
-    }
-    // Nothing ready. Wait for an in-process enqueue (condition variable), WakeWaiters, the next delayed
-    // task, or — every external_poll_ — a commit by another process.
-    for (;;) {
-      auto now = Clock::now();
-      if (now >= deadline) return std::vector<Claimed>{};
-      auto wake_at = std::min(deadline, now + external_poll_);
-      bool due = false;
-      if (next_due) {
-        auto until_due = std::chrono::milliseconds(std::max<int64_t>(0, next_due - options_.clock()));
-        if (now + until_due <= wake_at) wake_at = now + until_due, due = true;
-      }
-      std::unique_lock lock(wait_mu_);
-      bool signalled = wait_cv_.wait_until(lock, wake_at, [&] {
-        return ready_version_ != seen_ready || wake_version_ != seen_wake || (req.give_up && req.give_up());
-      });
-      if (wake_version_ != seen_wake || (req.give_up && req.give_up())) return std::vector<Claimed>{};
-      if (signalled) {
-        seen_ready = ready_version_;
-        break;
-      }
-      lock.unlock();
-      if (due || ExternalChange()) break;
-    }
-  }
+  // In-process enqueues wake the wait at once; other processes' commits are looked for every external_poll_.
+  return waiters_.Dequeue(req,
+                          {.prepare = [this] { (void)ExternalChange(); },  // the baseline for the poll
+                           .clock = options_.clock,
+                           .try_claim = [&](int64_t* next_due) { return TryClaim(req, next_due); },
+                           .poll = external_poll_,
+                           .changed_elsewhere = [this] { return ExternalChange(); }},
+                          hub_);
 }
 
 Result<int64_t> SqliteStore::Heartbeat(const Lease& lease, int64_t lease_ms) {
-  std::lock_guard lock(wmu_);
+  base::MutexLock lock(wmu_);
   const int64_t expires = options_.clock() + lease_ms;
   auto q = wdb_->Prepare(std::string("UPDATE tasks SET lease_expires_at = ?4") + kGuard);
   if (!q) return q.error();
@@ -182,25 +141,18 @@ Result<void> SqliteStore::GuardedUpdate(const Lease& lease, TaskStatus to, const
   auto row = (*q)->Step();
   if (!row) return row.error();
   if (!*row) return LeaseError(lease, to);
-  e->task_id = lease.task_id;
-  e->status = to;
-  e->mode = (*q)->Text(0);
-  e->attempt = static_cast<int>((*q)->Int(1));
-  e->progress = static_cast<int>((*q)->Int(2));
-  e->current_step = (*q)->Text(3);
-  e->at = (*q)->Int(4);
+  *e = detail::GuardedEvent(lease, e->kind, to,
+                            {(*q)->Text(0), static_cast<int>((*q)->Int(1)), static_cast<int>((*q)->Int(2)),
+                             (*q)->Text(3), (*q)->Int(4)});
   return (*q)->Run();
 }
 
 Result<void> SqliteStore::Progress(const Lease& lease, int percent, std::string_view step) {
-  if (percent < 0 || percent > 100)
-    return InvalidArgument("progress: must be from 0 to 100 (got " + std::to_string(percent) + ")");
-  if (step.size() > kMaxStepLength) step = step.substr(0, kMaxStepLength);
+  if (auto ok = detail::CheckProgress(percent, &step); !ok) return ok;
   TaskEvent e;
   e.kind = TaskEvent::Kind::Progress;
-  e.status = TaskStatus::Processing;
   {
-    std::lock_guard lock(wmu_);
+    base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
     if (auto r = GuardedUpdate(
             lease, TaskStatus::Processing, "progress = ?4, current_step = ?5, updated_at = ?6",
@@ -250,7 +202,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
   std::vector<TaskEvent> events;
   bool ready = false;
   {
-    std::lock_guard lock(wmu_);
+    base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
     // One item needs no explicit transaction: its UPDATE is one.
     const bool batch = items.size() > 1;
@@ -268,7 +220,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
       }
       if (r) {
         events.push_back(std::move(e));
-        ready = ready || f.kind == Finish::Kind::Retry || f.kind == Finish::Kind::Release;
+        ready = ready || detail::MakesReady(f.kind);
       }
       out.push_back(std::move(r));
     }
@@ -279,7 +231,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
       }
     }
   }
-  if (ready) NotifyReady();
+  if (ready) waiters_.NotifyReady();
   hub_.Publish(events);
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "queue/json.h"
 #include "queue/sqlite_rows.h"
+#include "queue/store_rules.h"
 
 namespace wasmq::queue {
 
@@ -148,32 +149,18 @@ SqliteStore::SqliteStore(std::unique_ptr<Db> wdb, std::unique_ptr<Db> rdb, Store
 SqliteStore::~SqliteStore() = default;
 
 Result<void> SqliteStore::Ping() {
-  std::lock_guard lock(rmu_);
+  base::MutexLock lock(rmu_);
   auto v = ScalarInt(*rdb_, "SELECT COUNT(*) FROM sqlite_master");
   if (!v) return v.error();
   return {};
 }
 
-void SqliteStore::NotifyReady() {
-  {
-    std::lock_guard lock(wait_mu_);
-    ++ready_version_;
-  }
-  wait_cv_.notify_all();
-}
-
-void SqliteStore::WakeWaiters() {
-  {
-    std::lock_guard lock(wait_mu_);
-    ++wake_version_;
-  }
-  wait_cv_.notify_all();
-}
+void SqliteStore::WakeWaiters() { waiters_.WakeAll(); }
 
 Result<void> SqliteStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
   {
-    std::lock_guard lock(wmu_);
+    base::MutexLock lock(wmu_);
     auto q = wdb_->Prepare(
         "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
         "timeout_ms, "
@@ -195,21 +182,13 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
       return r.error();
     }
   }
-  NotifyReady();
-  if (hub_.has_subscribers()) {
-    TaskEvent e;
-    e.kind = TaskEvent::Kind::Created;
-    e.task_id = t.task_id;
-    e.mode = t.mode;
-    e.status = TaskStatus::Pending;
-    e.at = t.created_at;
-    hub_.Publish({e});
-  }
+  waiters_.NotifyReady();
+  hub_.PublishCreated(t);
   return {};
 }
 
 Result<TaskInfo> SqliteStore::Get(std::string_view task_id) {
-  std::lock_guard lock(rmu_);
+  base::MutexLock lock(rmu_);
   auto q = rdb_->Prepare(std::string("SELECT ") + detail::kTaskColumns + " FROM tasks WHERE id = ?1");
   if (!q) return q.error();
   (*q)->Bind(1, task_id);
@@ -220,14 +199,12 @@ Result<TaskInfo> SqliteStore::Get(std::string_view task_id) {
 }
 
 Result<TaskListResponse> SqliteStore::List(const ListQuery& lq) {
-  if (lq.page < 1) return InvalidArgument("page: must be 1 or more");
-  if (lq.page_size < 1 || lq.page_size > kMaxPageSize)
-    return InvalidArgument("page_size: must be from 1 to " + std::to_string(kMaxPageSize));
+  if (auto ok = detail::CheckPage(lq); !ok) return ok.error();
   TaskListResponse out;
   out.page = lq.page;
   out.page_size = lq.page_size;
   const std::string where = ListWhere(lq);
-  std::lock_guard lock(rmu_);
+  base::MutexLock lock(rmu_);
   {
     auto q = rdb_->Prepare("SELECT COUNT(*) FROM tasks" + where);
     if (!q) return q.error();
@@ -256,7 +233,7 @@ Result<TaskListResponse> SqliteStore::List(const ListQuery& lq) {
 Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
   Result<TaskInfo> out = Internal("unreachable");
   {
-    std::lock_guard lock(wmu_);
+    base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
     auto q = wdb_->Prepare(
         "UPDATE tasks SET status = 'cancelled', finished_at = ?2, updated_at = ?2, lease_owner = NULL, "
@@ -277,24 +254,11 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
       (*cur)->Bind(1, task_id);
       auto r = (*cur)->Step();
       if (!r) return r.error();
-      if (!*r) return NotFound("no task " + std::string(task_id));
-      auto st = ParseStatus((*cur)->Text(0));
-      if (!st) return Internal("task " + std::string(task_id) + ": unknown status in the database");
-      auto check = CheckTransition(task_id, *st, TaskStatus::Cancelled);
-      return check ? Internal("cancel matched no row") : check.error();
+      return detail::CancelRefusal(task_id, *r ? std::optional((*cur)->Text(0)) : std::nullopt,
+                                   "the database");
     }
   }
-  if (out && hub_.has_subscribers()) {
-    TaskEvent e;
-    e.task_id = out->task_id;
-    e.mode = out->mode;
-    e.status = TaskStatus::Cancelled;
-    e.progress = out->progress;
-    e.current_step = out->current_step;
-    e.attempt = out->attempt;
-    e.at = out->updated_at;
-    hub_.Publish({e});
-  }
+  if (out) hub_.PublishCancelled(*out);
   return out;
 }
 
@@ -311,7 +275,7 @@ Result<QueueStats> SqliteStore::StatsOf(const std::string* user) {
   QueueStats s;
   for (TaskStatus st : kAllStatuses) s.counts[st] = 0;
   const int64_t now = options_.clock();
-  std::lock_guard lock(rmu_);
+  base::MutexLock lock(rmu_);
   {
     auto q = rdb_->Prepare("SELECT status, COUNT(*) FROM tasks" + where + " GROUP BY status");
     if (!q) return q.error();
@@ -377,10 +341,10 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
   RecoveryReport report;
   std::vector<TaskEvent> events;
   {
-    std::lock_guard lock(wmu_);
+    base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
     if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
-    auto body = [&]() -> Result<void> {
+    auto body = [&]() REQUIRES(wmu_) -> Result<void> {
       Json dead = Json::array();
       if (owner_dead) {
         auto q = wdb_->Prepare("SELECT DISTINCT lease_owner FROM tasks WHERE status = 'processing'");
@@ -413,14 +377,8 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
         auto row = (*q)->Step();
         if (!row) return row.error();
         if (!*row) break;
-        TaskEvent e;
-        e.task_id = (*q)->Text(0);
-        e.status = ParseStatus((*q)->Text(1)).value_or(TaskStatus::Pending);
-        e.mode = (*q)->Text(2);
-        e.attempt = static_cast<int>((*q)->Int(3));
-        e.at = now;
-        (e.status == TaskStatus::Pending ? report.requeued : report.failed).push_back(e.task_id);
-        events.push_back(std::move(e));
+        detail::NoteRecovered((*q)->Text(0), (*q)->Text(1), (*q)->Text(2), static_cast<int>((*q)->Int(3)),
+                              now, &report, &events);
       }
       return {};
     };
@@ -433,14 +391,14 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
       return c.error();
     }
   }
-  if (!report.requeued.empty()) NotifyReady();
+  if (!report.requeued.empty()) waiters_.NotifyReady();
   hub_.Publish(events);
   return report;
 }
 
 Result<std::vector<std::string>> SqliteStore::Cleanup(int64_t finished_before, int limit) {
   std::vector<std::string> ids;
-  std::lock_guard lock(wmu_);
+  base::MutexLock lock(wmu_);
   auto q = wdb_->Prepare(
       "DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE status IN ('done', 'failed', "
       "'cancelled') "

@@ -19,14 +19,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "queue/event_hub.h"
 #include "queue/sqlite_db.h"
 #include "queue/store.h"
+#include "queue/waiters.h"
 
 namespace wasmq::queue {
 
@@ -64,33 +64,28 @@ class SqliteStore final : public Store {
 
   // One claim attempt. When nothing was claimed, *next_due is the earliest run_at of a delayed task of an
   // allowed mode (0 if none).
-  Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due);
+  Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due) EXCLUDES(wmu_);
   // Stats over every task (user == nullptr) or one user's.
   Result<QueueStats> StatsOf(const std::string* user);
   // Whether another connection committed since the last call (PRAGMA data_version).
-  bool ExternalChange();
-  // After a write guarded by `lease` matched no row: NotFound, or Conflict saying why.
-  Error LeaseError(const Lease& lease, TaskStatus to);
+  bool ExternalChange() EXCLUDES(wmu_);
+  // After a write guarded by `lease` matched no row: reads the row for LeaseRefusal (store_rules.h).
+  Error LeaseError(const Lease& lease, TaskStatus to) REQUIRES(wmu_);
   // Runs `UPDATE tasks SET <set>` guarded by `lease` (binding ?4.. through `bind`) and fills *e from the
-  // row; LeaseError when the guard matched nothing. REQUIRES: wmu_ held.
+  // row; LeaseError when the guard matched nothing.
   Result<void> GuardedUpdate(const Lease& lease, TaskStatus to, const std::string& set,
-                             const std::function<void(detail::Query&)>& bind, TaskEvent* e);
-  // One Finish item's guarded UPDATE. REQUIRES: wmu_ held.
-  Result<void> ApplyFinish(const Finish& f, int64_t now, TaskEvent* e);
-  // A task became ready: wake Dequeue waiters.
-  void NotifyReady();
+                             const std::function<void(detail::Query&)>& bind, TaskEvent* e) REQUIRES(wmu_);
+  // One Finish item's guarded UPDATE.
+  Result<void> ApplyFinish(const Finish& f, int64_t now, TaskEvent* e) REQUIRES(wmu_);
 
   StoreOptions options_;
-  std::mutex wmu_;  // guards wdb_ and data_version_
-  std::unique_ptr<detail::Db> wdb_;
-  int64_t data_version_ = -1;
-  std::mutex rmu_;  // guards rdb_
-  std::unique_ptr<detail::Db> rdb_;
+  base::Mutex wmu_;
+  std::unique_ptr<detail::Db> wdb_ GUARDED_BY(wmu_);
+  int64_t data_version_ GUARDED_BY(wmu_) = -1;
+  base::Mutex rmu_;
+  std::unique_ptr<detail::Db> rdb_ GUARDED_BY(rmu_);
 
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  uint64_t ready_version_ = 0;  // guarded by wait_mu_; bumped when a task becomes pending
-  uint64_t wake_version_ = 0;   // guarded by wait_mu_; bumped by WakeWaiters
+  detail::ReadyWaiters waiters_;
   std::chrono::milliseconds external_poll_{100};
 
   detail::EventHub hub_;
