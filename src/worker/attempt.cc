@@ -1,13 +1,12 @@
 // File: src/worker/attempt.cc
 //
-// One attempt of a task, from a claimed lease to what the store records: stage the files, run the
-// module, then decide between Complete, Retry, Fail, Release, or nothing (see the table in worker.h), and
-// hand that to the recorder (recorder.cc).
+// One attempt of a task (attempt.h).
+#include "worker/attempt.h"
+
 #include <filesystem>
 #include <thread>
 
 #include "worker/backoff.h"
-#include "worker/pool_impl.h"
 
 namespace wasmq::worker {
 
@@ -101,18 +100,13 @@ TaskError Classify(const RunOutcome& o, StopReason reason, int64_t timeout_ms) {
 
 }  // namespace
 
-double WorkerPool::Impl::Random() {
+double Attempts::Random() {
   if (opt_.random) return opt_.random();
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(rng_mu_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
-StopReason WorkerPool::Impl::WhyRefused(const std::string& task_id) {
-  auto t = store_.Get(task_id);
-  return t && t->status == queue::TaskStatus::Cancelled ? StopReason::Cancelled : StopReason::LeaseLost;
-}
-
-void WorkerPool::Impl::RecordFailure(const std::shared_ptr<Held>& held, TaskError e) {
+void Attempts::RecordFailure(const std::shared_ptr<Held>& held, TaskError e) {
   const queue::TaskInfo& task = held->claimed.task;
   const std::string who = task.task_id + " (" + task.mode + ") attempt " + std::to_string(task.attempt);
   e.attempt = task.attempt;
@@ -130,30 +124,20 @@ void WorkerPool::Impl::RecordFailure(const std::shared_ptr<Held>& held, TaskErro
     f.kind = queue::Finish::Kind::Fail;
   }
   f.error = std::move(e);
-  Record(held, std::move(f));
+  recorder_.Record(held, std::move(f));
 }
 
-void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
+double Attempts::Execute(const std::shared_ptr<Held>& held, int slot) {
   const queue::TaskInfo& task = held->claimed.task;
   const queue::Lease& lease = held->claimed.lease;
   const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
-  bool earlier;
-  {
-    std::lock_guard lock(mu_);
-    held->started = true;
-    held->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    // Wake the supervisor only when this deadline comes before its next planned wake-up (rarely: the
-    // heartbeat round is usually sooner than any timeout).
-    earlier = held->deadline < supervisor_wake_;
-    deadlines_changed_ = deadlines_changed_ || earlier;
-  }
-  if (earlier) supervisor_cv_.notify_all();
+  held_.Started(held, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
 
   const Pipeline* pipeline = pipelines_.Find(task.mode);
   if (!pipeline) {
     RecordFailure(held, {.code = std::string(ec::kPipelineInvalid),
                          .message = "no pipeline for mode " + task.mode + " in this worker"});
-    return;
+    return 0;
   }
   // A task may name its own module by OCI reference (config "module"), where --task-modules allows it.
   std::shared_ptr<const wasm::Module> module = pipeline->module;
@@ -169,7 +153,7 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
                                                                                   : ec::kPipelineInvalid),
                            .message = named.error().message,
                            .retryable = why == queue::Code::Unavailable});
-      return;
+      return 0;
     }
     module = *named;
   }
@@ -184,7 +168,7 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
                                                                           : ec::kInternal),
                          .message = dirs.error().message,
                          .retryable = !bad_input});
-    return;
+    return 0;
   }
 
   // Progress goes to the store at most every kProgressInterval (a module may call it in a tight loop),
@@ -214,7 +198,7 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
     last_write = now;
     auto r = store_.Progress(lease, percent, step);
     if (!r && r.error().code == queue::Code::Conflict) {
-      held->control.Stop(WhyRefused(task.task_id));
+      held->control.Stop(WhyRefused(store_, task.task_id));
       return false;
     }
     if (!r) Log(task.task_id + ": progress not recorded: " + r.error().message);
@@ -229,14 +213,11 @@ void WorkerPool::Impl::Execute(const std::shared_ptr<Held>& held, int slot) {
     opt_.on_instantiated(task.mode, outcome.instantiate_seconds);
   const double run_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
-  {
-    std::lock_guard lock(mu_);
-    mean_run_us_ = mean_run_us_ == 0 ? run_us : 0.9 * mean_run_us_ + 0.1 * run_us;
-  }
   scratch_empty_[slot] = Finish(held, *dirs, outcome);
+  return run_us;
 }
 
-bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, const RunOutcome& o) {
+bool Attempts::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, const RunOutcome& o) {
   const queue::TaskInfo& task = held->claimed.task;
   const StopReason reason = held->control.reason();
   const std::string who = task.task_id + " (" + task.mode + ") attempt " + std::to_string(task.attempt);
@@ -245,16 +226,15 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
   const bool ended = o.exit_code || o.failure;
   if (!ended && (reason == StopReason::Cancelled || reason == StopReason::LeaseLost)) {
     Log(who + ": stopped (" + std::string(ToString(reason)) + "); nothing recorded");
-    std::lock_guard lock(mu_);
-    ++(reason == StopReason::Cancelled ? stats_.cancelled : stats_.lost);
-    Forget(held);
+    ++(reason == StopReason::Cancelled ? counters_.cancelled : counters_.lost);
+    held_.Forget(held);
     return false;
   }
   queue::Finish f;
   f.lease = held->claimed.lease;
   if (!ended && reason == StopReason::Shutdown) {
     f.kind = queue::Finish::Kind::Release;
-    Record(held, std::move(f));
+    recorder_.Record(held, std::move(f));
     return false;
   }
   // Over the output quota, whatever the module made of its EDQUOT (it may have exited 0 with half a file),
@@ -285,7 +265,7 @@ bool WorkerPool::Impl::Finish(const std::shared_ptr<Held>& held, const TaskDirs&
     }
     f.kind = queue::Finish::Kind::Complete;
     f.result = queue::TaskResult{std::move(kept->files), OutputOf(o.stdout_data), o.duration_ms, kept->dir};
-    Record(held, std::move(f));
+    recorder_.Record(held, std::move(f));
     return true;  // KeepOutputs left the scratch empty
   }
   const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
