@@ -4,6 +4,7 @@
 #include "worker/attempt.h"
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "worker/backoff.h"
@@ -127,83 +128,104 @@ void Attempts::RecordFailure(const std::shared_ptr<Held>& held, TaskError e) {
   recorder_.Record(held, std::move(f));
 }
 
-double Attempts::Execute(const std::shared_ptr<Held>& held, int slot) {
-  const queue::TaskInfo& task = held->claimed.task;
-  const queue::Lease& lease = held->claimed.lease;
-  const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
-  held_.Started(held, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
-
+std::shared_ptr<const wasm::Module> Attempts::ResolveModule(const queue::TaskInfo& task, TaskError* error) {
   const Pipeline* pipeline = pipelines_.Find(task.mode);
   if (!pipeline) {
-    RecordFailure(held, {.code = std::string(ec::kPipelineInvalid),
-                         .message = "no pipeline for mode " + task.mode + " in this worker"});
-    return 0;
+    *error = {.code = std::string(ec::kPipelineInvalid),
+              .message = "no pipeline for mode " + task.mode + " in this worker"};
+    return nullptr;
   }
   // A task may name its own module by OCI reference (config "module"), where --task-modules allows it.
-  std::shared_ptr<const wasm::Module> module = pipeline->module;
-  if (auto it = task.config.find("module"); task.config.is_object() && it != task.config.end()) {
-    auto named = it->is_string() ? pipelines_.TaskModule(it->get<std::string>())
-                                 : queue::Result<std::shared_ptr<const wasm::Module>>(queue::InvalidArgument(
-                                       "config.module must be an OCI reference string"));
-    if (!named) {
-      const queue::Code why = named.error().code;
-      const bool pull_failed = why == queue::Code::Unavailable || why == queue::Code::NotFound;
-      RecordFailure(held, {.code = std::string(IsModuleUntrusted(named.error()) ? ec::kModuleUntrusted
-                                               : pull_failed                      ? ec::kModuleUnavailable
-                                                                                  : ec::kPipelineInvalid),
-                           .message = named.error().message,
-                           .retryable = why == queue::Code::Unavailable});
-      return 0;
-    }
-    module = *named;
+  auto it = task.config.find("module");
+  if (!task.config.is_object() || it == task.config.end()) return pipeline->module;
+  auto named = it->is_string() ? pipelines_.TaskModule(it->get<std::string>())
+                               : queue::Result<std::shared_ptr<const wasm::Module>>(
+                                     queue::InvalidArgument("config.module must be an OCI reference string"));
+  if (!named) {
+    const queue::Code why = named.error().code;
+    const bool pull_failed = why == queue::Code::Unavailable || why == queue::Code::NotFound;
+    *error = {.code = std::string(IsModuleUntrusted(named.error()) ? ec::kModuleUntrusted
+                                   : pull_failed                      ? ec::kModuleUnavailable
+                                                                      : ec::kPipelineInvalid),
+              .message = named.error().message,
+              .retryable = why == queue::Code::Unavailable};
+    return nullptr;
   }
+  return *named;
+}
+
+std::optional<TaskDirs> Attempts::StageInputs(const queue::TaskInfo& task, int slot, TaskError* error) {
   auto dirs = workspace_.Prepare(task, slot, scratch_empty_[slot]);
   scratch_empty_[slot] = 0;  // until KeepOutputs empties it again
-  if (!dirs) {
-    // A missing or unusable input cannot succeed on a retry; a file-system failure might.
-    const queue::Code why = dirs.error().code;
-    bool bad_input = why == queue::Code::InvalidArgument || why == queue::Code::NotFound;
-    RecordFailure(held, {.code = std::string(why == queue::Code::NotFound ? ec::kInputNotFound
-                                             : bad_input                  ? ec::kBadInput
-                                                                          : ec::kInternal),
-                         .message = dirs.error().message,
-                         .retryable = !bad_input});
-    return 0;
-  }
+  if (dirs) return std::move(*dirs);
+  // A missing or unusable input cannot succeed on a retry; a file-system failure might.
+  const queue::Code why = dirs.error().code;
+  bool bad_input = why == queue::Code::InvalidArgument || why == queue::Code::NotFound;
+  *error = {.code = std::string(why == queue::Code::NotFound ? ec::kInputNotFound
+                                : bad_input                  ? ec::kBadInput
+                                                             : ec::kInternal),
+            .message = dirs.error().message,
+            .retryable = !bad_input};
+  return std::nullopt;
+}
 
-  // Progress goes to the store at most every kProgressInterval (a module may call it in a tight loop),
-  // but at once when the step text changes; the final state is written by Complete anyway.
-  std::string last_step;
-  auto last_write = std::chrono::steady_clock::time_point{};
+RunRequest Attempts::BuildRequest(const std::shared_ptr<Held>& held, const wasm::Module& module,
+                                  const TaskDirs& dirs) {
+  const queue::TaskInfo& task = held->claimed.task;
   RunRequest req;
   req.engine = &pipelines_.engine();
-  req.module = module.get();
+  req.module = &module;
   req.stdin_data = queue::ToJson(task).dump();
   req.args = {task.mode};
   req.env = {"WASMQ_TASK_ID=" + task.task_id, "WASMQ_MODE=" + task.mode,
              "WASMQ_ATTEMPT=" + std::to_string(task.attempt)};
-  req.dirs = *dirs;
+  req.dirs = dirs;
   req.control = &held->control;
   req.engines = opt_.engines;
   req.max_output_bytes = opt_.max_output_bytes;
   req.max_output_files = opt_.max_output_files;
-  req.on_log = [&](int level, std::string_view text) {
+  req.on_log = [this, held](int level, std::string_view text) {
     static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
-    Log(task.task_id + " (" + task.mode + ") " + kLevels[level] + ": " + std::string(text));
+    const queue::TaskInfo& t = held->claimed.task;
+    Log(t.task_id + " (" + t.mode + ") " + kLevels[level] + ": " + std::string(text));
   };
-  req.on_progress = [&](int percent, std::string_view step) {
+  // Progress goes to the store at most every kProgressInterval (a module may call it in a tight loop),
+  // but at once when the step text changes; the final state is written by Complete anyway.
+  req.on_progress = [this, held, last_step = std::string(),
+                     last_write = std::chrono::steady_clock::time_point{}](int percent,
+                                                                           std::string_view step) mutable {
     auto now = std::chrono::steady_clock::now();
     if (step == last_step && now - last_write < kProgressInterval) return true;
     last_step = step;
     last_write = now;
-    auto r = store_.Progress(lease, percent, step);
+    auto r = store_.Progress(held->claimed.lease, percent, step);
     if (!r && r.error().code == queue::Code::Conflict) {
-      held->control.Stop(WhyRefused(store_, task.task_id));
+      held->control.Stop(WhyRefused(store_, held->claimed.task.task_id));
       return false;
     }
-    if (!r) Log(task.task_id + ": progress not recorded: " + r.error().message);
+    if (!r) Log(held->claimed.task.task_id + ": progress not recorded: " + r.error().message);
     return true;
   };
+  return req;
+}
+
+double Attempts::Execute(const std::shared_ptr<Held>& held, int slot) {
+  const queue::TaskInfo& task = held->claimed.task;
+  const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
+  held_.Started(held, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+
+  TaskError error;
+  std::shared_ptr<const wasm::Module> module = ResolveModule(task, &error);
+  if (!module) {
+    RecordFailure(held, std::move(error));
+    return 0;
+  }
+  std::optional<TaskDirs> dirs = StageInputs(task, slot, &error);
+  if (!dirs) {
+    RecordFailure(held, std::move(error));
+    return 0;
+  }
+  const RunRequest req = BuildRequest(held, *module, *dirs);
   const auto started = std::chrono::steady_clock::now();
   RunOutcome outcome = RunPipeline(req);
   if (outcome.log_lines_dropped > 0)

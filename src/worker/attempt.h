@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -40,6 +41,14 @@ class Attempts {
   double Execute(const std::shared_ptr<Held>& held, int slot);
 
  private:
+  // Execute's steps. The module the task runs: its mode's pipeline, or the module its config names (by OCI
+  // reference) where allowed; null with *error set when there is none.
+  std::shared_ptr<const wasm::Module> ResolveModule(const queue::TaskInfo& task, queue::TaskError* error);
+  // The attempt's directories in scratch slot `slot`, with the task's inputs staged; nullopt with *error.
+  std::optional<TaskDirs> StageInputs(const queue::TaskInfo& task, int slot, queue::TaskError* error);
+  // The runner's request: module, stdin, environment, limits, and the log and progress callbacks.
+  RunRequest BuildRequest(const std::shared_ptr<Held>& held, const wasm::Module& module,
+                          const TaskDirs& dirs);
   // Decides and hands over the end of an attempt. True when the slot's scratch /out is empty afterwards.
   bool Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, const RunOutcome& outcome);
   // Records a failed attempt: Retry after backoff while attempts remain and it is retryable, else Fail.
