@@ -16,6 +16,10 @@
 //   auto code = wasi::RunCommand(store, *inst);               // exit code, or the trap
 //   std::string logs = (*ctx)->stderr_data();
 //
+// Those are the steps; RunCommand(CommandRequest) (command.h, included at the end of this header) does
+// them all, under a deadline, cancellation, fuel and the engine's caps, with the embedder's own imports:
+// what `wasmq run`, the worker and the `wasm` engine use.
+//
 // Sandbox: the module sees only what the config gives it. Its fd table is wasmq's own (0-2 stdio, 3..
 // the preopens in order, then what it opens); no host fd is reachable. Every path is resolved by wasmq
 // component by component beneath a preopened directory: absolute paths, `..` above the preopen and
@@ -129,7 +133,8 @@ class Wasi {
   std::unique_ptr<WasiImpl> impl_;
 };
 
-// Runs a command module's `_start`. Returns the exit status: 0 when `_start` returns, proc_exit's code
+// Runs a command module's `_start` in an instance the caller made (the last step of
+// RunCommand(CommandRequest)). Returns the exit status: 0 when `_start` returns, proc_exit's code
 // otherwise. Any other failure (trap, exhaustion, interruption) comes back as the engine's Error, with
 // Store::last_backtrace() set. A module that exports no `_start` (of type () -> ()) is
 // ErrorKind::Unlinkable.
@@ -139,3 +144,5 @@ wasm::Result<uint32_t> RunCommand(wasm::Store& store, const wasm::Instance& inst
 std::vector<std::string> FunctionNames();
 
 }  // namespace wasmq::wasi
+
+#include "wasi/command.h"  // RunCommand(CommandRequest), IsCommand, CommandCancel
