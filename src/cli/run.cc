@@ -3,7 +3,8 @@
 // `wasmq run [OPTIONS] MODULE.wasm [ARGS...]`: runs a WASI command module on wasmq's engine, with the
 // process's own stdin/stdout/stderr, only the environment variables and directories given on the command
 // line, and optional fuel, wall-clock and memory limits. `--invoke FUNC` calls one exported function with
-// ARGS parsed per its parameter types and prints its results, one per line.
+// ARGS parsed per its parameter types and prints its results, one per line. Both run through
+// wasi::RunCommand (--timeout-ms is its deadline, --invoke its entry); this file is options and reporting.
 //
 // Options stop at MODULE: everything after it belongs to the module (or to FUNC), even words that look
 // like wasmq options.
@@ -26,18 +27,15 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/units.h"
@@ -170,18 +168,16 @@ std::string FormatResult(const wasm::Value& v) {
 // module's status.
 class Reporter {
  public:
-  Reporter(const wasm::Store& store, const RunOptions& opts, const bool* timed_out)
-      : store_(store), opts_(opts), timed_out_(timed_out) {}
+  Reporter(const wasi::CommandResult& result, const RunOptions& opts) : result_(result), opts_(opts) {}
 
   int Fail(const wasm::Error& err) const {
     switch (err.kind) {
       case wasm::ErrorKind::Exit:
         return ExitStatus(static_cast<uint32_t>(err.exit_code));
       case wasm::ErrorKind::Interrupted:
-        if (*timed_out_) {
+        if (result_.stopped_by == wasi::StopCause::Deadline) {
           std::cerr << "trap: interrupted (timeout after " << opts_.timeout_ms << " ms)\n";
-        } else if (opts_.fuel > 0 &&
-                   (store_.fuel_remaining() == 0 || err.message.find("fuel") != std::string::npos)) {
+        } else if (result_.stopped_by == wasi::StopCause::Fuel) {
           std::cerr << "trap: interrupted (out of fuel: --fuel " << opts_.fuel << ")\n";
         } else {
           std::cerr << "trap: interrupted (" << err.message << ")\n";
@@ -202,7 +198,7 @@ class Reporter {
   // kMaxLines lines are printed.
   void PrintBacktrace() const {
     constexpr size_t kMaxLines = 50;
-    const auto& frames = store_.last_backtrace();
+    const auto& frames = result_.backtrace;
     if (frames.empty()) return;
     std::cerr << "wasm backtrace:\n";
     size_t lines = 0;
@@ -222,42 +218,65 @@ class Reporter {
       i = j;
     }
   }
-  const wasm::Store& store_;
+  const wasi::CommandResult& result_;
   const RunOptions& opts_;
-  const bool* timed_out_;
 };
 
-// Interrupts the store (and the WASI context's blocking calls) when the deadline passes.
-class Watchdog {
+// --invoke FUNC [ARGS...] as what wasi::RunCommand runs instead of `_start`: looks FUNC up, parses ARGS
+// per its parameter types, runs a reactor's `_initialize`, then calls FUNC. When it refuses before FUNC
+// runs (no such function, wrong arguments) it has said why and exit_code() is `wasmq run`'s exit code.
+class Invocation {
  public:
-  Watchdog(uint64_t ms, wasm::Store* store, wasi::Wasi* ctx) {
-    if (ms == 0) return;
-    thread_ = std::thread([this, ms, store, ctx] {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return done_; })) {
-        fired_ = true;
-        store->Interrupt();
-        ctx->Interrupt();
-      }
-    });
-  }
-  ~Watchdog() { Stop(); }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
+  Invocation(const std::string& path, const RunOptions& opts, const std::vector<std::string>& args)
+      : path_(path), opts_(opts), args_(args) {}
+
+  wasm::Result<uint32_t> operator()(wasm::Store& store, const wasm::Instance& inst) {
+    wasm::FuncInst* fn = inst.GetFunc(opts_.invoke);
+    if (!fn) {
+      std::cerr << "wasmq: " << path_ << ": no exported function '" << opts_.invoke << "'\n";
+      return Refuse(kExitCannotStart);
     }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    const wasm::FuncType& type = wasm::GetFuncType(fn);
+    if (args_.size() != type.params.size()) {
+      return Refuse(Usage("--invoke " + opts_.invoke + ": expects " + std::to_string(type.params.size()) +
+                          " argument(s) " + wasm::FuncTypeString(type) + ", got " +
+                          std::to_string(args_.size())));
+    }
+    std::vector<wasm::Value> values;
+    for (size_t i = 0; i < args_.size(); ++i) {
+      auto v = ParseArg(type.params[i], args_[i]);
+      if (!v) {
+        return Refuse(Usage("--invoke " + opts_.invoke + ": argument " + std::to_string(i + 1) + " '" +
+                            args_[i] + "' is not a valid " + wasm::ValTypeName(type.params[i])));
+      }
+      values.push_back(*v);
+    }
+    if (wasm::FuncInst* init = inst.GetFunc("_initialize")) {  // a reactor's constructors
+      auto r = store.Call(init, {});
+      if (!r) return r.error();
+    }
+    auto results = store.Call(fn, values);
+    if (!results) return results.error();
+    results_ = std::move(*results);
+    called_ = true;
+    return 0u;
   }
-  const bool* fired() const { return &fired_; }
+
+  std::optional<int> exit_code() const { return exit_code_; }
+  bool called() const { return called_; }  // FUNC returned results()
+  const std::vector<wasm::Value>& results() const { return results_; }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;
-  std::thread thread_;
+  wasm::Error Refuse(int exit_code) {
+    exit_code_ = exit_code;
+    return wasm::MakeError(wasm::ErrorKind::Unlinkable, "--invoke refused");
+  }
+  const std::string& path_;
+  const RunOptions& opts_;
+  const std::vector<std::string>& args_;
+  std::optional<int> exit_code_;
+  bool called_ = false;
+  std::vector<wasm::Value> results_;
 };
 
 int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
@@ -356,16 +375,23 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     return kExitCannotStart;
   }
 
-  wasm::Store store(engine);
-  wasm::Imports imports;
-  (*ctx)->AddToImports(store, imports);
-  if (opts.fuel > 0) store.SetFuel(opts.fuel);
-  Watchdog watchdog(opts.timeout_ms, &store, ctx->get());
-  Reporter report(store, opts, watchdog.fired());
+  wasi::CommandRequest req;
+  req.engine = &engine;
+  req.module = module->get();
+  req.context = ctx->get();  // made above, to report a bad --dir before reading the module
+  req.fuel = opts.fuel;
+  if (opts.timeout_ms > 0)
+    req.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms);
+  Invocation invocation(path, opts, args);
+  if (!opts.invoke.empty())
+    req.entry = [&invocation](wasm::Store& store, const wasm::Instance& inst) {
+      return invocation(store, inst);
+    };
+  const wasi::CommandResult result = wasi::RunCommand(std::move(req));
+  Reporter report(result, opts);
 
-  auto inst = store.Instantiate(**module, imports);
-  if (!inst) {
-    const wasm::Error& err = inst.error();
+  if (result.phase == wasi::CommandResult::Phase::Instantiate) {
+    const wasm::Error& err = result.error;
     if (err.kind == wasm::ErrorKind::Unlinkable || err.kind == wasm::ErrorKind::Resource) {
       std::cerr << "wasmq: " << path << ": " << err.message;
       if (err.kind == wasm::ErrorKind::Resource && !opts.max_memory.empty())
@@ -373,13 +399,12 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
       std::cerr << "\n";
       return kExitCannotStart;
     }
-    watchdog.Stop();
     return report.Fail(err);
   }
 
   // A module that went over the output quota fails whatever it did about the EDQUOT it got.
   auto over_quota = [&]() -> bool {
-    const auto& why = (*ctx)->output_quota_exceeded();
+    const auto& why = result.output_quota_exceeded;
     if (!why) return false;
     std::cerr << "wasmq: " << path << ": the module wrote " << *why << " (--max-output "
               << (opts.max_output.empty() ? "unlimited" : opts.max_output) << ", --max-output-files "
@@ -387,50 +412,21 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     return true;
   };
   if (opts.invoke.empty()) {
-    auto code = wasi::RunCommand(store, *inst);
-    watchdog.Stop();
-    if (code) return over_quota() ? kExitOutputQuota : Reporter::ExitStatus(*code);
-    if (code.error().kind == wasm::ErrorKind::Exit && over_quota()) return kExitOutputQuota;
-    if (code.error().kind == wasm::ErrorKind::Unlinkable) {
-      std::cerr << "wasmq: " << path << ": " << code.error().message
+    if (result.exit_code) return over_quota() ? kExitOutputQuota : Reporter::ExitStatus(*result.exit_code);
+    if (result.error.kind == wasm::ErrorKind::Exit && over_quota()) return kExitOutputQuota;
+    if (result.error.kind == wasm::ErrorKind::Unlinkable) {
+      std::cerr << "wasmq: " << path << ": " << result.error.message
                 << " (use --invoke FUNC to call an export)\n";
       return kExitCannotStart;
     }
     over_quota();  // said too, when that is what the module was doing
-    return report.Fail(code.error());
+    return report.Fail(result.error);
   }
 
   // --invoke FUNC [ARGS...]
-  wasm::FuncInst* fn = inst->GetFunc(opts.invoke);
-  if (!fn) {
-    std::cerr << "wasmq: " << path << ": no exported function '" << opts.invoke << "'\n";
-    return kExitCannotStart;
-  }
-  const wasm::FuncType& type = wasm::GetFuncType(fn);
-  if (args.size() != type.params.size()) {
-    return Usage("--invoke " + opts.invoke + ": expects " + std::to_string(type.params.size()) +
-                 " argument(s) " + wasm::FuncTypeString(type) + ", got " + std::to_string(args.size()));
-  }
-  std::vector<wasm::Value> values;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto v = ParseArg(type.params[i], args[i]);
-    if (!v) {
-      return Usage("--invoke " + opts.invoke + ": argument " + std::to_string(i + 1) + " '" + args[i] +
-                   "' is not a valid " + wasm::ValTypeName(type.params[i]));
-    }
-    values.push_back(*v);
-  }
-  if (wasm::FuncInst* init = inst->GetFunc("_initialize")) {  // a reactor's constructors
-    auto r = store.Call(init, {});
-    if (!r) {
-      watchdog.Stop();
-      return report.Fail(r.error());
-    }
-  }
-  auto results = store.Call(fn, values);
-  watchdog.Stop();
-  if (!results) return report.Fail(results.error());
-  for (const wasm::Value& v : *results) std::cout << FormatResult(v) << "\n";
+  if (invocation.exit_code()) return *invocation.exit_code();
+  if (!invocation.called()) return report.Fail(result.error);
+  for (const wasm::Value& v : invocation.results()) std::cout << FormatResult(v) << "\n";
   std::cout.flush();
   return over_quota() ? kExitOutputQuota : 0;
 }

@@ -8,16 +8,13 @@
 //   stdout       the response JSON (must be a JSON object; empty = {})
 //   exit 0       success; exit 2 = ENGINE_BAD_REQUEST (the module refused the request); any other exit, a
 //                trap or running out of fuel = ENGINE_FAILED (with the stderr tail); past timeout_ms =
-//                ENGINE_TIMEOUT
+//                ENGINE_TIMEOUT (wasi::RunCommand's deadline: no thread of its own per call)
 // The module gets nothing else: no network, no `wasmq` imports, no other file.
 #include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "engines/internal.h"
 #include "json/json.h"
@@ -72,67 +69,43 @@ class WasmEngine final : public Engine {
       if (!data) return Failure(Status::Failed, "cannot write the payload to the scratch directory");
     }
 
-    wasi::WasiConfig config;
-    config.args = {name_};
-    config.preopens = {{"/in", in.string(), /*read_only=*/true}, {"/out", out.string(), false}};
-    config.stdin_mode = wasi::StdioMode::Capture;
-    config.stdin_data = request.json;
-    config.max_capture_bytes = ctx.max_response_json + 1;
-    auto w = wasi::Wasi::Create(std::move(config));
-    if (!w) return Failure(Status::Failed, w.error().message);
-    wasm::Store store(*engine_);
-    if (fuel_) store.SetFuel(fuel_);
-    wasm::Imports imports;
-    (*w)->AddToImports(store, imports);
-
-    // The timeout and a cancel both interrupt the module wherever it is.
-    wasi::Wasi* wasi = w->get();
-    auto stop = [&store, wasi] {
-      store.Interrupt();
-      wasi->Interrupt();
-    };
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    int cancel_id = ctx.cancel ? ctx.cancel->OnCancel(stop) : -1;
-    std::thread watchdog([&] {
-      std::unique_lock lock(mu);
-      if (!cv.wait_until(lock,
-                         ctx.deadline == SteadyTime::max()
-                             ? std::chrono::steady_clock::now() + std::chrono::hours(24)
-                             : ctx.deadline,
-                         [&] { return done; }))
-        stop();
-    });
-    auto inst = store.Instantiate(*module_, imports);
-    wasm::Result<uint32_t> code =
-        inst ? wasi::RunCommand(store, *inst) : wasm::Result<uint32_t>(inst.error());
-    {
-      std::lock_guard lock(mu);
-      done = true;
-    }
-    cv.notify_all();
-    watchdog.join();
+    wasi::CommandRequest command;
+    command.engine = engine_.get();
+    command.module = module_.get();
+    command.wasi.args = {name_};
+    command.wasi.preopens = {{"/in", in.string(), /*read_only=*/true}, {"/out", out.string(), false}};
+    command.wasi.stdin_mode = wasi::StdioMode::Capture;
+    command.wasi.stdin_data = request.json;
+    command.wasi.max_capture_bytes = ctx.max_response_json + 1;
+    command.fuel = fuel_;
+    command.deadline = ctx.deadline;
+    // A cancel interrupts the module wherever it is, as the deadline does.
+    wasi::CommandCancel cancel;
+    command.cancel = &cancel;
+    const int cancel_id = ctx.cancel ? ctx.cancel->OnCancel([&cancel] { cancel.Cancel(); }) : -1;
+    wasi::CommandResult run = wasi::RunCommand(std::move(command));
     if (cancel_id >= 0) ctx.cancel->Remove(cancel_id);
+    if (run.phase == wasi::CommandResult::Phase::Setup) return Failure(Status::Failed, run.error.message);
 
-    const std::string stderr_tail = Tail((*w)->stderr_data());
-    if (!code) {
-      if (code.error().kind == wasm::ErrorKind::Interrupted) {
-        if (ctx.cancel && ctx.cancel->cancelled()) return Failure(Status::Cancelled, "cancelled");
-        if (std::chrono::steady_clock::now() >= ctx.deadline)
+    const std::string stderr_tail = Tail(run.stderr_data);
+    if (!run.exit_code) {
+      if (run.error.kind == wasm::ErrorKind::Interrupted) {
+        if (run.stopped_by == wasi::StopCause::Cancelled) return Failure(Status::Cancelled, "cancelled");
+        if (run.stopped_by == wasi::StopCause::Deadline)
           return Failure(Status::Timeout, "the module ran past " + std::to_string(timeout_ms_) + " ms");
         return Failure(Status::Failed, "the module ran out of fuel (" + std::to_string(fuel_) + ")");
       }
       return Failure(Status::Failed,
-                     code.error().message + (stderr_tail.empty() ? "" : "; stderr: " + stderr_tail));
+                     run.error.message + (stderr_tail.empty() ? "" : "; stderr: " + stderr_tail));
     }
-    if (*code != 0)
-      return Failure(*code == 2 ? Status::BadRequest : Status::Failed,
-                     "the module exited with status " + std::to_string(*code) +
+    const uint32_t code = *run.exit_code;
+    if (code != 0)
+      return Failure(code == 2 ? Status::BadRequest : Status::Failed,
+                     "the module exited with status " + std::to_string(code) +
                          (stderr_tail.empty() ? "" : "; stderr: " + stderr_tail));
     Response r;
-    r.json = (*w)->stdout_data();
-    if ((*w)->stdout_dropped() > 0)
+    r.json = std::move(run.stdout_data);
+    if (run.stdout_dropped > 0)
       return Failure(Status::TooLarge, "the module's JSON answer is over the limit");
     if (r.json.find_first_not_of(" \t\r\n") == std::string::npos) r.json = "{}";
     Json parsed = wasmq::json::Parse(r.json);
@@ -173,9 +146,8 @@ Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f) {
   auto engine = std::make_unique<wasm::Engine>(config);
   auto module = wasm::Module::Compile(*engine, bytes);
   if (!module) return f.Fail("path", *path + " is not a valid WebAssembly module: " + module.error().message);
-  bool has_start = false;
-  for (const auto& e : (*module)->exports()) has_start = has_start || e.name == "_start";
-  if (!has_start) return f.Fail("path", *path + " is not a WASI command (it exports no _start)");
+  if (auto why = wasi::WhyNotCommand(**module))
+    return f.Fail("path", *path + " is not a WASI command: it " + *why);
   const Result<int64_t> fuel = f.Int("fuel", 0, 0, INT64_MAX);
   if (!fuel) return fuel.error();
   const Result<int64_t> timeout_ms = f.Int("timeout_ms", 60'000, 1, 3'600'000);

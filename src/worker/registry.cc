@@ -10,6 +10,7 @@
 
 #include "base/strings.h"
 #include "oci/oci.h"
+#include "wasi/wasi.h"
 
 namespace wasmq::worker {
 
@@ -73,10 +74,8 @@ queue::Result<std::shared_ptr<const wasm::Module>> CompileCommand(const wasm::En
                                                                   const std::string& what) {
   auto module = wasm::Module::Compile(engine, bytes);
   if (!module) return queue::InvalidArgument(what + ": " + module.error().message);
-  bool has_start = false;
-  for (const auto& e : (*module)->exports())
-    has_start = has_start || (e.name == "_start" && e.kind == wasm::ExternKind::Func);
-  if (!has_start) return queue::InvalidArgument(what + " is not a WASI command (no _start)");
+  if (auto why = wasi::WhyNotCommand(**module))
+    return queue::InvalidArgument(what + " is not a WASI command: it " + *why);
   return std::shared_ptr<const wasm::Module>(std::move(*module));
 }
 

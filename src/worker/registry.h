@@ -123,7 +123,7 @@ class PipelineRegistry {
   explicit PipelineRegistry(wasm::EngineConfig engine_config = {}) : engine_(engine_config) {}
 
   // Reads and compiles each mode's module. InvalidArgument naming the mode and file for one that cannot be
-  // read, is not a WebAssembly module, or is not a WASI command (no `_start`). A value that is not a file
+  // read, is not a WebAssembly module, or is not a WASI command (wasi::IsCommand). A value that is not a file
   // but an OCI reference (`oci://` prefix optional) is pulled through the cache (SetOci); a failed pull is
   // Unavailable or NotFound (as for TaskModule) with the oci error's kind and message.
   void SetOci(OciSource source);

@@ -3,7 +3,6 @@
 
 #include <chrono>
 
-#include "wasi/wasi.h"
 #include "worker/runner_imports.h"
 
 namespace wasmq::worker {
@@ -28,77 +27,48 @@ void RunControl::Stop(StopReason reason) {
   StopReason none = StopReason::None;
   reason_.compare_exchange_strong(none, reason);
   cancel_.Cancel();  // a blocked engine call returns at once
-  std::lock_guard lock(mu_);
-  if (store_) store_->Interrupt();
-  if (wasi_) wasi_->Interrupt();
-}
-
-void RunControl::Attach(wasm::Store* store, wasi::Wasi* wasi) {
-  std::lock_guard lock(mu_);
-  store_ = store;
-  wasi_ = wasi;
-  // A Stop() that came before the run started takes effect now.
-  if (reason_.load() != StopReason::None) {
-    store->Interrupt();
-    wasi->Interrupt();
-  }
-}
-
-void RunControl::Detach() {
-  std::lock_guard lock(mu_);
-  store_ = nullptr;
-  wasi_ = nullptr;
+  command_.Cancel();
 }
 
 RunOutcome RunPipeline(const RunRequest& req) {
   RunOutcome out;
   const auto t0 = std::chrono::steady_clock::now();
-  auto finish = [&]() -> RunOutcome {
-    out.duration_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    return std::move(out);
-  };
 
-  wasi::WasiConfig config;
-  config.args = req.args;
-  config.env = req.env;
-  config.preopens = {{"/in", req.dirs.in, /*read_only=*/true}, {"/out", req.dirs.out, false}};
-  config.stdin_mode = wasi::StdioMode::Capture;
-  config.stdin_data = req.stdin_data;
-  config.max_capture_bytes = req.max_capture_bytes;
-  config.max_output_bytes = req.max_output_bytes;
-  config.max_output_files = req.max_output_files;
-  auto ctx = wasi::Wasi::Create(std::move(config));
-  if (!ctx) {
-    out.error = ctx.error();
-    return finish();
-  }
-  wasm::Store store(*req.engine);
-  wasm::Imports imports;
-  (*ctx)->AddToImports(store, imports);
+  wasi::CommandRequest command;
+  command.engine = req.engine;
+  command.module = req.module;
+  command.wasi.args = req.args;
+  command.wasi.env = req.env;
+  command.wasi.preopens = {{"/in", req.dirs.in, /*read_only=*/true}, {"/out", req.dirs.out, false}};
+  command.wasi.stdin_mode = wasi::StdioMode::Capture;
+  command.wasi.stdin_data = req.stdin_data;
+  command.wasi.max_capture_bytes = req.max_capture_bytes;
+  command.wasi.max_output_bytes = req.max_output_bytes;
+  command.wasi.max_output_files = req.max_output_files;
+  // The timeout is the supervisor's: it stops the run through the RunControl, as a cancel does.
+  command.cancel = req.control ? &req.control->command_cancel() : nullptr;
   engines::CancelToken own_cancel;  // without a RunControl nothing stops the run from outside
   WasmqImports wasmq(req, req.control ? &req.control->cancel_token() : &own_cancel);
-  wasmq.AddTo(store, imports);
-  if (req.control) req.control->Attach(&store, ctx->get());
-  const auto instantiating = std::chrono::steady_clock::now();
-  auto inst = store.Instantiate(*req.module, imports);
-  out.instantiate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - instantiating).count();
-  wasm::Result<uint32_t> code = inst ? wasi::RunCommand(store, *inst) : wasm::Result<uint32_t>(inst.error());
-  if (req.control) req.control->Detach();
+  command.add_imports = [&wasmq](wasm::Store& store, wasm::Imports& imports) { wasmq.AddTo(store, imports); };
+  wasi::CommandResult r = wasi::RunCommand(std::move(command));
+
+  out.instantiate_seconds = r.phase == wasi::CommandResult::Phase::Setup ? 0 : r.instantiate_seconds;
   out.log_lines_dropped = wasmq.log_lines_dropped();
   if (wasmq.failure()) {
     out.failure = wasmq.failure();  // the module's own TaskError wins over how it unwound
-  } else if (code) {
-    out.exit_code = *code;
+  } else if (r.exit_code) {
+    out.exit_code = *r.exit_code;
   } else {
-    out.error = code.error();
+    out.error = std::move(r.error);
   }
-  out.stdout_data = (*ctx)->stdout_data();
-  out.stderr_data = (*ctx)->stderr_data();
-  out.stdout_dropped = (*ctx)->stdout_dropped();
-  out.stderr_dropped = (*ctx)->stderr_dropped();
-  out.output_quota_exceeded = (*ctx)->output_quota_exceeded();
-  return finish();
+  out.stdout_data = std::move(r.stdout_data);
+  out.stderr_data = std::move(r.stderr_data);
+  out.stdout_dropped = r.stdout_dropped;
+  out.stderr_dropped = r.stderr_dropped;
+  out.output_quota_exceeded = std::move(r.output_quota_exceeded);
+  out.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  return out;
 }
 
 std::string SanitizeUtf8(std::string_view s) {

@@ -1,8 +1,8 @@
 // File: src/worker/runner.h
 //
-// Runs one attempt of a task: instantiates the pipeline's compiled module in a fresh wasm::Store with WASI —
-// the task JSON on stdin, /in and /out preopened, stdout and stderr captured — plus the `wasmq` import
-// module, and calls `_start`. The pipeline ABI (docs/queue.md):
+// Runs one attempt of a task: the pipeline's compiled module as a WASI command (wasi::RunCommand: a fresh
+// wasm::Store) with the task JSON on stdin, /in and /out preopened, stdout and stderr captured, plus the
+// `wasmq` import module. The pipeline ABI (docs/queue.md):
 //
 //   (import "wasmq" "progress" (func (param i32 i32 i32)))   ;; percent 0..100, msg_ptr, msg_len (UTF-8)
 //   (import "wasmq" "log" (func (param i32 i32 i32)))        ;; level 0..3, msg_ptr, msg_len
@@ -21,7 +21,6 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,11 +28,8 @@
 
 #include "engines/engines.h"
 #include "storage/storage.h"
+#include "wasi/wasi.h"
 #include "worker/registry.h"
-
-namespace wasmq::wasi {
-class Wasi;
-}
 
 namespace wasmq::worker {
 
@@ -48,17 +44,14 @@ class RunControl {
   void Stop(StopReason reason);
   StopReason reason() const { return reason_.load(); }
 
-  // For the runner: while attached, Stop() interrupts `store` and `wasi`.
-  void Attach(wasm::Store* store, wasi::Wasi* wasi);
-  void Detach();
-  // Cancelled by Stop(): aborts a blocked engine call.
+  // For the runner: Stop() cancels the command (interrupting the module) and this token (aborting a
+  // blocked engine call).
+  wasi::CommandCancel& command_cancel() { return command_; }
   const engines::CancelToken& cancel_token() const { return cancel_; }
 
  private:
   engines::CancelToken cancel_;
-  std::mutex mu_;
-  wasm::Store* store_ = nullptr;  // guarded by mu_
-  wasi::Wasi* wasi_ = nullptr;    // guarded by mu_
+  wasi::CommandCancel command_;
   std::atomic<StopReason> reason_{StopReason::None};
 };
 

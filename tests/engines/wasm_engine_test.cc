@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "../require_tool.h"
 #include "engines/engines.h"
@@ -23,7 +25,7 @@ std::unique_ptr<EngineRegistry> Registry(Json extra = Json::object()) {
 }
 
 // Without clang for wasm32-wasi the build has no test module (CMake warns); skip rather than fail.
-#define NEED_MODULE()                                                                    \
+#define NEED_MODULE()                                                                      \
   WASMQ_REQUIRE(std::filesystem::exists(std::string(ENGINES_MODULES_DIR) + "/upper.wasm"), \
                 "no wasm32-wasi toolchain: " ENGINES_MODULES_DIR "/upper.wasm was not built")
 
@@ -72,6 +74,31 @@ TEST(WasmEngine, CancelStopsTheModule) {
   Response r = reg->Call("upper", {R"({"spin":true})", ""}, &cancel);
   stopper.join();
   EXPECT_EQ(r.status, Status::Cancelled);
+}
+
+// The module must be a WASI command by wasi::IsCommand, the worker's rule too. Until that rule, this engine
+// took any export named _start (even a global) and a module that also exports _initialize.
+TEST(WasmEngine, OnlyAWasiCommandIsAnEngine) {
+  // Assembled by hand: type () -> (), then what each case exports.
+  const std::string header("\0asm\1\0\0\0\1\4\1\x60\0\0", 14);
+  const std::string two_funcs("\3\3\2\0\0", 5), body("\2\0\x0b", 3);
+  const std::string both = header + two_funcs + std::string("\7\x18\2\6_start\0\0\x0b_initialize\0\1", 26) +
+                           std::string("\x0a\7\2", 3) + body + body;
+  const std::string global =
+      header + std::string("\6\6\1\x7f\0\x41\0\x0b", 8) + std::string("\7\x0a\1\6_start\3\0", 12);
+  const std::string dir = (std::filesystem::temp_directory_path() / "wasmq-engine-command-test").string();
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, bytes, why] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"both", both, "both _start and _initialize"}, {"global", global, "no _start function"}}) {
+    const std::string path = dir + "/" + name + ".wasm";
+    std::ofstream(path, std::ios::binary) << bytes;
+    Json engine = {{"kind", "wasm"}, {"path", path}};
+    auto r = EngineRegistry::Parse(Json{{"engines", {{"e", engine}}}}.dump(), "test.json");
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.error().message.find("is not a WASI command: it exports " + why), std::string::npos)
+        << name << ": " << r.error().message;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
