@@ -17,7 +17,6 @@
 #include <sstream>
 #include <thread>
 
-#include "engines/http_client.h"
 #include "engines/internal.h"
 #include "json/json.h"
 
@@ -59,9 +58,9 @@ class ComfyUiEngine final : public Engine {
                                              "}} has no value (give \"" + missing + "\" in the request)");
 
     const std::string client_id = "wasmq-" + std::to_string(RandomU64());
-    HttpResult posted =
+    http::Response posted =
         Send("POST", "/prompt", Json{{"prompt", workflow}, {"client_id", client_id}}.dump(), ctx);
-    if (posted.kind != HttpResult::Kind::Ok || posted.status != 200) return Failed(posted, "POST /prompt");
+    if (posted.error || posted.status != 200) return Failed(posted, "POST /prompt");
     Json answer = wasmq::json::Parse(posted.body);
     if (!answer.is_object() || !answer.contains("prompt_id") || !answer["prompt_id"].is_string())
       return Failure(Status::Failed, "POST /prompt answered no prompt_id");
@@ -69,8 +68,8 @@ class ComfyUiEngine final : public Engine {
 
     Json entry;
     while (true) {
-      HttpResult h = Send("GET", "/history/" + UrlEncode(prompt_id), "", ctx);
-      if (h.kind != HttpResult::Kind::Ok || h.status != 200) return Failed(h, "GET /history");
+      http::Response h = Send("GET", "/history/" + http::UrlEncode(prompt_id), "", ctx);
+      if (h.error || h.status != 200) return Failed(h, "GET /history");
       Json history = wasmq::json::Parse(h.body);
       if (history.is_object() && history.contains(prompt_id) && history[prompt_id].is_object()) {
         entry = history[prompt_id];
@@ -94,11 +93,11 @@ class ComfyUiEngine final : public Engine {
     if (images.empty())
       return Failure(Status::Failed, "prompt " + prompt_id + " finished without an output image");
     const Json& first = images[0];
-    std::string query = "/view?filename=" + UrlEncode(first.value("filename", "")) +
-                        "&subfolder=" + UrlEncode(first.value("subfolder", "")) +
-                        "&type=" + UrlEncode(first.value("type", "output"));
-    HttpResult view = Send("GET", query, "", ctx, std::max(ctx.max_response_payload, size_t{1}));
-    if (view.kind != HttpResult::Kind::Ok || view.status != 200) return Failed(view, "GET /view");
+    std::string query = "/view?filename=" + http::UrlEncode(first.value("filename", "")) +
+                        "&subfolder=" + http::UrlEncode(first.value("subfolder", "")) +
+                        "&type=" + http::UrlEncode(first.value("type", "output"));
+    http::Response view = Send("GET", query, "", ctx, std::max(ctx.max_response_payload, size_t{1}));
+    if (view.error || view.status != 200) return Failed(view, "GET /view");
     Response out;
     out.payload = std::move(view.body);
     out.json = Json{{"prompt_id", prompt_id}, {"images", images}}.dump();
@@ -106,19 +105,19 @@ class ComfyUiEngine final : public Engine {
   }
 
  private:
-  HttpResult Send(const std::string& method, const std::string& path, std::string json_body,
-                  const CallContext& ctx, size_t max_bytes = 16u << 20) const {
-    HttpRequest h;
+  http::Response Send(const std::string& method, const std::string& path, std::string json_body,
+                      const CallContext& ctx, size_t max_bytes = 16u << 20) const {
+    http::Request h;
     h.method = method;
     h.url = c_.base + path;
     h.headers = c_.headers;
-    h.timeout = c_.request_timeout;
-    h.max_response_bytes = max_bytes;
+    h.timeouts.total = c_.request_timeout;
+    h.max_body_bytes = max_bytes;
     if (method == "POST") {
       h.body = std::move(json_body);
       h.headers.push_back("Content-Type: application/json");
     }
-    return Perform(h, ctx);
+    return HttpCall(std::move(h), ctx);
   }
 
   // Best effort, after a timeout or cancel: takes the prompt off ComfyUI's queue if it has not started
@@ -130,9 +129,9 @@ class ComfyUiEngine final : public Engine {
     Send("POST", "/queue", Json{{"delete", {prompt_id}}}.dump(), quick);
   }
 
-  Response Failed(const HttpResult& r, const std::string& what) const {
+  Response Failed(const http::Response& r, const std::string& what) const {
     Response f = MapHttpFailure(r, "ComfyUI " + what);
-    if (r.kind == HttpResult::Kind::Ok && r.status >= 400 && r.status < 500) {
+    if (!r.error && r.status >= 400 && r.status < 500) {
       // /prompt explains a refused workflow in {"error": {"message", "details"}, "node_errors": {...}}.
       Json j = wasmq::json::Parse(r.body);
       if (j.is_object() && j.contains("error") && j["error"].is_object()) {
@@ -145,11 +144,11 @@ class ComfyUiEngine final : public Engine {
   }
 
   Response Upload(const std::string& image, const CallContext& ctx, Json* values) const {
-    HttpRequest h;
+    http::Request h;
     h.method = "POST";
     h.url = c_.base + "/upload/image";
     h.headers = c_.headers;
-    h.timeout = c_.request_timeout;
+    h.timeouts.total = c_.request_timeout;
     const std::string type = SniffContentType(image, "application/octet-stream");
     const std::string ext = type == "image/jpeg"   ? ".jpg"
                             : type == "image/png"  ? ".png"
@@ -157,8 +156,8 @@ class ComfyUiEngine final : public Engine {
                                                    : "";
     h.multipart.push_back({"image", image, "wasmq-" + std::to_string(RandomU64()) + ext, type});
     h.multipart.push_back({"overwrite", "true"});
-    HttpResult r = Perform(h, ctx);
-    if (r.kind != HttpResult::Kind::Ok || r.status != 200) return Failed(r, "POST /upload/image");
+    http::Response r = HttpCall(std::move(h), ctx);
+    if (r.error || r.status != 200) return Failed(r, "POST /upload/image");
     Json j = wasmq::json::Parse(r.body);
     if (!j.is_object() || !j.contains("name") || !j["name"].is_string())
       return Failure(Status::Failed, "POST /upload/image answered no name");

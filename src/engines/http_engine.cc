@@ -1,13 +1,12 @@
 // File: src/engines/http_engine.cc
 //
 // The `http` engine: an external image API (docs/engines.md "http"). One call is one HTTP request, retried
-// with doubling backoff on 5xx, timeouts and connection failures (never on 4xx: the same request would be
-// refused again). The secret of `auth` is read from its environment variable at start-up and only
+// by the http part with doubling backoff (and jitter) on 429, 5xx, timeouts and connection failures, even
+// for a POST: the config's `retries` says the API may see a request twice (never on 4xx: the same request
+// would be refused again). The secret of `auth` is read from its environment variable at start-up and only
 // ever put into the request's header.
 #include <cstdlib>
-#include <thread>
 
-#include "engines/http_client.h"
 #include "engines/internal.h"
 #include "json/json.h"
 
@@ -40,39 +39,31 @@ class HttpEngine final : public Engine {
   std::string_view kind() const override { return "http"; }
 
   Response Call(const Request& request, const CallContext& ctx) const override {
-    HttpRequest http = Build(request);
-    http.max_response_bytes =
+    http::Request req = Build(request);
+    req.max_body_bytes =
         std::min(c_.max_response_bytes, std::max(ctx.max_response_payload, ctx.max_response_json));
-    HttpResult r;
-    for (int attempt = 0;; ++attempt) {
-      r = Perform(http, ctx);
-      if (!Retryable(r) || attempt >= c_.retries) break;
-      auto wait = std::min(c_.backoff * (1 << std::min(attempt, 10)), ctx.Remaining());
-      if (ctx.cancel ? !ctx.cancel->SleepFor(wait) : (std::this_thread::sleep_for(wait), false))
-        return Failure(Status::Cancelled, "cancelled");
-      if (ctx.Expired()) break;
-    }
-    if (r.kind != HttpResult::Kind::Ok || r.status < 200 || r.status >= 300) {
+    req.retry.retries = c_.retries;
+    req.retry.backoff = c_.backoff;
+    req.retry.max_backoff = c_.backoff * 1024;
+    req.retry.any_method = true;
+    req.retry.on_timeout = true;
+    http::Response r = HttpCall(std::move(req), ctx);
+    if (r.error || r.status < 200 || r.status >= 300) {
       Response f = MapHttpFailure(r, c_.method + " " + c_.url.substr(0, c_.url.find('?')));
-      if (c_.retries > 0 && Retryable(r))
-        f.message += " (after " + std::to_string(c_.retries + 1) + " attempts)";
+      if (r.attempts > 1 && f.status != Status::Cancelled)
+        f.message += " (after " + std::to_string(r.attempts) + " attempts)";
       return f;
     }
     return ToResponse(r);
   }
 
  private:
-  static bool Retryable(const HttpResult& r) {
-    if (r.kind == HttpResult::Kind::Timeout || r.kind == HttpResult::Kind::Connect) return true;
-    return r.kind == HttpResult::Kind::Ok && (r.status >= 500 || r.status == 429);
-  }
-
-  HttpRequest Build(const Request& request) const {
-    HttpRequest h;
+  http::Request Build(const Request& request) const {
+    http::Request h;
     h.method = c_.method;
     h.url = c_.url;
     h.headers = c_.headers;
-    h.timeout = c_.attempt_timeout;
+    h.timeouts.total = c_.attempt_timeout;
     const std::string type = c_.content_type.empty()
                                  ? SniffContentType(request.payload, "application/octet-stream")
                                  : c_.content_type;
@@ -98,15 +89,15 @@ class HttpEngine final : public Engine {
         if (it->is_object() || it->is_array() || it->is_null()) continue;
         std::string v = it->is_string() ? it->get<std::string>() : it->dump();
         if (!query.empty()) query += '&';
-        query.append(UrlEncode(it.key())).append("=").append(UrlEncode(v));
+        query.append(http::UrlEncode(it.key())).append("=").append(http::UrlEncode(v));
       }
     if (!query.empty()) h.url.append(h.url.find('?') == std::string::npos ? "?" : "&").append(query);
     return h;
   }
 
-  static Response ToResponse(const HttpResult& r) {
+  static Response ToResponse(const http::Response& r) {
     Response out;
-    std::string type = r.content_type.substr(0, r.content_type.find(';'));
+    std::string type = r.ContentType().substr(0, r.ContentType().find(';'));
     for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (type == "application/json" || type.ends_with("+json")) {
       if (!Json::accept(r.body)) return Failure(Status::Failed, "the API answered invalid JSON");

@@ -1,8 +1,9 @@
 // File: src/engines/internal.h
 //
 // Internal to the engines part: reading the config file's fields with error messages that name the file
-// and the field, and the constructors of the four engine kinds (one .cc each). A bad field is a result,
-// never an exception: every read returns the value or the Error that names it.
+// and the field, the constructors of the four engine kinds (one .cc each), and how the http and comfyui
+// engines call the http part (http_call.cc). A bad field is a result, never an exception: every read
+// returns the value or the Error that names it.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "engines/engines.h"
+#include "http/http.h"
 
 namespace wasmq::engines {
 
@@ -50,6 +52,17 @@ Result<std::unique_ptr<Engine>> NewFaceDetectEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewHttpEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewComfyUiEngine(const Fields& f);
+
+// One HTTP exchange of a call: `req.timeouts.total` is the attempt's timeout, cut to the call's deadline;
+// the call's CancelToken ends it within about 50 ms. A failed transfer's error.reason is the whole message.
+http::Response HttpCall(http::Request req, const CallContext& ctx);
+
+// The status a failed exchange maps to: transport failures by kind, then 429 Unavailable, other 4xx
+// BadRequest, 5xx (and any other non-2xx) Failed; `what` names the request in a status message.
+Response MapHttpFailure(const http::Response& r, const std::string& what);
+
+// The image type of `data` from its first bytes ("image/png", ...), or `fallback`.
+std::string SniffContentType(std::string_view data, std::string fallback);
 
 // The default cascade the builtin face-detect loads (Debian's opencv-data).
 inline constexpr const char* kDefaultFaceCascade =

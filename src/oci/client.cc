@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,14 +17,14 @@
 #include "base/digest.h"
 #include "base/encoding.h"
 #include "base/strings.h"
+#include "http/http.h"
 #include "json/json.h"
-#include "oci/http.h"
 #include "oci/util.h"
 
 namespace wasmq::oci {
 
-using internal::HttpRequest;
-using internal::HttpResponse;
+using HttpRequest = http::Request;
+using HttpResponse = http::Response;
 using nlohmann::json;
 
 namespace {
@@ -32,21 +34,6 @@ bool IsLoopback(const std::string& registry) {
   if (host.rfind("[::1]", 0) == 0) return true;
   host = host.substr(0, host.find(':'));
   return host == "localhost" || host == "127.0.0.1" || host.rfind("127.", 0) == 0;
-}
-
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 // The first errors[].code and message of a distribution error body.
@@ -63,11 +50,21 @@ std::pair<std::string, std::string> RegistryCode(const std::string& body) {
   return {};
 }
 
+NetworkStage Stage(http::ErrorKind kind) {
+  switch (kind) {
+    case http::ErrorKind::Dns: return NetworkStage::Dns;
+    case http::ErrorKind::Connect: return NetworkStage::Connect;
+    case http::ErrorKind::Tls: return NetworkStage::Tls;
+    case http::ErrorKind::Timeout: return NetworkStage::Timeout;
+    default: return NetworkStage::Other;
+  }
+}
+
 }  // namespace
 
 struct Client::Impl {
   ClientOptions options;
-  internal::HttpSettings http;
+  std::unique_ptr<http::Client> http;
   std::map<std::string, std::string> scheme;                 // registry → http/https once pinged
   std::map<std::string, std::vector<Challenge>> challenges;  // registry → from the ping
   std::map<std::string, CredentialLookup> credentials;       // registry → lookup (resolved once)
@@ -84,15 +81,35 @@ struct Client::Impl {
     return sch + "://" + host;
   }
 
-  Result<HttpResponse> Send(HttpRequest req) { return internal::Perform(req, http); }
+  // Every registry request: the connect timeout, a stalled transfer (under 1 KiB/s for 30 s) ends even
+  // a large blob, retries of idempotent requests on connect failures, 429 and 5xx.
+  Result<HttpResponse> Send(HttpRequest req) {
+    req.timeouts.connect = http::Millis(options.connect_timeout_ms);
+    req.timeouts.low_speed_bytes = 1024;
+    req.timeouts.low_speed_time = std::chrono::seconds(30);
+    req.retry.retries = options.retries;
+    req.retry.backoff = http::Millis(options.retry_backoff_ms);
+    HttpResponse r = http->Send(req);
+    // A sink that refused a chunk stopped the transfer on purpose; the caller knows why.
+    if (!r.error || r.error.kind == http::ErrorKind::Aborted) return r;
+    if (r.error.kind == http::ErrorKind::TooLarge)
+      return MakeError(ErrorKind::RegistryError, req.method + " " + http::RedactUrl(req.url) + ": " + r.error.reason);
+    Error e = MakeError(ErrorKind::Network, req.method + " " + http::RedactUrl(req.url) + ": " + r.error.reason);
+    e.network = Stage(r.error.kind);
+    return e;
+  }
 };
 
 Client::Client(ClientOptions options) : impl_(new Impl) {
   impl_->options = std::move(options);
-  impl_->http.connect_timeout_ms = impl_->options.connect_timeout_ms;
-  impl_->http.tls_verify = impl_->options.tls_verify;
-  impl_->http.user_agent = impl_->options.user_agent;
-  impl_->http.transcript = impl_->options.transcript;
+  http::ClientOptions h;
+  h.tls_verify = impl_->options.tls_verify;
+  h.user_agent = impl_->options.user_agent;
+  if (Transcript* t = impl_->options.transcript)
+    h.on_exchange = [t](const http::Exchange& x) {
+      t->exchanges.push_back({x.method, x.url, x.status, x.headers, x.error, x.elapsed_ms});
+    };
+  impl_->http = std::make_unique<http::Client>(std::move(h));
 }
 
 Client::~Client() { delete impl_; }
@@ -109,7 +126,7 @@ std::string Client::SchemeFor(const std::string& registry) const {
 Result<PingResult> Client::Ping(const std::string& registry) {
   HttpRequest req;
   req.url = impl_->Base(registry, *this) + "/v2/";
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto resp = impl_->Send(req);
   if (!resp) return resp.error();
   PingResult p;
@@ -265,31 +282,29 @@ class Conversation {
     if (realm.empty()) return MakeError(ErrorKind::RegistryError, registry + ": Bearer challenge without realm");
     std::string service = ch.Param("service");
     HttpRequest req;
-    req.timeout_ms = i_.options.request_timeout_ms;
+    req.timeouts.total = http::Millis(i_.options.request_timeout_ms);
     if (cred && !cred->identity_token.empty()) {
       req.method = "POST";
       req.url = realm;
-      std::string form = "grant_type=refresh_token&client_id=wasmq&service=" + UrlEncode(service) +
-                         "&scope=" + UrlEncode(scope) + "&refresh_token=" + UrlEncode(cred->identity_token);
-      body_ = form;
-      req.body = body_;
+      std::string form = "grant_type=refresh_token&client_id=wasmq&service=" + http::UrlEncode(service) +
+                         "&scope=" + http::UrlEncode(scope) + "&refresh_token=" + http::UrlEncode(cred->identity_token);
+      req.body = form;
       req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
     } else {
-      req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + UrlEncode(service);
-      if (!scope.empty()) req.url += "&scope=" + UrlEncode(scope);
+      req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + http::UrlEncode(service);
+      if (!scope.empty()) req.url += "&scope=" + http::UrlEncode(scope);
       if (cred && !cred->password.empty())
         req.headers.push_back("Authorization: Basic " + base::Base64Encode(cred->username + ":" + cred->password));
     }
     auto resp = i_.Send(req);
-    body_.clear();
     if (!resp) return resp.error();
     if (resp->status == 401 || resp->status == 403) {
       Error e;
       if (cred) {
-        e = MakeError(ErrorKind::AuthRejected, "token endpoint " + internal::RedactUrl(realm) + " rejected the credentials from " +
+        e = MakeError(ErrorKind::AuthRejected, "token endpoint " + http::RedactUrl(realm) + " rejected the credentials from " +
                                                    cred->source + " (" + std::to_string(resp->status) + ")");
       } else {
-        e = MakeError(ErrorKind::AuthRequired, "token endpoint " + internal::RedactUrl(realm) +
+        e = MakeError(ErrorKind::AuthRequired, "token endpoint " + http::RedactUrl(realm) +
                                                    " refused an anonymous token; credentials are required");
         e.places_looked = Looked(registry);
       }
@@ -325,7 +340,6 @@ class Conversation {
  private:
   Client& c_;
   Client::Impl& i_;
-  std::string body_;
 };
 
 namespace {
@@ -344,7 +358,7 @@ Result<void> Client::Authenticate(const Reference& ref, const std::string& actio
     HttpRequest req;
     req.url = impl_->Base(ref.registry, *this) + "/v2/";
     req.headers.push_back("Authorization: " + *h);
-    req.timeout_ms = impl_->options.request_timeout_ms;
+    req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
     auto r = impl_->Send(req);
     if (!r) return r.error();
     if (r->status == 401) {
@@ -367,7 +381,7 @@ Result<void> Client::CheckLogin(const std::string& registry) {
   HttpRequest req;
   req.url = impl_->Base(registry, *this) + "/v2/";
   if (!h->empty()) req.headers.push_back("Authorization: " + *h);
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = impl_->Send(req);
   if (!r) return r.error();
   if (r->status == 401 || r->status == 403) {
@@ -391,7 +405,7 @@ Result<std::vector<std::string>> Client::ListTags(const Reference& ref) {
   for (int page = 0; page < 1000 && !path.empty(); ++page) {
     HttpRequest req;
     req.url = base + path;
-    req.timeout_ms = impl_->options.request_timeout_ms;
+    req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
     auto r = conv.Call(ref, PullScope(ref), req, "tags of " + ref.registry + "/" + ref.repository, ErrorKind::RepoNotFound);
     if (!r) return r.error();
     json j = wasmq::json::Parse(r->body);
@@ -416,7 +430,7 @@ Result<FetchedManifest> Client::GetManifest(const Reference& ref, const std::str
   HttpRequest req;
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/manifests/" + identifier;
   req.headers.push_back("Accept: " + media::ManifestAccept());
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = conv.Call(ref, PullScope(ref), req, "manifest " + ref.registry + "/" + ref.repository + ":" + identifier,
                      ErrorKind::ManifestNotFound);
   if (!r) return r.error();
@@ -443,9 +457,9 @@ Result<FetchedManifest> Client::GetReferrers(const Reference& ref, const std::st
   Conversation conv(*this, *impl_);
   HttpRequest req;
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/referrers/" + digest;
-  if (!artifact_type.empty()) req.url += "?artifactType=" + UrlEncode(artifact_type);
+  if (!artifact_type.empty()) req.url += "?artifactType=" + http::UrlEncode(artifact_type);
   req.headers.push_back("Accept: " + std::string(media::kOciIndex));
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = conv.Call(ref, PullScope(ref), req,
                      "referrers of " + ref.registry + "/" + ref.repository + "@" + digest,
                      ErrorKind::ManifestNotFound);
@@ -469,7 +483,7 @@ Result<std::string> Client::ResolveDigest(const Reference& ref, const std::strin
   req.method = "HEAD";
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/manifests/" + identifier;
   req.headers.push_back("Accept: " + media::ManifestAccept());
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = conv.Call(ref, PullScope(ref), req, "manifest " + ref.registry + "/" + ref.repository + ":" + identifier,
                      ErrorKind::ManifestNotFound);
   if (!r) return r.error();
@@ -487,7 +501,8 @@ Result<std::string> Client::GetBlob(const Reference& ref, const std::string& dig
   HttpRequest req;
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/blobs/" + digest;
   req.follow_redirects = true;
-  req.timeout_ms = impl_->options.request_timeout_ms;
+  req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
+  req.max_body_bytes = SIZE_MAX;  // the caller asked for it in memory
   auto r = conv.Call(ref, PullScope(ref), req, "blob " + digest, ErrorKind::BlobNotFound);
   if (!r) return r.error();
   std::string got = Sha256Digest(r->body);
@@ -522,9 +537,15 @@ Result<void> Client::DownloadBlob(const Reference& ref, const Descriptor& blob, 
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/blobs/" + blob.digest;
   req.follow_redirects = true;
   if (have > 0 && (blob.size == 0 || have < blob.size)) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
-  int64_t done = have;
-  bool write_failed = false;
+  req.max_body_bytes = SIZE_MAX;  // streamed; the sink stops a blob longer than its descriptor
+  int64_t done = have, received = 0;
+  bool write_failed = false, too_long = false;
   req.sink = [&](std::string_view chunk) {
+    received += static_cast<int64_t>(chunk.size());
+    if (blob.size > 0 && received > blob.size) {
+      too_long = true;
+      return false;
+    }
     if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
       write_failed = true;
       return false;
@@ -541,6 +562,11 @@ Result<void> Client::DownloadBlob(const Reference& ref, const Descriptor& blob, 
   std::fclose(out);
   if (!r) return r.error();
   if (write_failed) return MakeError(ErrorKind::Io, "cannot write " + dest);
+  if (too_long) {
+    std::filesystem::remove(dest, ec);
+    return MakeError(ErrorKind::DigestMismatch, "blob " + blob.digest + " from " + ref.registry + " is longer than its " +
+                                                    std::to_string(blob.size) + " bytes; nothing was cached");
+  }
   if (have > 0 && !complete && r->status == 200) {
     // The server ignored Range and sent the whole blob after our prefix: keep only the new copy.
     std::string all;
@@ -570,15 +596,15 @@ Result<void> Client::PushBlob(const Reference& ref, const std::string& digest, s
   HttpRequest head;
   head.method = "HEAD";
   head.url = base + "/v2/" + ref.repository + "/blobs/" + digest;
-  head.timeout_ms = impl_->options.request_timeout_ms;
+  head.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto h = conv.Call(ref, scope, head, "blob " + digest, ErrorKind::BlobNotFound, {404});
   if (!h) return h.error();
   if (h->status == 200) return {};
   HttpRequest post;
   post.method = "POST";
   post.url = base + "/v2/" + ref.repository + "/blobs/uploads/";
-  if (!mount_from.empty()) post.url += "?mount=" + digest + "&from=" + UrlEncode(mount_from);
-  post.timeout_ms = impl_->options.request_timeout_ms;
+  if (!mount_from.empty()) post.url += "?mount=" + digest + "&from=" + http::UrlEncode(mount_from);
+  post.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto p = conv.Call(ref, scope, post, "upload to " + ref.repository, ErrorKind::RepoNotFound);
   if (!p) return p.error();
   if (p->status == 201) return {};  // mounted
@@ -587,8 +613,15 @@ Result<void> Client::PushBlob(const Reference& ref, const std::string& digest, s
   if (location.rfind("http", 0) != 0) location = base + location;
   HttpRequest put;
   put.method = "PUT";
-  put.url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + UrlEncode(digest);
-  put.body = bytes;
+  put.url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + http::UrlEncode(digest);
+  // Streamed from the caller's bytes rather than copied: a layer may be large.
+  put.body_reader.size = static_cast<int64_t>(bytes.size());
+  put.body_reader.read = [bytes](int64_t offset, char* buf, size_t max) {
+    size_t at = std::min(bytes.size(), static_cast<size_t>(offset));
+    size_t n = std::min(max, bytes.size() - at);
+    std::memcpy(buf, bytes.data() + at, n);
+    return n;
+  };
   put.headers.push_back("Content-Type: application/octet-stream");
   auto u = conv.Call(ref, scope, put, "upload of " + digest, ErrorKind::RepoNotFound);
   if (!u) return u.error();
@@ -600,9 +633,9 @@ Result<std::string> Client::PutManifest(const Reference& ref, const std::string&
   HttpRequest put;
   put.method = "PUT";
   put.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/manifests/" + ref.Identifier();
-  put.body = bytes;
+  put.body = std::string(bytes);
   put.headers.push_back("Content-Type: " + media_type);
-  put.timeout_ms = impl_->options.request_timeout_ms;
+  put.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = conv.Call(ref, PushScope(ref), put, "manifest upload to " + ref.String(), ErrorKind::RepoNotFound);
   if (!r) return r.error();
   std::string d = r->Header("docker-content-digest");

@@ -287,6 +287,10 @@ struct ClientOptions {
   bool tls_verify = true;           // off only for tests against self-signed registries
   long connect_timeout_ms = 10000;
   long request_timeout_ms = 60000;  // per request for small requests; blobs use low-speed limits instead
+  // Idempotent requests (GET, HEAD, PUT) are repeated this often on connect failures, 429 and 5xx, after
+  // retry_backoff_ms doubled each time (with jitter), or the Retry-After asked for when within 10 s.
+  int retries = 2;
+  long retry_backoff_ms = 500;
   Transcript* transcript = nullptr; // when set, every exchange is appended (secrets redacted)
   ProgressFn progress;              // blob downloads
   std::string user_agent = "wasmq";

@@ -38,6 +38,7 @@ struct HttpReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {};  // more, e.g. Location, Retry-After
 };
 
 class TestServer {
@@ -140,8 +141,9 @@ class TestServer {
     }
     HttpReply r = handler_(req);
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\nContent-Type: " + r.content_type +
-                      "\r\nContent-Length: " + std::to_string(r.body.size()) +
-                      "\r\nConnection: close\r\n\r\n" + r.body;
+                      "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
+    for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
+    out += "Connection: close\r\n\r\n" + r.body;
     size_t sent = 0;
     while (sent < out.size()) {
       ssize_t n = send(c, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
