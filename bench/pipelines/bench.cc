@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "builtin_pipelines.h"
 #include "worker/registry.h"
 #include "worker/runner.h"
 
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
        R"({"reference_image":"img_ref","source_box":{"x":300,"y":250,"w":420,"h":460},"reference_box":{"x":250,"y":200,"w":520,"h":560}})"},
   };
   wasmq::worker::PipelineRegistry registry;
-  if (auto r = registry.AddBuiltins(); !r) {
+  if (auto r = registry.AddBuiltins(wasmq::pipelines::BuiltinModules()); !r) {
     std::fprintf(stderr, "%s\n", r.error().message.c_str());
     return 1;
   }

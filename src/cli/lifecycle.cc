@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/mutex.h"
+#include "builtin_pipelines.h"
 
 namespace wasmq::cli {
 namespace {
@@ -99,7 +100,7 @@ queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines
   pipelines->SetGate(std::move(gate));
   if (auto r = pipelines->Load(cfg.pipelines); !r) return r.error();
   if (cfg.builtin_pipelines)
-    if (auto r = pipelines->AddBuiltins(); !r) return r.error();
+    if (auto r = pipelines->AddBuiltins(wasmq::pipelines::BuiltinModules()); !r) return r.error();
   return pipelines;
 }
 

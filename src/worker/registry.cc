@@ -247,8 +247,8 @@ queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
   return std::move(*module);
 }
 
-queue::Result<void> PipelineRegistry::AddBuiltins() {
-  for (const BuiltinModule& b : BuiltinModules()) {
+queue::Result<void> PipelineRegistry::AddBuiltins(const std::vector<BuiltinModule>& modules) {
+  for (const BuiltinModule& b : modules) {
     const std::string mode(b.mode);
     if (Find(mode)) continue;
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(b.bytes.data()), b.bytes.size());

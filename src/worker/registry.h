@@ -25,13 +25,11 @@
 
 namespace wasmq::worker {
 
-// A pipeline compiled into the binary: pipelines/*.c built for wasm32-wasi at build time and embedded
-// (pipelines/embed.cmake generates BuiltinModules()). Empty when the build had no wasm32-wasi clang.
+// A pipeline compiled into the binary (pipelines/builtin/builtin_pipelines.h lists them).
 struct BuiltinModule {
   std::string_view mode;   // "HEAD_SWAP", "BACKGROUND_CHANGE", "POSE_CHANGE"
   std::string_view bytes;  // the .wasm file
 };
-const std::vector<BuiltinModule>& BuiltinModules();
 
 // Where pipelines named by OCI reference come from (config: cache-dir, offline, insecure-registries,
 // k8s-secret). Load() pulls them through the content-addressed cache (oci/oci.h).
@@ -132,9 +130,9 @@ class PipelineRegistry {
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
   // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
   queue::Result<void> AddBytes(const std::string& mode, std::string path, std::span<const uint8_t> bytes);
-  // Registers the built-in pipelines (BuiltinModules()) for each of their modes that has no module yet, so
-  // modules given by --pipelines / --pipelines-dir win. Their path reads "builtin:<MODE>".
-  queue::Result<void> AddBuiltins();
+  // Registers the built-in pipelines (`modules`: pipelines::BuiltinModules()) for each of their modes that
+  // has no module yet, so modules given by --pipelines / --pipelines-dir win. Their path reads "builtin:<MODE>".
+  queue::Result<void> AddBuiltins(const std::vector<BuiltinModule>& modules);
   // Registers an already compiled module (tests, embedders).
   void Add(std::string mode, std::string path, std::shared_ptr<const wasm::Module> module);
 

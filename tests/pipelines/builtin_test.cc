@@ -14,15 +14,15 @@ namespace wasmq::pipelines::testing {
 namespace {
 
 TEST(Builtin, RegistryAddsTheThreeModesUnlessTaken) {
-  ASSERT_EQ(worker::BuiltinModules().size(), 3u);
+  ASSERT_EQ(pipelines::BuiltinModules().size(), 3u);
   worker::PipelineRegistry registry;
   // A module the operator gave for HEAD_SWAP wins over the built-in one.
-  const auto& pose = worker::BuiltinModules();
+  const auto& pose = pipelines::BuiltinModules();
   auto it = std::find_if(pose.begin(), pose.end(), [](const auto& b) { return b.mode == "POSE_CHANGE"; });
   ASSERT_NE(it, pose.end());
   auto bytes = std::span(reinterpret_cast<const uint8_t*>(it->bytes.data()), it->bytes.size());
   ASSERT_TRUE(registry.AddBytes("HEAD_SWAP", "/opt/mine.wasm", bytes).ok());
-  ASSERT_TRUE(registry.AddBuiltins().ok());
+  ASSERT_TRUE(registry.AddBuiltins(pipelines::BuiltinModules()).ok());
   EXPECT_EQ(registry.modes(), (std::vector<std::string>{"BACKGROUND_CHANGE", "HEAD_SWAP", "POSE_CHANGE"}));
   EXPECT_EQ(registry.Find("HEAD_SWAP")->path, "/opt/mine.wasm");
   EXPECT_EQ(registry.Find("BACKGROUND_CHANGE")->path, "builtin:BACKGROUND_CHANGE");

@@ -2,7 +2,7 @@
 //
 // Shared by the pipeline tests: small RGB images made by the tests (and written as PNG), and two ways to
 // run a built-in pipeline on them —
-//   Wasm():   worker::RunPipeline on the module compiled into the binary (worker::BuiltinModules()), with
+//   Wasm():   worker::RunPipeline on the module compiled into the binary (pipelines::BuiltinModules()), with
 //             /in and /out temporary directories and an optional engine registry: exactly what the worker
 //             does for one attempt;
 //   Native(): the same C compiled for the host (pipelines/native/wasmq_native.c provides the imports).
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "builtin_pipelines.h"
 #include "engines/engines.h"
 #include "worker/registry.h"
 #include "worker/runner.h"
@@ -174,7 +175,7 @@ inline std::ostream& operator<<(std::ostream& o, const Outcome& r) {
 inline const worker::PipelineRegistry& Builtins() {
   static worker::PipelineRegistry* registry = [] {
     auto* r = new worker::PipelineRegistry();
-    auto added = r->AddBuiltins();
+    auto added = r->AddBuiltins(pipelines::BuiltinModules());
     if (!added) ADD_FAILURE() << added.error().message;
     return r;
   }();

@@ -24,7 +24,7 @@ const worker::PipelineRegistry& UnderDefaultLimits() {
     wasm::EngineConfig engine;
     engine.max_memory_bytes = std::min<uint64_t>(max_memory, engine.max_memory_bytes);
     auto* r = new worker::PipelineRegistry(engine);
-    auto added = r->AddBuiltins();
+    auto added = r->AddBuiltins(pipelines::BuiltinModules());
     if (!added) ADD_FAILURE() << added.error().message;
     return r;
   }();
