@@ -10,14 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "base/encoding.h"
 #include "queue/error.h"
 
 namespace wasmq::api {
 
 inline constexpr size_t kMaxQueryParams = 64;
 
-// "%41b" → "Ab". nullopt for a '%' not followed by two hex digits, or a decoded NUL byte.
-std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// "%41b" → "Ab" (base/encoding.h): nullopt for a '%' not followed by two hex digits, or a decoded NUL byte.
+using base::PercentDecode;
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 

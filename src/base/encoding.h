@@ -22,6 +22,13 @@ std::string Base64UrlEncode(std::string_view bytes);
 std::optional<std::string> Base64Decode(std::string_view text);
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
+// Percent-encoding (RFC 3986 §2.1): every byte but the unreserved ALPHA / DIGIT / "-" / "." / "_" / "~"
+// becomes %XX (upper case), so the result is safe in a URL's query, a form body or a URL's userinfo.
+std::string PercentEncode(std::string_view bytes);
+// The reverse; `plus_is_space` for query strings and forms, where HTML sends '+' for a space. nullopt on a
+// '%' not followed by two hex digits, and on %00: a NUL would cut C strings short further down.
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+
 // Lowercase hex: "\x01\xab" -> "01ab".
 std::string HexEncode(std::string_view bytes);
 // Either case; nullopt on an odd length or a non-hex character.

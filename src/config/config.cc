@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/encoding.h"
 #include "base/units.h"
 #include "queue/queue.h"
 
@@ -445,18 +446,7 @@ Result<Config> Load(const LoadInput& input) {
       // The password goes into the URL percent-encoded, so that any character survives the URL parser.
       std::string auth;
       if (const std::string& pw = get("redis-password").text; !pw.empty()) {
-        auth = ":";
-        for (unsigned char ch : pw) {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-            auth += static_cast<char>(ch);
-          } else {
-            auth += '%';
-            auth += kHex[ch >> 4];
-            auth += kHex[ch & 15];
-          }
-        }
-        auth += "@";
+        auth = ":" + base::PercentEncode(pw) + "@";
       }
       c.store_url = "redis://" + auth + c.redis_host + ":" + std::to_string(c.redis_port) + "/" +
                     std::to_string(c.redis_db);

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/encoding.h"
 #include "engines/internal.h"
 #include "json/json.h"
 
@@ -68,7 +69,7 @@ class ComfyUiEngine final : public Engine {
 
     Json entry;
     while (true) {
-      http::Response h = Send("GET", "/history/" + http::UrlEncode(prompt_id), "", ctx);
+      http::Response h = Send("GET", "/history/" + base::PercentEncode(prompt_id), "", ctx);
       if (h.error || h.status != 200) return Failed(h, "GET /history");
       Json history = wasmq::json::Parse(h.body);
       if (history.is_object() && history.contains(prompt_id) && history[prompt_id].is_object()) {
@@ -93,9 +94,9 @@ class ComfyUiEngine final : public Engine {
     if (images.empty())
       return Failure(Status::Failed, "prompt " + prompt_id + " finished without an output image");
     const Json& first = images[0];
-    std::string query = "/view?filename=" + http::UrlEncode(first.value("filename", "")) +
-                        "&subfolder=" + http::UrlEncode(first.value("subfolder", "")) +
-                        "&type=" + http::UrlEncode(first.value("type", "output"));
+    std::string query = "/view?filename=" + base::PercentEncode(first.value("filename", "")) +
+                        "&subfolder=" + base::PercentEncode(first.value("subfolder", "")) +
+                        "&type=" + base::PercentEncode(first.value("type", "output"));
     http::Response view = Send("GET", query, "", ctx, std::max(ctx.max_response_payload, size_t{1}));
     if (view.error || view.status != 200) return Failed(view, "GET /view");
     Response out;

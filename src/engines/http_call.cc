@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "engines/internal.h"
+#include "storage/storage.h"
 
 namespace wasmq::engines {
 
@@ -77,11 +78,8 @@ Response MapHttpFailure(const http::Response& r, const std::string& what) {
 }
 
 std::string SniffContentType(std::string_view d, std::string fallback) {
-  if (d.starts_with("\x89PNG\r\n\x1a\n")) return "image/png";
-  if (d.starts_with("\xff\xd8\xff")) return "image/jpeg";
-  if (d.starts_with("GIF8")) return "image/gif";
-  if (d.size() >= 12 && d.starts_with("RIFF") && d.substr(8, 4) == "WEBP") return "image/webp";
-  return fallback;
+  std::string_view type = storage::SniffImageType(d.substr(0, storage::kSniffBytes));
+  return type.empty() ? fallback : std::string(type);
 }
 
 }  // namespace wasmq::engines

@@ -7,6 +7,7 @@
 // ever put into the request's header.
 #include <cstdlib>
 
+#include "base/encoding.h"
 #include "engines/internal.h"
 #include "json/json.h"
 
@@ -89,7 +90,7 @@ class HttpEngine final : public Engine {
         if (it->is_object() || it->is_array() || it->is_null()) continue;
         std::string v = it->is_string() ? it->get<std::string>() : it->dump();
         if (!query.empty()) query += '&';
-        query.append(http::UrlEncode(it.key())).append("=").append(http::UrlEncode(v));
+        query.append(base::PercentEncode(it.key())).append("=").append(base::PercentEncode(v));
       }
     if (!query.empty()) h.url.append(h.url.find('?') == std::string::npos ? "?" : "&").append(query);
     return h;

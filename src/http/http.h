@@ -161,9 +161,6 @@ std::string RedactUrl(std::string_view url);
 // (Authorization, Proxy-Authorization, Cookie, Set-Cookie, anything named *token*, *key*, *secret*).
 std::string RedactHeader(std::string_view line);
 
-// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
-std::string UrlEncode(std::string_view s);
-
 // A sink writing to an open file; false (abort) when a write fails.
 std::function<bool(std::string_view)> FileSink(std::FILE* out);
 

@@ -6,14 +6,10 @@
 
 #include "http/http.h"
 
+#include "base/strings.h"
+
 namespace wasmq::http {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -54,7 +50,7 @@ std::string RedactUrl(std::string_view url) {
     if (!first) out += '&';
     first = false;
     if (eq == std::string_view::npos) out += key;
-    else if (keep.count(Lower(key))) out += kv;
+    else if (keep.count(base::Lower(key))) out += kv;
     else out += key + "=REDACTED";
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -65,27 +61,12 @@ std::string RedactUrl(std::string_view url) {
 std::string RedactHeader(std::string_view line) {
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return std::string(line);
-  std::string name = Lower(line.substr(0, colon));
+  std::string name = base::Lower(line.substr(0, colon));
   static const std::set<std::string> secret = {"authorization", "proxy-authorization", "cookie", "set-cookie"};
   bool hide = secret.count(name) || name.find("token") != std::string::npos ||
               name.find("key") != std::string::npos || name.find("secret") != std::string::npos ||
               name.find("signature") != std::string::npos;
   return hide ? std::string(line.substr(0, colon)) + ": REDACTED" : std::string(line);
-}
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::function<bool(std::string_view)> FileSink(std::FILE* out) {

@@ -4,6 +4,8 @@
 // that often (an easy handle's progress callback may go a second between calls while a server is silent).
 #include "http/transfer.h"
 
+#include "base/strings.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -19,18 +21,6 @@ constexpr size_t kErrorBodyKept = size_t{1} << 20;  // of a non-2xx answer while
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 ErrorKind Classify(CURLcode rc) {
@@ -78,7 +68,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos)
-    s->out->headers[Lower(line.substr(0, colon))].push_back(Trim(line.substr(colon + 1)));
+    s->out->headers[base::Lower(line.substr(0, colon))].push_back(std::string(base::Trim(line.substr(colon + 1))));
   return size * n;
 }
 
@@ -173,7 +163,7 @@ std::string Origin(const std::string& url) {
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-      out = Lower(scheme) + "://" + Lower(host) + ":" + port;
+      out = base::Lower(scheme) + "://" + base::Lower(host) + ":" + port;
     curl_free(scheme);
     curl_free(host);
     curl_free(port);

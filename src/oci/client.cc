@@ -286,13 +286,13 @@ class Conversation {
     if (cred && !cred->identity_token.empty()) {
       req.method = "POST";
       req.url = realm;
-      std::string form = "grant_type=refresh_token&client_id=wasmq&service=" + http::UrlEncode(service) +
-                         "&scope=" + http::UrlEncode(scope) + "&refresh_token=" + http::UrlEncode(cred->identity_token);
+      std::string form = "grant_type=refresh_token&client_id=wasmq&service=" + base::PercentEncode(service) +
+                         "&scope=" + base::PercentEncode(scope) + "&refresh_token=" + base::PercentEncode(cred->identity_token);
       req.body = form;
       req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
     } else {
-      req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + http::UrlEncode(service);
-      if (!scope.empty()) req.url += "&scope=" + http::UrlEncode(scope);
+      req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + base::PercentEncode(service);
+      if (!scope.empty()) req.url += "&scope=" + base::PercentEncode(scope);
       if (cred && !cred->password.empty())
         req.headers.push_back("Authorization: Basic " + base::Base64Encode(cred->username + ":" + cred->password));
     }
@@ -457,7 +457,7 @@ Result<FetchedManifest> Client::GetReferrers(const Reference& ref, const std::st
   Conversation conv(*this, *impl_);
   HttpRequest req;
   req.url = impl_->Base(ref.registry, *this) + "/v2/" + ref.repository + "/referrers/" + digest;
-  if (!artifact_type.empty()) req.url += "?artifactType=" + http::UrlEncode(artifact_type);
+  if (!artifact_type.empty()) req.url += "?artifactType=" + base::PercentEncode(artifact_type);
   req.headers.push_back("Accept: " + std::string(media::kOciIndex));
   req.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto r = conv.Call(ref, PullScope(ref), req,
@@ -603,7 +603,7 @@ Result<void> Client::PushBlob(const Reference& ref, const std::string& digest, s
   HttpRequest post;
   post.method = "POST";
   post.url = base + "/v2/" + ref.repository + "/blobs/uploads/";
-  if (!mount_from.empty()) post.url += "?mount=" + digest + "&from=" + http::UrlEncode(mount_from);
+  if (!mount_from.empty()) post.url += "?mount=" + digest + "&from=" + base::PercentEncode(mount_from);
   post.timeouts.total = http::Millis(impl_->options.request_timeout_ms);
   auto p = conv.Call(ref, scope, post, "upload to " + ref.repository, ErrorKind::RepoNotFound);
   if (!p) return p.error();
@@ -613,7 +613,7 @@ Result<void> Client::PushBlob(const Reference& ref, const std::string& digest, s
   if (location.rfind("http", 0) != 0) location = base + location;
   HttpRequest put;
   put.method = "PUT";
-  put.url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + http::UrlEncode(digest);
+  put.url = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + base::PercentEncode(digest);
   // Streamed from the caller's bytes rather than copied: a layer may be large.
   put.body_reader.size = static_cast<int64_t>(bytes.size());
   put.body_reader.read = [bytes](int64_t offset, char* buf, size_t max) {

@@ -62,4 +62,19 @@ TEST(Hex, RoundTripsAndRefuses) {
 }
 
 }  // namespace
+TEST(Percent, EncodesAllButUnreservedAndDecodesBack) {
+  EXPECT_EQ(PercentEncode("a b/c~d_e.f-g"), "a%20b%2Fc~d_e.f-g");
+  EXPECT_EQ(PercentEncode("p@ss:w%rd\xff"), "p%40ss%3Aw%25rd%FF");
+  EXPECT_EQ(PercentDecode("p%40ss%3aw%25rd%FF", false), "p@ss:w%rd\xff");
+  EXPECT_EQ(PercentDecode("a+b", true), "a b");
+  EXPECT_EQ(PercentDecode("a+b", false), "a+b");
+}
+
+TEST(Percent, DecodeRefusesBadEscapesAndNul) {
+  EXPECT_FALSE(PercentDecode("%", false));
+  EXPECT_FALSE(PercentDecode("%4", false));
+  EXPECT_FALSE(PercentDecode("%4g", false));
+  EXPECT_FALSE(PercentDecode("a%00b", false));
+}
+
 }  // namespace wasmq::base

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/encoding.h"
 #include "engines/http_server.h"
 
 namespace wasmq::http {
@@ -383,7 +384,7 @@ TEST(Http, SecretsAreRedacted) {
 }
 
 TEST(Http, UrlEncodeKeepsUnreservedCharacters) {
-  EXPECT_EQ(UrlEncode("a b/c~d_e.f-g"), "a%20b%2Fc~d_e.f-g");
+  EXPECT_EQ(base::PercentEncode("a b/c~d_e.f-g"), "a%20b%2Fc~d_e.f-g");
 }
 
 }  // namespace
