@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/digest.h"
 #include "json/json.h"
 #include "sign/sign.h"
 
@@ -172,7 +173,7 @@ Result<TrustDecision> CheckModuleTrust(const TrustPolicy& policy, const std::str
       oci::Client client(options);
       auto m = client.GetManifest(*ref, ref->Identifier());
       if (!m) return Error{ErrorKind::Registry, "resolving " + ref->String() + ": " + m.error().message, m.error()};
-      digest = "sha256:" + Sha256Hex(m->bytes);  // the bytes served, not a header the registry chose
+      digest = "sha256:" + base::Sha256Hex(m->bytes);  // the bytes served, not a header the registry chose
     }
     const std::string pinned = ref->registry + "/" + ref->repository + "@" + digest;
     if (long hit = cache->Find(digest, rule->key_set); hit >= 0) {
