@@ -131,7 +131,7 @@ void FuzzJwtSigned(std::string_view in) {
 }
 
 void FuzzMagic(std::string_view in) {
-  std::string_view type = storage::SniffImageType(in);
+  std::string_view type = wasmq::storage::SniffImageType(in);
   FUZZ_CHECK(type.empty() || type.starts_with("image/"));
   (void)ContentTypeForName(in);
   auto [content_type, name] = SplitLine(in);
