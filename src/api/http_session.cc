@@ -18,6 +18,7 @@
 
 #include "api/envelope.h"
 #include "api/ws_session.h"
+#include "storage/storage.h"
 
 namespace wasmq::api {
 namespace {
@@ -61,11 +62,9 @@ Request RequestHead(const http::header<true, Fields>& msg, const std::string& re
   return r;
 }
 
-// A file to receive an upload's body: in the files directory (the same file system the upload will be
-// stored on), unlinked at once, so that nothing is left behind whatever happens to the connection.
+// A file to receive an upload's body (storage::CreateSpoolFile: unlinked, in the files directory).
 beast::file TempBodyFile(const std::string& dir, beast::error_code& ec) {
-  std::string name = dir + "/.upload-XXXXXX";
-  int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  int fd = storage::CreateSpoolFile(dir).release();
   beast::file f;
   if (fd < 0) {
     ec = beast::error_code(errno, beast::system_category());
@@ -73,7 +72,6 @@ beast::file TempBodyFile(const std::string& dir, beast::error_code& ec) {
                  ec.message().c_str());
     return f;
   }
-  ::unlink(name.c_str());
   f.native_handle(fd);
   return f;
 }

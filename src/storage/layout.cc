@@ -2,6 +2,10 @@
 //
 // Where things are under the data directory (the table in storage.h), for those that read them without
 // the workspace: the API's downloads and `wasmq task output` on the local store.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -15,6 +19,13 @@ std::string UploadsDir(const std::string& data_dir) {
 }
 std::string TasksDir(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "tasks").string();
+}
+
+UniqueFd CreateSpoolFile(const std::string& uploads_dir) {
+  std::string name = uploads_dir + "/.upload-XXXXXX";
+  UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
+  if (fd) ::unlink(name.c_str());
+  return fd;
 }
 
 bool IsPlainName(std::string_view s) {

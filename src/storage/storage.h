@@ -65,6 +65,11 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// A file for an upload's body while it arrives: made in `uploads_dir` (the file system the upload will be
+// stored on) and unlinked at once, so nothing is left behind whatever happens to the connection. Invalid,
+// with errno set, when it cannot be made.
+UniqueFd CreateSpoolFile(const std::string& uploads_dir);
+
 // A regular file open for reading, and its size when opened.
 struct OpenFile {
   UniqueFd fd;
