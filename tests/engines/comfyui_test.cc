@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "engines/engines.h"
+#include "fake_comfyui.h"
 #include "http_server.h"
 
 namespace wasmq::engines {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::HttpReply;
+using testing::FakeComfy;
 using testing::HttpReq;
 using testing::TestServer;
 using Json = nlohmann::json;
@@ -26,51 +27,6 @@ const Json kWorkflow = Json::parse(R"({
   "10": {"class_type": "LoadImage", "inputs": {"image": "{{input_image}}"}},
   "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "wasmq"}}
 })");
-
-// The fake ComfyUI: answers "not yet" to the first `pending_polls` history requests.
-struct FakeComfy {
-  int pending_polls = 2;
-  bool fail = false, never = false;
-  std::mutex mu;
-  Json prompt, deleted;
-  int polls = 0;
-
-  HttpReply Handle(const HttpReq& r) {
-    if (r.method == "POST" && r.path() == "/upload/image") {
-      bool ok = r.body.find("name=\"image\"") != std::string::npos && r.body.find(kPng) != std::string::npos;
-      return ok ? HttpReply{200, "application/json",
-                            R"({"name":"wasmq-1.png","subfolder":"in","type":"input"})"}
-                : HttpReply{400, "text/plain", "no image field"};
-    }
-    if (r.method == "POST" && r.path() == "/prompt") {
-      std::lock_guard l(mu);
-      prompt = Json::parse(r.body);
-      return {200, "application/json", R"({"prompt_id":"p-42","number":1,"node_errors":{}})"};
-    }
-    if (r.method == "GET" && r.path() == "/history/p-42") {
-      std::lock_guard l(mu);
-      if (++polls <= pending_polls || never) return {200, "application/json", "{}"};
-      if (fail)
-        return {200, "application/json",
-                R"({"p-42":{"outputs":{},"status":{"status_str":"error","completed":false,
-          "messages":[["execution_start",{"prompt_id":"p-42"}],["execution_error",{"prompt_id":"p-42","node_id":"3",
-          "node_type":"KSampler","exception_message":"CUDA out of memory"}]]}}})"};
-      return {200, "application/json", R"({"p-42":{"outputs":{"9":{"images":[{"filename":"wasmq_00001_.png",
-        "subfolder":"","type":"output"}]}},"status":{"status_str":"success","completed":true,"messages":[]}}})"};
-    }
-    if (r.method == "POST" && r.path() == "/queue") {
-      std::lock_guard l(mu);
-      deleted = Json::parse(r.body);
-      return {200, "application/json", "{}"};
-    }
-    if (r.method == "GET" && r.path() == "/view") {
-      if (r.query() != "filename=wasmq_00001_.png&subfolder=&type=output")
-        return {404, "text/plain", "no such file"};
-      return {200, "image/png", "RESULT PNG"};
-    }
-    return {404, "text/plain", "not found"};
-  }
-};
 
 std::unique_ptr<EngineRegistry> Registry(const std::string& url, int64_t timeout_ms = 10'000) {
   Json config = {{"engines",
@@ -104,6 +60,7 @@ TEST(ComfyUiEngine, UploadsPromptsPollsAndFetchesTheOutput) {
   EXPECT_EQ(wf["6"]["inputs"]["text"], "a photo of a red fox, detailed");
   EXPECT_EQ(wf["10"]["inputs"]["image"], "in/wasmq-1.png");
   EXPECT_TRUE(comfy.prompt["client_id"].is_string());
+  EXPECT_EQ(comfy.uploaded, kPng);
   EXPECT_EQ(comfy.polls, 3);  // two "not yet", then the outputs
 }
 
