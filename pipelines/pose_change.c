@@ -1,6 +1,16 @@
-// pose_change.c — the POSE_CHANGE pipeline: a geometric re-pose of the source image, resampled bilinearly.
+// pose_change.c — the POSE_CHANGE pipeline, in one of two methods (config "method"):
 //
-// config — one of three ways to give the transform:
+// "geometric" (the default) runs here, in the sandbox: it moves the whole picture with one global
+// transform (similarity, affine or perspective) and resamples it bilinearly. It re-frames, rotates,
+// mirrors and straightens; it cannot bend an arm or turn a head, because every pixel moves by the same
+// formula. The result says "method": "geometric" and, in "transform", which one.
+//
+// "generative" re-poses the person with an image model: the pipeline sends the source and the target
+// pose (an OpenPose skeleton it draws from target_keypoints, or a pose_image) as one side-by-side upload
+// to a ComfyUI engine whose workflow is pipelines/workflows/pose_change_openpose*.json (OpenPose
+// ControlNet), and writes the image the engine answers. The result says "method": "generative".
+//
+// config, geometric — one of three ways to give the transform:
 //   source_keypoints, target_keypoints   equal-length lists of points ([x, y] or {"x","y"}): the transform
 //        that best maps each source point onto its target (least squares); "fit": "similarity" (default:
 //        rotation, uniform scale, translation; 2+ pairs) or "affine" (3+ pairs, not all on a line)
@@ -13,6 +23,17 @@
 //   fill            the colour of output pixels that no source pixel covers (default "black")
 //   output_format, quality
 //   engine        an engine name: hand the whole job to that engine instead (common/engine.h)
+//
+// config, generative (docs/engines.md "POSE_CHANGE through ComfyUI"):
+//   target_keypoints   the target pose in source pixels: the 18 OpenPose body keypoints, either a list in
+//        OpenPose order (null for a joint not seen) or an object by joint name (kJoints below); or
+//   pose_image         an uploaded image: a ready OpenPose skeleton, or (with the _from_photo workflow) a
+//        photo of someone in the target pose
+//   prompt, negative_prompt, seed (default: from the task id, so a retry paints the same picture), steps
+//   (20), cfg (7), denoise (0.85), sampler ("euler"), scheduler ("normal"), controlnet_strength (1),
+//   size (the longer side of the generated image, 768), checkpoint, controlnet (model file names; default:
+//   the engine's "defaults")
+//   engine        the ComfyUI engine's name (default "comfyui")
 //
 // Coordinates are in pixels with the centre of the top-left pixel at (0, 0).
 #include <math.h>
@@ -245,9 +266,270 @@ static pose read_pose(const wq_task* t, int src_w, int src_h, int out_w, int out
   return p;
 }
 
+// ---- the generative method ----------------------------------------------------------------------------
+
+// The 18 body keypoints of OpenPose's COCO model, in its order: what the OpenPose ControlNet was trained on.
+static const char* const kJoints[] = {
+    "nose",      "neck",       "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip",      "right_knee",  "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye",      "left_eye",    "right_ear",   "left_ear",   NULL};
+enum { kJointCount = 18, kLimbCount = 17 };
+
+// The skeleton as OpenPose draws it: limb i joins kLimbs[i] in colour kPoseColors[i], joint j is a dot in
+// kPoseColors[j]. The ControlNet reads limbs by their colour, so these must match OpenPose's rendering.
+static const int kLimbs[kLimbCount][2] = {{1, 2},  {1, 5},   {2, 3},  {3, 4},   {5, 6},  {6, 7},
+                                          {1, 8},  {8, 9},   {9, 10}, {1, 11},  {11, 12}, {12, 13},
+                                          {1, 0},  {0, 14},  {14, 16}, {0, 15}, {15, 17}};
+static const uint8_t kPoseColors[kJointCount][3] = {
+    {255, 0, 0},   {255, 85, 0},  {255, 170, 0}, {255, 255, 0}, {170, 255, 0}, {85, 255, 0},
+    {0, 255, 0},   {0, 255, 85},  {0, 255, 170}, {0, 255, 255}, {0, 170, 255}, {0, 85, 255},
+    {0, 0, 255},   {85, 0, 255},  {170, 0, 255}, {255, 0, 255}, {255, 0, 170}, {255, 0, 85}};
+
+typedef struct {
+  point at[kJointCount];
+  int seen[kJointCount];
+} skeleton;
+
+static int joint_index(const char* name) {
+  for (int j = 0; j < kJointCount; ++j)
+    if (strcmp(kJoints[j], name) == 0) return j;
+  return -1;
+}
+
+static void read_joint(const wq_json* v, int j, skeleton* s) {
+  if (!v || v->kind == WQ_JSON_NULL) return;
+  char name[64];
+  snprintf(name, sizeof name, "config.target_keypoints.%s", kJoints[j]);
+  wq_json_point(v, name, &s->at[j].x, &s->at[j].y);
+  if (fabs(s->at[j].x) > 1e6 || fabs(s->at[j].y) > 1e6) wq_failf("INVALID_CONFIG", "%s is out of range", name);
+  s->seen[j] = 1;
+}
+
+static skeleton read_skeleton(const wq_task* t) {
+  const wq_json* v = wq_cfg(t, "target_keypoints");
+  skeleton s;
+  memset(&s, 0, sizeof s);
+  if (v->kind == WQ_JSON_ARRAY) {
+    if (v->count != kJointCount)
+      wq_failf("INVALID_CONFIG", "config.target_keypoints must list the %d OpenPose body keypoints (null for one "
+                                 "not seen), not %zu; or name them in an object", kJointCount, v->count);
+    for (int j = 0; j < kJointCount; ++j) read_joint(&v->items[j], j, &s);
+  } else if (v->kind == WQ_JSON_OBJECT) {
+    for (size_t i = 0; i < v->count; ++i) {
+      int j = joint_index(v->keys[i]);
+      if (j < 0)
+        wq_failf("INVALID_CONFIG", "config.target_keypoints.%s is not an OpenPose body keypoint (nose, neck, "
+                                   "right_shoulder, ..., left_ear)", v->keys[i]);
+      read_joint(&v->items[i], j, &s);
+    }
+  } else {
+    wq_failf("INVALID_CONFIG", "config.target_keypoints must be a list of the %d OpenPose body keypoints or an "
+                               "object by joint name", kJointCount);
+  }
+  int limbs = 0;
+  for (int i = 0; i < kLimbCount; ++i) limbs += s.seen[kLimbs[i][0]] && s.seen[kLimbs[i][1]];
+  if (!limbs) wq_failf("INVALID_CONFIG", "config.target_keypoints joins no two keypoints into a limb");
+  return s;
+}
+
+static void paint(wq_image* img, int x, int y, const uint8_t rgb[3], double gain) {
+  uint8_t* p = img->px + ((size_t)y * img->w + x) * 3;
+  for (int k = 0; k < 3; ++k) p[k] = (uint8_t)(rgb[k] * gain);
+}
+
+// Draws the skeleton (scaled by `scale` from source pixels) on black, the way OpenPose renders one: each
+// limb an ellipse at 60 % of its colour, each joint a dot on top. Line widths grow with the image, from
+// OpenPose's 4 px at 512 px.
+static void draw_skeleton(wq_image* img, const skeleton* s, double scale) {
+  memset(img->px, 0, (size_t)img->w * img->h * 3);
+  double unit = fmax(img->w, img->h) / 512.0;
+  double half_width = fmax(2, 4 * unit), radius = fmax(2, 4 * unit);
+  for (int i = 0; i < kLimbCount; ++i) {
+    int a = kLimbs[i][0], b = kLimbs[i][1];
+    if (!s->seen[a] || !s->seen[b]) continue;
+    double ax = s->at[a].x * scale, ay = s->at[a].y * scale, bx = s->at[b].x * scale, by = s->at[b].y * scale;
+    double mx = (ax + bx) / 2, my = (ay + by) / 2, len = hypot(bx - ax, by - ay);
+    double half_len = fmax(len / 2, half_width), ux = len > 0 ? (bx - ax) / len : 1, uy = len > 0 ? (by - ay) / len : 0;
+    int x0 = (int)floor(fmax(0, mx - half_len - 1)), x1 = (int)ceil(fmin(img->w - 1, mx + half_len + 1));
+    int y0 = (int)floor(fmax(0, my - half_len - 1)), y1 = (int)ceil(fmin(img->h - 1, my + half_len + 1));
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x) {
+        double along = ((x - mx) * ux + (y - my) * uy) / half_len;
+        double across = ((y - my) * ux - (x - mx) * uy) / half_width;
+        if (along * along + across * across <= 1) paint(img, x, y, kPoseColors[i], 0.6);
+      }
+  }
+  for (int j = 0; j < kJointCount; ++j) {
+    if (!s->seen[j]) continue;
+    double cx = s->at[j].x * scale, cy = s->at[j].y * scale;
+    for (int y = (int)fmax(0, floor(cy - radius)); y <= (int)fmin(img->h - 1, ceil(cy + radius)); ++y)
+      for (int x = (int)fmax(0, floor(cx - radius)); x <= (int)fmin(img->w - 1, ceil(cx + radius)); ++x)
+        if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= radius * radius) paint(img, x, y, kPoseColors[j], 1);
+  }
+}
+
+// The keys only the geometric method reads: given with "generative" they are a mistake, not ignored. (The
+// geometric method ignores the generative keys, as it always ignored keys it does not know.)
+static const char* const kGeometricKeys[] = {"source_keypoints", "fit", "perspective", "rotate", "flip", "scale",
+                                             "translate", "width", "height", "fill", NULL};
+
+static void refuse_keys(const wq_task* t, const char* const* keys, const char* method) {
+  for (int i = 0; keys[i]; ++i)
+    if (wq_cfg_has(t, keys[i]))
+      wq_failf("INVALID_CONFIG", "config.%s is for method %s", keys[i], method);
+}
+
+// A default seed that stays the same across a task's attempts: FNV-1a of the task id, cut to 53 bits so
+// JSON carries it exactly.
+static double seed_from_task(const wq_task* t) {
+  const wq_json* id = wq_json_get(t->root, "task_id");
+  const char* s = id && id->kind == WQ_JSON_STRING ? id->string : getenv("WASMQ_TASK_ID");
+  uint64_t h = 14695981039346656037ull;
+  for (; s && *s; ++s) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return (double)(h >> 11);
+}
+
+static const char* image_extension(const uint8_t* p, size_t n) {
+  if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return "png";
+  if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return "jpg";
+  if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0)) return "gif";
+  return NULL;
+}
+
+// A string config value that must not be empty when given.
+static const char* cfg_name(const wq_task* t, const char* key, const char* fallback) {
+  const char* v = wq_cfg_string(t, key, fallback);
+  if (v && !*v) wq_failf("INVALID_CONFIG", "config.%s must not be empty", key);
+  return v;
+}
+
+// The engine request: a flat object whose strings point into the task's tree (16 members at most).
+static void add_string(wq_json* request, const char* key, const char* value) {
+  request->keys[request->count] = (char*)key;
+  request->items[request->count++] = (wq_json){.kind = WQ_JSON_STRING, .string = (char*)value};
+}
+static void add_number(wq_json* request, const char* key, double value) {
+  request->keys[request->count] = (char*)key;
+  request->items[request->count++] = (wq_json){.kind = WQ_JSON_NUMBER, .number = value};
+}
+
+static void run_generative(const wq_task* t) {
+  wq_step(0, "checking the configuration");
+  refuse_keys(t, kGeometricKeys, "geometric");
+  const wq_json* engine_v = wq_cfg(t, "engine");
+  if (engine_v && (engine_v->kind != WQ_JSON_STRING || !*engine_v->string))
+    wq_failf("INVALID_CONFIG", "config.engine must be the name of a ComfyUI engine");
+  const char* engine = engine_v ? engine_v->string : "comfyui";
+  int keypoints = wq_cfg_has(t, "target_keypoints"), pose_image = wq_cfg_has(t, "pose_image");
+  if (keypoints == pose_image)
+    wq_failf("INVALID_CONFIG", "method generative needs the target pose: target_keypoints (the 18 OpenPose body "
+                               "keypoints) or pose_image, one of them");
+  skeleton target;
+  memset(&target, 0, sizeof target);
+  if (keypoints) target = read_skeleton(t);
+  int size = wq_cfg_int(t, "size", 768, 64, 2048);
+  double seed = wq_cfg_has(t, "seed") ? wq_cfg_number(t, "seed", 0, 0, 9007199254740991.0) : seed_from_task(t);
+  if (seed != floor(seed)) wq_failf("INVALID_CONFIG", "config.seed must be a whole number");
+  wq_json fields[16];
+  char* keys[16];
+  wq_json request = {.kind = WQ_JSON_OBJECT, .items = fields, .keys = keys};
+  add_string(&request, "prompt", wq_cfg_string(t, "prompt", "a photo of a person, best quality"));
+  add_string(&request, "negative_prompt",
+             wq_cfg_string(t, "negative_prompt", "lowres, bad anatomy, bad hands, deformed, blurry"));
+  add_number(&request, "seed", seed);
+  add_number(&request, "steps", wq_cfg_int(t, "steps", 20, 1, 150));
+  add_number(&request, "cfg", wq_cfg_number(t, "cfg", 7, 0, 30));
+  add_number(&request, "denoise", wq_cfg_number(t, "denoise", 0.85, 0, 1));
+  add_string(&request, "sampler", cfg_name(t, "sampler", "euler"));
+  add_string(&request, "scheduler", cfg_name(t, "scheduler", "normal"));
+  add_number(&request, "controlnet_strength", wq_cfg_number(t, "controlnet_strength", 1, 0, 10));
+  // Model file names only when the task names them: otherwise the engine's "defaults" (what is installed).
+  if (wq_cfg_has(t, "checkpoint")) add_string(&request, "checkpoint", cfg_name(t, "checkpoint", NULL));
+  if (wq_cfg_has(t, "controlnet")) add_string(&request, "controlnet", cfg_name(t, "controlnet", NULL));
+
+  wq_step(5, "decoding the source image");
+  wq_image src;
+  wq_load_image(t, "source", &src, NULL, NULL);
+  // The generated size: the source's proportions, the longer side `size`, both sides multiples of 8
+  // (Stable Diffusion's latent is an eighth of the picture).
+  double scale = (double)size / (src.w > src.h ? src.w : src.h);
+  int w = 8 * (int)fmax(1, round(src.w * scale / 8)), h = 8 * (int)fmax(1, round(src.h * scale / 8));
+  add_number(&request, "width", w);
+  add_number(&request, "height", h);
+
+  wq_step(10, keypoints ? "drawing the target pose" : "decoding the pose image");
+  // One upload holds both pictures, side by side (source | pose): the engine sends one image per call and
+  // the workflow cuts it in two with ImageCrop, a core node.
+  wq_image both, left, right;
+  if (!wq_image_alloc(&both, 2 * w, h) || !wq_image_alloc(&right, w, h))
+    wq_failf("OUT_OF_MEMORY", "no memory for the %dx%d upload", 2 * w, h);
+  if (!wq_image_resize(&src, 0, 0, src.w, src.h, &left, w, h))
+    wq_failf("OUT_OF_MEMORY", "no memory to resize the source");
+  if (keypoints) {
+    draw_skeleton(&right, &target, (double)w / src.w);
+  } else {
+    wq_image pose;
+    wq_load_image(t, "pose_image", &pose, NULL, NULL);
+    wq_image_free(&right);
+    if (!wq_image_cover(&pose, &right, w, h)) wq_failf("OUT_OF_MEMORY", "no memory to resize the pose image");
+    wq_image_free(&pose);
+  }
+  for (int y = 0; y < h; ++y) {
+    memcpy(both.px + (size_t)y * 2 * w * 3, left.px + (size_t)y * w * 3, (size_t)w * 3);
+    memcpy(both.px + ((size_t)y * 2 * w + w) * 3, right.px + (size_t)y * w * 3, (size_t)w * 3);
+  }
+  wq_buffer upload = {0};
+  if (!wq_image_encode(&both, "png", 0, &upload)) wq_failf("OUT_OF_MEMORY", "no memory to encode the upload");
+  wq_image_free(&left);
+  wq_image_free(&right);
+  wq_image_free(&both);
+  char* request_text = wq_json_write(&request, NULL);
+  if (!request_text) wq_failf("OUT_OF_MEMORY", "no memory for the engine request");
+
+  wq_step(20, "sending to engine %s", engine);
+  wq_engine_answer answer;
+  wq_engine_call(engine, request_text, upload.data, upload.size, &answer);
+  wq_buffer_free(&upload);
+  free(request_text);
+  wq_step(90, "engine %s answered", engine);
+  const char* ext = answer.payload ? image_extension(answer.payload, answer.payload_size) : NULL;
+  wq_image result;
+  const char* reason = NULL;
+  if (!ext || wq_image_decode(answer.payload, answer.payload_size, &result, &reason) != WQ_IMG_OK)
+    wq_failf("ENGINE_FAILED", "engine %s returned no PNG, JPEG or GIF image (it answered %.200s)", engine,
+             answer.json_size ? answer.json : "nothing");
+  char name[32];
+  snprintf(name, sizeof name, "result.%s", ext);
+  wq_write_file(name, answer.payload, answer.payload_size);  // as generated: not re-encoded
+
+  printf("{\"output\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d", name, strcmp(ext, "jpg") ? ext : "jpeg",
+         result.w, result.h);
+  wq_summary_string("method", "generative");
+  wq_summary_string("engine", engine);
+  wq_summary_string("pose", keypoints ? "target_keypoints" : "pose_image");
+  wq_summary_int("seed", (long long)seed);
+  wq_summary_int("bytes", (long long)answer.payload_size);
+  wq_json* response = wq_json_parse(answer.json, answer.json_size, NULL, 0);
+  char* compact = response ? wq_json_write(response, NULL) : NULL;
+  if (compact) wq_summary_raw("response", compact);
+  wq_summary_end();
+  free(compact);
+  wq_json_free(response);
+  wq_image_free(&result);
+  wq_image_free(&src);
+  wq_engine_answer_free(&answer);
+  wq_step(100, "done");
+}
+
 int main(void) {
   wq_task t;
   wq_task_begin(&t);
+  static const char* const kMethods[] = {"geometric", "generative", NULL};
+  if (wq_cfg_choice(&t, "method", kMethods, 0) == 1) {  // config.engine names the ComfyUI engine here
+    run_generative(&t);
+    wq_task_end(&t);
+    return 0;
+  }
   if (wq_route_through_engine_if_asked(&t)) {  // config.engine: the engine does the whole job
     wq_task_end(&t);
     return 0;
@@ -293,7 +575,8 @@ int main(void) {
   wq_step(85, "encoding the result");
   const char* name = wq_write_output(&t, &out);
   wq_summary_begin(&t, name, &out);
-  wq_summary_string("method", p.method);
+  wq_summary_string("method", "geometric");
+  wq_summary_string("transform", p.method);
   char matrix[256];
   const double* m = p.forward.m;
   snprintf(matrix, sizeof matrix, "[[%.6g,%.6g,%.6g],[%.6g,%.6g,%.6g],[%.6g,%.6g,%.6g]]", m[0], m[1], m[2], m[3], m[4],

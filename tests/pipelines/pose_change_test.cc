@@ -55,7 +55,8 @@ TEST(PoseChange, QuarterTurnIsAnExactRemap) {
   // Clockwise: the left column becomes the top row.
   Image expected = Remap(src, 48, 48, [](int x, int y) { return std::pair<double, double>(y, 47 - x); });
   EXPECT_EQ(MaxDiff(r.image, expected), 0);
-  EXPECT_EQ(r.summary["method"], "explicit");
+  EXPECT_EQ(r.summary["method"], "geometric");
+  EXPECT_EQ(r.summary["transform"], "explicit");
   EXPECT_DOUBLE_EQ(r.summary["coverage"].get<double>(), 1.0);
   Outcome back = run.Wasm({{"rotate", -270}});
   ASSERT_TRUE(back.ok) << back;
@@ -97,7 +98,7 @@ TEST(PoseChange, SimilarityFromKeypointsMatchesTheTransform) {
   }
   Outcome r = run.Wasm({{"source_keypoints", from}, {"target_keypoints", to}, {"fill", "white"}});
   ASSERT_TRUE(r.ok) << r;
-  EXPECT_EQ(r.summary["method"], "similarity");
+  EXPECT_EQ(r.summary["transform"], "similarity");
   EXPECT_LT(r.summary["fit_rms"].get<double>(), 1e-6);
   Image expected = Remap(src, 96, 80, [&](int x, int y) {
     double u = (x - tx) / s, v = (y - ty) / s;
@@ -115,7 +116,7 @@ TEST(PoseChange, AffineLeastSquaresAndNoisyPairs) {
   Json from = {{0, 0}, {60, 0}, {0, 60}, {60, 60}}, to = {{0, 0}, {60, 0}, {18, 60}, {78, 60}};
   Outcome r = run.Wasm({{"source_keypoints", from}, {"target_keypoints", to}, {"fit", "affine"}});
   ASSERT_TRUE(r.ok) << r;
-  EXPECT_EQ(r.summary["method"], "affine");
+  EXPECT_EQ(r.summary["transform"], "affine");
   EXPECT_NEAR(r.summary["matrix"][0][1].get<double>(), 0.3, 1e-9);
   Image expected = Remap(src, 64, 64, [](int x, int y) { return std::pair<double, double>(x - 0.3 * y, y); });
   EXPECT_GE(Psnr(r.image, expected), 40.0);
@@ -140,7 +141,7 @@ TEST(PoseChange, PerspectiveHomography) {
   Json keystone = {{16, 0}, {47, 0}, {63, 47}, {0, 47}};
   Outcome k = run.Wasm({{"perspective", {{"source", quad}, {"target", keystone}}}, {"fill", "#ff00ff"}});
   ASSERT_TRUE(k.ok) << k;
-  EXPECT_EQ(k.summary["method"], "perspective");
+  EXPECT_EQ(k.summary["transform"], "perspective");
   EXPECT_EQ(k.image.at(2, 0), (Rgb{255, 0, 255}));
   EXPECT_LE(MaxDiff(Image(1, 1, k.image.at(63, 47)), Image(1, 1, src.at(63, 47))), 1);
 }
