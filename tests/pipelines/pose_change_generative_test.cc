@@ -214,6 +214,13 @@ TEST(PoseChangeGenerative, EngineFailuresBecomeTaskErrors) {
   Outcome failed = run.Wasm(config, reg.get());
   EXPECT_EQ(failed.code, "ENGINE_FAILED") << failed;
   EXPECT_NE(failed.message.find("CUDA out of memory"), std::string::npos) << failed.message;
+  // A deployment that names no model files (no "defaults") and a task that names none either.
+  Json bare = {{"engines", {{"comfyui", {{"kind", "comfyui"}, {"url", server.url()}, {"workflow", kTemplate}}}}}};
+  auto no_models = engines::EngineRegistry::Parse(bare.dump(), "bare.json");
+  ASSERT_TRUE(no_models.ok());
+  Outcome unnamed = run.Wasm(config, no_models->get());
+  EXPECT_EQ(unnamed.code, "ENGINE_BAD_REQUEST") << unnamed;
+  EXPECT_NE(unnamed.message.find("{{checkpoint}}"), std::string::npos) << unnamed.message;
   comfy.fail = false;
   comfy.output = "not an image";
   Outcome junk = run.Wasm(config, reg.get());
