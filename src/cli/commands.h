@@ -51,6 +51,10 @@ int CheckRunTrust(const std::string& policy_file, const std::string& module, boo
 // `wasmq policy eval POLICY.wasm|OCI-REF --input JSON [--data JSON] [--entrypoint NAME]` (policy.cc).
 void AddPolicyCommand(CLI::App& app, int* exit_code);
 
+// `wasmq models fetch|list|add|push|pull`: the models pipelines load, cached by digest, moved through OCI
+// registries (models.cc; cli/models.h has ResolveModelSpec, NAME=OCI-REF → a local file).
+void AddModelsCommand(CLI::App& app, int* exit_code);
+
 // `wasmq doctor REF [--json]`: why a pull fails, with the evidence and the fix (doctor.cc).
 void AddDoctorCommand(CLI::App& app, int* exit_code);
 

@@ -68,6 +68,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddOciCommands(app, &exit_code);
   wasmq::cli::AddSignCommands(app, &exit_code);
   wasmq::cli::AddPolicyCommand(app, &exit_code);
+  wasmq::cli::AddModelsCommand(app, &exit_code);
 #endif
 
   try {

@@ -153,6 +153,7 @@ Result<GcReport> Cache::Gc(const GcOptions& o) {
   int64_t now = internal::NowSeconds();
   json kept = json::object();
   std::set<std::string> live;
+  std::error_code ec;
   for (const auto& [ref, e] : j["refs"].items()) {
     if (!e.is_object()) continue;
     CacheEntry c = FromJson(ref, e);
@@ -162,8 +163,16 @@ Result<GcReport> Cache::Gc(const GcOptions& o) {
     }
     kept[ref] = e;
     live.insert(Hex(c.module_digest));
+    live.insert(Hex(c.manifest_digest));  // artifacts keep their manifest as a blob (artifact.cc)
   }
-  std::error_code ec;
+  // The models index (`wasmq models`, docs/models.md) names blobs that no ref may name: keep them.
+  if (fs::is_directory(dir_ + "/models", ec))
+    for (const auto& f : fs::directory_iterator(dir_ + "/models", ec)) {
+      std::string text;
+      if (f.path().extension() != ".json" || !internal::ReadFile(f.path().string(), &text)) continue;
+      json m = wasmq::json::Parse(text);
+      if (m.is_object() && m.contains("digest") && m["digest"].is_string()) live.insert(Hex(m["digest"].get<std::string>()));
+    }
   for (const auto& dir : {dir_ + "/blobs/sha256", dir_ + "/tmp"}) {
     if (!fs::is_directory(dir, ec)) continue;
     for (const auto& f : fs::directory_iterator(dir, ec)) {

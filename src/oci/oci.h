@@ -377,6 +377,7 @@ class Client {
 //   <dir>/index.json           {"refs": {"<canonical ref>": {"digest", "module", "size", "layout",
 //                                        "last_used"}}}  (manifest digest → module blob digest)
 //   <dir>/tmp/                 partial downloads (resumed on the next pull)
+//   <dir>/models/NAME.json     the models index (`wasmq models`): Gc keeps every blob a file there names
 struct CacheEntry {
   std::string ref;              // canonical reference (tag form, or digest form for pinned pulls)
   std::string manifest_digest;  // the manifest the ref resolved to
@@ -414,6 +415,9 @@ class Cache {
   std::string PartialPath(const std::string& digest) const;
   // Moves a verified file into blobs/ (rename).
   Result<void> AdoptBlob(const std::string& digest, const std::string& verified_file);
+  // Copies a file into blobs/ (tmp + rename), hashing it on the way: DigestMismatch (nothing stored) when
+  // its sha256 is not digest. For files too large to hold in memory twice (models).
+  Result<void> PutBlobFromFile(const std::string& digest, const std::string& file);
 
   std::optional<CacheEntry> Lookup(const std::string& canonical_ref) const;
   Result<void> Record(const CacheEntry& entry);  // inserts or replaces, sets last_used to now
@@ -475,5 +479,60 @@ struct PushResult {
 // Pushes module bytes in the chosen layout: blobs (config and layers, skipped when present) then the
 // manifest under the ref's tag (or digest).
 Result<PushResult> Push(std::string_view module_bytes, const std::string& ref_text, const PushOptions& options);
+
+// ----------------------------------------------------------------------- artifacts that are not modules
+
+// A file of any kind as an OCI 1.1 artifact (docs/models.md): a manifest whose artifactType and config
+// mediaType are both `artifact_type` (registries older than OCI 1.1 still show the type), the config blob a
+// small JSON of the caller's, and ONE layer holding the file's bytes. Models travel this way
+// (media::kModelArtifact, media::kOnnxModelLayer); nothing here is specific to them.
+namespace media {
+inline constexpr std::string_view kModelArtifact = "application/vnd.wasmq.model.v1+json";
+inline constexpr std::string_view kOnnxModelLayer = "application/vnd.wasmq.model.onnx";
+inline constexpr std::string_view kDlibModelLayer = "application/vnd.wasmq.model.dlib";
+// Manifest annotations of a model artifact; the licence and source keys are the OCI image-spec ones.
+inline constexpr std::string_view kModelNameAnnotation = "io.wasmq.model.name";
+inline constexpr std::string_view kLicensesAnnotation = "org.opencontainers.image.licenses";
+inline constexpr std::string_view kSourceAnnotation = "org.opencontainers.image.source";
+inline constexpr std::string_view kTitleAnnotation = "org.opencontainers.image.title";
+}  // namespace media
+
+struct ArtifactPushOptions {
+  ClientOptions client;
+  std::string artifact_type;                        // required: manifest artifactType and config mediaType
+  std::string layer_media_type;                     // required
+  std::string config_json = "{}";                   // the config blob's bytes
+  std::string title;                                // the layer's org.opencontainers.image.title, if any
+  std::map<std::string, std::string> annotations;  // the manifest's
+};
+// Pushes the file's bytes (read whole) as the artifact's one layer, then the config and the manifest
+// under the ref's tag. The layer's digest is the file's sha256.
+Result<PushResult> PushArtifact(const std::string& file_path, const std::string& ref_text,
+                                const ArtifactPushOptions& options);
+
+struct ArtifactPullOptions {
+  ClientOptions client;
+  std::string cache_dir;   // "" → Cache::DefaultDir()
+  bool offline = false;    // only the cache: tags resolved from its index
+  std::string artifact_type;                     // the manifest's artifactType or config mediaType must be it
+  std::vector<std::string> layer_media_types;    // the layer taken is the one whose type is listed here
+};
+struct ArtifactPullResult {
+  Reference ref;
+  std::string manifest_digest;
+  Descriptor layer;  // digest, media type, size (and annotations when the manifest was read)
+  std::string path;  // the layer's blob inside the cache (read-only; copy it to keep it)
+  std::map<std::string, std::string> annotations;  // the manifest's; empty when offline and it is not cached
+  bool from_cache = false;                          // no network used
+};
+// Resolves ref, checks the artifact type, downloads the layer into the cache's blob store (sha256 verified
+// while streaming: a registry serving other bytes is DigestMismatch and nothing is cached), keeps the
+// manifest as a blob too, and records the ref in index.json with the layer's media type as its "layout".
+// A pinned ref whose layer is cached, and any offline pull of a cached ref, never touch the network; a
+// cached layer is re-hashed before it is handed out (a corrupt file is DigestMismatch and is removed).
+Result<ArtifactPullResult> PullArtifact(const std::string& ref_text, const ArtifactPullOptions& options);
+
+// Streams the file through sha256: "sha256:<hex>", or Io when it cannot be read.
+Result<std::string> Sha256File(const std::string& path);
 
 }  // namespace wasmq::oci
