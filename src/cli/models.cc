@@ -668,7 +668,7 @@ std::optional<ModelRecord> ResolveModelSpec(const std::string& spec, std::string
 }
 
 void AddModelsCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("models", "The models pipelines load: fetch | list | add | push | pull");
+  auto* cmd = app.add_subcommand("models", "The models pipelines load: fetch | list | add | push | pull | path");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // --cache-dir may follow the subcommand: `wasmq models list --cache-dir DIR`
   auto dir = std::make_shared<std::string>();
