@@ -12,12 +12,12 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <vector>
 
 #include "base/mutex.h"
 #include "engines/face_module/face_module.h"
+#include "engines/face_module/loader.h"
 #include "engines/internal.h"
 #include "json/json.h"
 
@@ -28,23 +28,6 @@ namespace {
 constexpr int64_t kMaxPixels = 50'000'000;  // refuse larger images
 constexpr int kDetectSide = 800;            // larger images are scanned at this size
 
-// Where wasmq-face-detect.so is looked for, in order: $WASMQ_FACE_DETECT_LIB; next to the running binary;
-// ../lib/wasmq/ from it (an installed layout); the build tree (tests run from other folders).
-std::vector<std::string> ModuleCandidates() {
-  std::vector<std::string> out;
-  if (const char* env = std::getenv("WASMQ_FACE_DETECT_LIB"); env && *env) out.emplace_back(env);
-  std::error_code ec;
-  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    out.push_back((exe.parent_path() / "wasmq-face-detect.so").string());
-    out.push_back((exe.parent_path().parent_path() / "lib/wasmq/wasmq-face-detect.so").string());
-  }
-#ifdef WASMQ_FACE_DETECT_BUILD_PATH
-  out.emplace_back(WASMQ_FACE_DETECT_BUILD_PATH);
-#endif
-  return out;
-}
-
 // The OpenCV module and one classifier from it, loaded once.
 struct Detector {
   void* library = nullptr;
@@ -53,18 +36,15 @@ struct Detector {
   std::string error;  // why it could not be loaded
 
   void Load(const std::string& cascade) {
-    std::string tried;
-    for (const std::string& path : ModuleCandidates()) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(path, ec)) continue;
-      library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (library) break;
-      tried += std::string(tried.empty() ? "" : "; ") + dlerror();
-    }
+#ifdef WASMQ_FACE_DETECT_BUILD_PATH
+    const char* build_path = WASMQ_FACE_DETECT_BUILD_PATH;
+#else
+    const char* build_path = nullptr;
+#endif
+    std::string why;
+    library = OpenFaceModule("wasmq-face-detect.so", "WASMQ_FACE_DETECT_LIB", build_path, &why);
     if (!library) {
-      error = "face-detect is not available: cannot load wasmq-face-detect.so" +
-              (tried.empty() ? std::string(" (not found next to the binary; set WASMQ_FACE_DETECT_LIB)")
-                             : " (" + tried + ")");
+      error = "face-detect is not available: " + why;
       return;
     }
     auto open = reinterpret_cast<decltype(&wasmq_face_open)>(dlsym(library, WASMQ_FACE_OPEN_SYMBOL));

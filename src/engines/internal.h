@@ -49,6 +49,7 @@ class Fields {
 };
 
 Result<std::unique_ptr<Engine>> NewFaceDetectEngine(const Fields& f);
+Result<std::unique_ptr<Engine>> NewFaceLandmarksEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewHttpEngine(const Fields& f);
 Result<std::unique_ptr<Engine>> NewComfyUiEngine(const Fields& f);
@@ -67,5 +68,8 @@ std::string SniffContentType(std::string_view data, std::string fallback);
 // The default cascade the builtin face-detect loads (Debian's opencv-data).
 inline constexpr const char* kDefaultFaceCascade =
     "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+
+// The 68-point landmark model the builtin face-landmarks loads (Debian's libdlib-data).
+inline constexpr const char* kDefaultLandmarkModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 
 }  // namespace wasmq::engines

@@ -88,8 +88,9 @@ Result<std::unique_ptr<Engine>> NewEngine(const Fields& f) {
   if (*kind == "builtin") {
     const Result<std::string> which = f.String("builtin", "face-detect");
     if (!which) return which.error();
+    if (*which == "face-landmarks") return NewFaceLandmarksEngine(f);
     if (*which != "face-detect")
-      return f.Fail("builtin", "unknown built-in engine \"" + *which + "\" (known: face-detect)");
+      return f.Fail("builtin", "unknown built-in engine \"" + *which + "\" (known: face-detect, face-landmarks)");
     return NewFaceDetectEngine(f);
   }
   if (*kind == "wasm") return NewWasmEngine(f);
@@ -112,6 +113,7 @@ EngineRegistry::EngineRegistry() {
   static const Json kBuiltin = {{"kind", "builtin"}};
   // The built-in entry has no fields that could be wrong.
   engines_.emplace("face-detect", std::move(*NewFaceDetectEngine(*Fields::Of(kBuiltin, "face-detect", ""))));
+  engines_.emplace("face-landmarks", std::move(*NewFaceLandmarksEngine(*Fields::Of(kBuiltin, "face-landmarks", ""))));
 }
 
 Result<std::unique_ptr<EngineRegistry>> EngineRegistry::Parse(std::string_view json_text,

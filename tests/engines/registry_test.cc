@@ -13,10 +13,10 @@ namespace {
 
 std::string Upper() { return std::string(ENGINES_MODULES_DIR) + "/upper.wasm"; }
 
-TEST(EngineRegistry, WithoutAConfigFileHasTheBuiltinFaceDetect) {
+TEST(EngineRegistry, WithoutAConfigFileHasTheBuiltinFaceEngines) {
   auto r = EngineRegistry::Load("");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ((*r)->names(), std::vector<std::string>{"face-detect"});
+  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"face-detect", "face-landmarks"}));
   EXPECT_EQ((*r)->Find("face-detect")->kind(), "builtin");
 }
 
@@ -43,7 +43,7 @@ TEST(EngineRegistry, ReadsEveryKindFromTheFile) {
   unsetenv("WASMQ_TEST_KEY");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)->names(),
-            (std::vector<std::string>{"face-detect", "faces-alt", "my-api", "sd", "upper"}));
+            (std::vector<std::string>{"face-detect", "face-landmarks", "faces-alt", "my-api", "sd", "upper"}));
   EXPECT_EQ((*r)->Find("my-api")->kind(), "http");
   EXPECT_EQ((*r)->Find("my-api")->timeout_ms(), 2 * 1000 + 100);  // both attempts and the wait
   EXPECT_EQ((*r)->Find("sd")->kind(), "comfyui");
@@ -116,7 +116,7 @@ TEST(EngineRegistry, CallChecksTheNameTheJsonAndTheLimits) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   Response unknown = (*r)->Call("nope", {"{}", ""});
   EXPECT_EQ(unknown.status, Status::Unknown);
-  EXPECT_EQ(unknown.message, "no engine \"nope\" (known: face-detect)");
+  EXPECT_EQ(unknown.message, "no engine \"nope\" (known: face-detect, face-landmarks)");
   EXPECT_EQ((*r)->Call("face-detect", {std::string(100, ' '), ""}).status, Status::TooLarge);
   EXPECT_EQ((*r)->Call("face-detect", {"{}", std::string(11, 'x')}).status, Status::TooLarge);
   EXPECT_EQ((*r)->Call("face-detect", {"{not json", "x"}).status, Status::BadRequest);
