@@ -2,8 +2,9 @@
 // so the same C runs outside the sandbox:
 //   progress, log      one line on stderr ("progress 40 analysing", "log info ...")
 //   fail               a line `wasmq_fail {"code":..,"message":..,"retryable":..}` on stderr, then exit(3)
-//   engine_call        only `face-detect`, answered from the JSON file named by WASMQ_FACES (the response
-//                      JSON as the engine would send it, e.g. {"faces":[{"x":1,"y":2,"w":3,"h":4}]});
+//   engine_call        only `face-detect` and `face-landmarks`, answered from the JSON file named by
+//                      WASMQ_FACES (the response JSON as the engine would send it, e.g.
+//                      {"faces":[{"x":1,"y":2,"w":3,"h":4}]});
 //                      without it, or for another engine, WASMQ_ENGINE_UNAVAILABLE.
 // The directories come from WASMQ_IN_DIR and WASMQ_OUT_DIR (common/task.c).
 #include <stdio.h>
@@ -67,8 +68,9 @@ int32_t wasmq_engine_call_raw(const char* name, uint32_t name_len, const char* r
                               uint32_t request_json_len, const uint8_t* data, uint32_t data_len,
                               uint32_t* sizes) {
   (void)request_json, (void)request_json_len, (void)data, (void)data_len;
-  if (name_len != strlen("face-detect") || memcmp(name, "face-detect", name_len) != 0)
-    return unavailable("the native shim answers only face-detect", sizes);
+  const int is_face_engine = (name_len == strlen("face-detect") && memcmp(name, "face-detect", name_len) == 0) ||
+                             (name_len == strlen("face-landmarks") && memcmp(name, "face-landmarks", name_len) == 0);
+  if (!is_face_engine) return unavailable("the native shim answers only face-detect and face-landmarks", sizes);
   const char* path = getenv("WASMQ_FACES");
   if (!path || !*path) return unavailable("no WASMQ_FACES file for the native face-detect stub", sizes);
   FILE* f = fopen(path, "rb");

@@ -1,9 +1,14 @@
 // HEAD_SWAP: explicit boxes (outside the box nothing changes; inside, the reference's structure with the
-// source's colours), boxes from the face engine (a stand-in answering fixed faces), and the engine's
-// failures mapped to TaskError codes.
+// source's colours), boxes from a face engine without landmarks (a stand-in answering fixed faces), the
+// engine's failures mapped to TaskError codes, and the landmark method on real photos with the built-in
+// face-landmarks engine (tests/photos/fetch; those tests skip without the photos): the face region
+// changes, where the source face is, and nothing farther than the feather from the landmarks' hull does.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 
+#include "../require_tool.h"
 #include "harness.h"
 
 namespace wasmq::pipelines::testing {
@@ -101,7 +106,16 @@ TEST(HeadSwap, ReferenceHeadIsScaledToTheSourceBox) {
     }
 }
 
-TEST(HeadSwap, BoxesFromTheFaceEngine) {
+// A registry with the built-in engines and `face-landmarks` (HEAD_SWAP's default face engine) replaced by
+// `fake`.
+std::unique_ptr<engines::EngineRegistry> WithLandmarks(std::unique_ptr<FakeFaceEngine> fake) {
+  auto loaded = engines::EngineRegistry::Load("");
+  if (!loaded) ADD_FAILURE() << loaded.error().message;
+  (*loaded)->Add("face-landmarks", std::move(fake));
+  return loaded.ok() ? std::move(*loaded) : nullptr;
+}
+
+TEST(HeadSwap, BoxesFromAFaceEngineWithoutLandmarks) {
   PipelineRun run("HEAD_SWAP");
   run.InputPng("source", Scene(200, 160));
   run.InputPng("reference_image", Checker(120, 120, 6));
@@ -109,9 +123,11 @@ TEST(HeadSwap, BoxesFromTheFaceEngine) {
       R"({"faces":[{"x":10,"y":10,"w":20,"h":20,"score":0.9},{"x":60,"y":40,"w":50,"h":50,"score":0.7}]})");
   FakeFaceEngine* engine = fake.get();
   auto engines = WithFaces(std::move(fake));
-  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"box_expand", 1.2}}, engines.get());
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"box_expand", 1.2}, {"face_engine", "face-detect"}},
+                       engines.get());
   ASSERT_TRUE(r.ok) << r;
   EXPECT_EQ(r.summary["boxes_from"], "face-detect");
+  EXPECT_EQ(r.summary["method"], "boxes");
   // The largest face (50×50 at 60,40) grown 1.2× about its centre (85,65) → 60×60 at 55,35.
   EXPECT_EQ(r.summary["source_box"], (Json{{"x", 55}, {"y", 35}, {"w", 60}, {"h", 60}}));
   EXPECT_EQ(r.summary["source_faces"], 2);
@@ -120,7 +136,8 @@ TEST(HeadSwap, BoxesFromTheFaceEngine) {
   EXPECT_EQ(Json::parse(calls[0].json)["max_faces"], 10);
   EXPECT_EQ(calls[0].payload, EncodePng(Scene(200, 160)));  // the uploaded bytes, as they are
   // One box given: only the other image is sent to the engine.
-  Outcome half = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {0, 0, 40, 40}}, {"max_faces", 3}},
+  Outcome half = run.Wasm({{"reference_image", "img_ref"}, {"source_box", {0, 0, 40, 40}}, {"max_faces", 3},
+                           {"face_engine", "face-detect"}},
                           engines.get());
   ASSERT_TRUE(half.ok) << half;
   EXPECT_EQ(half.summary["boxes_from"], "config+face-detect");
@@ -168,14 +185,14 @@ Image DrawnFace(int cx, int cy) {
 }
 
 TEST(HeadSwap, TwoPhotosAndNothingElseWithTheRealFaceDetector) {
-  // What a new user does: post a photo and a reference photo, no boxes. The built-in face-detect engine
-  // (OpenCV, loaded from wasmq-face-detect.so) finds both faces.
+  // The box method with the built-in face-detect engine (OpenCV, loaded from wasmq-face-detect.so), which
+  // finds both drawn faces (dlib's HOG detector does not take them for faces).
   PipelineRun run("HEAD_SWAP");
   run.InputPng("source", DrawnFace(200, 150));
   run.InputPng("reference_image", DrawnFace(160, 140));
   auto engines = engines::EngineRegistry::Load("");
   ASSERT_TRUE(engines.ok()) << engines.error().message;
-  Outcome r = run.Wasm({{"reference_image", "img_ref"}}, engines->get());
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"face_engine", "face-detect"}}, engines->get());
   ASSERT_TRUE(r.ok) << r;
   EXPECT_EQ(r.summary["boxes_from"], "face-detect") << r.summary.dump();
   EXPECT_EQ(r.summary["source_faces"], 1) << r.summary.dump();
@@ -192,7 +209,7 @@ TEST(HeadSwap, EngineOutcomesBecomeTaskErrors) {
   run.InputPng("source", Scene(64, 64));
   run.InputPng("reference_image", Checker(64, 64, 4));
   Json config = {{"reference_image", "img_ref"}};
-  auto no_face = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
+  auto no_face = WithLandmarks(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
   Outcome r = run.Wasm(config, no_face.get());
   EXPECT_EQ(r.code, "NO_FACE_FOUND") << r;
   EXPECT_NE(r.message.find("source"), std::string::npos) << r.message;
@@ -206,7 +223,7 @@ TEST(HeadSwap, EngineOutcomesBecomeTaskErrors) {
                  Case{engines::Status::Unavailable, "ENGINE_UNAVAILABLE", true},
                  Case{engines::Status::BadRequest, "ENGINE_BAD_REQUEST", false},
                  Case{engines::Status::Failed, "ENGINE_FAILED", false}}) {
-    auto failing = WithFaces(std::make_unique<FakeFaceEngine>("the detector said no", c.status));
+    auto failing = WithLandmarks(std::make_unique<FakeFaceEngine>("the detector said no", c.status));
     Outcome f = run.Wasm(config, failing.get());
     EXPECT_EQ(f.code, c.code) << f;
     EXPECT_EQ(f.retryable, c.retryable) << c.code;
@@ -214,10 +231,18 @@ TEST(HeadSwap, EngineOutcomesBecomeTaskErrors) {
   }
   // No engines at all (a worker without a registry), or an engine name nobody registered.
   EXPECT_EQ(run.Wasm(config).code, "ENGINE_UNKNOWN");
-  auto builtin = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
+  auto builtin = WithLandmarks(std::make_unique<FakeFaceEngine>(R"({"faces":[]})"));
   EXPECT_EQ(run.Wasm({{"reference_image", "img_ref"}, {"face_engine", "nope"}}, builtin.get()).code, "ENGINE_UNKNOWN");
-  auto garbage = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":1}]})"));
+  auto garbage = WithLandmarks(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":1}]})"));
   EXPECT_EQ(run.Wasm(config, garbage.get()).code, "ENGINE_FAILED");
+  auto short_list = WithLandmarks(std::make_unique<FakeFaceEngine>(
+      R"({"faces":[{"box":{"x":1,"y":1,"w":20,"h":20},"landmarks":[[1,2],[3,4]]}]})"));
+  EXPECT_EQ(run.Wasm(config, short_list.get()).code, "ENGINE_FAILED");
+  // A face that is not there: face_index past the faces found.
+  auto one = WithLandmarks(std::make_unique<FakeFaceEngine>(R"({"faces":[{"box":{"x":1,"y":1,"w":20,"h":20}}]})"));
+  Outcome past = run.Wasm({{"reference_image", "img_ref"}, {"face_index", 1}}, one.get());
+  EXPECT_EQ(past.code, "INVALID_CONFIG") << past;
+  EXPECT_NE(past.message.find("face_index"), std::string::npos) << past.message;
 }
 
 TEST(HeadSwap, ConfigAndInputErrors) {
@@ -260,7 +285,7 @@ TEST(HeadSwap, NativeBuildWithTheFacesStub) {
   Json config = {{"reference_image", "img_ref"}};
   Outcome native = run.Native(config, R"({"faces":[{"x":30,"y":30,"w":30,"h":30}]})");
   ASSERT_TRUE(native.ok) << native;
-  auto engines = WithFaces(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":30,"y":30,"w":30,"h":30}]})"));
+  auto engines = WithLandmarks(std::make_unique<FakeFaceEngine>(R"({"faces":[{"x":30,"y":30,"w":30,"h":30}]})"));
   Outcome wasm = run.Wasm(config, engines.get());
   ASSERT_TRUE(wasm.ok) << wasm;
   EXPECT_EQ(native.summary["source_box"], wasm.summary["source_box"]);
@@ -268,6 +293,152 @@ TEST(HeadSwap, NativeBuildWithTheFacesStub) {
   Outcome unavailable = run.Native(config);
   EXPECT_EQ(unavailable.code, "ENGINE_UNAVAILABLE");
   EXPECT_TRUE(unavailable.retryable);
+}
+
+// ---- real photos, the landmark method ------------------------------------------------------------------
+
+// A photo's bytes, fetched once (tests/photos/fetch) into WASMQ_PHOTOS_DIR when missing; "" without them.
+std::string Photo(const std::string& name) {
+  const std::filesystem::path path = std::filesystem::path(WASMQ_PHOTOS_DIR) / name;
+  static bool tried = false;  // one attempt per test binary: it downloads from Debian's mirror
+  if (!std::filesystem::exists(path) && !tried) {
+    tried = true;
+    std::string cmd = std::string("'") + WASMQ_PHOTOS_FETCH + "' '" + WASMQ_PHOTOS_DIR + "' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return "";
+  }
+  return std::filesystem::exists(path) ? Slurp(path) : "";
+}
+
+// The built-in engines, for the whole binary: face-landmarks reads its 100 MB model once.
+const engines::EngineRegistry* RealEngines() {
+  static engines::EngineRegistry* reg = [] {
+    auto r = engines::EngineRegistry::Load("");
+    return r.ok() ? r->release() : nullptr;
+  }();
+  return reg;
+}
+
+struct Pt {
+  double x, y;
+};
+
+// The convex hull of the points (monotone chain), and the signed distance to it: < 0 inside.
+std::vector<Pt> Hull(std::vector<Pt> p) {
+  std::sort(p.begin(), p.end(), [](Pt a, Pt b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
+  auto cross = [](Pt o, Pt a, Pt b) { return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x); };
+  std::vector<Pt> h(2 * p.size());
+  size_t k = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    while (k >= 2 && cross(h[k - 2], h[k - 1], p[i]) <= 0) --k;
+    h[k++] = p[i];
+  }
+  for (size_t i = p.size() - 1, lower = k + 1; i-- > 0;) {
+    while (k >= lower && cross(h[k - 2], h[k - 1], p[i]) <= 0) --k;
+    h[k++] = p[i];
+  }
+  h.resize(k - 1);
+  return h;  // counter-clockwise with y up
+}
+double HullDistance(const std::vector<Pt>& h, double x, double y) {
+  double d = -1e300;
+  for (size_t i = 0; i < h.size(); ++i) {
+    Pt a = h[i], b = h[(i + 1) % h.size()];
+    double ex = b.x - a.x, ey = b.y - a.y, len = std::hypot(ex, ey);
+    if (len > 0) d = std::max(d, ((x - a.x) * ey - (y - a.y) * ex) / len);
+  }
+  return d;
+}
+
+struct RealSwap {
+  const char* source;
+  const char* reference;
+  int box[4];      // the source face's box (face_landmarks_test.cc checks it on the photo)
+  int ref_box[4];  // the reference face's
+};
+
+TEST(HeadSwap, RealPhotosTheFaceIsReplacedWhereTheSourceFaceIs) {
+  const RealSwap cases[] = {{"astronaut.png", "messi5.jpg", {177, 77, 90, 90}, {227, 95, 36, 36}},
+                            {"messi5.jpg", "astronaut.png", {227, 95, 36, 36}, {177, 77, 90, 90}}};
+  ASSERT_NE(RealEngines(), nullptr);
+  for (const RealSwap& c : cases) {
+    SCOPED_TRACE(std::string(c.source) + " <- " + c.reference);
+    std::string src_bytes = Photo(c.source), ref_bytes = Photo(c.reference);
+    WASMQ_REQUIRE(!src_bytes.empty() && !ref_bytes.empty(), "no photos (tests/photos/fetch " WASMQ_PHOTOS_DIR ")");
+    auto ext = [](const std::string& n) { return n.substr(n.rfind('.')); };
+    PipelineRun run("HEAD_SWAP");
+    run.Input(std::string("source") + ext(c.source), src_bytes);
+    run.Input(std::string("reference_image") + ext(c.reference), ref_bytes);
+    const auto start = std::chrono::steady_clock::now();
+    Outcome r = run.Wasm({{"reference_image", "img_ref"}, {"output_format", "png"}}, RealEngines());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(r.ok) << r;
+    std::printf("HEAD_SWAP %s <- %s: %.0f ms under wasmq (model already loaded); %s\n", c.source, c.reference, ms,
+                r.summary.dump().c_str());
+    if (const char* keep = std::getenv("WASMQ_TEST_KEEP_OUTPUTS"))
+      std::ofstream(std::string(keep) + "/head_swap_" + c.source + ".png", std::ios::binary) << EncodePng(r.image);
+    EXPECT_EQ(r.summary["method"], "landmarks");
+    EXPECT_EQ(r.summary["boxes_from"], "face-landmarks");
+    const Json& sb = r.summary["source_face"]["box"];
+    const Json& rb = r.summary["reference_face"]["box"];
+    for (int k = 0; k < 4; ++k) {
+      const char* key[] = {"x", "y", "w", "h"};
+      EXPECT_NEAR(sb[key[k]].get<int>(), c.box[k], 8) << sb.dump();
+      EXPECT_NEAR(rb[key[k]].get<int>(), c.ref_box[k], 8) << rb.dump();
+    }
+
+    // The source's landmarks, as the pipeline got them, give the hull and the feather.
+    engines::Response lm = RealEngines()->Call("face-landmarks", {"{}", src_bytes});
+    ASSERT_EQ(lm.status, engines::Status::Ok) << lm.message;
+    Json pts = Json::parse(lm.json)["faces"][0]["landmarks"];
+    std::vector<Pt> p;
+    for (const Json& q : pts) p.push_back({q[0].get<double>(), q[1].get<double>()});
+    const std::vector<Pt> hull = Hull(p);
+    const double face_width = std::hypot(p[16].x - p[0].x, p[16].y - p[0].y);
+    const double band = std::max(1.5, 0.25 * 0.3 * face_width);  // feather 0.3 (the default)
+
+    Image src = DecodeImage(src_bytes);
+    ASSERT_EQ(r.image.w, src.w);
+    ASSERT_EQ(r.image.h, src.h);
+    int changed_outside = 0;
+    double inside_diff = 0, inside_n = 0, cx = 0, cy = 0, changed = 0;
+    for (int y = 0; y < src.h; ++y)
+      for (int x = 0; x < src.w; ++x) {
+        Rgb a = src.at(x, y), b = r.image.at(x, y);
+        int diff = std::abs(a.r - b.r) + std::abs(a.g - b.g) + std::abs(a.b - b.b);
+        double d = HullDistance(hull, x, y);
+        if (d > band + 1.5 && diff) ++changed_outside;
+        if (d < -band) inside_diff += diff, ++inside_n;
+        if (diff > 30) cx += x, cy += y, ++changed;
+      }
+    // Nothing beyond the hull dilated by the feather changes ...
+    EXPECT_EQ(changed_outside, 0);
+    // ... inside it the face does (the mean over R+G+B) ...
+    ASSERT_GT(inside_n, 0);
+    EXPECT_GT(inside_diff / inside_n, 15) << "the face region hardly changed";
+    // ... and what changed is centred on the source face, not on a shoulder.
+    ASSERT_GT(changed, 0);
+    cx /= changed, cy /= changed;
+    EXPECT_TRUE(cx > c.box[0] && cx < c.box[0] + c.box[2] && cy > c.box[1] && cy < c.box[1] + c.box[3])
+        << "the changes are centred at " << cx << "," << cy;
+  }
+}
+
+TEST(HeadSwap, RealPhotoWithoutAFace) {
+  std::string fruits = Photo("fruits.jpg"), night = Photo("starry_night.jpg"), face = Photo("astronaut.png");
+  WASMQ_REQUIRE(!fruits.empty() && !night.empty() && !face.empty(), "no photos (tests/photos/fetch " WASMQ_PHOTOS_DIR ")");
+  ASSERT_NE(RealEngines(), nullptr);
+  PipelineRun run("HEAD_SWAP");
+  run.Input("source.jpg", fruits);
+  run.Input("reference_image.png", face);
+  Outcome r = run.Wasm({{"reference_image", "img_ref"}}, RealEngines());
+  EXPECT_EQ(r.code, "NO_FACE_FOUND") << r;
+  EXPECT_NE(r.message.find("source"), std::string::npos) << r.message;
+  PipelineRun other("HEAD_SWAP");
+  other.Input("source.png", face);
+  other.Input("reference_image.jpg", night);
+  Outcome n = other.Wasm({{"reference_image", "img_ref"}}, RealEngines());
+  EXPECT_EQ(n.code, "NO_FACE_FOUND") << n;
+  EXPECT_NE(n.message.find("reference"), std::string::npos) << n.message;
 }
 
 }  // namespace
