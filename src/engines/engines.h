@@ -4,7 +4,8 @@
 // wasmq.h). An EngineRegistry maps names to engines of four kinds, read from the engine config file
 // (ENGINE_CONFIG_PATH, format in docs/engines.md):
 //
-//   builtin   face-detect: OpenCV's cascade classifier (always registered, loaded on first use)
+//   builtin   face-detect: OpenCV's cascade classifier; face-landmarks: dlib's face detector and 68-point
+//             landmarks (both always registered, loaded on first use)
 //   wasm      another Wasm module run as a WASI command (request JSON on stdin, payload as /in/data)
 //   http      an external image API (URL, method, headers, auth from an env var, timeout, retries)
 //   comfyui   a ComfyUI server: workflow template, /upload/image, /prompt, /history polling, /view
