@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "../require_tool.h"
+#include "common/warp.h"
 #include "harness.h"
 
 namespace wasmq::pipelines::testing {
@@ -439,6 +440,107 @@ TEST(HeadSwap, RealPhotoWithoutAFace) {
   Outcome n = other.Wasm({{"reference_image", "img_ref"}}, RealEngines());
   EXPECT_EQ(n.code, "NO_FACE_FOUND") << n;
   EXPECT_NE(n.message.find("reference"), std::string::npos) << n.message;
+}
+
+// ---- the geometry under the landmark method (pipelines/common/warp.c, natively) -------------------------
+
+double TriangleArea(const wq_point* p, wq_triangle t) {
+  return std::abs((p[t.b].x - p[t.a].x) * (p[t.c].y - p[t.a].y) - (p[t.c].x - p[t.a].x) * (p[t.b].y - p[t.a].y)) / 2;
+}
+
+double PolygonArea(const std::vector<wq_point>& poly) {
+  double a = 0;
+  for (size_t i = 0; i < poly.size(); ++i)
+    a += poly[i].x * poly[(i + 1) % poly.size()].y - poly[(i + 1) % poly.size()].x * poly[i].y;
+  return std::abs(a) / 2;
+}
+
+TEST(HeadSwapGeometry, DelaunayTilesTheHullExactly) {
+  // Scattered points (with two that coincide, as rounded landmarks can), and a regular grid (many
+  // co-circular quadruples): the triangles must cover the convex hull once, 2n - 2 - h of them.
+  Lcg rng(7);
+  std::vector<wq_point> scattered;
+  for (int i = 0; i < 76; ++i) scattered.push_back({double(rng.Next() % 500), double(rng.Next() % 400)});
+  scattered.push_back(scattered[3]);
+  std::vector<wq_point> grid;
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 7; ++x) grid.push_back({x * 10.0, y * 10.0});
+  for (const auto& pts : {scattered, grid}) {
+    std::vector<wq_triangle> tris(2 * pts.size());
+    int n = wq_delaunay(pts.data(), int(pts.size()), tris.data(), int(tris.size()));
+    ASSERT_GT(n, 0);
+    std::vector<int> hull_idx(pts.size());
+    int h = wq_convex_hull(pts.data(), int(pts.size()), hull_idx.data());
+    std::vector<wq_point> hull;
+    for (int i = 0; i < h; ++i) hull.push_back(pts[hull_idx[i]]);
+    double area = 0;
+    for (int i = 0; i < n; ++i) area += TriangleArea(pts.data(), tris[i]);
+    EXPECT_NEAR(area, PolygonArea(hull), 1e-3 * PolygonArea(hull));
+    // Inside the hull every point is in exactly one triangle (away from the edges; the coincident points
+    // leave a triangle of no area, which the warp skips).
+    for (int k = 0; k < 200; ++k) {
+      double x = rng.Next() % 5000 / 10.0, y = rng.Next() % 4000 / 10.0;
+      std::vector<wq_edge> edges(hull.size());
+      int ne = wq_hull_edges(hull.data(), h, edges.data());
+      if (wq_hull_distance(edges.data(), ne, x, y) > -0.5) continue;
+      int inside = 0;
+      for (int i = 0; i < n; ++i) {
+        if (TriangleArea(pts.data(), tris[i]) < 1e-6) continue;
+        wq_point a = pts[tris[i].a], b = pts[tris[i].b], c = pts[tris[i].c];
+        double d1 = (b.x - a.x) * (y - a.y) - (b.y - a.y) * (x - a.x);
+        double d2 = (c.x - b.x) * (y - b.y) - (c.y - b.y) * (x - b.x);
+        double d3 = (a.x - c.x) * (y - c.y) - (a.y - c.y) * (x - c.x);
+        if ((d1 >= 0 && d2 >= 0 && d3 >= 0) || (d1 <= 0 && d2 <= 0 && d3 <= 0)) ++inside;
+      }
+      EXPECT_EQ(inside, 1) << x << "," << y;
+    }
+  }
+}
+
+TEST(HeadSwapGeometry, HullDistanceAndSimilarity) {
+  std::vector<wq_point> square = {{0, 0}, {10, 0}, {10, 10}, {0, 10}};
+  for (bool reversed : {false, true}) {
+    if (reversed) std::reverse(square.begin(), square.end());
+    wq_edge edges[4];
+    int n = wq_hull_edges(square.data(), 4, edges);
+    EXPECT_NEAR(wq_hull_distance(edges, n, 5, 5), -5, 1e-9);
+    EXPECT_NEAR(wq_hull_distance(edges, n, 5, 2), -2, 1e-9);
+    EXPECT_NEAR(wq_hull_distance(edges, n, 13, 5), 3, 1e-9);
+    EXPECT_NEAR(wq_hull_distance(edges, n, 5, -1), 1, 1e-9);
+  }
+  // A similarity (scale 2, 90 degrees, shift (3, 4)) is recovered from the points it maps.
+  std::vector<wq_point> from = {{0, 0}, {1, 0}, {0, 1}, {2, 3}}, to;
+  for (auto p : from) to.push_back({-2 * p.y + 3, 2 * p.x + 4});
+  double m[4];
+  wq_similarity_fit(from.data(), to.data(), 4, m);
+  wq_point q = wq_similarity_apply(m, {5, -1});
+  EXPECT_NEAR(q.x, 2 + 3, 1e-9);
+  EXPECT_NEAR(q.y, 10 + 4, 1e-9);
+}
+
+TEST(HeadSwapGeometry, PiecewiseAffineWarpOfAShiftIsTheShiftedImage) {
+  // Points moved by (+7, -3): every covered pixel of the warp is the source pixel 7 left, 3 down.
+  wq_image src = {64, 48, nullptr};
+  std::vector<uint8_t> px(64 * 48 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37) % 251);
+  src.px = px.data();
+  std::vector<wq_point> s = {{10, 10}, {50, 12}, {30, 40}, {12, 38}, {48, 36}, {30, 20}}, d;
+  for (auto p : s) d.push_back({p.x + 7, p.y - 3});
+  wq_triangle tris[16];
+  int n = wq_delaunay(d.data(), int(d.size()), tris, 16);
+  ASSERT_GT(n, 0);
+  std::vector<float> out(64 * 48 * 3);
+  std::vector<uint8_t> covered(64 * 48);
+  wq_warp_triangles(&src, s.data(), d.data(), tris, n, 0, 0, 64, 48, out.data(), covered.data());
+  int count = 0;
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) {
+      if (!covered[y * 64 + x]) continue;
+      ++count;
+      for (int k = 0; k < 3; ++k)
+        ASSERT_NEAR(out[(y * 64 + x) * 3 + k], px[((y + 3) * 64 + x - 7) * 3 + k], 1e-2) << x << "," << y;
+    }
+  EXPECT_GT(count, 800);  // the hull of the points is about 1100 px
 }
 
 }  // namespace
