@@ -41,8 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stb/stb_image_write.h>
-
 #include "common/color.h"
 #include "common/engine.h"
 #include "common/image.h"
@@ -481,11 +479,6 @@ static void run_generative(const wq_task* t) {
     memcpy(both.px + ((size_t)y * 2 * w + w) * 3, right.px + (size_t)y * w * 3, (size_t)w * 3);
   }
   wq_step(15, "encoding the upload");
-  // The upload is read once, by a ComfyUI nearby: speed matters more than size. stb's default (deflate
-  // level 8, each row's best filter) took 3.6 s for a 1536x768 upload in the sandbox, level 1 with the
-  // "sub" filter 2.0 s (1.3 MB for a 512x512 photo at size 768).
-  stbi_write_png_compression_level = 1;
-  stbi_write_force_png_filter = 1;
   wq_buffer upload = {0};
   if (!wq_image_encode(&both, "png", 0, &upload)) wq_failf("OUT_OF_MEMORY", "no memory to encode the upload");
   wq_image_free(&left);
