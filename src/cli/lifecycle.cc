@@ -10,6 +10,8 @@
 
 #include "base/mutex.h"
 #include "builtin_pipelines.h"
+#include "nn/nn.h"
+#include "oci/oci.h"
 
 namespace wasmq::cli {
 namespace {
@@ -125,6 +127,17 @@ std::string StoppedLine(const worker::PoolStats& s) {
   return "stopped: " + std::to_string(s.completed) + " completed, " + std::to_string(s.failed) + " failed, " +
          std::to_string(s.retried) + " retried, " + std::to_string(s.cancelled) + " cancelled, " +
          std::to_string(s.released) + " handed back";
+}
+
+std::optional<std::string> ConfigureNn(const config::Config& cfg) {
+  nn::HostConfig nn_config;
+  nn_config.threads = cfg.nn_threads;
+  nn_config.models_dir = (cfg.cache_dir.empty() ? oci::Cache::DefaultDir() : cfg.cache_dir) + "/models";
+  // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
+  nn::Host& host = nn::ConfigureDefaultHost(std::move(nn_config));
+  for (const std::string& spec : cfg.nn_models)
+    if (auto added = host.AddModel(spec); !added) return "WASMQ_NN_MODELS: " + added.error().message;
+  return std::nullopt;
 }
 
 }  // namespace wasmq::cli

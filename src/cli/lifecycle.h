@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,5 +68,9 @@ worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void
 
 // "stopped: 3 completed, 0 failed, 1 retried, 0 cancelled, 0 handed back".
 std::string StoppedLine(const worker::PoolStats& s);
+
+// Configures the process's WASI-NN host (nn::DefaultHost) from --nn-model, --nn-threads and the models
+// directory CACHE_DIR/models; an error names the model that cannot be used.
+std::optional<std::string> ConfigureNn(const config::Config& cfg);
 
 }  // namespace wasmq::cli

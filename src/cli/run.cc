@@ -20,6 +20,10 @@
 //        mistyped import, memory above --max-memory, no _start / no such --invoke function, or refused by
 //        --trust-policy (unsigned, bad signature, no rule for it)
 //   134  trap ("trap: <reason>" and the Wasm backtrace on stderr)
+//
+// WASI-NN (docs/nn.md): the module may import wasi_ephemeral_nn; --nn-model NAME=PATH gives it models by
+// name (load_by_name), besides those of the models directory (<cache-dir>/models/NAME.json). A compute
+// counts against --timeout-ms. --verbose reports the models and the memory they hold after the run.
 #include <sys/stat.h>
 
 #include <cctype>
@@ -40,6 +44,10 @@
 
 #include "base/units.h"
 #include "cli/commands.h"
+#ifndef WASMQ_ENGINE_ONLY
+#include "nn/nn.h"
+#include "oci/oci.h"
+#endif
 #include "wasi/wasi.h"
 #include "wasm/wasm.h"
 
@@ -62,6 +70,10 @@ struct RunOptions {
   uint64_t max_output_files = 0;
   std::string invoke;
   std::string trust_policy;  // --trust-policy, else WASMQ_TRUST_POLICY (not in the engine-only build)
+  std::vector<std::string> nn_models;  // --nn-model NAME=PATH|OCI-REF
+  std::string nn_models_dir;           // --nn-models-dir, else <cache-dir>/models
+  int nn_threads = 0;                  // --nn-threads; 0 = one per core
+  bool verbose = false;
 };
 
 int Usage(const std::string& msg) {
@@ -279,6 +291,26 @@ class Invocation {
   std::vector<wasm::Value> results_;
 };
 
+#ifndef WASMQ_ENGINE_ONLY
+// --verbose: every WASI-NN model the run knew, with what it holds in memory (docs/nn.md, "Memory").
+void ReportNn(const nn::Host& host, const nn::Instance& instance) {
+  for (const nn::ModelReport& m : host.Report()) {
+    std::cerr << "wasmq: nn model " << m.name << " (" << m.source << "): ";
+    if (!m.loaded) {
+      std::cerr << "not loaded\n";
+      continue;
+    }
+    std::cerr << m.file_bytes << " bytes of ONNX, " << m.digest << "; " << m.nets << " net(s) of "
+              << m.bytes_per_net << " bytes (weights " << m.weight_bytes << "); resident " << m.resident_bytes
+              << " bytes\n";
+  }
+  std::cerr << "wasmq: nn total resident " << host.MemoryBytes() << " bytes; the module held "
+            << instance.bytes_held() << " bytes of tensors and graphs";
+  if (const std::string err = instance.last_error(); !err.empty()) std::cerr << "; last error: " << err;
+  std::cerr << "\n";
+}
+#endif
+
 int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   if (rest.empty()) return Usage("a MODULE.wasm is required (wasmq run [OPTIONS] MODULE.wasm [ARGS...])");
   const std::string& path = rest[0];
@@ -366,6 +398,18 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     return kExitCannotStart;
   }
 
+#ifndef WASMQ_ENGINE_ONLY
+  // WASI-NN: the models are checked here (a missing file is a usage error); they are parsed on first use.
+  nn::HostConfig nn_config;
+  nn_config.threads = opts.nn_threads;
+  nn_config.models_dir = opts.nn_models_dir.empty() ? oci::Cache::DefaultDir() + "/models" : opts.nn_models_dir;
+  // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
+  nn::Host& nn_host = nn::ConfigureDefaultHost(std::move(nn_config));
+  for (const std::string& spec : opts.nn_models)
+    if (auto added = nn_host.AddModel(spec); !added) return Usage(added.error().message);
+  nn::Instance nn_instance(nn_host);
+#endif
+
   wasm::Engine engine(config);
   auto module = wasm::Module::Compile(engine, bytes);
   if (!module) {
@@ -382,6 +426,10 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   req.fuel = opts.fuel;
   if (opts.timeout_ms > 0)
     req.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.timeout_ms);
+#ifndef WASMQ_ENGINE_ONLY
+  nn_instance.SetDeadline(req.deadline);
+  req.add_imports = [&nn_instance](wasm::Store& store, wasm::Imports& imports) { nn_instance.AddTo(store, imports); };
+#endif
   Invocation invocation(path, opts, args);
   if (!opts.invoke.empty())
     req.entry = [&invocation](wasm::Store& store, const wasm::Instance& inst) {
@@ -389,6 +437,9 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     };
   const wasi::CommandResult result = wasi::RunCommand(std::move(req));
   Reporter report(result, opts);
+#ifndef WASMQ_ENGINE_ONLY
+  if (opts.verbose) ReportNn(nn_host, nn_instance);
+#endif
 
   if (result.phase == wasi::CommandResult::Phase::Instantiate) {
     const wasm::Error& err = result.error;
@@ -469,6 +520,16 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
                   "Admit the module only as this trust policy says (JSON rules: glob → public keys; see "
                   "docs/sign.md); default $WASMQ_TRUST_POLICY")
       ->type_name("FILE");
+  cmd->add_option("--nn-model", opts->nn_models,
+                  "Give the module a WASI-NN model it loads by NAME (load_by_name): an ONNX file (repeatable)")
+      ->type_name("NAME=PATH")
+      ->allow_extra_args(false);
+  cmd->add_option("--nn-models-dir", opts->nn_models_dir,
+                  "Directory of NAME.json model index files known by name too (default <cache-dir>/models)")
+      ->type_name("DIR");
+  cmd->add_option("--nn-threads", opts->nn_threads, "WASI-NN computes run at once (default: one per core)")
+      ->type_name("N");
+  cmd->add_flag("--verbose", opts->verbose, "After the run, report WASI-NN models and their memory on stderr");
 #endif
   cmd->footer(
       "Options go before MODULE.wasm; every word after it is passed to the module (or, with --invoke, to\n"

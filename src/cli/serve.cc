@@ -96,6 +96,10 @@ int Serve(const config::LoadInput& input) {
   }
   // Every configured pipeline passes the trust policy and the module policy here: one that fails them
   // stops start-up, its message naming the pipeline and why ("module untrusted: pipeline M: REF: unsigned: …").
+  if (auto nn_error = ConfigureNn(*cfg)) {
+    std::cerr << "wasmq serve: " << *nn_error << "\n";
+    return kExitConfig;
+  }
   auto loaded = LoadConfiguredPipelines(*cfg, (*gates)->ModuleGate());
   if (!loaded) {
     std::cerr << "wasmq serve: " << loaded.error().message << "\n";

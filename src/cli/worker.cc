@@ -63,6 +63,10 @@ int RunWorker(const config::LoadInput& input) {
   }
   // Every configured pipeline passes the trust policy and the module policy here: one that fails them
   // stops start-up, its message naming the pipeline and why ("module untrusted: pipeline M: REF: unsigned: …").
+  if (auto nn_error = ConfigureNn(*cfg)) {
+    std::cerr << "wasmq worker: " << *nn_error << "\n";
+    return kExitConfig;
+  }
   auto loaded = LoadConfiguredPipelines(*cfg, (*gates)->ModuleGate());
   if (!loaded) {
     std::cerr << "wasmq worker: " << loaded.error().message << "\n";

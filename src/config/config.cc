@@ -67,6 +67,10 @@ constexpr Setting kSettings[] = {
      "module admission policy (OPA Wasm, a file or an OCI reference; docs/policy.md) on every pipeline and "
      "task module (ref, digest, signers, imports, size); reloaded on SIGHUP and when the file changes"},
     {"mode-limits", "WASMQ_MODE_LIMITS", "", "per-mode concurrency limits: MODE=N,..."},
+    {"nn-model", "WASMQ_NN_MODELS", "",
+     "WASI-NN models pipelines load by name (docs/nn.md): NAME=PATH (an ONNX file) or NAME=OCI-REF, "
+     "comma-separated; CACHE_DIR/models/NAME.json index files are known by name too"},
+    {"nn-threads", "WASMQ_NN_THREADS", "auto", "WASI-NN computes run at once in this process (auto: one per CPU)"},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
      "default per-task timeout (a task may set its own timeout_ms)"},
     {"max-retries", "WASMQ_MAX_RETRIES", "3",
@@ -358,6 +362,13 @@ Result<Config> Load(const LoadInput& input) {
     c.mode_limits[mode] =
         static_cast<int>(check.Int(v, 1, 1024, item.substr(eq + 1), "the limit of " + mode + " "));
   }
+  for (const std::string& item : SplitList(get("nn-model").text)) {
+    const Value& v = get("nn-model");
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) check.Bad(v, "'" + item + "' must be NAME=PATH or NAME=OCI-REF");
+    c.nn_models.push_back(item);
+  }
+  if (const Value& v = get("nn-threads"); v.text != "auto") c.nn_threads = static_cast<int>(check.Int(v, 1, 1024));
   c.task_timeout_ms = check.DurationMs(get("task-timeout"), 1);
   if (c.task_timeout_ms > queue::kMaxTimeoutMs) check.Bad(get("task-timeout"), "must be at most 7d");
   c.max_retries = static_cast<int>(check.Int(get("max-retries"), 0, queue::kMaxRetriesLimit));

@@ -56,6 +56,9 @@ struct Config {
   std::map<std::string, std::string> pipelines = {};  // mode → module path (explicit and from pipelines_dir)
   bool builtin_pipelines = true;  // also serve the built-in pipelines for modes `pipelines` lacks
   std::map<std::string, int> mode_limits = {};        // mode → max concurrent tasks in this process
+  // WASI-NN (docs/nn.md): NAME=PATH|OCI-REF models pipelines load by name; computes at once (0: one per CPU).
+  std::vector<std::string> nn_models = {};
+  int nn_threads = 0;
   int64_t task_timeout_ms = 0;
   int max_retries = 0;
   int64_t retry_backoff_ms = 0, retry_backoff_max_ms = 0;

@@ -9,7 +9,8 @@
 //   exit 0       success; exit 2 = ENGINE_BAD_REQUEST (the module refused the request); any other exit, a
 //                trap or running out of fuel = ENGINE_FAILED (with the stderr tail); past timeout_ms =
 //                ENGINE_TIMEOUT (wasi::RunCommand's deadline: no thread of its own per call)
-// The module gets nothing else: no network, no `wasmq` imports, no other file.
+// The module gets nothing else but WASI-NN (docs/nn.md; its computes count against timeout_ms): no
+// network, no `wasmq` imports, no other file.
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,6 +19,7 @@
 
 #include "engines/internal.h"
 #include "json/json.h"
+#include "nn/nn.h"
 #include "wasi/wasi.h"
 #include "wasm/wasm.h"
 
@@ -82,7 +84,14 @@ class WasmEngine final : public Engine {
     // A cancel interrupts the module wherever it is, as the deadline does.
     wasi::CommandCancel cancel;
     command.cancel = &cancel;
-    const int cancel_id = ctx.cancel ? ctx.cancel->OnCancel([&cancel] { cancel.Cancel(); }) : -1;
+    nn::Instance nn;
+    nn.SetDeadline(ctx.deadline);
+    command.add_imports = [&nn](wasm::Store& store, wasm::Imports& imports) { nn.AddTo(store, imports); };
+    const int cancel_id = ctx.cancel ? ctx.cancel->OnCancel([&cancel, &nn] {
+      cancel.Cancel();
+      nn.Interrupt();
+    })
+                                     : -1;
     wasi::CommandResult run = wasi::RunCommand(std::move(command));
     if (cancel_id >= 0) ctx.cancel->Remove(cancel_id);
     if (run.phase == wasi::CommandResult::Phase::Setup) return Failure(Status::Failed, run.error.message);

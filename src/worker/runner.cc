@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "nn/nn.h"
 #include "worker/runner_imports.h"
 
 namespace wasmq::worker {
@@ -48,9 +49,17 @@ RunOutcome RunPipeline(const RunRequest& req) {
   // The timeout is the supervisor's: it stops the run through the RunControl, as a cancel does.
   command.cancel = req.control ? &req.control->command_cancel() : nullptr;
   engines::CancelToken own_cancel;  // without a RunControl nothing stops the run from outside
-  WasmqImports wasmq(req, req.control ? &req.control->cancel_token() : &own_cancel);
-  command.add_imports = [&wasmq](wasm::Store& store, wasm::Imports& imports) { wasmq.AddTo(store, imports); };
+  const engines::CancelToken& cancel = req.control ? req.control->cancel_token() : own_cancel;
+  WasmqImports wasmq(req, &cancel);
+  // WASI-NN (docs/nn.md): a stop interrupts a compute waiting for the pool or a forward pass.
+  nn::Instance nn;
+  const int nn_cancel = cancel.OnCancel([&nn] { nn.Interrupt(); });
+  command.add_imports = [&wasmq, &nn](wasm::Store& store, wasm::Imports& imports) {
+    wasmq.AddTo(store, imports);
+    nn.AddTo(store, imports);
+  };
   wasi::CommandResult r = wasi::RunCommand(std::move(command));
+  cancel.Remove(nn_cancel);
 
   out.instantiate_seconds = r.phase == wasi::CommandResult::Phase::Setup ? 0 : r.instantiate_seconds;
   out.log_lines_dropped = wasmq.log_lines_dropped();
