@@ -132,6 +132,7 @@ Outcome<std::shared_ptr<NamedModel>> HostImpl::FromModelsDir(const std::string& 
   auto model = std::make_shared<NamedModel>();
   model->name = name;
   model->path = path;
+  model->index = index;
   if (j.contains("digest")) {
     if (!j["digest"].is_string()) return bad("\"digest\" is not a string");
     const std::string digest = j["digest"].get<std::string>();
@@ -174,7 +175,7 @@ Outcome<std::shared_ptr<Graph>> HostImpl::LoadNamed(NamedModel& model) {
   const std::string digest = Digest(*bytes);
   if (!model.expected_digest.empty() && digest != model.expected_digest)
     return Failure{Errno::RuntimeError, "model " + model.name + ": " + model.path + " has digest " + digest +
-                                            ", its index says " + model.expected_digest};
+                                            ", its index " + model.index + " says " + model.expected_digest};
   std::optional<OnnxInfo> info = ParseOnnxInfo(*bytes);
   if (!info) return Failure{Errno::InvalidEncoding, "model " + model.name + ": " + model.path + " is not an ONNX model"};
   Outcome<std::shared_ptr<Graph>> graph =

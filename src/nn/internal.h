@@ -107,7 +107,8 @@ struct NamedModel {
   std::string name;
   std::string path;  // empty until an OCI reference is resolved
   std::string ref;   // NAME=OCI-REF
-  std::string expected_digest;  // from a models-directory index file: checked on load
+  std::string index;            // the models-directory index file it came from, if any
+  std::string expected_digest;  // from that index file: checked on load
   base::Mutex mu;               // one load at a time; later loads find `graph`
   std::shared_ptr<Graph> graph GUARDED_BY(mu);
 };

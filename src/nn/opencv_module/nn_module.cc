@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <exception>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 #include <string>
 #include <vector>
@@ -34,6 +35,13 @@ int64_t HeapInUse() {
 struct Net {
   cv::dnn::Net net;
 };
+
+// OpenCV logs a failing layer on stderr, in the middle of the module's own output; the reason comes back
+// to the host as the error string instead.
+[[maybe_unused]] const bool kQuiet = [] {
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  return true;
+}();
 
 }  // namespace
 
