@@ -3,7 +3,9 @@
 #   affine.onnx  y = 2*x + 1 on x[1,4]
 #   conv.onnx    a 3x3 convolution of ones over x[1,1,4,4] (no padding): y[1,1,2,2]
 #   two_in.onnx  y = a + b on a[1,3], b[1,3]
-#   slow.onnx    x[N,N] through many MatMuls by the identity: seconds of CPU, for deadlines and cancels
+#   slow.onnx    x[N,N] multiplied by itself again and again (MatMul of two variable inputs, which OpenCV runs
+#                unoptimised): seconds of CPU from a file of a few KB, for deadlines and cancels
+#   weights.onnx y = x[1,512] @ W[512,512]: 1 MiB of weights, for the memory report
 import sys
 
 import numpy as np
@@ -12,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 out = sys.argv[1]
 slow_n = int(sys.argv[2]) if len(sys.argv) > 2 else 512
-slow_layers = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+slow_layers = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 
 
 def save(graph, name):
@@ -40,10 +42,15 @@ save(helper.make_graph(
 
 nodes, prev = [], "x"
 for i in range(slow_layers):
-    nodes.append(helper.make_node("MatMul", [prev, "w"], [f"m{i}"]))
+    nodes.append(helper.make_node("MatMul", [prev, "x"], [f"m{i}"]))
     prev = f"m{i}"
 nodes.append(helper.make_node("Identity", [prev], ["y"]))
 save(helper.make_graph(
     nodes, "slow", [helper.make_tensor_value_info("x", f, [slow_n, slow_n])],
-    [helper.make_tensor_value_info("y", f, [slow_n, slow_n])],
-    [numpy_helper.from_array(np.eye(slow_n, dtype=np.float32), "w")]), "slow.onnx")
+    [helper.make_tensor_value_info("y", f, [slow_n, slow_n])]), "slow.onnx")
+
+save(helper.make_graph(
+    [helper.make_node("MatMul", ["x", "w"], ["y"])], "weights",
+    [helper.make_tensor_value_info("x", f, [1, 512])], [helper.make_tensor_value_info("y", f, [1, 512])],
+    [numpy_helper.from_array(np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32), "w")]),
+    "weights.onnx")

@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "base/digest.h"
+#include "nn/internal.h"
 #include "worker/runner.h"
 
 namespace wasmq::nn::testing {
@@ -110,6 +111,25 @@ TEST(NnRuntime, SameBytesShareOneParsedGraph) {
     }
   EXPECT_EQ(conv_graphs, 1);
   EXPECT_GT(host->MemoryBytes(), 0u);
+}
+
+TEST(NnRuntime, MemoryPerModel) {
+  NN_REQUIRE_MODELS();
+  Host host;
+  ASSERT_TRUE(host.AddModel("weights=" + Model("weights.onnx")));
+  ASSERT_EQ(host.Report().size(), 1u);
+  EXPECT_FALSE(host.Report()[0].loaded);  // parsed on first use only
+  EXPECT_EQ(host.MemoryBytes(), 0u);
+  ASSERT_TRUE(host.impl().LoadByName("weights"));
+  ASSERT_TRUE(host.impl().LoadByName("weights"));  // the same graph: no second parse
+  const ModelReport m = host.Report()[0];
+  EXPECT_TRUE(m.loaded);
+  EXPECT_EQ(m.parses, 1u);
+  EXPECT_EQ(m.weight_bytes, 512u * 512u * 4u);
+  EXPECT_GE(m.bytes_per_net, m.weight_bytes);
+  EXPECT_EQ(m.resident_bytes, m.bytes_per_net);  // the file's bytes are not kept: more nets re-read it
+  EXPECT_EQ(host.MemoryBytes(), m.resident_bytes);
+  std::cout << "weights.onnx (" << m.file_bytes << " bytes): " << m.bytes_per_net << " bytes per net\n";
 }
 
 TEST(NnRuntime, ModelsDirectoryIndexFiles) {

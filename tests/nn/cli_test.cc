@@ -1,0 +1,80 @@
+// `wasmq run --nn-model NAME=PATH` end to end: the built binary, the test module, the generated models.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include "harness.h"
+
+namespace wasmq::nn::testing {
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string output;  // stdout and stderr
+  double seconds = 0;
+};
+
+Ran Wasmq(const std::string& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Ran r;
+  FILE* p = popen((std::string(WASMQ_BINARY) + " run " + args + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+TEST(NnCli, RunWithNamedModel) {
+  NN_REQUIRE_MODELS();
+  Ran r = Wasmq("--nn-model affine=" + Model("affine.onnx") + " --verbose " NN_MODULE " by_name");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("affine f32: 1 3 6 -5"), std::string::npos) << r.output;
+  // --verbose: the model, its digest and the memory it holds.
+  EXPECT_NE(r.output.find("wasmq: nn model affine (" + Model("affine.onnx") + "): 130 bytes of ONNX, sha256:"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("resident"), std::string::npos);
+}
+
+TEST(NnCli, ModelFilesThroughPreopenedDirectory) {
+  NN_REQUIRE_MODELS();
+  Ran r = Wasmq("--dir /models:" + ModelsDir() + " " NN_MODULE " conv");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("conv: 45 54 81 90"), std::string::npos) << r.output;
+}
+
+TEST(NnCli, UnknownNameIsNotFound) {
+  NN_REQUIRE_MODELS();
+  Ran r = Wasmq("--nn-models-dir " + ModelsDir() + "/none " NN_MODULE " by_name");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("= 8, want 0"), std::string::npos) << r.output;
+}
+
+TEST(NnCli, BadModelOptionsAreUsageErrors) {
+  NN_REQUIRE_MODELS();
+  Ran missing = Wasmq("--nn-model affine=/no/such/file.onnx " NN_MODULE " by_name");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.output.find("/no/such/file.onnx is not a readable file"), std::string::npos) << missing.output;
+  Ran ref = Wasmq("--nn-model affine=registry.example.com/models/affine:1 " NN_MODULE " by_name");
+  EXPECT_EQ(ref.code, 2);
+  EXPECT_NE(ref.output.find("not supported yet"), std::string::npos) << ref.output;
+  Ran name = Wasmq("--nn-model a/b=" + Model("affine.onnx") + " " NN_MODULE " by_name");
+  EXPECT_EQ(name.code, 2) << name.output;
+}
+
+TEST(NnCli, TimeoutStopsACompute) {
+  NN_REQUIRE_MODELS();
+  Ran r = Wasmq("--timeout-ms 300 --nn-model slow=" + Model("slow.onnx") + " " NN_MODULE " slow");
+  EXPECT_EQ(r.code, 124) << r.output;
+  EXPECT_NE(r.output.find("trap: interrupted (timeout after 300 ms)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("wasi_ephemeral_nn.compute"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 1.0) << "the process waited for the forward pass";
+}
+
+}  // namespace
+}  // namespace wasmq::nn::testing
