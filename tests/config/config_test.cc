@@ -116,6 +116,9 @@ TEST_F(ConfigTest, ErrorsNameTheVariableAndItsSource) {
       {"WASMQ_RETRY_BACKOFF_MAX", "1ms"},
       {"WASMQ_MAX_RETRIES", "-1"},
       {"WASMQ_PREFETCH", "lots"},
+      {"WASMQ_NN_MODELS", "isnet"},
+      {"WASMQ_NN_MODELS", "=/m.onnx"},
+      {"WASMQ_NN_THREADS", "0"},
   };
   for (auto [var, value] : bad) {
     env_ = {{var, value}};
@@ -170,6 +173,14 @@ TEST_F(ConfigTest, PipelinesFromDirAndList) {
   EXPECT_EQ(c->pipelines["thumbnail"], (dir_ / "p" / "thumbnail.wasm").string());
   EXPECT_EQ(c->mode_limits["HEAD_SWAP"], 2);
   EXPECT_EQ(c->mode_limits["thumbnail"], 1);
+  EXPECT_TRUE(c->nn_models.empty());
+  EXPECT_EQ(c->nn_threads, 0);  // auto: one per CPU
+  input_.flags["nn-model"] = "isnet=/m/isnet.onnx, pose=registry.example.com/models/pose:1";
+  input_.flags["nn-threads"] = "3";
+  c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->nn_models, (std::vector<std::string>{"isnet=/m/isnet.onnx", "pose=registry.example.com/models/pose:1"}));
+  EXPECT_EQ(c->nn_threads, 3);
 }
 
 // The settings read sizes and durations with base/units.h (tests/base has the full table).
