@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "base/digest.h"
+#include "engines/engines.h"
 #include "nn/internal.h"
 #include "worker/runner.h"
 
@@ -190,6 +191,41 @@ TEST(NnRuntime, WorkerStopInterruptsACompute) {
   EXPECT_NE(out.stdout_data.find("computing"), std::string::npos) << out.stdout_data;
   std::cout << "worker run stopped " << late_ms << " ms after RunControl::Stop\n";
   EXPECT_LT(late_ms, kPromptMs);
+}
+
+// The `wasm` engine's modules get WASI-NN too, under the engine's timeout and the caller's cancel. Run as an
+// engine the module's argv is [NAME]: nn_abi.c takes the engine's name as its scenario.
+TEST(NnRuntime, WasmEngineModulesGetWasiNn) {
+  NN_REQUIRE_MODELS();
+  Host& host = ConfigureDefaultHost({});
+  ASSERT_TRUE(host.AddModel("slow=" + Model("slow.onnx")));
+  ASSERT_TRUE(host.AddModel("affine=" + Model("affine.onnx")));
+  auto registry = engines::EngineRegistry::Parse(
+      std::string(R"({"engines":{"slow":{"kind":"wasm","timeout_ms":400,"path":")") + NN_MODULE +
+          R"("},"by_name":{"kind":"wasm","path":")" + NN_MODULE + R"("}}})",
+      "test.json");
+  ASSERT_TRUE(registry) << registry.error().message;
+  // Linked and computed: the module ran to its end (its text is no JSON object, which the engine says).
+  engines::Response ok = (*registry)->Call("by_name", {"{}", ""});
+  EXPECT_NE(ok.message.find("not a JSON object"), std::string::npos) << ok.message;
+
+  const auto t0 = Clock::now();
+  engines::Response slow = (*registry)->Call("slow", {"{}", ""});
+  const double ms = MsSince(t0);
+  EXPECT_EQ(slow.status, engines::Status::Timeout) << slow.message;
+  std::cout << "the slow engine call ended after " << ms << " ms (timeout 400 ms)\n";
+  EXPECT_LT(ms, 400 + kPromptMs);
+
+  engines::CancelToken cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel.Cancel();
+  });
+  const auto t1 = Clock::now();
+  engines::Response cancelled = (*registry)->Call("slow", {"{}", ""}, &cancel);
+  canceller.join();
+  EXPECT_EQ(cancelled.status, engines::Status::Cancelled) << cancelled.message;
+  EXPECT_LT(MsSince(t1), 200 + kPromptMs);
 }
 
 }  // namespace

@@ -311,8 +311,8 @@ static int outside(const char* which) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2) return 2;
-  const char* s = argv[1];
+  if (argc < 1) return 2;
+  const char* s = argc >= 2 ? argv[1] : argv[0];  // run as a `wasm` engine, argv is [engine name]
   int r = 2;
   if (!strcmp(s, "by_name")) r = by_name();
   if (!strcmp(s, "from_bytes")) r = from_bytes();
