@@ -132,6 +132,8 @@ std::string StoppedLine(const worker::PoolStats& s) {
 std::optional<std::string> ConfigureNn(const config::Config& cfg) {
   nn::HostConfig nn_config;
   nn_config.threads = cfg.nn_threads;
+  nn_config.limits.max_graph_bytes = cfg.nn_max_graph_bytes;
+  nn_config.limits.max_tensor_bytes = cfg.nn_max_tensor_bytes;
   nn_config.models_dir = (cfg.cache_dir.empty() ? oci::Cache::DefaultDir() : cfg.cache_dir) + "/models";
   // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
   nn::Host& host = nn::ConfigureDefaultHost(std::move(nn_config));

@@ -40,6 +40,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/units.h"
@@ -73,6 +74,7 @@ struct RunOptions {
   std::vector<std::string> nn_models;  // --nn-model NAME=PATH|OCI-REF
   std::string nn_models_dir;           // --nn-models-dir, else <cache-dir>/models
   int nn_threads = 0;                  // --nn-threads; 0 = one per core
+  std::string nn_max_graph, nn_max_tensor;  // --nn-max-graph, --nn-max-tensor (sizes)
   bool verbose = false;
 };
 
@@ -402,6 +404,14 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   // WASI-NN: the models are checked here (a missing file is a usage error); they are parsed on first use.
   nn::HostConfig nn_config;
   nn_config.threads = opts.nn_threads;
+  for (const auto& [flag, text, bound] :
+       {std::tuple{"--nn-max-graph", &opts.nn_max_graph, &nn_config.limits.max_graph_bytes},
+        std::tuple{"--nn-max-tensor", &opts.nn_max_tensor, &nn_config.limits.max_tensor_bytes}}) {
+    if (text->empty()) continue;
+    auto size = base::ParseBytes(*text);
+    if (!size || *size == 0) return Usage(std::string(flag) + ": '" + *text + "' is not a size above 0 (e.g. 64MiB)");
+    *bound = *size;
+  }
   nn_config.models_dir = opts.nn_models_dir.empty() ? oci::Cache::DefaultDir() + "/models" : opts.nn_models_dir;
   // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
   nn::Host& nn_host = nn::ConfigureDefaultHost(std::move(nn_config));
@@ -529,6 +539,12 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->type_name("DIR");
   cmd->add_option("--nn-threads", opts->nn_threads, "WASI-NN computes run at once (default: one per core)")
       ->type_name("N");
+  cmd->add_option("--nn-max-graph", opts->nn_max_graph,
+                  "Largest model the module may give WASI-NN's load (too_large past it). Default 512MiB")
+      ->type_name("BYTES");
+  cmd->add_option("--nn-max-tensor", opts->nn_max_tensor,
+                  "Largest WASI-NN input or output tensor, as given and as f32 (too_large past it). Default 256MiB")
+      ->type_name("BYTES");
   cmd->add_flag("--verbose", opts->verbose, "After the run, report WASI-NN models and their memory on stderr");
 #endif
   cmd->footer(

@@ -71,6 +71,9 @@ constexpr Setting kSettings[] = {
      "WASI-NN models pipelines load by name (docs/nn.md): NAME=PATH (an ONNX file) or NAME=OCI-REF, "
      "comma-separated; CACHE_DIR/models/NAME.json index files are known by name too"},
     {"nn-threads", "WASMQ_NN_THREADS", "auto", "WASI-NN computes run at once in this process (auto: one per CPU)"},
+    {"nn-max-graph", "WASMQ_NN_MAX_GRAPH", "512MiB", "largest model a pipeline may give WASI-NN's load (too_large past it)"},
+    {"nn-max-tensor", "WASMQ_NN_MAX_TENSOR", "256MiB",
+     "largest WASI-NN input or output tensor of a pipeline, as given and as f32 (too_large past it)"},
     {"task-timeout", "WASMQ_TASK_TIMEOUT", "5m",
      "default per-task timeout (a task may set its own timeout_ms)"},
     {"max-retries", "WASMQ_MAX_RETRIES", "3",
@@ -369,6 +372,8 @@ Result<Config> Load(const LoadInput& input) {
     c.nn_models.push_back(item);
   }
   if (const Value& v = get("nn-threads"); v.text != "auto") c.nn_threads = static_cast<int>(check.Int(v, 1, 1024));
+  c.nn_max_graph_bytes = check.Bytes(get("nn-max-graph"), 1024, uint64_t{4} << 30, "must be a size from 1KiB to 4GiB");
+  c.nn_max_tensor_bytes = check.Bytes(get("nn-max-tensor"), 1024, uint64_t{4} << 30, "must be a size from 1KiB to 4GiB");
   c.task_timeout_ms = check.DurationMs(get("task-timeout"), 1);
   if (c.task_timeout_ms > queue::kMaxTimeoutMs) check.Bad(get("task-timeout"), "must be at most 7d");
   c.max_retries = static_cast<int>(check.Int(get("max-retries"), 0, queue::kMaxRetriesLimit));

@@ -59,6 +59,7 @@ struct Config {
   // WASI-NN (docs/nn.md): NAME=PATH|OCI-REF models pipelines load by name; computes at once (0: one per CPU).
   std::vector<std::string> nn_models = {};
   int nn_threads = 0;
+  uint64_t nn_max_graph_bytes = 0, nn_max_tensor_bytes = 0;  // per `load`, per tensor
   int64_t task_timeout_ms = 0;
   int max_retries = 0;
   int64_t retry_backoff_ms = 0, retry_backoff_max_ms = 0;

@@ -282,6 +282,10 @@ wasm::Result<void> InstanceImpl::Compute(wasm::HostContext&, uint64_t* slots) {
   c->outputs.clear();
   c->computed = false;
 
+  const auto stop_at = deadline_ == std::chrono::steady_clock::time_point::max() ? deadline_ : deadline_ + kDeadlineGrace;
+  if (interrupted_.load() || std::chrono::steady_clock::now() >= stop_at)  // no pass to start, and none to drop
+    return wasm::MakeError(ErrorKind::Interrupted, std::string(kModule) + ".compute: stopped (" +
+                                                       (interrupted_.load() ? "the run was cancelled" : "the run's deadline passed") + ")");
   auto job = std::make_shared<Job>();
   {
     base::MutexLock lock(mu_);
@@ -294,10 +298,10 @@ wasm::Result<void> InstanceImpl::Compute(wasm::HostContext&, uint64_t* slots) {
   {
     base::MutexLock lock(job->mu);
     auto finished = [&]() REQUIRES(job->mu) { return job->done || interrupted_.load(); };
-    if (deadline_ == std::chrono::steady_clock::time_point::max())
+    if (stop_at == std::chrono::steady_clock::time_point::max())
       job->cv.Wait(lock, finished);
     else
-      job->cv.WaitUntil(lock, deadline_ + kDeadlineGrace, finished);
+      job->cv.WaitUntil(lock, stop_at, finished);
     done = job->done;
     if (!done) job->abandoned = true;  // a pass under way finishes in the background; its result is dropped
   }

@@ -119,6 +119,8 @@ TEST_F(ConfigTest, ErrorsNameTheVariableAndItsSource) {
       {"WASMQ_NN_MODELS", "isnet"},
       {"WASMQ_NN_MODELS", "=/m.onnx"},
       {"WASMQ_NN_THREADS", "0"},
+      {"WASMQ_NN_MAX_GRAPH", "1"},
+      {"WASMQ_NN_MAX_TENSOR", "huge"},
   };
   for (auto [var, value] : bad) {
     env_ = {{var, value}};
@@ -175,6 +177,8 @@ TEST_F(ConfigTest, PipelinesFromDirAndList) {
   EXPECT_EQ(c->mode_limits["thumbnail"], 1);
   EXPECT_TRUE(c->nn_models.empty());
   EXPECT_EQ(c->nn_threads, 0);  // auto: one per CPU
+  EXPECT_EQ(c->nn_max_graph_bytes, 512u << 20);
+  EXPECT_EQ(c->nn_max_tensor_bytes, 256u << 20);
   input_.flags["nn-model"] = "isnet=/m/isnet.onnx, pose=registry.example.com/models/pose:1";
   input_.flags["nn-threads"] = "3";
   c = Load(input_);

@@ -67,6 +67,17 @@ TEST(NnCli, BadModelOptionsAreUsageErrors) {
   EXPECT_EQ(name.code, 2) << name.output;
 }
 
+TEST(NnCli, SizeBoundsAreOptions) {
+  NN_REQUIRE_MODELS();
+  Ran tensor = Wasmq("--nn-max-tensor 8 --nn-model affine=" + Model("affine.onnx") + " " NN_MODULE " by_name");
+  EXPECT_EQ(tensor.code, 1);
+  EXPECT_NE(tensor.output.find("= 7, want 0"), std::string::npos) << tensor.output;  // 16 bytes > 8
+  Ran graph = Wasmq("--nn-max-graph 100 --dir /models:" + ModelsDir() + " " NN_MODULE " from_bytes");
+  EXPECT_EQ(graph.code, 1);
+  EXPECT_NE(graph.output.find("= 7, want 0"), std::string::npos) << graph.output;  // 130 bytes > 100
+  EXPECT_EQ(Wasmq("--nn-max-graph lots " NN_MODULE " by_name").code, 2);
+}
+
 TEST(NnCli, TimeoutStopsACompute) {
   NN_REQUIRE_MODELS();
   Ran r = Wasmq("--timeout-ms 300 --nn-model slow=" + Model("slow.onnx") + " " NN_MODULE " slow");
