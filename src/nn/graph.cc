@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/digest.h"
 #include "nn/internal.h"
 
 namespace wasmq::nn {
@@ -51,6 +52,9 @@ Outcome<void*> Graph::TakeNet() {
   std::ifstream in(path_, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in && !in.eof()) return Failure{Errno::RuntimeError, "cannot read " + path_ + " again"};
+  // The file is read again for each further net: it must still be the model the first net was made from.
+  if ("sha256:" + base::Sha256Hex(bytes) != digest_)
+    return Failure{Errno::RuntimeError, path_ + " changed since it was loaded (" + digest_ + ")"};
   return Parse(bytes);
 }
 
