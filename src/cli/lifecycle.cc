@@ -138,7 +138,7 @@ std::optional<std::string> ConfigureNn(const config::Config& cfg) {
   // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
   nn::Host& host = nn::ConfigureDefaultHost(std::move(nn_config));
   for (const std::string& spec : cfg.nn_models)
-    if (auto added = host.AddModel(spec); !added) return "WASMQ_NN_MODELS: " + added.error().message;
+    if (auto added = host.models().Add(spec); !added) return "WASMQ_NN_MODELS: " + added.error().message;
   return std::nullopt;
 }
 

@@ -296,7 +296,7 @@ class Invocation {
 #ifndef WASMQ_ENGINE_ONLY
 // --verbose: every WASI-NN model the run knew, with what it holds in memory (docs/nn.md, "Memory").
 void ReportNn(const nn::Host& host, const nn::Instance& instance) {
-  for (const nn::ModelReport& m : host.Report()) {
+  for (const nn::ModelReport& m : host.models().Report()) {
     std::cerr << "wasmq: nn model " << m.name << " (" << m.source << "): ";
     if (!m.loaded) {
       std::cerr << "not loaded\n";
@@ -306,7 +306,7 @@ void ReportNn(const nn::Host& host, const nn::Instance& instance) {
               << m.bytes_per_net << " bytes (weights " << m.weight_bytes << "); resident " << m.resident_bytes
               << " bytes\n";
   }
-  std::cerr << "wasmq: nn total resident " << host.MemoryBytes() << " bytes; the module held "
+  std::cerr << "wasmq: nn total resident " << host.models().MemoryBytes() << " bytes; the module held "
             << instance.bytes_held() << " bytes of tensors and graphs";
   if (const std::string err = instance.last_error(); !err.empty()) std::cerr << "; last error: " << err;
   std::cerr << "\n";
@@ -416,7 +416,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
   // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
   nn::Host& nn_host = nn::ConfigureDefaultHost(std::move(nn_config));
   for (const std::string& spec : opts.nn_models)
-    if (auto added = nn_host.AddModel(spec); !added) return Usage(added.error().message);
+    if (auto added = nn_host.models().Add(spec); !added) return Usage(added.error().message);
   nn::Instance nn_instance(nn_host);
 #endif
 

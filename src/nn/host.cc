@@ -238,11 +238,11 @@ std::vector<ModelReport> HostImpl::Report() const {
   return out;
 }
 
-Host::Host(HostConfig config) : impl_(std::make_unique<HostImpl>(std::move(config))) {}
+Host::Host(HostConfig config) : impl_(std::make_unique<HostImpl>(std::move(config))), models_(*impl_) {}
 Host::~Host() = default;
-Result<void> Host::AddModel(std::string_view spec) { return impl_->AddModel(spec); }
-std::vector<ModelReport> Host::Report() const { return impl_->Report(); }
-uint64_t Host::MemoryBytes() const {
+Result<void> Models::Add(std::string_view spec) { return impl_.AddModel(spec); }
+std::vector<ModelReport> Models::Report() const { return impl_.Report(); }
+uint64_t Models::MemoryBytes() const {
   uint64_t total = 0;
   for (const ModelReport& r : Report()) total += r.resident_bytes;
   return total;

@@ -6,15 +6,15 @@
 //
 //   nn::HostConfig config;                         // limits, pool size, models directory, OCI resolver
 //   nn::ConfigureDefaultHost(config);              // once, at start-up (`wasmq run`, serve, worker)
-//   nn::DefaultHost().AddModel("isnet=/models/isnet.onnx");
+//   nn::DefaultHost().models().Add("isnet=/models/isnet.onnx");
 //   ...
 //   nn::Instance nn;                               // one per module instance (per run); outlives the store
 //   nn.SetDeadline(deadline);                      // the run's; compute gives up there
 //   request.add_imports = [&](wasm::Store& s, wasm::Imports& i) { nn.AddTo(s, i); };
 //   cancel_token.OnCancel([&] { nn.Interrupt(); }); // a cancel stops a waiting compute at once
 //
-// A Host is what a process shares: the models it was given by name (parsed once, on first use), graphs
-// loaded from bytes (cached by SHA-256), and the bounded inference pool. An Instance is one module's view:
+// A Host is what a process shares: its Models — those it was given by name (parsed once, on first use) and
+// graphs loaded from bytes (cached by SHA-256) — and the bounded inference pool. An Instance is one module's view:
 // its graph and context handles and what they hold, bounded by Limits so that a hostile module cannot
 // exhaust the host's memory (over a bound: WASI_NN_ERRNO_TOO_LARGE).
 //
@@ -90,6 +90,26 @@ struct ModelReport {
 
 class HostImpl;
 
+// The models a process knows: by name (given as NAME=PATH|REF, or found in the models directory), each
+// parsed once on first use and shared by every instance; and the graphs modules loaded from bytes, shared
+// by SHA-256 while in use. Part of a Host (Host::models()).
+class Models {
+ public:
+  // NAME=PATH (a model file) or NAME=OCI-REF (through HostConfig::resolve_ref). The file must exist; it is
+  // parsed on first use. NAME: 1-128 of letters, digits, '.', '_', '-', not starting with '.'.
+  Result<void> Add(std::string_view spec);
+  // Every model known by name or loaded from bytes and still held, with its memory.
+  std::vector<ModelReport> Report() const;
+  // The sum of resident_bytes over Report().
+  uint64_t MemoryBytes() const;
+
+ private:
+  friend class Host;
+  explicit Models(HostImpl& impl) : impl_(impl) {}
+  HostImpl& impl_;
+};
+
+// What a process shares: its Models and the inference pool.
 class Host {
  public:
   explicit Host(HostConfig config = {});
@@ -97,19 +117,15 @@ class Host {
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  // NAME=PATH (a model file) or NAME=OCI-REF (through HostConfig::resolve_ref). The file must exist; it is
-  // parsed on first use. NAME: letters, digits, '.', '_', '-'.
-  Result<void> AddModel(std::string_view spec);
-  // Every model known by name or loaded from bytes and still held, with its memory.
-  std::vector<ModelReport> Report() const;
-  // The sum of resident_bytes over Report().
-  uint64_t MemoryBytes() const;
+  Models& models() { return models_; }
+  const Models& models() const { return models_; }
   const HostConfig& config() const;
 
   HostImpl& impl() { return *impl_; }
 
  private:
   std::unique_ptr<HostImpl> impl_;
+  Models models_;
 };
 
 // The process's host: made on first use from the last ConfigureDefaultHost (defaults without one).

@@ -68,8 +68,8 @@ inline std::unique_ptr<Host> TestHost(Limits limits = {}, int threads = 2) {
   config.threads = threads;
   config.limits = limits;
   auto host = std::make_unique<Host>(config);
-  EXPECT_TRUE(host->AddModel("affine=" + Model("affine.onnx")));
-  EXPECT_TRUE(host->AddModel("slow=" + Model("slow.onnx")));
+  EXPECT_TRUE(host->models().Add("affine=" + Model("affine.onnx")));
+  EXPECT_TRUE(host->models().Add("slow=" + Model("slow.onnx")));
   return host;
 }
 

@@ -83,7 +83,7 @@ TEST(NnRuntime, ModelSharedAcrossInstancesIsLoadedOnce) {
   a.join();
   b.join();
   EXPECT_EQ(*RunNn(*host, {"by_name"}).result.exit_code, 0u);
-  for (const ModelReport& m : host->Report()) {
+  for (const ModelReport& m : host->models().Report()) {
     if (m.name != "affine") continue;
     EXPECT_TRUE(m.loaded);
     // One parse for the model; a second net only when both instances computed at the same moment.
@@ -104,32 +104,32 @@ TEST(NnRuntime, SameBytesShareOneParsedGraph) {
   EXPECT_EQ(*RunNn(*host, {"conv"}).result.exit_code, 0u);
   EXPECT_EQ(*RunNn(*host, {"conv"}).result.exit_code, 0u);
   int conv_graphs = 0;
-  for (const ModelReport& m : host->Report())
+  for (const ModelReport& m : host->models().Report())
     if (m.source == "bytes") {
       ++conv_graphs;
       EXPECT_EQ(m.parses, 1u);
       EXPECT_EQ(m.weight_bytes, 36u);  // the 3x3 kernel of f32
     }
   EXPECT_EQ(conv_graphs, 1);
-  EXPECT_GT(host->MemoryBytes(), 0u);
+  EXPECT_GT(host->models().MemoryBytes(), 0u);
 }
 
 TEST(NnRuntime, MemoryPerModel) {
   NN_REQUIRE_MODELS();
   Host host;
-  ASSERT_TRUE(host.AddModel("weights=" + Model("weights.onnx")));
-  ASSERT_EQ(host.Report().size(), 1u);
-  EXPECT_FALSE(host.Report()[0].loaded);  // parsed on first use only
-  EXPECT_EQ(host.MemoryBytes(), 0u);
+  ASSERT_TRUE(host.models().Add("weights=" + Model("weights.onnx")));
+  ASSERT_EQ(host.models().Report().size(), 1u);
+  EXPECT_FALSE(host.models().Report()[0].loaded);  // parsed on first use only
+  EXPECT_EQ(host.models().MemoryBytes(), 0u);
   ASSERT_TRUE(host.impl().LoadByName("weights"));
   ASSERT_TRUE(host.impl().LoadByName("weights"));  // the same graph: no second parse
-  const ModelReport m = host.Report()[0];
+  const ModelReport m = host.models().Report()[0];
   EXPECT_TRUE(m.loaded);
   EXPECT_EQ(m.parses, 1u);
   EXPECT_EQ(m.weight_bytes, 512u * 512u * 4u);
   EXPECT_GE(m.bytes_per_net, m.weight_bytes);
   EXPECT_EQ(m.resident_bytes, m.bytes_per_net);  // the file's bytes are not kept: more nets re-read it
-  EXPECT_EQ(host.MemoryBytes(), m.resident_bytes);
+  EXPECT_EQ(host.models().MemoryBytes(), m.resident_bytes);
   std::cout << "weights.onnx (" << m.file_bytes << " bytes): " << m.bytes_per_net << " bytes per net\n";
 }
 
@@ -166,7 +166,7 @@ TEST(NnRuntime, WorkerStopInterruptsACompute) {
   NN_REQUIRE_MODELS();
   HostConfig config;
   Host& host = ConfigureDefaultHost(config);  // the worker's runs use the process's host
-  ASSERT_TRUE(host.AddModel("slow=" + Model("slow.onnx")));
+  ASSERT_TRUE(host.models().Add("slow=" + Model("slow.onnx")));
   const std::string dir = ModelsDir() + "/task";
   std::filesystem::create_directories(dir + "/in");
   std::filesystem::create_directories(dir + "/out");
@@ -198,8 +198,8 @@ TEST(NnRuntime, WorkerStopInterruptsACompute) {
 TEST(NnRuntime, WasmEngineModulesGetWasiNn) {
   NN_REQUIRE_MODELS();
   Host& host = ConfigureDefaultHost({});
-  ASSERT_TRUE(host.AddModel("slow=" + Model("slow.onnx")));
-  ASSERT_TRUE(host.AddModel("affine=" + Model("affine.onnx")));
+  ASSERT_TRUE(host.models().Add("slow=" + Model("slow.onnx")));
+  ASSERT_TRUE(host.models().Add("affine=" + Model("affine.onnx")));
   auto registry = engines::EngineRegistry::Parse(
       std::string(R"({"engines":{"slow":{"kind":"wasm","timeout_ms":400,"path":")") + NN_MODULE +
           R"("},"by_name":{"kind":"wasm","path":")" + NN_MODULE + R"("}}})",

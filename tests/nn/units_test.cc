@@ -68,18 +68,18 @@ TEST(NnSpecs, SplitAndAdd) {
   EXPECT_FALSE(IsModelName("a/b"));
   EXPECT_FALSE(IsModelName(""));
   Host host;
-  EXPECT_FALSE(host.AddModel("noequals"));
-  EXPECT_FALSE(host.AddModel("=/x"));
-  EXPECT_FALSE(host.AddModel("a="));
-  EXPECT_NE(host.AddModel("a=ghcr.io/acme/model:1").error().message.find("not supported yet"), std::string::npos);
+  EXPECT_FALSE(host.models().Add("noequals"));
+  EXPECT_FALSE(host.models().Add("=/x"));
+  EXPECT_FALSE(host.models().Add("a="));
+  EXPECT_NE(host.models().Add("a=ghcr.io/acme/model:1").error().message.find("not supported yet"), std::string::npos);
   HostConfig with_resolver;
   with_resolver.resolve_ref = [](const std::string& ref) -> Result<std::string> {
     return Error{"cannot pull " + ref};
   };
   Host resolving(with_resolver);
-  EXPECT_TRUE(resolving.AddModel("a=ghcr.io/acme/model:1"));  // resolved on first use
-  ASSERT_EQ(resolving.Report().size(), 1u);
-  EXPECT_FALSE(resolving.Report()[0].loaded);
+  EXPECT_TRUE(resolving.models().Add("a=ghcr.io/acme/model:1"));  // resolved on first use
+  ASSERT_EQ(resolving.models().Report().size(), 1u);
+  EXPECT_FALSE(resolving.models().Report()[0].loaded);
 }
 
 }  // namespace
