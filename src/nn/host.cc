@@ -196,6 +196,7 @@ Outcome<std::shared_ptr<Graph>> HostImpl::LoadBytes(std::string bytes) {
   if (!info) return Failure{Errno::InvalidEncoding, "the graph is not an ONNX model"};
   Outcome<const Backend*> backend = LoadBackend();
   if (!backend) return backend.error();
+  if (Outcome<void> safe = ParseInChild(*backend, bytes); !safe) return safe.error();  // a module's bytes
   Outcome<std::shared_ptr<Graph>> graph =
       Graph::Make(*backend, digest, "", std::move(bytes), /*keep_bytes=*/true, digest, std::move(*info));
   if (!graph) return graph.error();

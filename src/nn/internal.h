@@ -41,6 +41,10 @@ struct Backend {
 // The module, or why it cannot be loaded (the same answer for the life of the process).
 Outcome<const Backend*> LoadBackend();
 
+// Parses `bytes` in a forked child first (isolated_parse.cc says why): success when the child parsed them
+// and lived; invalid_encoding when it refused them or crashed.
+Outcome<void> ParseInChild(const Backend* backend, const std::string& bytes);
+
 // One model, parsed: the nets made from it (OpenCV's nets cannot run two forward passes at once, nor share
 // weights between nets, so each concurrent compute takes a net of its own; at most the pool's size are
 // ever made) and how to make another (the bytes kept, or the file read again).
