@@ -10,8 +10,8 @@
 
 #include "base/mutex.h"
 #include "builtin_pipelines.h"
+#include "cli/models.h"
 #include "nn/nn.h"
-#include "oci/oci.h"
 
 namespace wasmq::cli {
 namespace {
@@ -129,13 +129,22 @@ std::string StoppedLine(const worker::PoolStats& s) {
          std::to_string(s.released) + " handed back";
 }
 
+nn::RefResolver NnModelResolver(const std::string& cache_dir) {
+  return [cache_dir](const std::string& name, const std::string& ref) -> nn::Result<std::string> {
+    std::string error;
+    std::optional<ModelRecord> model = ResolveModelSpec(name + "=" + ref, &error, cache_dir);
+    if (!model) return nn::Error{error};
+    return model->path;
+  };
+}
+
 std::optional<std::string> ConfigureNn(const config::Config& cfg) {
   nn::HostConfig nn_config;
   nn_config.threads = cfg.nn_threads;
   nn_config.limits.max_graph_bytes = cfg.nn_max_graph_bytes;
   nn_config.limits.max_tensor_bytes = cfg.nn_max_tensor_bytes;
-  nn_config.models_dir = (cfg.cache_dir.empty() ? oci::Cache::DefaultDir() : cfg.cache_dir) + "/models";
-  // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
+  nn_config.models_dir = ModelsDir(cfg.cache_dir);
+  nn_config.resolve_ref = NnModelResolver(cfg.cache_dir);
   nn::Host& host = nn::ConfigureDefaultHost(std::move(nn_config));
   for (const std::string& spec : cfg.nn_models)
     if (auto added = host.models().Add(spec); !added) return "WASMQ_NN_MODELS: " + added.error().message;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "nn/nn.h"
 #include "queue/queue.h"
 #include "worker/worker.h"
 
@@ -72,5 +73,7 @@ std::string StoppedLine(const worker::PoolStats& s);
 // Configures the process's WASI-NN host (nn::DefaultHost) from --nn-model, --nn-threads and the models
 // directory CACHE_DIR/models; an error names the model that cannot be used.
 std::optional<std::string> ConfigureNn(const config::Config& cfg);
+// NAME=OCI-REF → the model's file, pulled through the cache (models.h, ResolveModelSpec) on first use.
+nn::RefResolver NnModelResolver(const std::string& cache_dir);
 
 }  // namespace wasmq::cli

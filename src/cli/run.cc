@@ -46,8 +46,9 @@
 #include "base/units.h"
 #include "cli/commands.h"
 #ifndef WASMQ_ENGINE_ONLY
+#include "cli/lifecycle.h"
+#include "cli/models.h"
 #include "nn/nn.h"
-#include "oci/oci.h"
 #endif
 #include "wasi/wasi.h"
 #include "wasm/wasm.h"
@@ -412,8 +413,8 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     if (!size || *size == 0) return Usage(std::string(flag) + ": '" + *text + "' is not a size above 0 (e.g. 64MiB)");
     *bound = *size;
   }
-  nn_config.models_dir = opts.nn_models_dir.empty() ? oci::Cache::DefaultDir() + "/models" : opts.nn_models_dir;
-  // NAME=OCI-REF: no resolver until models can be pulled from registries (AddModel then says so).
+  nn_config.models_dir = opts.nn_models_dir.empty() ? ModelsDir("") : opts.nn_models_dir;
+  nn_config.resolve_ref = NnModelResolver("");  // NAME=OCI-REF: pulled through the cache on first use
   nn::Host& nn_host = nn::ConfigureDefaultHost(std::move(nn_config));
   for (const std::string& spec : opts.nn_models)
     if (auto added = nn_host.models().Add(spec); !added) return Usage(added.error().message);
@@ -531,8 +532,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
                   "docs/sign.md); default $WASMQ_TRUST_POLICY")
       ->type_name("FILE");
   cmd->add_option("--nn-model", opts->nn_models,
-                  "Give the module a WASI-NN model it loads by NAME (load_by_name): an ONNX file (repeatable)")
-      ->type_name("NAME=PATH")
+                  "Give the module a WASI-NN model it loads by NAME (load_by_name): an ONNX file, or an OCI reference "
+                  "pulled through the cache on first use (repeatable)")
+      ->type_name("NAME=PATH|REF")
       ->allow_extra_args(false);
   cmd->add_option("--nn-models-dir", opts->nn_models_dir,
                   "Directory of NAME.json model index files known by name too (default <cache-dir>/models)")

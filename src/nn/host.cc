@@ -54,11 +54,9 @@ std::string Digest(std::string_view bytes) { return "sha256:" + base::Sha256Hex(
 }  // namespace
 
 bool IsModelName(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-  });
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 100 || !alnum(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 std::vector<std::string> SplitModelSpecs(std::string_view list) {
@@ -92,7 +90,7 @@ Result<void> HostImpl::AddModel(std::string_view spec) {
   if (eq == std::string_view::npos) return Error{"--nn-model '" + std::string(spec) + "': expected NAME=PATH or NAME=OCI-REF"};
   const std::string name(spec.substr(0, eq)), value(spec.substr(eq + 1));
   if (!IsModelName(name))
-    return Error{"--nn-model '" + std::string(spec) + "': the name must be 1-128 of letters, digits, '.', '_', '-'"};
+    return Error{"--nn-model '" + std::string(spec) + "': the name must be a letter or digit, then letters, digits, '.', '_', '-' (at most 100)"};
   if (value.empty()) return Error{"--nn-model '" + std::string(spec) + "': no PATH or OCI-REF"};
   auto model = std::make_shared<NamedModel>();
   model->name = name;
@@ -166,7 +164,7 @@ Outcome<std::shared_ptr<Graph>> HostImpl::LoadNamed(NamedModel& model) {
   Outcome<const Backend*> backend = LoadBackend();
   if (!backend) return backend.error();
   if (model.path.empty()) {
-    Result<std::string> path = config_.resolve_ref(model.ref);
+    Result<std::string> path = config_.resolve_ref(model.name, model.ref);
     if (!path) return Failure{Errno::NotFound, "model " + model.name + " (" + model.ref + "): " + path.error().message};
     model.path = *path;
   }

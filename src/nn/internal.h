@@ -143,7 +143,8 @@ class HostImpl {
   std::unique_ptr<Pool> pool_ GUARDED_BY(mu_);
 };
 
-// True for NAME of NAME=PATH|REF and of load_by_name: 1-128 of [A-Za-z0-9._-], not starting with '.'.
+// True for NAME of NAME=PATH|REF and of load_by_name: [A-Za-z0-9][A-Za-z0-9._-]*, at most 100 (the models
+// index's file names, src/cli/models.h).
 bool IsModelName(std::string_view name);
 
 }  // namespace wasmq::nn

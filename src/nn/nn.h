@@ -63,9 +63,10 @@ struct Limits {
   uint64_t max_instance_bytes = 1ull << 30;    // graph bytes loaded + inputs + outputs held per instance
 };
 
-// Resolves an OCI reference naming a model to the path of its file (pulled into the cache). Until model
-// pulling exists the CLI passes none, and a NAME=REF model is refused with "not supported yet".
-using RefResolver = std::function<Result<std::string>(const std::string& ref)>;
+// Resolves NAME=OCI-REF to the path of the model's file (pulled into the cache): the CLI passes the models
+// part's pull (src/cli/models.h, ResolveModelSpec). Called on the model's first load_by_name. Without one, a
+// NAME=REF model is refused with "not supported yet".
+using RefResolver = std::function<Result<std::string>(const std::string& name, const std::string& ref)>;
 
 struct HostConfig {
   Limits limits = {};
@@ -96,7 +97,7 @@ class HostImpl;
 class Models {
  public:
   // NAME=PATH (a model file) or NAME=OCI-REF (through HostConfig::resolve_ref). The file must exist; it is
-  // parsed on first use. NAME: 1-128 of letters, digits, '.', '_', '-', not starting with '.'.
+  // parsed on first use. NAME: a letter or digit, then letters, digits, '.', '_', '-'; at most 100.
   Result<void> Add(std::string_view spec);
   // Every model known by name or loaded from bytes and still held, with its memory.
   std::vector<ModelReport> Report() const;

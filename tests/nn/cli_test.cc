@@ -15,10 +15,10 @@ struct Ran {
   double seconds = 0;
 };
 
-Ran Wasmq(const std::string& args) {
+Ran Wasmq(const std::string& args, const std::string& env = {}) {
   const auto t0 = std::chrono::steady_clock::now();
   Ran r;
-  FILE* p = popen((std::string(WASMQ_BINARY) + " run " + args + " 2>&1").c_str(), "r");
+  FILE* p = popen((env + WASMQ_BINARY + " run " + args + " 2>&1").c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;
   size_t n;
@@ -60,11 +60,20 @@ TEST(NnCli, BadModelOptionsAreUsageErrors) {
   Ran missing = Wasmq("--nn-model affine=/no/such/file.onnx " NN_MODULE " by_name");
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.output.find("/no/such/file.onnx is not a readable file"), std::string::npos) << missing.output;
-  Ran ref = Wasmq("--nn-model affine=registry.example.com/models/affine:1 " NN_MODULE " by_name");
-  EXPECT_EQ(ref.code, 2);
-  EXPECT_NE(ref.output.find("not supported yet"), std::string::npos) << ref.output;
   Ran name = Wasmq("--nn-model a/b=" + Model("affine.onnx") + " " NN_MODULE " by_name");
   EXPECT_EQ(name.code, 2) << name.output;
+}
+
+// NAME=OCI-REF is pulled through the cache on the first load_by_name (src/cli/models.h); offline with an
+// empty cache the pull fails, and the module sees not_found.
+TEST(NnCli, ModelByOciReferenceIsPulledOnFirstUse) {
+  NN_REQUIRE_MODELS();
+  const std::string cache = ModelsDir() + "/empty-cache";
+  Ran ref = Wasmq("--verbose --nn-model affine=registry.invalid/models/affine:1 " NN_MODULE " by_name",
+                  "WASMQ_OFFLINE=on WASMQ_CACHE_DIR=" + cache + " ");
+  EXPECT_EQ(ref.code, 1) << ref.output;
+  EXPECT_NE(ref.output.find("= 8, want 0"), std::string::npos) << ref.output;
+  EXPECT_NE(ref.output.find("registry.invalid/models/affine:1"), std::string::npos) << ref.output;
 }
 
 TEST(NnCli, SizeBoundsAreOptions) {

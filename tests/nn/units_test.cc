@@ -67,14 +67,16 @@ TEST(NnSpecs, SplitAndAdd) {
   EXPECT_FALSE(IsModelName(".hidden"));
   EXPECT_FALSE(IsModelName("a/b"));
   EXPECT_FALSE(IsModelName(""));
+  EXPECT_FALSE(IsModelName("-x"));
+  EXPECT_FALSE(IsModelName(std::string(101, 'a')));
   Host host;
   EXPECT_FALSE(host.models().Add("noequals"));
   EXPECT_FALSE(host.models().Add("=/x"));
   EXPECT_FALSE(host.models().Add("a="));
   EXPECT_NE(host.models().Add("a=ghcr.io/acme/model:1").error().message.find("not supported yet"), std::string::npos);
   HostConfig with_resolver;
-  with_resolver.resolve_ref = [](const std::string& ref) -> Result<std::string> {
-    return Error{"cannot pull " + ref};
+  with_resolver.resolve_ref = [](const std::string& name, const std::string& ref) -> Result<std::string> {
+    return Error{"cannot pull " + name + "=" + ref};
   };
   Host resolving(with_resolver);
   EXPECT_TRUE(resolving.models().Add("a=ghcr.io/acme/model:1"));  // resolved on first use
