@@ -70,7 +70,10 @@ class ComfyUiEngine final : public Engine {
     Json entry;
     while (true) {
       http::Response h = Send("GET", "/history/" + base::PercentEncode(prompt_id), "", ctx);
-      if (h.error || h.status != 200) return Failed(h, "GET /history");
+      if (h.error || h.status != 200) {  // the deadline may have passed during the poll itself
+        Forget(prompt_id);
+        return Failed(h, "GET /history");
+      }
       Json history = wasmq::json::Parse(h.body);
       if (history.is_object() && history.contains(prompt_id) && history[prompt_id].is_object()) {
         entry = history[prompt_id];
