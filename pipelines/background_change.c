@@ -1,5 +1,5 @@
-// background_change.c — the BACKGROUND_CHANGE pipeline: keeps the source image's foreground and puts a new
-// background behind it.
+// background_change.c — the BACKGROUND_CHANGE pipeline: keeps the source image's foreground (the people in
+// a photo) and puts a new background behind it.
 //
 // config (all optional except one background):
 //   background_image     uploaded file id (→ /in/background_image.<ext>), scaled to cover the source
@@ -7,18 +7,29 @@
 //   background_gradient  {"from": colour, "to": colour, "angle": degrees (CSS: 0 = to top, 90 = to
 //                        right, default 180 = to bottom)}
 //   mask_image           uploaded file id: the foreground matte (alpha channel, else grey; white = keep)
+//   model                the segmentation model, by the name the host knows it (default "isnet"); its
+//                        square input size is the trailing "-NNN" of the name ("isnet-1024"), 640 without
+//   matte                "auto" (default: the model, else the estimate), "model" (MODEL_UNAVAILABLE
+//                        without it) or "estimate" (never ask for a model)
+//   output_mask          true: also write the matte as /out/mask.png (8-bit grey, white = foreground)
 //   tolerance            1..20 (default 3): how many standard deviations from a border colour still count
 //                        as background when the matte is estimated
 //   feather              0..200 px (default 2): softening of the matte's edge
 //   output_format, quality
 //   engine               an engine name: hand the whole job to that engine instead (common/engine.h)
 //
-// Without a mask the foreground is estimated: the border of the picture is assumed to be background;
+// The matte comes from, in order: mask_image when given; the segmentation model through WASI-NN (ISNet,
+// common/nn.h; the matte refined at the model's resolution and applied at full resolution, common/matte.h);
+// when the host has no such model, an estimate from the picture alone, reported as "matte": "estimated"
+// with the reason in "matte_note":
+//
+// The estimate assumes the border of the picture is background;
 // its colours are clustered (k-means), each cluster gets a per-channel spread, and a pixel's distance to
 // the nearest cluster (in standard deviations) gives a foreground score. The score is smoothed, pulled
 // into a narrow threshold band, and background-like regions not connected to the border are put back into
 // the foreground (a shirt the colour of the wall stays). The matte is then feathered and used to composite.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +37,16 @@
 #include "common/engine.h"
 #include "common/filter.h"
 #include "common/image.h"
+#include "common/matte.h"
+#include "common/nn.h"
 #include "common/task.h"
 #include "wasmq.h"
 
 enum { kMaxClusters = 4, kMaxSamples = 20000, kKMeansRounds = 10 };
+// The input size of a model named without a trailing -NNN ("isnet"). 640: the smallest ISNet input that keeps
+// every person of the test photos whole (320 and 512 lose the blurred man in basketball1.png; see
+// docs/benchmarks.md); the models cache must install `isnet` at this size.
+enum { kDefaultModelSize = 640 };
 
 typedef struct {
   float mean[3];
@@ -103,7 +120,9 @@ static void make_background(const wq_task* t, const background_spec* spec, int w
     fill_gradient(bg, spec);
     return;
   }
-  for (size_t i = 0; i < (size_t)w * h; ++i) memcpy(bg->px + i * 3, spec->color, 3);
+  // One row pixel by pixel, then whole rows: under the interpreter a call per pixel costs ~0.3 s at 1024².
+  for (int x = 0; x < w; ++x) memcpy(bg->px + (size_t)x * 3, spec->color, 3);
+  for (int y = 1; y < h; ++y) memcpy(bg->px + (size_t)y * w * 3, bg->px, (size_t)w * 3);
 }
 
 // ---- the matte ----------------------------------------------------------------------------------------
@@ -313,6 +332,29 @@ static double composite(wq_image* src, const wq_image* bg, float* hard, int feat
 
 // ---- the pipeline -------------------------------------------------------------------------------------
 
+// The model's matte in *m (1), or 0 with the reason in `why` (the caller falls back to the estimate).
+static int model_matte(const wq_image* src, const char* model, int feather, wq_matte* m, char* why, size_t why_cap) {
+  int size = wq_nn_model_size(model, kDefaultModelSize);
+  if (!size) wq_failf("INVALID_CONFIG", "config.model \"%s\" names an input size outside 32..4096", model);
+  wq_step(25, "segmenting with %s (%dx%d)", model, size, size);
+  float* prob = wq_nn_segment(model, src, size, why, why_cap);
+  if (!prob) return 0;
+  wq_step(55, "refining the matte");
+  wq_matte_build(m, src, prob, size, feather);
+  free(prob);
+  return 1;
+}
+
+// The estimate's or the mask's matte as 8-bit grey, for /out/mask.png.
+static void write_float_mask(const float* alpha, int w, int h) {
+  size_t n = (size_t)w * h;
+  uint8_t* alpha8 = malloc(n ? n : 1);
+  if (!alpha8) wq_failf("OUT_OF_MEMORY", "no memory for the mask");
+  for (size_t i = 0; i < n; ++i) alpha8[i] = wq_clamp_u8(alpha[i] * 255.0f);
+  wq_matte_write_png("mask.png", alpha8, w, h);
+  free(alpha8);
+}
+
 int main(void) {
   wq_task t;
   wq_task_begin(&t);
@@ -324,6 +366,12 @@ int main(void) {
   background_spec spec = read_background_spec(&t);
   int feather = wq_cfg_int(&t, "feather", 2, 0, 200);
   float tolerance = (float)wq_cfg_number(&t, "tolerance", 3.0, 1.0, 20.0);
+  static const char* const kMatteChoices[] = {"auto", "model", "estimate", NULL};
+  enum { MATTE_AUTO, MATTE_MODEL, MATTE_ESTIMATE };
+  int matte_choice = wq_cfg_choice(&t, "matte", kMatteChoices, MATTE_AUTO);
+  const char* model = wq_cfg_string(&t, "model", "isnet");
+  if (!*model || strlen(model) > 128) wq_failf("INVALID_CONFIG", "config.model must be a model name (1..128 bytes)");
+  int output_mask = wq_cfg_bool(&t, "output_mask", 0);
   int use_mask = wq_cfg_has(&t, "mask_image");
   if (use_mask) wq_cfg_string(&t, "mask_image", NULL);
 
@@ -336,12 +384,43 @@ int main(void) {
   wq_image bg;
   make_background(&t, &spec, w, h, &bg);
 
-  wq_step(25, use_mask ? "reading the mask" : "modelling the border colours");
   int clusters = 0;
-  float* alpha = use_mask ? matte_from_mask(&t, w, h) : estimate_matte(&src, tolerance, &clusters);
+  char note[256] = "";
+  wq_matte matte;
+  int from_model = 0;
+  float* alpha = NULL;
+  const char* source = "mask";
+  if (use_mask) {
+    wq_step(25, "reading the mask");
+    alpha = matte_from_mask(&t, w, h);
+  } else if (matte_choice != MATTE_ESTIMATE) {
+    from_model = model_matte(&src, model, feather, &matte, note, sizeof note);
+    if (!from_model && matte_choice == MATTE_MODEL) wq_failf("MODEL_UNAVAILABLE", "%s", note);
+  } else {
+    snprintf(note, sizeof note, "config.matte is \"estimate\"");
+  }
+  if (!use_mask && !from_model) {
+    wq_step(25, "modelling the border colours");
+    alpha = estimate_matte(&src, tolerance, &clusters);
+  }
+  if (from_model) source = "model";
+  else if (!use_mask) source = "estimated";
 
-  wq_step(65, "feathering the edges");
-  double coverage = composite(&src, &bg, alpha, feather);
+  double coverage;
+  int holes_filled = from_model ? matte.holes_filled : 0;
+  if (from_model) {
+    wq_step(65, "compositing");
+    uint8_t* alpha8 = output_mask ? malloc((size_t)w * h) : NULL;
+    if (output_mask && !alpha8) wq_failf("OUT_OF_MEMORY", "no memory for the mask");
+    coverage = wq_matte_apply(&matte, &src, &bg, alpha8);
+    wq_matte_free(&matte);
+    if (alpha8) wq_matte_write_png("mask.png", alpha8, w, h);
+    free(alpha8);
+  } else {
+    if (output_mask) write_float_mask(alpha, w, h);
+    wq_step(65, "feathering the edges");
+    coverage = composite(&src, &bg, alpha, feather);  // frees alpha
+  }
   wq_image_free(&bg);
 
   wq_step(85, "encoding the result");
@@ -349,8 +428,17 @@ int main(void) {
   static const char* const kKinds[] = {"image", "color", "gradient"};
   wq_summary_begin(&t, name, &src);
   wq_summary_string("background", kKinds[spec.kind]);
-  wq_summary_string("matte", use_mask ? "mask" : "estimated");
-  if (!use_mask) wq_summary_int("border_colors", clusters);
+  wq_summary_string("matte", source);
+  if (strcmp(source, "model") == 0) {
+    wq_summary_string("model", model);
+    wq_summary_int("model_size", wq_nn_model_size(model, kDefaultModelSize));
+    wq_summary_int("holes_filled", holes_filled);
+  }
+  if (strcmp(source, "estimated") == 0) {
+    wq_summary_int("border_colors", clusters);
+    wq_summary_string("matte_note", note);
+  }
+  if (output_mask) wq_summary_string("mask", "mask.png");
   wq_summary_number("foreground_fraction", coverage / ((double)w * h));
   wq_summary_end();
   wq_step(100, "done");

@@ -4,6 +4,12 @@
 //   native   the same C compiled by the host compiler (-O2), as a process (pipeline_<name>)
 //   node     the same .wasm under node's V8 with node:wasi (node_pipeline.mjs), compiled once
 // Median wall time of RUNS runs each (default 5); ratios wasmq/native and wasmq/node.
+// Then, when WASMQ_BENCH_ISNET names an ISNet ONNX file (of input size WASMQ_BENCH_ISNET_SIZE, default 640,
+// the size `isnet` stands for) and WASMQ_BENCH_PHOTO a photo: BACKGROUND_CHANGE with the model on that
+// photo resized to 1024×1024 (teal background), wasmq + WASI-NN against native (the same model through
+// OpenCV's DNN, pipelines/native/wasi_nn_opencv.cc). Both keep the graph loaded as a worker does: wasmq's
+// host loads it once (a warm-up run before timing), and the native column subtracts the load the native
+// process does on every run (it reports it: WASMQ_NN_TIMING=1).
 //   pipelines_bench NATIVE_DIR WASM_DIR NODE_SCRIPT [RUNS]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -21,10 +27,20 @@
 #include <vector>
 
 #include "builtin_pipelines.h"
+#ifdef WASMQ_BENCH_WASI_NN
+#include "nn/nn.h"
+#endif
 #include "worker/registry.h"
 #include "worker/runner.h"
 
-extern "C" int stbi_write_png(const char* filename, int w, int h, int comp, const void* data, int stride_in_bytes);
+extern "C" {
+int stbi_write_png(const char* filename, int w, int h, int comp, const void* data, int stride_in_bytes);
+unsigned char* stbi_load(const char* filename, int* x, int* y, int* comp, int req_comp);
+void stbi_image_free(void* retval_from_stbi_load);
+int stbir_resize_uint8(const unsigned char* input_pixels, int input_w, int input_h, int input_stride_in_bytes,
+                       unsigned char* output_pixels, int output_w, int output_h, int output_stride_in_bytes,
+                       int num_channels);
+}
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -99,11 +115,12 @@ std::vector<double> RunWasmq(const wasmq::worker::PipelineRegistry& reg, const C
 }
 
 int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& stdin_path,
-          const std::string& stdout_path) {
+          const std::string& stdout_path, const std::string& stderr_path = "") {
   pid_t pid = fork();
   if (pid == 0) {
     int in = open(stdin_path.c_str(), O_RDONLY), out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(in, 0), dup2(out, 1);
+    if (!stderr_path.empty()) dup2(open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
     for (const std::string& e : env) putenv(strdup(e.c_str()));
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -156,6 +173,85 @@ std::vector<double> RunNode(const std::string& script, const std::string& wasm, 
   return ms;
 }
 
+// The photo resized to n×n (a real picture for the model: a synthetic disk says nothing about a matte).
+bool WritePhoto(const std::string& from, const std::string& to, int n) {
+  int w = 0, h = 0, comp = 0;
+  unsigned char* px = stbi_load(from.c_str(), &w, &h, &comp, 3);
+  if (!px) return false;
+  std::vector<uint8_t> out(size_t(n) * n * 3);
+  bool ok = stbir_resize_uint8(px, w, h, 0, out.data(), n, n, 0, 3) && stbi_write_png(to.c_str(), n, n, 3, out.data(), n * 3);
+  stbi_image_free(px);
+  return ok;
+}
+
+// The last "nn_timing KIND MS" line of the native shim's stderr.
+double NnTiming(const fs::path& stderr_file, const std::string& kind) {
+  std::ifstream f(stderr_file);
+  std::string line;
+  double ms = 0;
+  while (std::getline(f, line))
+    if (line.rfind("nn_timing " + kind + " ", 0) == 0) ms = std::atof(line.c_str() + 11 + kind.size());
+  return ms;
+}
+
+void BenchModel(const wasmq::worker::PipelineRegistry& registry, const std::string& native_dir, const fs::path& tmp,
+                int runs) {
+  const char* model = std::getenv("WASMQ_BENCH_ISNET");
+  const char* photo = std::getenv("WASMQ_BENCH_PHOTO");
+  if (!model || !*model || !photo || !*photo) {
+    std::printf("\nBACKGROUND_CHANGE with the model: skipped (set WASMQ_BENCH_ISNET and WASMQ_BENCH_PHOTO)\n");
+    return;
+  }
+  const char* size_env = std::getenv("WASMQ_BENCH_ISNET_SIZE");
+  std::string size = size_env && *size_env ? size_env : "640";
+  std::string name = size == "640" ? "isnet" : "isnet-" + size;
+  fs::path in = tmp / "in-model", out = tmp / "out";
+  fs::create_directories(in);
+  if (!WritePhoto(photo, (in / "source.png").string(), 1024)) {
+    std::fprintf(stderr, "cannot read %s\n", photo);
+    std::exit(1);
+  }
+  Case c{"BACKGROUND_CHANGE", "background_change", R"({"background_color":"teal","model":")" + name + R"("})"};
+  fs::path task = tmp / "task-model.json", err = tmp / "stderr";
+  std::ofstream(task) << TaskJson(c);
+  std::vector<double> wall, loaded, compute;
+  for (int i = 0; i < runs; ++i) {
+    EmptyDir(out);
+    auto t0 = Clock::now();
+    int rc = Spawn({native_dir + "/pipeline_background_change"},
+                   {"WASMQ_IN_DIR=" + in.string(), "WASMQ_OUT_DIR=" + out.string(), "WASMQ_QUIET=1", "WASMQ_NN_TIMING=1",
+                    "WASMQ_NN_MODEL=" + name + "=" + model},
+                   task.string(), (tmp / "summary.json").string(), err.string());
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::ifstream summary(tmp / "summary.json");
+    std::stringstream ss;
+    ss << summary.rdbuf();
+    if (rc != 0 || ss.str().find("\"matte\":\"model\"") == std::string::npos) {
+      std::fprintf(stderr, "BACKGROUND_CHANGE with %s failed natively (exit %d): %s\n", model, rc, ss.str().c_str());
+      std::exit(1);
+    }
+    wall.push_back(ms);
+    loaded.push_back(ms - NnTiming(err, "load"));
+    compute.push_back(NnTiming(err, "compute"));
+  }
+  double w = NAN;
+#ifdef WASMQ_BENCH_WASI_NN
+  (void)wasmq::nn::DefaultHost().models().Add(name + "=" + model);
+  (void)RunWasmq(registry, c, in, out, 1);  // loads the graph into the host, as a worker's first task does
+  w = Median(RunWasmq(registry, c, in, out, runs));
+#else
+  (void)registry;
+#endif
+  double n = Median(loaded);
+  std::printf("\nBACKGROUND_CHANGE with the model %s (input %s) on %s resized to 1024x1024, teal:\n", name.c_str(),
+              size.c_str(), fs::path(photo).filename().c_str());
+  std::printf("%-26s %10s %12s %16s %14s %12s\n", "", "wasmq ms", "native ms", "native+load ms", "compute ms",
+              "wasmq/native");
+  std::printf("%-26s %10.1f %12.1f %16.1f %14.1f %11.3fx\n", "BACKGROUND_CHANGE+isnet", w, n, Median(wall),
+              Median(compute), w / n);
+  if (std::isnan(w)) std::printf("(wasmq: n/a, this build has no WASI-NN host)\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,7 +269,8 @@ int main(int argc, char** argv) {
   WriteImage((in / "reference_image.png").string(), 2);
 
   const std::vector<Case> cases = {
-      {"BACKGROUND_CHANGE", "background_change", R"({"background_gradient":{"from":"navy","to":"gold"},"feather":3})"},
+      {"BACKGROUND_CHANGE", "background_change",
+       R"({"background_gradient":{"from":"navy","to":"gold"},"feather":3,"matte":"estimate"})"},
       {"POSE_CHANGE", "pose_change", R"({"rotate":17,"scale":0.9,"flip":"horizontal"})"},
       {"HEAD_SWAP", "head_swap",
        R"({"reference_image":"img_ref","source_box":{"x":300,"y":250,"w":420,"h":460},"reference_box":{"x":250,"y":200,"w":520,"h":560}})"},
@@ -194,6 +291,7 @@ int main(int argc, char** argv) {
     std::printf("%-18s %10.1f %10.1f %10.1f %13.2fx %11.2fx\n", c.mode.c_str(), w, n, v, w / n, w / v);
     std::fflush(stdout);
   }
+  BenchModel(registry, native_dir, tmp, runs);
   fs::remove_all(tmp);
   return 0;
 }

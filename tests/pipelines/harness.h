@@ -194,6 +194,8 @@ class PipelineRun {
     std::ofstream(dir_.path() / "in" / name, std::ios::binary) << bytes;
   }
   void InputPng(const std::string& stem, const Image& img) { Input(stem + ".png", EncodePng(img)); }
+  // A file the last run left in /out besides the result (e.g. BACKGROUND_CHANGE's mask.png).
+  std::filesystem::path OutFile(const std::string& name) const { return dir_.path() / "out" / name; }
 
   std::string TaskJson(const Json& config, const std::string& source_image = "img_source") const {
     Json task = {{"task_id", "task_test"}, {"mode", mode_}, {"status", "processing"}, {"attempt", 1},
