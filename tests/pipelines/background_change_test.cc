@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "../require_tool.h"
+#include "../photos/photos.h"
 #include "harness.h"
 #ifdef WASMQ_TEST_WASI_NN
 #include "nn/nn.h"
@@ -15,6 +16,9 @@
 
 namespace wasmq::pipelines::testing {
 namespace {
+
+using wasmq::testing::Photo;
+using wasmq::testing::PhotosDir;
 
 constexpr Rgb kRed{220, 30, 30}, kGreen{30, 180, 40}, kBlue{0, 0, 255};
 
@@ -302,17 +306,6 @@ double FractionWhere(const Image& img, const Grid& where, const std::function<bo
 
 bool Near(Rgb a, Rgb b, int tolerance) {
   return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance && std::abs(a.b - b.b) <= tolerance;
-}
-
-// The photos (tests/photos/fetch fills the folder when it is missing); "" when they cannot be had.
-std::string PhotosDir() {
-  static const std::string dir = [] {
-    std::string d = WASMQ_PHOTOS_DIR;
-    if (!std::filesystem::exists(d + "/messi5.jpg"))
-      (void)std::system(("'" + std::string(WASMQ_PHOTOS_FETCH) + "' '" + d + "' >/dev/null 2>&1").c_str());
-    return std::filesystem::exists(d + "/messi5.jpg") && std::filesystem::exists(d + "/astronaut.png") ? d : "";
-  }();
-  return dir;
 }
 
 // The ONNX file of isnet-<size>: WASMQ_NN_MODEL_DIR, the build's WASMQ_ISNET_DIR, else the models cache

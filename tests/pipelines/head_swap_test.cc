@@ -10,10 +10,14 @@
 
 #include "../require_tool.h"
 #include "common/warp.h"
+#include "../photos/photos.h"
 #include "harness.h"
 
 namespace wasmq::pipelines::testing {
 namespace {
+
+using wasmq::testing::Photo;
+using wasmq::testing::PhotosDir;
 
 // Source: a warm gradient scene. Reference: a blue/yellow checkerboard "head" on grey.
 Image Scene(int w, int h) {
@@ -297,18 +301,6 @@ TEST(HeadSwap, NativeBuildWithTheFacesStub) {
 }
 
 // ---- real photos, the landmark method ------------------------------------------------------------------
-
-// A photo's bytes, fetched once (tests/photos/fetch) into WASMQ_PHOTOS_DIR when missing; "" without them.
-std::string Photo(const std::string& name) {
-  const std::filesystem::path path = std::filesystem::path(WASMQ_PHOTOS_DIR) / name;
-  static bool tried = false;  // one attempt per test binary: it downloads from Debian's mirror
-  if (!std::filesystem::exists(path) && !tried) {
-    tried = true;
-    std::string cmd = std::string("'") + WASMQ_PHOTOS_FETCH + "' '" + WASMQ_PHOTOS_DIR + "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return "";
-  }
-  return std::filesystem::exists(path) ? Slurp(path) : "";
-}
 
 // The built-in engines, for the whole binary: face-landmarks reads its 100 MB model once.
 const engines::EngineRegistry* RealEngines() {

@@ -17,20 +17,12 @@ extern "C" {
 #include "common/png_write.h"
 }
 #include "../require_tool.h"
+#include "../photos/photos.h"
 #include "harness.h"
 
 namespace {
 
-using wasmq::pipelines::testing::Slurp;
-
-std::string PhotoBytes(const std::string& name) {
-  const std::filesystem::path path = std::filesystem::path(WASMQ_PHOTOS_DIR) / name;
-  if (!std::filesystem::exists(path)) {
-    std::string cmd = std::string("'") + WASMQ_PHOTOS_FETCH + "' '" + WASMQ_PHOTOS_DIR + "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return "";
-  }
-  return std::filesystem::exists(path) ? Slurp(path) : "";
-}
+using wasmq::testing::Photo;
 
 struct Encoded {
   uint8_t* data = nullptr;
@@ -120,7 +112,7 @@ TEST(PngWrite, GradientsRunsAndAStrideRoundTrip) {
 
 TEST(PngWrite, RealPhotosRoundTripNoLargerThanRaw) {
   for (const char* name : {"messi5.jpg", "astronaut.png", "basketball1.png"}) {
-    const std::string bytes = PhotoBytes(name);
+    const std::string bytes = Photo(name);
     WASMQ_REQUIRE(!bytes.empty(), "no photos (tests/photos/fetch " WASMQ_PHOTOS_DIR ")");
     wq_image img{};
     const char* reason = nullptr;
