@@ -12,6 +12,7 @@
 // Shared options: --cache-dir (default $WASMQ_CACHE_DIR or ~/.cache/wasmq); push/pull also --insecure,
 // --k8s-secret, --docker-config as `wasmq pull`. Exit codes: 0 ok, 1 failed (the message says why), 2 usage.
 #include "cli/models.h"
+#include "cli/registry_flags.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -371,36 +372,6 @@ void AddAdd(CLI::App* models, const std::shared_ptr<std::string>& dir, int* exit
 
 // ------------------------------------------------------------------------------------------ push / pull
 
-struct RegistryFlags {
-  bool insecure = false;
-  std::string k8s_secret;
-  std::string docker_config;
-};
-
-void AddRegistryFlags(CLI::App* cmd, RegistryFlags* f) {
-  cmd->add_flag("--insecure", f->insecure, "talk plain HTTP to this registry (loopback always is)");
-  cmd->add_option("--k8s-secret", f->k8s_secret, "a kubernetes.io/dockerconfigjson secret file (YAML or JSON)");
-  cmd->add_option("--docker-config", f->docker_config, "docker config.json (default $DOCKER_CONFIG or ~/.docker)");
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-oci::ClientOptions ClientOptionsFor(const RegistryFlags& f, const std::string& ref) {
-  oci::ClientOptions o;
-  o.credentials.k8s_secret = f.k8s_secret;
-  o.credentials.docker_config = f.docker_config;
-  if (const char* env = std::getenv("WASMQ_INSECURE_REGISTRIES")) o.insecure_registries = SplitComma(env);
-  if (f.insecure)
-    if (auto r = oci::ParseRepository(ref)) o.insecure_registries.push_back(r->registry);
-  return o;
-}
 
 int FailOci(const std::string& cmd, const oci::Error& e) {
   std::cerr << "wasmq models " << cmd << ": " << oci::KindName(e.kind) << ": " << e.message << "\n";
@@ -472,7 +443,7 @@ void AddPush(CLI::App* models, const std::shared_ptr<std::string>& dir, int* exi
     if (!source->empty()) m.source = *source;
     if (!license->empty()) m.license = *license;
     oci::ArtifactPushOptions o;
-    o.client = ClientOptionsFor(*f, *ref);
+    o.client = RegistryClientOptionsForRef(*f, *ref);
     o.artifact_type = std::string(oci::media::kModelArtifact);
     o.layer_media_type = m.media_type.empty() ? "application/octet-stream" : m.media_type;
     o.title = fs::path(m.path).filename().string();
@@ -506,7 +477,7 @@ void AddPull(CLI::App* models, const std::shared_ptr<std::string>& dir, int* exi
   AddRegistryFlags(cmd, f.get());
   cmd->callback([=] {
     oci::ArtifactPullOptions o = ModelPullOptions();
-    o.client = ClientOptionsFor(*f, *ref);
+    o.client = RegistryClientOptionsForRef(*f, *ref);
     o.cache_dir = CacheDirOr(*dir);
     const char* env_offline = std::getenv("WASMQ_OFFLINE");
     o.offline = *offline || (env_offline && std::string(env_offline) == "on");
@@ -653,7 +624,7 @@ std::optional<ModelRecord> ResolveModelSpec(const std::string& spec, std::string
   }
   oci::ArtifactPullOptions o = ModelPullOptions();
   o.cache_dir = cache_dir;
-  if (const char* env = std::getenv("WASMQ_INSECURE_REGISTRIES")) o.client.insecure_registries = SplitComma(env);
+  o.client.insecure_registries = InsecureRegistriesFromEnv();
   const char* offline = std::getenv("WASMQ_OFFLINE");
   o.offline = offline && std::string(offline) == "on";
   auto r = oci::PullArtifact(target, o);

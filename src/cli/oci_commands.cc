@@ -27,41 +27,23 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/registry_flags.h"
 #include "oci/oci.h"
 
 namespace wasmq::cli {
 namespace {
 
-struct OciFlags {
+struct OciFlags : RegistryFlags {
   std::string cache_dir;
-  bool insecure = false;
-  std::string k8s_secret;
-  std::string docker_config;
 };
 
 void AddOciFlags(CLI::App* cmd, OciFlags* f) {
   cmd->add_option("--cache-dir", f->cache_dir, "cache directory (default $WASMQ_CACHE_DIR or ~/.cache/wasmq)");
-  cmd->add_flag("--insecure", f->insecure, "talk plain HTTP to this registry (loopback always is)");
-  cmd->add_option("--k8s-secret", f->k8s_secret, "a kubernetes.io/dockerconfigjson secret file (YAML or JSON)");
-  cmd->add_option("--docker-config", f->docker_config, "docker config.json (default $DOCKER_CONFIG or ~/.docker)");
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
+  AddRegistryFlags(cmd, f);
 }
 
 oci::ClientOptions MakeClientOptions(const OciFlags& f, const std::string& registry) {
-  oci::ClientOptions o;
-  o.credentials.k8s_secret = f.k8s_secret;
-  o.credentials.docker_config = f.docker_config;
-  if (const char* env = std::getenv("WASMQ_INSECURE_REGISTRIES")) o.insecure_registries = SplitComma(env);
-  if (f.insecure) o.insecure_registries.push_back(registry);
-  return o;
+  return RegistryClientOptions(f, registry);
 }
 
 std::string HumanSize(int64_t n) {
@@ -446,7 +428,7 @@ std::optional<std::string> PullModuleForRun(const std::string& arg, std::string*
   if (ref == arg && (ref.find('/') == std::string::npos && ref.find(':') == std::string::npos)) return std::nullopt;
   oci::PullOptions o;
   o.client.progress = ProgressBar();
-  if (const char* env = std::getenv("WASMQ_INSECURE_REGISTRIES")) o.client.insecure_registries = SplitComma(env);
+  o.client.insecure_registries = InsecureRegistriesFromEnv();
   const char* offline = std::getenv("WASMQ_OFFLINE");
   o.offline = offline && std::string(offline) == "on";
   auto r = oci::Pull(ref, o);

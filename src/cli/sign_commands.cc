@@ -29,40 +29,13 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/registry_flags.h"
 #include "oci/oci.h"
 #include "sign/sign.h"
 
 namespace wasmq::cli {
 namespace {
 
-struct RegistryFlags {
-  bool insecure = false;
-  std::string k8s_secret;
-  std::string docker_config;
-};
-
-void AddRegistryFlags(CLI::App* cmd, RegistryFlags* f) {
-  cmd->add_flag("--insecure", f->insecure, "talk plain HTTP to this registry (loopback always is)");
-  cmd->add_option("--k8s-secret", f->k8s_secret,
-                  "a kubernetes.io/dockerconfigjson secret file (YAML or JSON)");
-  cmd->add_option("--docker-config", f->docker_config,
-                  "docker config.json (default $DOCKER_CONFIG or ~/.docker)");
-}
-
-oci::ClientOptions ClientOptionsFor(const RegistryFlags& f, const std::string& ref) {
-  oci::ClientOptions o;
-  o.credentials.k8s_secret = f.k8s_secret;
-  o.credentials.docker_config = f.docker_config;
-  if (const char* env = std::getenv("WASMQ_INSECURE_REGISTRIES")) {
-    std::stringstream in(env);
-    std::string item;
-    while (std::getline(in, item, ','))
-      if (!item.empty()) o.insecure_registries.push_back(item);
-  }
-  if (f.insecure)
-    if (auto r = oci::ParseRepository(ref)) o.insecure_registries.push_back(r->registry);
-  return o;
-}
 
 std::optional<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -239,7 +212,7 @@ void AddSign(CLI::App& app, int* exit_code) {
       return;
     }
     sign::SignOptions o;
-    o.client = ClientOptionsFor(*f, *ref);
+    o.client = RegistryClientOptionsForRef(*f, *ref);
     o.legacy = *legacy;
     auto r = sign::SignImage(*ref, *key, o);
     if (!r) {
@@ -279,7 +252,7 @@ void AddVerify(CLI::App& app, int* exit_code) {
       }
       keys.push_back(std::move(*k));
     }
-    auto r = sign::VerifyImage(*ref, keys, ClientOptionsFor(*f, *ref));
+    auto r = sign::VerifyImage(*ref, keys, RegistryClientOptionsForRef(*f, *ref));
     if (!r) {
       *exit_code = Fail("verify", r.error());
       return;
@@ -301,7 +274,7 @@ int CheckRunTrust(const std::string& policy_file, const std::string& module, boo
   }
   RegistryFlags f;
   if (const char* s = std::getenv("WASMQ_K8S_SECRET")) f.k8s_secret = s;
-  auto d = sign::CheckModuleTrust(*policy, module, is_file, ClientOptionsFor(f, module));
+  auto d = sign::CheckModuleTrust(*policy, module, is_file, RegistryClientOptionsForRef(f, module));
   if (!d) {
     *error = "module untrusted: " + module + ": " + std::string(sign::TrustFailureName(d.error().kind)) +
              ": " + d.error().message;
