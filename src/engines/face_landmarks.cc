@@ -13,7 +13,8 @@
 // dlib's detector window is 80 px: to find faces of min_size px the image is scanned enlarged by
 // 80 / min_size, but never at more than scan_pixels pixels, which bounds the time (the scan costs about
 // 0.2 s per megapixel here). So a photo up to 640×480 is scanned at 2× and its 40 px faces are found; a
-// 1024×1024 one is scanned at about its own size and its faces from about 75 px on are.
+// 1024×1024 one is scanned at about its own size and its faces from about 75 px on are, and when that scan
+// finds none it is scanned again enlarged for min_size (at most kRescanPixels: 8 MP, about 1.6 s).
 #include <dlfcn.h>
 #include <stb/stb_image.h>
 
@@ -32,6 +33,7 @@ namespace wasmq::engines {
 namespace {
 
 constexpr int64_t kMaxPixels = 50'000'000;  // refuse larger images
+constexpr int64_t kRescanPixels = 8'000'000;  // the second scan's budget when the first found no face
 
 // The module and the detector + predictor from it, loaded once.
 struct Landmarker {
@@ -115,6 +117,15 @@ class FaceLandmarksEngine final : public Engine {
       if (!landmarker_.handle) return Failure(Status::Failed, landmarker_.error);
       found = landmarker_.detect(landmarker_.handle, gray.get(), width, height, width, static_cast<int32_t>(min_size),
                                  scan_pixels, faces.data(), static_cast<int32_t>(faces.size()), err, sizeof err);
+      // Nothing found where the budget kept the scan from enlarging as far as min_size asks: once more at
+      // the full enlargement (up to kRescanPixels), so small faces in a large photo are found and
+      // NO_FACE_FOUND means none; the usual photo, whose face the first scan sees, pays once.
+      const double enlarge = 80.0 / double(min_size);
+      const auto wanted = static_cast<int64_t>(double(width) * height * std::max(1.0, enlarge * enlarge));
+      if (found == 0 && wanted > scan_pixels && !ctx.Expired())
+        found = landmarker_.detect(landmarker_.handle, gray.get(), width, height, width,
+                                   static_cast<int32_t>(min_size), std::min(wanted, kRescanPixels), faces.data(),
+                                   static_cast<int32_t>(faces.size()), err, sizeof err);
     }
     if (found < 0) return Failure(Status::Failed, std::string("face landmark detection failed: ") + err);
     faces.resize(std::min<size_t>(faces.size(), static_cast<size_t>(found)));

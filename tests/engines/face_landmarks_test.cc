@@ -92,6 +92,19 @@ TEST(FaceLandmarks, SmallFacesNeedTheEnlargement) {
   EXPECT_EQ(Json::parse(small.json)["faces"].size(), 0u) << small.json;
 }
 
+TEST(FaceLandmarks, ASmallFaceBeyondTheScanBudgetIsFoundByASecondScan) {
+  // messi5's 36 px face with a budget of its own size: the first scan (1x, 80 px windows) misses it; the
+  // second, enlarged 2x as min_size 40 asks, finds it where it is.
+  std::string bytes = Photo("messi5.jpg");
+  WASMQ_REQUIRE(!bytes.empty(), "no messi5.jpg (tests/photos/fetch " WASMQ_PHOTOS_DIR ")");
+  Response r = Builtins().Call("face-landmarks", {R"({"scan_pixels": 187416})", bytes});
+  ASSERT_EQ(r.status, Status::Ok) << r.message;
+  Json j = Json::parse(r.json);
+  ASSERT_EQ(j["faces"].size(), 1u) << r.json;
+  EXPECT_NEAR(j["faces"][0]["box"]["x"].get<int>(), 227, 6) << r.json;
+  EXPECT_NEAR(j["faces"][0]["box"]["y"].get<int>(), 95, 6) << r.json;
+}
+
 TEST(FaceLandmarks, PhotosWithoutPeopleHaveNoFaces) {
   for (const char* name : {"starry_night.jpg", "fruits.jpg"}) {
     std::string bytes = Photo(name);
