@@ -96,6 +96,10 @@ void RedisStore::SubscriberLoop() {
       auto r = (*c)->Command({"SUBSCRIBE", channel});
       if (r && (*r)->type == REDIS_REPLY_ARRAY) conn = std::move(*c);
     }
+    // Subscribed: whatever became ready while nobody listened is looked at again. Before EnsureSubscriber
+    // returns, so a waiter starting now counts this wake-up as already seen (its first claim follows it)
+    // instead of claiming once more for nothing.
+    if (conn) waiters_.NotifyReady();
     {
       base::MutexLock lock(sub_mu_);
       sub_first_try_done_ = true;
@@ -105,7 +109,6 @@ void RedisStore::SubscriberLoop() {
     sub_cv_.NotifyAll();
     if (conn) {
       failures = 0;
-      waiters_.NotifyReady();  // whatever became ready while nobody listened is looked at again
       conn->SetReadTimeout(std::nullopt);
       for (;;) {
         auto m = conn->Read();

@@ -43,8 +43,10 @@ Result<std::vector<Claimed>> ReadyWaiters::Dequeue(const DequeueRequest& req, co
                                                    EventHub& hub) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + req.wait;
-  Seen seen = Snapshot();
+  // The snapshot after prepare (the Redis store subscribes there, and wakes waiters once subscribed): what
+  // was notified before it is covered by the first claim below, which comes after it.
   if (source.prepare) source.prepare();
+  Seen seen = Snapshot();
   for (;;) {
     if (req.give_up && req.give_up()) return std::vector<Claimed>{};
     int64_t next_due = 0;
