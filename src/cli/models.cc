@@ -88,14 +88,6 @@ const KnownModel* FindKnown(const std::string& name) {
 
 std::string CacheDirOr(const std::string& dir) { return dir.empty() ? oci::Cache::DefaultDir() : dir; }
 
-std::string HumanSize(int64_t n) {
-  char buf[32];
-  if (n < 1024) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(n));
-  else if (n < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
-  return buf;
-}
-
 std::string Absolute(const std::string& path) {
   std::error_code ec;
   fs::path p = fs::absolute(path, ec);

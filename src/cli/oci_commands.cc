@@ -42,18 +42,6 @@ void AddOciFlags(CLI::App* cmd, OciFlags* f) {
   AddRegistryFlags(cmd, f);
 }
 
-oci::ClientOptions MakeClientOptions(const OciFlags& f, const std::string& registry) {
-  return RegistryClientOptions(f, registry);
-}
-
-std::string HumanSize(int64_t n) {
-  char buf[32];
-  if (n < 1024) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(n));
-  else if (n < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
-  return buf;
-}
-
 // Prints an oci::Error with what a user needs next. Never prints a secret: Error carries none.
 int Fail(const std::string& cmd, const oci::Error& e, const std::string& registry = {}) {
   std::cerr << "wasmq " << cmd << ": " << oci::KindName(e.kind);
@@ -99,7 +87,7 @@ void AddPull(CLI::App& app, int* exit_code) {
   AddOciFlags(cmd, f.get());
   cmd->callback([=] {
     oci::PullOptions o;
-    o.client = MakeClientOptions(*f, RegistryOf(*ref));
+    o.client = RegistryClientOptions(*f, RegistryOf(*ref));
     o.client.progress = ProgressBar();
     o.cache_dir = f->cache_dir;
     const char* env_offline = std::getenv("WASMQ_OFFLINE");
@@ -141,7 +129,7 @@ void AddPush(CLI::App& app, int* exit_code) {
   AddOciFlags(cmd, f.get());
   cmd->callback([=] {
     oci::PushOptions o;
-    o.client = MakeClientOptions(*f, RegistryOf(*ref));
+    o.client = RegistryClientOptions(*f, RegistryOf(*ref));
     if (*layout == "docker") {
       o.layout = oci::Layout::TarEntrypoint;
       o.docker_schema2 = true;
@@ -195,7 +183,7 @@ void AddInspect(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", *as_json, "print JSON");
   AddOciFlags(cmd, f.get());
   cmd->callback([=] {
-    auto r = oci::Inspect(*ref, MakeClientOptions(*f, RegistryOf(*ref)));
+    auto r = oci::Inspect(*ref, RegistryClientOptions(*f, RegistryOf(*ref)));
     if (!r) {
       *exit_code = Fail("inspect", r.error(), RegistryOf(*ref));
       return;
@@ -261,7 +249,7 @@ void AddTags(CLI::App& app, int* exit_code) {
       *exit_code = Fail("tags", ref.error());
       return;
     }
-    oci::Client client(MakeClientOptions(*f, ref->registry));
+    oci::Client client(RegistryClientOptions(*f, ref->registry));
     auto tags = client.ListTags(*ref);
     if (!tags) {
       *exit_code = Fail("tags", tags.error(), ref->registry);
@@ -324,7 +312,7 @@ void AddLogin(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
-    oci::ClientOptions o = MakeClientOptions(*f, reg);
+    oci::ClientOptions o = RegistryClientOptions(*f, reg);
     o.credential_override = oci::Credential{username, password, "", "command line"};
     oci::Client client(o);
     if (auto r = client.CheckLogin(reg); !r) {

@@ -1,6 +1,7 @@
 // File: src/cli/registry_flags.cc
 #include "cli/registry_flags.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -10,6 +11,14 @@ void AddRegistryFlags(CLI::App* cmd, RegistryFlags* f) {
   cmd->add_flag("--insecure", f->insecure, "talk plain HTTP to this registry (loopback always is)");
   cmd->add_option("--k8s-secret", f->k8s_secret, "a kubernetes.io/dockerconfigjson secret file (YAML or JSON)");
   cmd->add_option("--docker-config", f->docker_config, "docker config.json (default $DOCKER_CONFIG or ~/.docker)");
+}
+
+std::string HumanSize(int64_t n) {
+  char buf[32];
+  if (n < 1024) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(n));
+  else if (n < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
+  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  return buf;
 }
 
 std::vector<std::string> InsecureRegistriesFromEnv() {

@@ -2,10 +2,11 @@
 //
 // What every command that speaks to a registry shares (pull, push, inspect, tags, login, sign, verify,
 // models push/pull): the --insecure / --k8s-secret / --docker-config flags, and the client options they and
-// WASMQ_INSECURE_REGISTRIES make.
+// WASMQ_INSECURE_REGISTRIES make; and how their output writes a size.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ struct RegistryFlags {
 };
 
 void AddRegistryFlags(CLI::App* cmd, RegistryFlags* flags);
+
+// A blob's size for people: "512 B", "3.4 KiB", "167.9 MiB".
+std::string HumanSize(int64_t bytes);
+
+// A blob's size for people: "512 B", "3.4 KiB", "167.9 MiB".
+std::string HumanSize(int64_t bytes);
 
 // WASMQ_INSECURE_REGISTRIES: the registries spoken to over plain HTTP (comma-separated).
 std::vector<std::string> InsecureRegistriesFromEnv();
