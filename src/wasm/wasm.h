@@ -43,9 +43,15 @@ struct GlobalInst;
 struct InstanceImpl;
 class Thread;
 
+// Which tier runs a module's code. kNever: the interpreter only (instant start; the reference). kAlways:
+// every function is compiled to machine code before the module is returned. kAuto: the interpreter runs
+// a module until its compiled code is ready, compiling in the background.
+enum class CompileMode : uint8_t { kNever, kAuto, kAlways };
+
 // Limits applied to every store of an engine. A limit that is hit becomes a trap or an error, never a
 // host crash.
 struct EngineConfig {
+  CompileMode compile = CompileMode::kNever;
   uint64_t max_memory_bytes = kMaxPages * kPageSize;  // per memory; below the module's declared max
   uint32_t max_table_elements = 10'000'000;           // per table
   uint32_t max_call_depth = 20'000;                   // wasm frames; deeper traps "call stack exhausted"
