@@ -68,6 +68,7 @@ struct Options {
   std::vector<std::string> paths;
   bool verbose = false;
   bool quiet = false;
+  wasm::CompileMode compile = wasm::CompileMode::kNever;
 };
 
 struct Totals {
@@ -769,7 +770,7 @@ class ScriptRunner {
 
   fs::path json_path_;
   const Options& opts_;
-  wasm::Engine engine_;
+  wasm::Engine engine_{wasm::EngineConfig{.compile = opts_.compile}};
   wasm::Store store_{engine_};  // after engine_: constructed after it, destroyed before it
   std::vector<std::shared_ptr<const wasm::Module>> modules_;
   std::map<std::string, std::map<std::string, Extern>> registry_;  // import module name -> exports
@@ -852,6 +853,12 @@ void AddSpectestCommand(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_flag("-v,--verbose", opts->verbose, "Print each command as it runs");
   cmd->add_flag("--quiet", opts->quiet, "Print only failures and the summary line");
+  cmd->add_option("--compile", opts->compile,
+                  "Which tier runs the scripts' modules: never (the interpreter), always (every module compiled "
+                  "to machine code first) or auto")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::CompileMode>{
+          {"never", wasm::CompileMode::kNever}, {"auto", wasm::CompileMode::kAuto},
+          {"always", wasm::CompileMode::kAlways}}));
   cmd->callback([opts, exit_code] {
     Options o = *opts;
     if (o.verbose && o.quiet) o.quiet = false;
