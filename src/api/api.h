@@ -113,6 +113,8 @@ class ApiServer {
 
   // Observations from other parts for /metrics (the worker's hook): a pipeline module instantiated.
   void ObserveWasmInstantiation(std::string_view mode, double seconds);
+  // ... a module pull failed, by `wasmq doctor`'s cause ("network", "auth", "tag-not-found", ...).
+  void ObserveModulePullFailure(std::string_view cause);
 
  private:
   class Impl;

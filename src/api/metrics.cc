@@ -90,7 +90,12 @@ Metrics::Metrics()
       tasks_("wasmq_task_duration_seconds", "Time from a task's start to its end (done or failed), by mode.",
              {"mode", "status"}, {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}),
       instantiation_("wasmq_wasm_instantiation_seconds", "Time to instantiate a pipeline module, by mode.", {"mode"},
-                     {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1}) {}
+                     {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1}) {
+  base::MutexLock lock(pull_mu_);
+  for (const char* cause : {"network", "auth", "denied", "repo-not-found", "tag-not-found", "unsupported-format",
+                            "rate-limited", "registry-error", "digest-mismatch", "not-cached"})
+    pull_failures_[cause] = 0;
+}
 
 void Metrics::ObserveHttp(std::string_view route, std::string_view method, int status, double seconds) {
   std::string code = std::to_string(status);
@@ -102,6 +107,13 @@ void Metrics::ObserveTaskFinished(std::string_view mode, queue::TaskStatus statu
 }
 
 void Metrics::ObserveInstantiation(std::string_view mode, double seconds) { instantiation_.Observe({mode}, seconds); }
+
+void Metrics::ObservePullFailure(std::string_view cause) {
+  base::MutexLock lock(pull_mu_);
+  auto it = pull_failures_.find(cause);
+  if (it == pull_failures_.end()) it = pull_failures_.find("registry-error");  // the set is fixed
+  it->second++;
+}
 
 std::string Metrics::Render(const std::optional<queue::QueueStats>& stats) const {
   std::string out;
@@ -123,6 +135,13 @@ std::string Metrics::Render(const std::optional<queue::QueueStats>& stats) const
   }
   tasks_.Render(out);
   instantiation_.Render(out);
+  out += "# HELP wasmq_module_pull_failures_total Module pulls that failed in this process, by wasmq doctor's cause.\n"
+         "# TYPE wasmq_module_pull_failures_total counter\n";
+  {
+    base::MutexLock lock(pull_mu_);
+    for (const auto& [cause, n] : pull_failures_)
+      out += "wasmq_module_pull_failures_total{cause=\"" + cause + "\"} " + std::to_string(n) + "\n";
+  }
   http_.Render(out);
   out += "# HELP wasmq_http_connections Open HTTP connections.\n# TYPE wasmq_http_connections gauge\n";
   out += "wasmq_http_connections " + std::to_string(http_connections.load()) + "\n";

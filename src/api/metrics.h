@@ -9,6 +9,7 @@
 //   wasmq_task_duration_seconds{mode,status}     histogram: started → done | failed, seen in this process
 //   wasmq_http_request_duration_seconds{route,method,code}  histogram; route is the pattern, not the path
 //   wasmq_wasm_instantiation_seconds{mode}       histogram, fed by the worker
+//   wasmq_module_pull_failures_total{cause}      counter, fed by the worker: failed pulls by doctor cause
 //   wasmq_http_connections, wasmq_websocket_connections     gauges
 //
 // Label values come from bounded sets (route patterns, known methods, status codes, registered modes); as
@@ -56,6 +57,7 @@ class Metrics {
   void ObserveHttp(std::string_view route, std::string_view method, int status, double seconds);
   void ObserveTaskFinished(std::string_view mode, queue::TaskStatus status, double seconds);
   void ObserveInstantiation(std::string_view mode, double seconds);
+  void ObservePullFailure(std::string_view cause);
 
   std::atomic<int64_t> http_connections{0};
   std::atomic<int64_t> websocket_connections{0};
@@ -65,6 +67,9 @@ class Metrics {
 
  private:
   HistogramFamily http_, tasks_, instantiation_;
+  mutable base::Mutex pull_mu_;
+  // Every cause `wasmq doctor` names, at 0 from the start (a rate needs the series before the first failure).
+  std::map<std::string, uint64_t, std::less<>> pull_failures_ GUARDED_BY(pull_mu_);
 };
 
 // Escapes a label value for the exposition format (backslash, double quote, newline).

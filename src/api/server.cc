@@ -288,5 +288,6 @@ uint16_t ApiServer::metrics_port() const { return impl_->metrics_port(); }
 void ApiServer::ObserveWasmInstantiation(std::string_view mode, double seconds) {
   impl_->metrics().ObserveInstantiation(mode, seconds);
 }
+void ApiServer::ObserveModulePullFailure(std::string_view cause) { impl_->metrics().ObservePullFailure(cause); }
 
 }  // namespace wasmq::api

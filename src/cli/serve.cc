@@ -113,6 +113,7 @@ int Serve(const config::LoadInput& input) {
   queue::TaskService tasks(**store, std::move(service_options));
   api_config.admit_task = (*gates)->TaskAdmission();
   api::ApiServer server(tasks, api_config);
+  pipelines.OnPullFailure([&server](std::string_view cause) { server.ObserveModulePullFailure(cause); });
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
   pool_options.engines = engine_registry->get();
   pool_options.on_instantiated = [&server](std::string_view mode, double seconds) {

@@ -44,9 +44,32 @@ bool Transient(oci::ErrorKind kind) {
          kind == K::DigestMismatch || kind == K::Io;
 }
 
+// A failed pull's cause as `wasmq doctor` names it (its FailWith maps the same kinds; doctor.h lists them).
+std::string_view DoctorCauseName(oci::ErrorKind kind) {
+  using K = oci::ErrorKind;
+  switch (kind) {
+    case K::Network: return "network";
+    case K::AuthRequired:
+    case K::AuthRejected: return "auth";
+    case K::Denied: return "denied";
+    case K::RepoNotFound: return "repo-not-found";
+    case K::ManifestNotFound: return "tag-not-found";
+    case K::RateLimited: return "rate-limited";
+    case K::DigestMismatch: return "digest-mismatch";
+    case K::UnsupportedFormat: return "unsupported-format";
+    case K::NotCached: return "not-cached";
+    case K::BlobNotFound:
+    case K::RegistryError:
+    case K::InvalidArgument:
+    case K::Io: break;
+  }
+  return "registry-error";
+}
+
 // The module file of `ref`, pulled through the cache. `what` begins the error message. Unavailable when a
-// retry may help (Transient), NotFound otherwise.
-queue::Result<oci::PullResult> PullModule(const OciSource& src, const std::string& ref, const std::string& what) {
+// retry may help (Transient), NotFound otherwise. A failure's cause goes to `observe` (when set).
+queue::Result<oci::PullResult> PullModule(const OciSource& src, const std::string& ref, const std::string& what,
+                                          const std::function<void(std::string_view)>& observe) {
   oci::PullOptions o;
   o.cache_dir = src.cache_dir;
   o.offline = src.offline;
@@ -54,6 +77,7 @@ queue::Result<oci::PullResult> PullModule(const OciSource& src, const std::strin
   o.client.credentials.k8s_secret = src.k8s_secret;
   auto pulled = oci::Pull(ref, o);
   if (!pulled) {
+    if (observe) observe(DoctorCauseName(pulled.error().kind));
     std::string message = what + ": pulling " + ref + ": " + std::string(oci::KindName(pulled.error().kind)) +
                           ": " + pulled.error().message;
     return Transient(pulled.error().kind) ? queue::Unavailable(std::move(message))
@@ -162,7 +186,7 @@ queue::Result<void> PipelineRegistry::Load(const std::map<std::string, std::stri
     ModuleFacts facts{given, "", trust->signers, {}, 0};
     if (in_registry) {  // a module in a registry, pulled by the digest that verified when there is one
       const std::string ref = trust->pull_ref.empty() ? WithoutScheme(path) : trust->pull_ref;
-      auto pulled = PullModule(oci_, ref, "pipeline " + mode);
+      auto pulled = PullModule(oci_, ref, "pipeline " + mode, on_pull_failure_);
       if (!pulled) return pulled.error();
       path = pulled->module_path;
       facts.digest = pulled->manifest_digest;
@@ -231,7 +255,7 @@ queue::Result<std::shared_ptr<const wasm::Module>> PipelineRegistry::TaskModule(
   // cache makes the second one cheap); neither blocks tasks whose modules are known.
   auto trust = Trust({ModuleOrigin::Registry, ref}, what);
   if (!trust) return trust.error();
-  auto pulled = PullModule(oci_, trust->pull_ref.empty() ? ref : trust->pull_ref, what);
+  auto pulled = PullModule(oci_, trust->pull_ref.empty() ? ref : trust->pull_ref, what, on_pull_failure_);
   if (!pulled) return pulled.error();
   auto bytes = ReadFile(pulled->module_path, what);
   if (!bytes) return bytes.error();

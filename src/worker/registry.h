@@ -127,6 +127,10 @@ class PipelineRegistry {
   void SetOci(OciSource source);
   // Every module loaded after this passes `gate` first (before Load() and AddBuiltins()).
   void SetGate(ModuleGate gate) { gate_ = std::move(gate); }
+  // Told the cause of every failed pull, by `wasmq doctor`'s names (oci/doctor.h: "network", "auth",
+  // "tag-not-found", ...; "not-cached" when offline): /metrics counts them. Set before tasks run; it is
+  // called from the threads that pull.
+  void OnPullFailure(std::function<void(std::string_view cause)> observe) { on_pull_failure_ = std::move(observe); }
   queue::Result<void> Load(const std::map<std::string, std::string>& mode_to_path);
   // Compiles a module from its bytes; `path` only names it in messages and logs. Same checks as Load().
   queue::Result<void> AddBytes(const std::string& mode, std::string path, std::span<const uint8_t> bytes);
@@ -165,6 +169,7 @@ class PipelineRegistry {
   };
   OciSource oci_;
   ModuleGate gate_;
+  std::function<void(std::string_view)> on_pull_failure_;
   std::vector<ModulePrefix> task_module_prefixes_;  // the parsed OciSource::task_module_prefixes
   mutable base::Mutex task_modules_mu_;
   mutable ModuleCache task_modules_ GUARDED_BY(task_modules_mu_){32, uint64_t{128} << 20};  // by canonical ref

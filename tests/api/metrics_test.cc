@@ -39,6 +39,26 @@ TEST(Metrics, ReportsTheStoreDownAndEscapesLabels) {
   EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
 
+// Every cause `wasmq doctor` names is there at 0 before any pull fails (a rate needs the series first); an
+// unknown cause counts as registry-error rather than growing the label set.
+TEST(Metrics, CountsModulePullFailuresByDoctorCause) {
+  Metrics m;
+  std::string before = m.Render(std::nullopt);
+  EXPECT_NE(before.find("# TYPE wasmq_module_pull_failures_total counter\n"), std::string::npos);
+  for (const char* cause : {"network", "auth", "denied", "repo-not-found", "tag-not-found", "unsupported-format",
+                            "rate-limited", "registry-error", "digest-mismatch", "not-cached"})
+    EXPECT_NE(before.find("wasmq_module_pull_failures_total{cause=\"" + std::string(cause) + "\"} 0\n"),
+              std::string::npos)
+        << cause;
+  m.ObservePullFailure("auth");
+  m.ObservePullFailure("auth");
+  m.ObservePullFailure("something-new");
+  std::string after = m.Render(std::nullopt);
+  EXPECT_NE(after.find("wasmq_module_pull_failures_total{cause=\"auth\"} 2\n"), std::string::npos);
+  EXPECT_NE(after.find("wasmq_module_pull_failures_total{cause=\"registry-error\"} 1\n"), std::string::npos);
+  EXPECT_EQ(after.find("something-new"), std::string::npos);
+}
+
 TEST(Metrics, BoundsTheNumberOfSeries) {
   HistogramFamily h("x", "help", {"k"}, {1});
   for (size_t i = 0; i < HistogramFamily::kMaxSeries + 50; ++i) h.Observe({std::to_string(i)}, 0.5);
