@@ -29,9 +29,10 @@ def status(workdir, store, task_id):
     return harness.task_info(WASMQ, workdir, store, task_id, PIPELINES)["status"]
 
 
+# Two slots: one stays free, so a task submitted after SIGTERM would be claimed at once if claims went on.
 def start_worker(workdir, store, grace):
     w = harness.Wasmq(WASMQ, ["worker", "--store", store, "--pipelines", PIPELINES, "--modes", "slow",
-                              "--concurrency", "1", "--prefetch", "0", "--shutdown-grace", grace,
+                              "--concurrency", "2", "--prefetch", "0", "--shutdown-grace", grace,
                               "--data-dir", os.path.join(workdir, "data")], workdir, name="worker")
     w.wait_ready()
     return w
