@@ -1,0 +1,236 @@
+// The random module generator (gen/wasm_gen.h) and the differential harness (gen/diff_harness.h): every
+// generated module validates (in our engine, and in wabt's wasm-validate as a second opinion), a fixed
+// set of seeds runs alike in the interpreter and with the compiler forced, and the harness does report a
+// difference when one is planted.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "../require_tool.h"
+#include "gen/diff_harness.h"
+#include "gen/wasm_gen.h"
+#include "wasm/wasm.h"
+
+namespace wasmq::wasm {
+namespace {
+
+// prefix + n + suffix (appending, not operator+ on a literal: GCC 12's -Wrestrict misfires on that at -O3).
+std::string Numbered(const char* prefix, uint64_t n, const char* suffix = "") {
+  std::string s(prefix);
+  s += std::to_string(n);
+  s += suffix;
+  return s;
+}
+
+std::vector<uint8_t> ModuleOfSeed(uint64_t seed, const gen::GenOptions& options = {}) {
+  auto bytes = gen::SeedBytes(seed);
+  gen::Entropy in(bytes);
+  return gen::GenerateModule(in, options);
+}
+
+// Where a failing seed's module goes, for wasm2wat and `wasmq spectest`-free debugging.
+std::string SaveModule(const std::vector<uint8_t>& wasm, const std::string& name) {
+  auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(wasm.data()),
+                                              static_cast<std::streamsize>(wasm.size()));
+  return path.string();
+}
+
+TEST(WasmGen, SameBytesSameModule) {
+  EXPECT_EQ(ModuleOfSeed(7), ModuleOfSeed(7));
+  EXPECT_NE(ModuleOfSeed(7), ModuleOfSeed(8));
+}
+
+TEST(WasmGen, EveryInputGivesAValidModule) {
+  const Engine engine;
+  // Short and empty inputs: every choice past the end is the smallest.
+  for (size_t n : {0, 1, 7, 64}) {
+    std::vector<uint8_t> bytes(n, 0xff);
+    gen::Entropy in(bytes);
+    auto wasm = gen::GenerateModule(in);
+    auto m = Module::Compile(engine, wasm);
+    EXPECT_TRUE(m.ok()) << n << " bytes of 0xff: " << m.error().message;
+  }
+  size_t total_bytes = 0;
+  for (uint64_t seed = 0; seed < 3000; ++seed) {
+    auto wasm = ModuleOfSeed(seed, gen::GenOptions{.canonicalize_nans = seed % 2 == 0});
+    total_bytes += wasm.size();
+    auto m = Module::Compile(engine, wasm);
+    ASSERT_TRUE(m.ok()) << "seed " << seed << ": " << m.error().message << " (module saved to "
+                        << SaveModule(wasm, Numbered("wasm_gen_seed_", seed, ".wasm")) << ")";
+  }
+  // Not trivially small: the generator reaches into bodies.
+  EXPECT_GT(total_bytes / 3000, 500u);
+}
+
+TEST(WasmGen, WabtAgreesTheModulesAreValid) {
+  WASMQ_REQUIRE(std::system("wasm-validate --help >/dev/null 2>&1") == 0, "wasm-validate (wabt) not found");
+  auto dir = std::filesystem::temp_directory_path() / Numbered("wasm_gen_wabt.", static_cast<uint64_t>(getpid()));
+  std::filesystem::create_directories(dir);
+  for (uint64_t seed = 0; seed < 150; ++seed) {
+    auto path = (dir / Numbered("seed_", seed, ".wasm")).string();
+    auto wasm = ModuleOfSeed(seed * 7919);
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(wasm.data()),
+                                                static_cast<std::streamsize>(wasm.size()));
+    std::string cmd = "wasm-validate '";
+    cmd += path;
+    cmd += "' 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "wasm-validate rejects seed " << seed * 7919 << ": " << path;
+    std::filesystem::remove(path);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The fixed seeds of the differential suite: the interpreter against the engine with the compiler
+// forced (the interpreter too until the compiling tier lands; then this is its correctness net).
+TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
+  const diff::Differ differ{diff::Options{}};
+  size_t calls = 0, ok = 0, traps = 0, instantiated = 0;
+  for (uint64_t seed = 0; seed < 3000; ++seed) {
+    auto bytes = gen::SeedBytes(seed);
+    gen::Entropy in(bytes);
+    auto wasm = gen::GenerateModule(in);
+    auto plan = diff::PlanCalls(wasm, &in, 2);
+    diff::Report r = differ.Run(wasm, plan);
+    ASSERT_TRUE(r.compiled) << "seed " << seed;
+    ASSERT_FALSE(r.mismatch) << "seed " << seed << ": " << *r.mismatch << "\n(module saved to "
+                             << SaveModule(wasm, Numbered("diff_seed_", seed, ".wasm")) << ")";
+    EXPECT_FALSE(r.stopped_early) << "seed " << seed << ": generated modules must not need the fuel limit";
+    instantiated += r.instantiated;
+    calls += r.calls_compared;
+  }
+  // The generated code does something, and not only trap: count outcomes in the reference alone.
+  const Engine engine;
+  std::map<std::string, size_t> trap_messages;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    auto wasm = ModuleOfSeed(seed);
+    auto m = Module::Compile(engine, wasm);
+    ASSERT_TRUE(m.ok());
+    Store store(engine);
+    auto inst = store.Instantiate(**m, Imports{});
+    if (!inst) continue;
+    for (const auto& [name, ext] : inst->exports()) {
+      FuncInst* f = ext.func();
+      if (f == nullptr) continue;
+      std::vector<Value> args;
+      for (ValType t : GetFuncType(f).params) args.push_back(Value{t, 0});
+      auto r = store.Call(f, args);
+      (r.ok() ? ok : traps) += 1;
+      if (!r.ok()) ++trap_messages[r.error().message];
+    }
+  }
+  std::printf("%zu modules instantiated, %zu calls compared; with zero arguments: %zu returned, %zu trapped:\n",
+              instantiated, calls, ok, traps);
+  for (const auto& [message, n] : trap_messages) std::printf("  %5zu %s\n", n, message.c_str());
+  EXPECT_GT(instantiated, 2900u);
+  EXPECT_GT(calls, 10000u);
+  EXPECT_GT(ok, 150u) << "calls that return";
+  EXPECT_GT(traps, 50u) << "calls that trap";
+}
+
+// A seed whose first call returns a value of type `t`.
+// (With need_memory: and whose memory is not empty.)
+std::optional<std::pair<std::vector<uint8_t>, std::vector<diff::Call>>> FindReturning(ValType t,
+                                                                                     bool need_memory = false) {
+  for (uint64_t seed = 0; seed < 500; ++seed) {
+    auto bytes = gen::SeedBytes(seed);
+    gen::Entropy in(bytes);
+    auto wasm = gen::GenerateModule(in);
+    auto plan = diff::PlanCalls(wasm, &in, 1);
+    bool found = false;
+    diff::Options probe;
+    probe.tamper = [&](bool, size_t call, Instance& inst, diff::CallOutcome& out) {
+      if (call == 0 && out.ok && !out.results.empty() && out.results[0].type == t &&
+          (!need_memory || MemorySize(inst.GetMemory("mem")) > 0))
+        found = true;
+    };
+    if (diff::Differ(probe).Run(wasm, plan).mismatch) continue;
+    if (found) return std::make_pair(wasm, plan);
+  }
+  return std::nullopt;
+}
+
+// The hooks below change only the candidate's run (the reference is left as it ran).
+TEST(Differential, ReportsAFlippedResult) {
+  auto c = FindReturning(ValType::I32);
+  ASSERT_TRUE(c);
+  diff::Options o;
+  o.tamper = [](bool candidate, size_t call, Instance&, diff::CallOutcome& out) {
+    if (candidate && call == 0) out.results[0].bits ^= 1;
+  };
+  diff::Report r = diff::Differ(o).Run(c->first, c->second);
+  ASSERT_TRUE(r.mismatch);
+  EXPECT_NE(r.mismatch->find("call 0"), std::string::npos) << *r.mismatch;
+}
+
+TEST(Differential, ReportsAChangedMemory) {
+  auto c = FindReturning(ValType::I32, /*need_memory=*/true);
+  ASSERT_TRUE(c);
+  diff::Options o;
+  o.tamper = [](bool candidate, size_t call, Instance& inst, diff::CallOutcome&) {
+    MemInst* m = inst.GetMemory("mem");
+    if (candidate && call == 0) MemoryData(m)[MemorySize(m) - 1] ^= 0x5a;
+  };
+  diff::Report r = diff::Differ(o).Run(c->first, c->second);
+  ASSERT_TRUE(r.mismatch);
+  EXPECT_NE(r.mismatch->find("mem: memory of"), std::string::npos) << *r.mismatch;
+}
+
+TEST(Differential, ReportsAChangedGlobal) {
+  auto c = FindReturning(ValType::I32);
+  ASSERT_TRUE(c);
+  diff::Options o;
+  o.tamper = [](bool candidate, size_t call, Instance& inst, diff::CallOutcome&) {
+    // g<last> is the generator's call budget: always there and mutable.
+    for (int g = 6; g >= 0; --g) {
+      if (GlobalInst* gi = inst.GetGlobal(Numbered("g", static_cast<uint64_t>(g))); gi && candidate && call == 0) {
+        ASSERT_TRUE(SetGlobalValue(gi, Value::I32(GetGlobalValue(gi).i32() + 1)).ok());
+        return;
+      }
+    }
+  };
+  diff::Report r = diff::Differ(o).Run(c->first, c->second);
+  ASSERT_TRUE(r.mismatch);
+  EXPECT_NE(r.mismatch->find("global i32:"), std::string::npos) << *r.mismatch;
+}
+
+TEST(Differential, ReportsADifferentTrap) {
+  auto c = FindReturning(ValType::I32);
+  ASSERT_TRUE(c);
+  diff::Options o;
+  o.tamper = [](bool candidate, size_t call, Instance&, diff::CallOutcome& out) {
+    if (!candidate || call != 0) return;
+    out.ok = false;
+    out.error = MakeError(ErrorKind::Trap, "integer divide by zero");
+  };
+  diff::Report r = diff::Differ(o).Run(c->first, c->second);
+  ASSERT_TRUE(r.mismatch);
+  EXPECT_NE(r.mismatch->find("integer divide by zero"), std::string::npos) << *r.mismatch;
+}
+
+TEST(Differential, NaNsCompareByClassUnlessExact) {
+  auto c = FindReturning(ValType::F32);
+  ASSERT_TRUE(c);
+  auto run = [&](bool exact, uint32_t ref_bits, uint32_t cand_bits) {
+    diff::Options o;
+    o.exact_nans = exact;
+    o.tamper = [=](bool candidate, size_t call, Instance&, diff::CallOutcome& out) {
+      if (call == 0) out.results[0].bits = candidate ? cand_bits : ref_bits;
+    };
+    return diff::Differ(o).Run(c->first, c->second).mismatch.has_value();
+  };
+  EXPECT_FALSE(run(false, 0x7fc00000, 0xffc00123)) << "two NaNs: equal by class";
+  EXPECT_TRUE(run(true, 0x7fc00000, 0xffc00123)) << "two NaNs: different bits";
+  EXPECT_TRUE(run(false, 0x7fc00000, 0x3f800000)) << "a NaN and 1.0";
+  EXPECT_FALSE(run(true, 0x3f800000, 0x3f800000));
+}
+
+}  // namespace
+}  // namespace wasmq::wasm
