@@ -84,7 +84,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const diff::Differ exact{diff::Options{}};
-  static const diff::Differ by_class{diff::Options{.exact_nans = false}};
+  static const diff::Differ by_class{[] {
+    diff::Options o;
+    o.exact_nans = false;
+    return o;
+  }()};
   static const diff::Differ foreign{[] {
     diff::Options o;
     o.exact_nans = false;

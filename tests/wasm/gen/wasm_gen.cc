@@ -674,6 +674,8 @@ void FuncGen::ConsumeParams(const std::vector<VT>& params) {
 // kind: 0 block, 1 if/else, 2 loop (bounded).
 void FuncGen::Structured(int kind, const std::vector<VT>& params, const std::vector<VT>& results, int d) {
   if (kind == 2 && (counters_used_ >= kMaxLoopsPerFunc || loop_nesting_ >= kMaxLoopNesting)) kind = 0;
+  // Taken now: the params' trees below may hold loops of their own.
+  const uint32_t counter = kind == 2 ? counter_base_ + counters_used_++ : 0;
   for (VT p : params) Value(p, d - 1);
   if (kind == 1) {
     Value(VT::I32, d - 1);
@@ -704,7 +706,6 @@ void FuncGen::Structured(int kind, const std::vector<VT>& params, const std::vec
   }
   // A loop inside an exit block. Its header (which every back-edge reaches) leaves through the exit
   // block once the counter is spent, so it runs at most K+1 times per entry.
-  uint32_t counter = counter_base_ + counters_used_++;
   ++loop_nesting_;
   I32Const(static_cast<int32_t>(in_.Below(5)));
   LocalSet(counter);
