@@ -75,7 +75,8 @@ TEST(WasmGen, EveryInputGivesAValidModule) {
 
 TEST(WasmGen, WabtAgreesTheModulesAreValid) {
   WASMQ_REQUIRE(std::system("wasm-validate --help >/dev/null 2>&1") == 0, "wasm-validate (wabt) not found");
-  auto dir = std::filesystem::temp_directory_path() / Numbered("wasm_gen_wabt.", static_cast<uint64_t>(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / Numbered("wasm_gen_wabt.", static_cast<uint64_t>(getpid()));
   std::filesystem::create_directories(dir);
   for (uint64_t seed = 0; seed < 150; ++seed) {
     auto path = (dir / Numbered("seed_", seed, ".wasm")).string();
@@ -126,7 +127,8 @@ TEST(WasmGen, CoversEveryInstruction) {
       "i64.extend32_s", "i32.trunc_sat_f32_s", "i32.trunc_sat_f32_u", "i32.trunc_sat_f64_s",
       "i32.trunc_sat_f64_u", "i64.trunc_sat_f32_s", "i64.trunc_sat_f32_u", "i64.trunc_sat_f64_s",
       "i64.trunc_sat_f64_u"};
-  auto dir = std::filesystem::temp_directory_path() / Numbered("wasm_gen_objdump.", static_cast<uint64_t>(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / Numbered("wasm_gen_objdump.", static_cast<uint64_t>(getpid()));
   std::filesystem::create_directories(dir);
   std::set<std::string> seen;
   for (uint64_t seed = 0; seed < 120; ++seed) {
@@ -220,8 +222,9 @@ TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
       if (!r.ok()) ++trap_messages[r.error().message];
     }
   }
-  std::printf("%zu modules instantiated, %zu calls compared; with zero arguments: %zu returned, %zu trapped:\n",
-              instantiated, calls, ok, traps);
+  std::printf(
+      "%zu modules instantiated, %zu calls compared; with zero arguments: %zu returned, %zu trapped:\n",
+      instantiated, calls, ok, traps);
   for (const auto& [message, n] : trap_messages) std::printf("  %5zu %s\n", n, message.c_str());
   EXPECT_GT(instantiated, 2900u);
   EXPECT_GT(calls, 10000u);
@@ -231,8 +234,8 @@ TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
 
 // A seed whose first call returns a value of type `t`.
 // (With need_memory: and whose memory is not empty.)
-std::optional<std::pair<std::vector<uint8_t>, std::vector<diff::Call>>> FindReturning(ValType t,
-                                                                                     bool need_memory = false) {
+std::optional<std::pair<std::vector<uint8_t>, std::vector<diff::Call>>> FindReturning(
+    ValType t, bool need_memory = false) {
   for (uint64_t seed = 0; seed < 500; ++seed) {
     auto bytes = gen::SeedBytes(seed);
     gen::Entropy in(bytes);
@@ -284,7 +287,8 @@ TEST(Differential, ReportsAChangedGlobal) {
   o.tamper = [](bool candidate, size_t call, Instance& inst, diff::CallOutcome&) {
     // g<last> is the generator's call budget: always there and mutable.
     for (int g = 6; g >= 0; --g) {
-      if (GlobalInst* gi = inst.GetGlobal(Numbered("g", static_cast<uint64_t>(g))); gi && candidate && call == 0) {
+      if (GlobalInst* gi = inst.GetGlobal(Numbered("g", static_cast<uint64_t>(g)));
+          gi && candidate && call == 0) {
         ASSERT_TRUE(SetGlobalValue(gi, Value::I32(GetGlobalValue(gi).i32() + 1)).ok());
         return;
       }

@@ -227,7 +227,8 @@ Report Differ::Run(std::span<const uint8_t> wasm, const std::vector<Call>& calls
     return report;
   };
   if (ref.compiled != cand.compiled) {
-    return mismatch("module compiles in one tier only", ref.compiled ? "compiled" : DescribeError(ref.compile_error),
+    return mismatch("module compiles in one tier only",
+                    ref.compiled ? "compiled" : DescribeError(ref.compile_error),
                     cand.compiled ? "compiled" : DescribeError(cand.compile_error));
   }
   if (!ref.compiled) return report;
@@ -254,7 +255,8 @@ Report Differ::Run(std::span<const uint8_t> wasm, const std::vector<Call>& calls
   for (size_t i = 0; i < ref.calls.size(); ++i) {
     const CallOutcome& a = ref.calls[i];
     std::string where = Cat("call ", std::to_string(i), " ", calls[i].name, "(");
-    for (size_t k = 0; k < calls[i].args.size(); ++k) where += Cat(k ? ", " : "", calls[i].args[k].ToString());
+    for (size_t k = 0; k < calls[i].args.size(); ++k)
+      where += Cat(k ? ", " : "", calls[i].args[k].ToString());
     where += ")";
     if (!a.ok && IsLimit(a.error)) {  // where a limit bites is not specified: stop comparing here
       report.stopped_early = true;

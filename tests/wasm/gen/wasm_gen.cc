@@ -594,7 +594,9 @@ void FuncGen::Value(VT t, int d) {
           OpFC(15), c_.U32(table);
           return;
         }
-        case 4: RefValue(in_.Chance(50) ? VT::FuncRef : VT::ExternRef, d - 1), Op(0xd1); return;  // ref.is_null
+        case 4:
+          RefValue(in_.Chance(50) ? VT::FuncRef : VT::ExternRef, d - 1), Op(0xd1);
+          return;  // ref.is_null
         default: return Numeric(t, d, 2);
       }
     default: return Leaf(t);
