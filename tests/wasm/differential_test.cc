@@ -14,6 +14,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "../require_tool.h"
@@ -226,6 +227,86 @@ TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
   EXPECT_GT(calls, 10000u);
   EXPECT_GT(ok, 150u) << "calls that return";
   EXPECT_GT(traps, 50u) << "calls that trap";
+}
+
+// The reference itself against an independent one: wabt's wasm-interp runs the same generated modules'
+// exports without parameters, in order, in one instance. Floats are compared as wasm-interp prints them
+// (%f), trap messages up to wasm-interp's detail, in our words.
+TEST(Differential, InterpreterAgreesWithWabt) {
+  WASMQ_REQUIRE(std::system("wasm-interp --help >/dev/null 2>&1") == 0, "wasm-interp (wabt) not found");
+  auto format = [](const Value& v) {
+    char b[400];  // %f of the largest double: 309 digits and the decimals
+    switch (v.type) {
+      case ValType::I32: std::snprintf(b, sizeof b, "i32:%u", static_cast<uint32_t>(v.bits)); break;
+      case ValType::I64:
+        std::snprintf(b, sizeof b, "i64:%llu", static_cast<unsigned long long>(v.bits));
+        break;
+      case ValType::F32: std::snprintf(b, sizeof b, "f32:%f", static_cast<double>(v.f32())); break;
+      default: std::snprintf(b, sizeof b, "f64:%f", v.f64()); break;
+    }
+    return std::string(b);
+  };
+  // wasm-interp's trap messages, cut at their detail (": access at ..."), in the spec's words.
+  auto theirs_in_our_words = [](std::string text) {
+    static const char* const kWords[][2] = {
+        {"uninitialized table element", "uninitialized element"},
+        {"undefined table index", "undefined element"},
+        {"indirect call signature mismatch", "indirect call type mismatch"},
+        {"unreachable executed", "unreachable"}};
+    std::istringstream lines(text);
+    std::string out;
+    for (std::string line; std::getline(lines, line);) {
+      if (size_t e = line.find("error: "); e != std::string::npos)
+        line = line.substr(0, line.find(':', e + 7));
+      for (const auto& [from, to] : kWords)
+        if (size_t k = line.find(from); k != std::string::npos) line.replace(k, std::strlen(from), to);
+      out += line;
+      out += '\n';
+    }
+    return out;
+  };
+  const Engine engine;
+  auto path = (std::filesystem::temp_directory_path() /
+               Numbered("wasm_gen_interp.", static_cast<uint64_t>(getpid()), ".wasm"))
+                  .string();
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    auto wasm = ModuleOfSeed(seed);
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(wasm.data()), static_cast<std::streamsize>(wasm.size()));
+    std::string ours;
+    auto m = Module::Compile(engine, wasm);
+    ASSERT_TRUE(m.ok());
+    Store store(engine);
+    auto inst = store.Instantiate(**m, Imports{});
+    ASSERT_TRUE(inst.ok()) << "seed " << seed;
+    for (const auto& [name, ext] : inst->exports()) {
+      FuncInst* f = ext.func();
+      if (f == nullptr || !GetFuncType(f).params.empty()) continue;
+      auto r = store.Call(f, {});
+      ours += name;
+      ours += "() =>";
+      if (!r.ok()) {
+        ours += " error: ";
+        ours += r.error().message;
+      } else {
+        for (size_t i = 0; i < r->size(); ++i) ours += (i ? ", " : " ") + format((*r)[i]);
+      }
+      ours += '\n';
+    }
+    std::string cmd = "wasm-interp --run-all-exports '";
+    cmd += path;
+    cmd += "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string theirs;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) theirs += buf;
+    pclose(p);
+    ASSERT_EQ(ours, theirs_in_our_words(theirs))
+        << "seed " << seed << " (module saved to "
+        << SaveModule(wasm, Numbered("wasm_gen_seed_", seed, ".wasm")) << ")";
+  }
+  std::filesystem::remove(path);
 }
 
 // A seed whose first call returns a value of type `t`.
