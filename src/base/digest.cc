@@ -1,6 +1,7 @@
 #include "base/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "base/encoding.h"
 
@@ -35,5 +36,13 @@ std::string Sha256(std::string_view bytes) {
 }
 
 std::string Sha256Hex(std::string_view bytes) { return HexEncode(Sha256(bytes)); }
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), md, &len);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
 
 }  // namespace wasmq::base

@@ -13,6 +13,10 @@ namespace wasmq::base {
 std::string Sha256(std::string_view bytes);
 std::string Sha256Hex(std::string_view bytes);
 
+// HMAC-SHA-256 (RFC 2104) of `data` under `key`: the raw 32 bytes. For AWS SigV4 presigned URLs, whose
+// signing key is a chain of these.
+std::string HmacSha256(std::string_view key, std::string_view data);
+
 // Incremental: Update() any number of times, then Finish() or FinishHex() once.
 class Sha256Hasher {
  public:

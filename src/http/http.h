@@ -71,6 +71,20 @@ struct BodyReader {
   std::function<size_t(int64_t offset, char* buf, size_t max)> read;
 };
 
+// AWS Signature Version 4 for a request, computed by libcurl (CURLOPT_AWS_SIGV4): the keys go in as the
+// transfer's user name and password, a session token as x-amz-security-token (signed with the rest). The
+// payload's hash is sent as x-amz-content-sha256: the hash of `body` for an in-memory body, the caller's
+// `payload_sha256` for a reader, else UNSIGNED-PAYLOAD (S3 accepts it; the body is not held to hash it).
+struct AwsCredentials {
+  std::string access_key, secret_key, session_token = {};
+};
+struct AwsSigV4 {
+  AwsCredentials credentials;
+  std::string region = "us-east-1";
+  std::string service = "s3";
+  std::string payload_sha256 = {};  // lower-case hex of a reader's body, when the caller knows it
+};
+
 struct Request {
   std::string method = "GET";
   std::string url;
@@ -92,6 +106,7 @@ struct Request {
   std::function<bool(std::string_view)> sink = {};
   size_t max_body_bytes = 64u << 20;      // received bytes, in memory or to the sink; over: TooLarge
   std::function<bool()> cancelled = {};   // true ends the transfer (ErrorKind::Cancelled)
+  const AwsSigV4* aws_sigv4 = nullptr;    // set: signed for AWS (must outlive Send)
 };
 
 enum class ErrorKind {
@@ -160,6 +175,17 @@ std::string RedactUrl(std::string_view url);
 // A "Name: value" header line with the value replaced by "REDACTED" when it may hold a secret
 // (Authorization, Proxy-Authorization, Cookie, Set-Cookie, anything named *token*, *key*, *secret*).
 std::string RedactHeader(std::string_view line);
+
+// A presigned URL (AWS SigV4 query signing): `url` ("https://host/bucket/key", already percent-encoded as
+// it will be sent) with X-Amz-Algorithm, -Credential, -Date (`when`, seconds since the epoch), -Expires
+// (seconds, at most 7 days), -SignedHeaders=host, the session token if any and -Signature appended, valid
+// for a plain GET by anyone holding it. libcurl signs requests but cannot presign, so this is computed here
+// (HMAC-SHA-256 from base), checked against the example in the AWS documentation.
+std::string PresignAwsUrl(const AwsSigV4& aws, std::string_view method, std::string_view url, int64_t when,
+                          int64_t expires_seconds);
+// RFC 3986 percent-encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ (and '/' when
+// `keep_slash`: an object key in a path).
+std::string AwsUriEncode(std::string_view s, bool keep_slash);
 
 // A sink writing to an open file; false (abort) when a write fails.
 std::function<bool(std::string_view)> FileSink(std::FILE* out);
