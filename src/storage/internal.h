@@ -17,4 +17,7 @@ std::unique_ptr<UploadStore> NewLocalUploadStore(std::string dir);
 // or "..", so no path made of them can leave the data directory.
 bool IsPlainName(std::string_view s);
 
+// An upload's metadata (ToJson(FileInfo)) read back; Internal when it is corrupt or names another id.
+queue::Result<FileInfo> ParseFileInfo(std::string_view text, std::string_view file_id);
+
 }  // namespace wasmq::storage

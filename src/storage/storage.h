@@ -13,14 +13,20 @@
 //   DATA_DIR/work/<process>/<slot>/    an executor's scratch /out while a task runs
 //   DATA_DIR/empty/                    the /in of a task without inputs
 //
-// Object storage: uploads are reached only through the UploadStore interface (Put, Stat, Open, CopyTo), so
-// a bucket can replace the directory without the API or the worker changing; OpenLocalUploadStore is the
-// directory implementation. Task workspaces stay on a local disk (a module runs on preopened directories);
-// what a bucket would hold of them is the kept outputs, read back through OpenTaskOutput.
+// Object storage (`--storage s3://BUCKET/PREFIX?endpoint=…&region=…`, docs/storage.md): uploads are reached
+// only through the UploadStore interface (Put, Stat, Open, CopyTo), so a bucket replaces the directory
+// without the API or the worker changing; OpenLocalUploadStore is the directory implementation,
+// NewObjectUploadStore the bucket's. Task workspaces stay on each worker's local disk (a module runs on
+// preopened directories); with a bucket, the Workspace also publishes an attempt's kept outputs to it, and
+// the API reads them back from there (or redirects to a presigned URL). In the bucket, below PREFIX/:
+//
+//   files/<file id>, files/<file id>.json     an upload and its metadata (written last)
+//   tasks/<task id>/out-<t>/<name>            an attempt's outputs, published before its result is recorded
 #pragma once
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -139,10 +145,79 @@ class UploadStore {
   // directory store hard-links (no copy; a later change to the upload cannot alter a running task's
   // input), copying when the link fails (e.g. across file systems). Unavailable when it cannot.
   virtual queue::Result<void> CopyTo(std::string_view file_id, const std::string& target) = 0;
+  // The file's first `n` bytes (fewer for a shorter file): what its type is sniffed from when it is staged.
+  // By default read through Open; a bucket reads only those bytes.
+  virtual queue::Result<std::string> ReadHead(std::string_view file_id, size_t n);
 };
 
 // The directory store: DIR/<id> and DIR/<id>.json. Creates `dir` if needed; Unavailable when it cannot.
 queue::Result<std::unique_ptr<UploadStore>> OpenLocalUploadStore(std::string dir);
+
+// ---- Object storage: an S3-compatible bucket
+
+// Where the objects are and how to reach them: from `s3://BUCKET/PREFIX?endpoint=URL&region=R`. With an
+// endpoint (MinIO, s3rver, Ceph…) requests use path-style addressing (ENDPOINT/BUCKET/KEY); without, AWS's
+// virtual-hosted https://BUCKET.s3.REGION.amazonaws.com/KEY.
+struct S3Options {
+  std::string bucket;
+  std::string prefix;    // "" or "a/b" (no leading or trailing '/'): every key is below it
+  std::string endpoint;  // "http://127.0.0.1:9000"; "" for AWS
+  std::string region;    // ?region=, else AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string access_key, secret_key, session_token;
+  uint64_t part_size = 8u << 20;  // multipart upload above this, in parts this big (at least 5 MiB)
+  int retries = 4;                // per request, on 5xx, 429, 503 SlowDown and broken connections
+  std::string spool_dir;          // where downloads land before they are served ("": the temp directory)
+  std::chrono::seconds timeout{300};  // one request (a part, a download)
+};
+
+// Whether `url` names object storage (starts with "s3://").
+bool IsObjectStorageUrl(std::string_view url);
+// Parses the URL and finds credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with
+// AWS_SESSION_TOKEN), else the profile AWS_PROFILE ("default") of the shared credentials file
+// (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials). `env` reads the environment (tests pass theirs).
+// InvalidArgument naming what is wrong; no secret is ever in a message.
+queue::Result<S3Options> ParseS3Url(std::string_view url,
+                                    const std::function<std::string(const char*)>& env = nullptr);
+
+// A bucket (or a prefix of one). Keys are relative to the prefix. An object is visible only once whole: a
+// single PUT is atomic, and a large one is a multipart upload completed only after every part arrived
+// (aborted on failure). Errors: NotFound for an absent key, Unavailable for the rest (naming the key and
+// why, never a secret). Thread-safe.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  virtual queue::Result<void> PutBytes(const std::string& key, std::string_view bytes,
+                                       const std::string& content_type = "application/octet-stream") = 0;
+  virtual queue::Result<void> PutFile(const std::string& key, const std::string& path,
+                                      const std::string& content_type = "application/octet-stream") = 0;
+  // The object into an unlinked temporary file (spool_dir), rewound: what the API streams.
+  virtual queue::Result<OpenFile> Get(const std::string& key) = 0;
+  // The object into the new local file `path` (removed again on failure).
+  virtual queue::Result<void> GetToFile(const std::string& key, const std::string& path) = 0;
+  // The first `max` bytes of the object (a Range request); the whole object when it is smaller.
+  virtual queue::Result<std::string> GetBytes(const std::string& key, size_t max) = 0;
+  // The object's size.
+  virtual queue::Result<uint64_t> Head(const std::string& key) = 0;
+  // Keys below `prefix` (relative to the store's prefix, like every key), sorted.
+  virtual queue::Result<std::vector<std::string>> List(const std::string& prefix) = 0;
+  // Removes the object; an absent one is not an error.
+  virtual queue::Result<void> Delete(const std::string& key) = 0;
+  // A URL anyone may GET the object with for `ttl`, with the answer's Content-Type and
+  // Content-Disposition as given (when not empty).
+  virtual std::string PresignGet(const std::string& key, std::chrono::seconds ttl,
+                                 const std::string& content_type = {},
+                                 const std::string& content_disposition = {}) const = 0;
+};
+
+// The S3 client: requests through http::Client, signed by libcurl (SigV4).
+std::shared_ptr<ObjectStore> OpenS3(S3Options options);
+
+// The upload store on a bucket: files/<id> then files/<id>.json (the metadata last, so a file exists only
+// once whole).
+std::shared_ptr<UploadStore> NewObjectUploadStore(std::shared_ptr<ObjectStore> bucket);
+
+// Where a kept output is in the bucket: tasks/<task id>/<dir>/<name> ("" dir: "out").
+std::string TaskOutputKey(const std::string& task_id, const std::string& output_dir, std::string_view name);
 
 // ---- Task workspaces (the worker's side)
 //
@@ -176,9 +251,11 @@ struct KeptOutputs {
 class Workspace {
  public:
   // `process` names this process's scratch under work/: ScratchName(owner) for a pool. Inputs are staged
-  // from `uploads`; by default the directory store in UploadsDir(data_dir).
+  // from `uploads`; by default the directory store in UploadsDir(data_dir). With a `bucket`, KeepOutputs
+  // also publishes the outputs to it (TaskOutputKey), and DiscardOutputs, PruneOutputs and Remove delete
+  // them there too: a fleet with no shared file system serves outputs from the bucket.
   explicit Workspace(std::string data_dir, std::string process = "local",
-                     std::shared_ptr<UploadStore> uploads = nullptr);
+                     std::shared_ptr<UploadStore> uploads = nullptr, std::shared_ptr<ObjectStore> bucket = nullptr);
 
   // A scratch name for a pool whose lease owner is `owner`: the owner (so that Init can tell whose is a
   // dead process's) and a random suffix (two pools with one owner in one process).
@@ -224,6 +301,8 @@ class Workspace {
   std::string data_dir_;
   std::string process_;
   std::shared_ptr<UploadStore> uploads_;
+  std::shared_ptr<ObjectStore> bucket_;
+  void DeleteFromBucket(const std::string& task_id, const std::function<bool(const std::string& dir)>& which) const;
 };
 
 }  // namespace wasmq::storage

@@ -19,6 +19,7 @@
 
 #include "base/digest.h"
 #include "json/json.h"
+#include "storage/internal.h"
 #include "storage/storage.h"
 
 namespace wasmq::storage {
@@ -89,25 +90,7 @@ class LocalUploadStore final : public UploadStore {
     if (!in) return NotFound(file_id);
     std::stringstream text;
     text << in.rdbuf();
-    Json j = wasmq::json::Parse(text.str());
-    if (!j.is_object()) return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
-    // The metadata is ours, but a disk can corrupt it: a wrong type is an error, never an exception.
-    try {
-      FileInfo f;
-      if (!j.contains("file_id") || !j["file_id"].is_string() || j["file_id"] != file_id)
-        return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
-      f.file_id = j["file_id"].get<std::string>();
-      if (auto u = j.find("user_id"); u != j.end() && u->is_string()) f.owner = u->get<std::string>();
-      f.content_type = j.value("content_type", "application/octet-stream");
-      f.size = j.value("size", uint64_t{0});
-      f.sha256 = j.value("sha256", "");
-      f.filename = j.value("filename", "");
-      if (auto c = j.find("created_at"); c != j.end() && c->is_string())
-        f.created_at = queue::ParseTime(c->get<std::string>()).value_or(0);
-      return f;
-    } catch (const Json::exception&) {
-      return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
-    }
+    return ParseFileInfo(text.str(), file_id);
   }
 
   queue::Result<OpenFile> Open(std::string_view file_id) override {
@@ -138,6 +121,37 @@ class LocalUploadStore final : public UploadStore {
 };
 
 }  // namespace
+
+queue::Result<FileInfo> ParseFileInfo(std::string_view text, std::string_view file_id) {
+  Json j = wasmq::json::Parse(text);
+  if (!j.is_object()) return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+  // The metadata is ours, but a disk can corrupt it: a wrong type is an error, never an exception.
+  try {
+    FileInfo f;
+    if (!j.contains("file_id") || !j["file_id"].is_string() || j["file_id"] != file_id)
+      return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+    f.file_id = j["file_id"].get<std::string>();
+    if (auto u = j.find("user_id"); u != j.end() && u->is_string()) f.owner = u->get<std::string>();
+    f.content_type = j.value("content_type", "application/octet-stream");
+    f.size = j.value("size", uint64_t{0});
+    f.sha256 = j.value("sha256", "");
+    f.filename = j.value("filename", "");
+    if (auto c = j.find("created_at"); c != j.end() && c->is_string())
+      f.created_at = queue::ParseTime(c->get<std::string>()).value_or(0);
+    return f;
+  } catch (const Json::exception&) {
+    return queue::Internal("files: metadata of " + std::string(file_id) + " is corrupt");
+  }
+}
+
+queue::Result<std::string> UploadStore::ReadHead(std::string_view file_id, size_t n) {
+  auto file = Open(file_id);
+  if (!file) return file.error();
+  std::string head(n, '\0');
+  const ssize_t got = ::pread(file->fd.get(), head.data(), n, 0);
+  head.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return head;
+}
 
 Json ToJson(const FileInfo& f) {
   return {{"file_id", f.file_id},

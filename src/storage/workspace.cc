@@ -34,20 +34,17 @@ std::error_code EmptyDir(const fs::path& dir) {
 
 // The extension an input gets in /in: the image type its first bytes show (uploads are stored without one),
 // else none.
-std::string ExtensionOf(const OpenFile& file) {
-  char head[kSniffBytes];
-  const ssize_t n = ::pread(file.fd.get(), head, sizeof head, 0);
-  if (n <= 0) return "";
-  return std::string(ImageExtension(SniffImageType(std::string_view(head, static_cast<size_t>(n)))));
-}
+std::string ExtensionOf(std::string_view head) { return std::string(ImageExtension(SniffImageType(head))); }
 
 }  // namespace
 
-Workspace::Workspace(std::string data_dir, std::string process, std::shared_ptr<UploadStore> uploads)
+Workspace::Workspace(std::string data_dir, std::string process, std::shared_ptr<UploadStore> uploads,
+                     std::shared_ptr<ObjectStore> bucket)
     : data_dir_(std::move(data_dir)),
       process_(std::move(process)),
       uploads_(uploads ? std::move(uploads)
-                       : std::shared_ptr<UploadStore>(NewLocalUploadStore(UploadsDir(data_dir_)))) {}
+                       : std::shared_ptr<UploadStore>(NewLocalUploadStore(UploadsDir(data_dir_)))),
+      bucket_(std::move(bucket)) {}
 
 std::string Workspace::TaskDir(const std::string& task_id) const {
   return (fs::path(TasksDir(data_dir_)) / task_id).string();
@@ -120,9 +117,9 @@ queue::Result<TaskDirs> Workspace::Prepare(const queue::TaskInfo& task, int slot
   auto find = [&](const std::string& id, const std::string& name) -> std::optional<Input> {
     auto info = uploads_->Stat(id);
     if (!info || (!info->owner.empty() && info->owner != task.user_id)) return std::nullopt;
-    auto file = uploads_->Open(id);
-    if (!file) return std::nullopt;
-    const std::string ext = ExtensionOf(*file);
+    auto head = uploads_->ReadHead(id, kSniffBytes);
+    if (!head) return std::nullopt;
+    const std::string ext = ExtensionOf(*head);
     return Input{name + (ext.empty() ? "" : "." + ext), id};
   };
   // Unknown, foreign and malformed ids fail alike, naming the field and the id given, never a path: the
@@ -172,16 +169,40 @@ queue::Result<KeptOutputs> Workspace::KeepOutputs(const queue::TaskInfo& task, c
   if (!ec) fs::create_directory(dirs.out, ec);  // the slot's next scratch
   if (ec) return queue::Unavailable("cannot keep the outputs: " + ec.message());
   kept.files = ListFiles(target.string());
+  // Published to the bucket before the result naming them is recorded: a reader that finds the result
+  // finds every file. A failure fails the attempt (which is retried), leaving nothing a result names.
+  if (bucket_) {
+    for (const std::string& name : kept.files) {
+      if (auto r = bucket_->PutFile(TaskOutputKey(task.task_id, kept.dir, name), (target / name).string()); !r) {
+        DeleteFromBucket(task.task_id, [&](const std::string& d) { return d == kept.dir; });
+        return queue::Unavailable("cannot publish the output " + name + ": " + r.error().message);
+      }
+    }
+  }
   return kept;
+}
+
+void Workspace::DeleteFromBucket(const std::string& task_id,
+                                 const std::function<bool(const std::string& dir)>& which) const {
+  if (!bucket_) return;
+  const std::string prefix = "tasks/" + task_id + "/";
+  auto keys = bucket_->List(prefix);
+  if (!keys) return;  // best effort, as on disk: TTL cleanup comes back
+  for (const std::string& key : *keys) {
+    const std::string dir = key.substr(prefix.size(), key.find('/', prefix.size()) - prefix.size());
+    if (which(dir)) (void)bucket_->Delete(key);
+  }
 }
 
 void Workspace::DiscardOutputs(const std::string& task_id, const std::string& dir) const {
   if (dir.empty()) return;
   std::error_code ec;
   fs::remove_all(fs::path(TaskDir(task_id)) / dir, ec);
+  DeleteFromBucket(task_id, [&](const std::string& d) { return d == dir; });
 }
 
 void Workspace::PruneOutputs(const std::string& task_id, const std::string& keep) const {
+  DeleteFromBucket(task_id, [&](const std::string& d) { return d != keep && (d == "out" || d.starts_with("out-")); });
   std::error_code ec;
   std::vector<fs::path> stale;
   for (auto it = fs::directory_iterator(TaskDir(task_id), ec); !ec && it != fs::directory_iterator();
@@ -212,6 +233,7 @@ std::vector<std::string> Workspace::ListFiles(const std::string& dir, size_t lim
 void Workspace::Remove(const std::string& task_id) const {
   std::error_code ec;
   fs::remove_all(TaskDir(task_id), ec);
+  DeleteFromBucket(task_id, [](const std::string&) { return true; });
 }
 
 }  // namespace wasmq::storage
