@@ -32,6 +32,11 @@
 
 #include "queue/queue.h"
 
+namespace wasmq::storage {
+class UploadStore;
+class ObjectStore;
+}  // namespace wasmq::storage
+
 namespace wasmq::api {
 
 struct ApiConfig {
@@ -72,6 +77,14 @@ struct ApiConfig {
   // Task directories (storage::TasksDir): a done task's outputs are served from the attempt directory its
   // result names (storage.h).
   std::string tasks_dir = "wasmq-data/tasks";
+  // Object storage (--storage s3://…, docs/storage.md): uploads go to `upload_store` instead of a directory
+  // store on files_dir (which then only holds request bodies while they arrive), and a done task's outputs
+  // are read from `bucket` (storage::TaskOutputKey) instead of tasks_dir: streamed through the API, or, with
+  // `redirect_downloads`, answered 302 to a presigned URL valid for `presign_ttl`.
+  std::shared_ptr<storage::UploadStore> upload_store = nullptr;
+  std::shared_ptr<storage::ObjectStore> bucket = nullptr;
+  bool redirect_downloads = false;
+  std::chrono::seconds presign_ttl{900};
   // The dashboard: empty serves the copy compiled into the binary; a directory serves its files instead.
   std::string web_root = {};
 

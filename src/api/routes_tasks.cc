@@ -164,9 +164,26 @@ Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const 
                         t->result->output_files.end())
     return Fail(404, code::kNotFound, "task " + t->task_id + " has no output " + name.substr(0, 256));
   Response r;
-  r.file = storage::OpenTaskOutput(ctx.config.tasks_dir, t->task_id, t->result->output_dir, name, &r.file_size);
-  if (!r.file) return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
   std::string type(ContentTypeForName(name));
+  if (ctx.config.bucket) {
+    // Object storage: the worker published the attempt's files before its result was recorded.
+    const std::string key = storage::TaskOutputKey(t->task_id, t->result->output_dir, name);
+    if (ctx.config.redirect_downloads) {
+      r.status = 302;
+      r.Set("Location", ctx.config.bucket->PresignGet(key, ctx.config.presign_ttl, type, ContentDisposition(type, name)));
+      r.Set("Cache-Control", "private, no-store");  // the URL expires; the redirect must not outlive it
+      return r;
+    }
+    auto object = ctx.config.bucket->Get(key);
+    if (!object && object.error().code == queue::Code::NotFound)
+      return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
+    if (!object) return FromError(object.error());
+    r.file = std::move(object->fd);
+    r.file_size = object->size;
+  } else {
+    r.file = storage::OpenTaskOutput(ctx.config.tasks_dir, t->task_id, t->result->output_dir, name, &r.file_size);
+    if (!r.file) return Fail(404, code::kNotFound, "output " + name.substr(0, 256) + " is no longer stored");
+  }
   r.Set("Content-Disposition", ContentDisposition(type, name));
   r.Set("Content-Type", std::move(type));
   r.Set("Content-Security-Policy", "sandbox");

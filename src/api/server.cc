@@ -115,9 +115,9 @@ class ApiServer::Impl {
     base::MutexLock lock(lifecycle_mu_);
     if (started_) return queue::InvalidArgument("the server is already started");
     if (auto r = ValidateConfig(config_); !r) return r;
-    auto files = storage::OpenLocalUploadStore(config_.files_dir);
+    auto files = storage::OpenLocalUploadStore(config_.files_dir);  // also where request bodies spool
     if (!files) return files.error();
-    files_ = std::move(*files);
+    files_ = config_.upload_store ? config_.upload_store : std::shared_ptr<storage::UploadStore>(std::move(*files));
     web_ = std::make_unique<StaticFiles>(config_.web_root);
     app_ = std::make_unique<App>(ApiContext{config_, tasks_, *files_, metrics_, *web_, draining_});
     int threads = config_.threads > 0 ? config_.threads : std::max(2u, std::thread::hardware_concurrency());
@@ -258,7 +258,7 @@ class ApiServer::Impl {
   Metrics metrics_;
   SessionSet sessions_;
   std::atomic<bool> draining_{false};
-  std::unique_ptr<storage::UploadStore> files_;
+  std::shared_ptr<storage::UploadStore> files_;
   std::unique_ptr<StaticFiles> web_;
   std::unique_ptr<App> app_;
   std::unique_ptr<net::strand<net::io_context::executor_type>> fanout_;  // the WatchHub's deliveries

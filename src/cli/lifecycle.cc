@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -104,6 +105,20 @@ queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines
   if (cfg.builtin_pipelines)
     if (auto r = pipelines->AddBuiltins(wasmq::pipelines::BuiltinModules()); !r) return r.error();
   return pipelines;
+}
+
+queue::Result<ConfiguredStorage> OpenConfiguredStorage(const config::Config& cfg) {
+  if (cfg.storage_url.empty()) return ConfiguredStorage{};
+  auto options = storage::ParseS3Url(cfg.storage_url);
+  if (!options) return options.error();
+  options->part_size = cfg.storage_part_size;
+  options->spool_dir = storage::UploadsDir(cfg.data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(options->spool_dir, ec);
+  ConfiguredStorage s;
+  s.bucket = storage::OpenS3(std::move(*options));
+  s.uploads = storage::NewObjectUploadStore(s.bucket);
+  return s;
 }
 
 worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log) {

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "nn/nn.h"
 #include "queue/queue.h"
+#include "storage/storage.h"
 #include "worker/worker.h"
 
 namespace wasmq::cli {
@@ -63,6 +64,14 @@ queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::C
 // `gate` (trust and module policy, cli/gates.h) admits every module loaded, now and for tasks.
 queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg,
                                                                                  worker::ModuleGate gate = {});
+
+// Where uploads and outputs live (--storage): both null for the data directory; for s3://, the bucket and
+// the upload store on it. InvalidArgument for a bad URL or missing credentials.
+struct ConfiguredStorage {
+  std::shared_ptr<storage::ObjectStore> bucket;
+  std::shared_ptr<storage::UploadStore> uploads;
+};
+queue::Result<ConfiguredStorage> OpenConfiguredStorage(const config::Config& cfg);
 
 // The pool settings of the configuration.
 worker::PoolOptions PoolOptionsFor(const config::Config& cfg, std::function<void(std::string_view)> log);

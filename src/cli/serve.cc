@@ -72,6 +72,15 @@ int Serve(const config::LoadInput& input) {
     return kExitConfig;
   }
   api::ApiConfig api_config = ApiSettings(*cfg);
+  auto object_storage = OpenConfiguredStorage(*cfg);
+  if (!object_storage) {
+    std::cerr << "wasmq serve: " << object_storage.error().message << "\n";
+    return kExitConfig;
+  }
+  api_config.upload_store = object_storage->uploads;
+  api_config.bucket = object_storage->bucket;
+  api_config.redirect_downloads = cfg->storage_redirect;
+  api_config.presign_ttl = std::chrono::seconds(cfg->storage_url_ttl_ms / 1000);
   if (auto r = api::ValidateConfig(api_config); !r) {
     std::cerr << "wasmq serve: " << r.error().message << "\n";
     return kExitConfig;
@@ -116,6 +125,8 @@ int Serve(const config::LoadInput& input) {
   pipelines.OnPullFailure([&server](std::string_view cause) { server.ObserveModulePullFailure(cause); });
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
   pool_options.engines = engine_registry->get();
+  pool_options.uploads = object_storage->uploads;
+  pool_options.bucket = object_storage->bucket;
   pool_options.on_instantiated = [&server](std::string_view mode, double seconds) {
     server.ObserveWasmInstantiation(mode, seconds);
   };
@@ -133,7 +144,8 @@ int Serve(const config::LoadInput& input) {
   }
   life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), " +
            (cfg->workers > 0 ? std::to_string(cfg->workers) + " worker(s)" : std::string("no workers (API only)")) +
-           ", data in " + cfg->data_dir);
+           ", data in " + cfg->data_dir +
+           (cfg->storage_url.empty() ? std::string() : ", uploads and outputs in " + cfg->storage_url));
   for (const std::string& mode : pipelines.modes())
     life.Log("pipeline " + mode + " = " + pipelines.Find(mode)->path);
   const std::string host = api_config.addr.find(':') != std::string::npos ? "[" + api_config.addr + "]" : api_config.addr;

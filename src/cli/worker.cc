@@ -78,7 +78,14 @@ int RunWorker(const config::LoadInput& input) {
         << "wasmq worker: no pipeline to run (give --pipelines MODE=PATH.wasm or --pipelines-dir DIR)\n";
     return kExitConfig;
   }
+  auto object_storage = OpenConfiguredStorage(*cfg);
+  if (!object_storage) {
+    std::cerr << "wasmq worker: " << object_storage.error().message << "\n";
+    return kExitConfig;
+  }
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());
+  pool_options.uploads = object_storage->uploads;
+  pool_options.bucket = object_storage->bucket;
   pool_options.engines = engine_registry->get();
   worker::WorkerPool pool(**store, pipelines, std::move(pool_options));
   if (auto r = pool.Start(); !r) {
@@ -89,7 +96,8 @@ int RunWorker(const config::LoadInput& input) {
   for (const std::string& m : cfg->modes.empty() ? pipelines.modes() : cfg->modes)
     modes += (modes.empty() ? "" : ",") + m;
   life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), concurrency " +
-           std::to_string(cfg->workers) + ", modes " + modes + ", data in " + cfg->data_dir);
+           std::to_string(cfg->workers) + ", modes " + modes + ", data in " + cfg->data_dir +
+           (cfg->storage_url.empty() ? std::string() : ", uploads and outputs in " + cfg->storage_url));
   std::string engine_names;
   for (const std::string& name : (*engine_registry)->names())
     engine_names += (engine_names.empty() ? "" : ", ") + name;

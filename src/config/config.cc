@@ -31,6 +31,16 @@ constexpr Setting kSettings[] = {
     {"data-dir", "WASMQ_DATA_DIR", "wasmq-data",
      "directory for task files (DATA_DIR/tasks/ID/{in,out}) and uploads "
      "(DATA_DIR/files)"},
+    {"storage", "WASMQ_STORAGE", "",
+     "where uploads and task outputs live: empty for DATA_DIR, or "
+     "s3://BUCKET/PREFIX?endpoint=URL&region=R (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+     "the shared credentials file; docs/storage.md)"},
+    {"storage-part-size", "WASMQ_STORAGE_PART_SIZE", "8MiB",
+     "objects larger than this go to the bucket as a multipart upload in parts this big (at least 5MiB)"},
+    {"storage-redirect", "WASMQ_STORAGE_REDIRECT", "off",
+     "on: with s3:// storage, output downloads answer 302 to a presigned URL of the bucket instead of "
+     "passing through the API"},
+    {"storage-url-ttl", "WASMQ_STORAGE_URL_TTL", "15m", "how long a presigned download URL stays valid"},
     {"workers", "WASMQ_WORKERS", "auto",
      "tasks run at once by this process (auto: one per CPU; 0: none, an API-only node)"},
     {"prefetch", "WASMQ_PREFETCH", "auto",
@@ -412,6 +422,18 @@ Result<Config> Load(const LoadInput& input) {
     if (v.text != "on" && v.text != "off") check.Bad(v, "must be on or off");
     c.offline = v.text == "on";
   }
+  c.storage_url = get("storage").text;
+  if (!c.storage_url.empty() && !c.storage_url.starts_with("s3://"))
+    check.Bad(get("storage"), "must be empty (the data directory) or s3://BUCKET/PREFIX?endpoint=URL&region=R");
+  c.storage_part_size = check.Bytes(get("storage-part-size"), uint64_t{5} << 20, uint64_t{5} << 30,
+                                    "must be a size from 5MiB to 5GiB");
+  {
+    const Value& v = get("storage-redirect");
+    if (v.text != "on" && v.text != "off") check.Bad(v, "must be on or off");
+    c.storage_redirect = v.text == "on";
+  }
+  c.storage_url_ttl_ms = check.DurationMs(get("storage-url-ttl"), 1000);
+  if (c.storage_url_ttl_ms > 7LL * 24 * 3600 * 1000) check.Bad(get("storage-url-ttl"), "must be at most 7d");
   c.insecure_registries = SplitList(get("insecure-registries").text);
   c.task_modules = SplitList(get("task-modules").text);
   c.k8s_secret = get("k8s-secret").text;

@@ -83,6 +83,11 @@ struct Config {
   bool access_log = false;
   std::string metrics_token = {};  // /metrics needs it as a Bearer token when set
   std::string metrics_addr = {};   // HOST:PORT serving /metrics alone; empty: /metrics on addr
+  // Object storage (docs/storage.md): "" = DATA_DIR; "s3://BUCKET/PREFIX?endpoint=…&region=…".
+  std::string storage_url = {};
+  uint64_t storage_part_size = 0;
+  bool storage_redirect = false;  // output downloads answer 302 to a presigned URL
+  int64_t storage_url_ttl_ms = 0;
   // Pipelines named by OCI reference (oci/oci.h, worker::OciSource).
   std::string cache_dir = {};                         // "" = the oci default
   bool offline = false;

@@ -32,7 +32,7 @@ WorkerPool::Impl::Impl(queue::Store& store, const PipelineRegistry& pipelines, P
     : store_(store),
       pipelines_(pipelines),
       opt_(WithDefaults(std::move(options))),
-      workspace_(opt_.data_dir, storage::Workspace::ScratchName(opt_.owner)),
+      workspace_(opt_.data_dir, storage::Workspace::ScratchName(opt_.owner), opt_.uploads, opt_.bucket),
       held_([this] { dispatcher_.RoomFreed(); },
             [this](SteadyTime deadline) { supervisor_.DeadlineSet(deadline); }),
       dispatcher_(store_, opt_, held_, counters_),

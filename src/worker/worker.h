@@ -45,6 +45,11 @@ namespace wasmq::engines {
 class EngineRegistry;
 }
 
+namespace wasmq::storage {
+class UploadStore;
+class ObjectStore;
+}  // namespace wasmq::storage
+
 namespace wasmq::worker {
 
 struct PoolOptions {
@@ -77,6 +82,10 @@ struct PoolOptions {
   const engines::EngineRegistry* engines = nullptr;
   // Source of randomness for retry jitter, uniform in [0, 1). Default: a per-pool generator.
   std::function<double()> random = nullptr;
+  // Object storage (--storage s3://…): inputs are staged from `uploads` (default: DATA_DIR/files), and the
+  // accepted outputs are published to `bucket` as well as kept under DATA_DIR (storage::Workspace).
+  std::shared_ptr<storage::UploadStore> uploads = nullptr;
+  std::shared_ptr<storage::ObjectStore> bucket = nullptr;
 };
 
 struct PoolStats {
