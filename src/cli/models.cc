@@ -8,7 +8,8 @@
 //   wasmq models add NAME FILE [--source S] [--license L] [--media-type T]
 //   wasmq models push NAME|FILE REF [--source S] [--license L]
 //   wasmq models pull REF [--name NAME] [--offline]
-//   wasmq models path NAME | NAME=OCI-REF | NAME=FILE  the local file (ResolveModelSpec; $WASMQ_CACHE_DIR)
+//   wasmq models path NAME | NAME=OCI-REF | NAME=FILE | NAME=s3://BUCKET/KEY?…  the local file (ResolveModelSpec;
+//                                                      $WASMQ_CACHE_DIR)
 // Shared options: --cache-dir (default $WASMQ_CACHE_DIR or ~/.cache/wasmq); push/pull also --insecure,
 // --k8s-secret, --docker-config as `wasmq pull`. Exit codes: 0 ok, 1 failed (the message says why), 2 usage.
 #include "cli/models.h"
@@ -33,6 +34,7 @@
 
 #include "cli/commands.h"
 #include "oci/oci.h"
+#include "storage/storage.h"
 
 #ifndef WASMQ_MODELS_SCRIPT_DIR
 #define WASMQ_MODELS_SCRIPT_DIR ""
@@ -580,6 +582,45 @@ bool WriteModel(const std::string& cache_dir, const ModelRecord& model, std::str
   return true;
 }
 
+// A model in object storage (NAME=s3://BUCKET/KEY?endpoint=…&region=…, credentials as --storage's): downloaded
+// once to CACHE_DIR/models/s3/BUCKET/KEY (again when the object's size changed), whole or not at all.
+static std::optional<std::string> FetchFromBucket(const std::string& url, const std::string& cache_dir, std::string* error) {
+  auto o = storage::ParseS3Url(url);
+  if (!o) {
+    *error = o.error().message;
+    return std::nullopt;
+  }
+  const std::string key = o->prefix, bucket = o->bucket;
+  if (key.empty() || key.find("..") != std::string::npos) {
+    *error = "storage: " + url.substr(0, url.find('?')) + " names no object (s3://BUCKET/KEY)";
+    return std::nullopt;
+  }
+  o->prefix.clear();
+  auto store = storage::OpenS3(*o);
+  auto size = store->Head(key);
+  if (!size) {
+    *error = size.error().message;
+    return std::nullopt;
+  }
+  const fs::path local = fs::path(ModelsDir(cache_dir)) / "s3" / bucket / key;
+  std::error_code ec;
+  if (fs::is_regular_file(local, ec) && fs::file_size(local, ec) == *size) return local.string();
+  fs::create_directories(local.parent_path(), ec);
+  const std::string part = local.string() + ".part-" + std::to_string(getpid());
+  fs::remove(part, ec);
+  if (auto r = store->GetToFile(key, part); !r) {
+    *error = r.error().message;
+    return std::nullopt;
+  }
+  fs::rename(part, local, ec);
+  if (ec) {
+    fs::remove(part, ec);
+    *error = "cannot write " + local.string() + ": " + ec.message();
+    return std::nullopt;
+  }
+  return local.string();
+}
+
 std::optional<ModelRecord> ResolveModelSpec(const std::string& spec, std::string* error,
                                             const std::string& cache_dir_flag) {
   error->clear();
@@ -603,8 +644,14 @@ std::optional<ModelRecord> ResolveModelSpec(const std::string& spec, std::string
              (k ? "; wasmq models fetch " + name : "; give NAME=OCI-REF, or wasmq models add/pull it");
     return std::nullopt;
   }
-  const std::string target = spec.substr(eq + 1);
+  std::string target = spec.substr(eq + 1);
   std::error_code ec;
+  const std::string from_bucket = storage::IsObjectStorageUrl(target) ? target.substr(0, target.find('?')) : "";
+  if (!from_bucket.empty()) {
+    auto local = FetchFromBucket(target, cache_dir, error);
+    if (!local) return std::nullopt;
+    target = *local;
+  }
   if (fs::is_regular_file(target, ec)) {
     auto digest = oci::Sha256File(target);
     if (!digest) {
@@ -612,7 +659,8 @@ std::optional<ModelRecord> ResolveModelSpec(const std::string& spec, std::string
       return std::nullopt;
     }
     return ModelRecord{name, *digest, Absolute(target), MediaTypeFor(target),
-                       static_cast<int64_t>(fs::file_size(target, ec)), "file " + Absolute(target), "unknown"};
+                       static_cast<int64_t>(fs::file_size(target, ec)),
+                       from_bucket.empty() ? "file " + Absolute(target) : from_bucket, "unknown"};
   }
   oci::ArtifactPullOptions o = ModelPullOptions();
   o.cache_dir = cache_dir;

@@ -161,5 +161,25 @@ TEST_F(FleetS3Test, ServeAndWorkerShareOnlyTheBucket) {
   EXPECT_EQ(Slurp(dir_.file("via-redirect.png")), png);
 }
 
+// A model in the bucket: `wasmq models path NAME=s3://…` downloads it once into the cache and prints the
+// path (what WASI-NN's --nn-model NAME=s3://… resolves through).
+TEST_F(FleetS3Test, ModelsComeFromTheBucket) {
+  storage::S3Options o = s3_->Options("");
+  auto bucket = storage::OpenS3(o);
+  const std::string model(3u << 20, 'm');
+  ASSERT_TRUE(bucket->PutBytes("models/tiny.onnx", model).ok());
+  const std::string url = "s3://fleet/models/tiny.onnx?endpoint=" + s3_->endpoint() + "&region=us-east-1";
+  const std::string env = "AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER WASMQ_CACHE_DIR=" + dir_.file("cache");
+  const std::string path = Shell(env + " " + WASMQ_BINARY + " models path 'tiny=" + url + "'");
+  ASSERT_FALSE(path.empty());
+  const std::string local = path.substr(0, path.find('\n'));
+  EXPECT_EQ(local, dir_.file("cache") + "/models/s3/fleet/models/tiny.onnx");
+  EXPECT_EQ(Slurp(local), model);
+  // A missing object: the command fails and says which.
+  const std::string missing = Shell(env + " " + WASMQ_BINARY + " models path 'x=s3://fleet/models/none.onnx?endpoint=" +
+                                    s3_->endpoint() + "' 2>&1");
+  EXPECT_NE(missing.find("no object models/none.onnx"), std::string::npos) << missing;
+}
+
 }  // namespace
 }  // namespace wasmq::worker
