@@ -384,6 +384,9 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
   }
   if (Clock::now() < retry_at_) return Unavailable(last_error_ + " (retrying in the background)");
   ++open_;
+  // A primary change while this one is being opened (it may have found the old primary) makes it stale:
+  // Return drops it after this call.
+  const uint64_t generation = generation_;
   lock.Unlock();
   auto c = Connection::Open(addr_, std::chrono::seconds(5));
   lock.Lock();
@@ -395,7 +398,7 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
     return c.error();
   }
   failures_ = 0;
-  (*c)->generation = generation_;
+  (*c)->generation = generation;
   return Lease(this, std::move(*c));
 }
 

@@ -343,25 +343,25 @@ TEST(RedisSentinelFailoverTest, PrimaryKilledUnderLoadLosesNoAcknowledgedTask) {
   auto observer = OpenStore(cluster->url(), {.redis_prefix = "load"});
   ASSERT_OK(observer);
   Load load(cluster->url(), "load", 2, 3);
-  ASSERT_TRUE(load.WaitAcknowledged(100, 30s)) << "no load before the failover";
+  ASSERT_TRUE(load.WaitAcknowledged(100, 30s)) << "no load before the failover\n" << cluster->Describe();
 
   const auto killed_at = Clock::now();
   cluster->NodeOnPort(old_primary)->Kill();
   const int new_primary = cluster->WaitForNewPrimary(old_primary, 30s);
-  ASSERT_NE(new_primary, 0) << "the sentinels did not promote the replica";
+  ASSERT_NE(new_primary, 0) << "the sentinels did not promote the replica\n" << cluster->Describe();
   const auto promoted_at = Clock::now();
   // Reads need no replica: a client is back as soon as it has found the new primary.
   Result<void> ping = Unavailable("not tried");
   while (Clock::now() - killed_at < 30s && !(ping = (*observer)->Ping()).ok()) std::this_thread::sleep_for(5ms);
-  ASSERT_OK(ping);
+  ASSERT_TRUE(ping.ok()) << ping.error().message << "\n" << cluster->Describe();
   const auto reconnected_at = Clock::now();
   // Acknowledged writes need a replica (WAIT 1): the killed node, restarted as the new primary's replica.
   ASSERT_TRUE(cluster->NodeOnPort(old_primary)->Restart(
       SentinelCluster::NodeArgs({"--replicaof", "127.0.0.1", std::to_string(new_primary)})))
       << RedisServer::last_error();
-  ASSERT_TRUE(SentinelCluster::WaitForReplicas(new_primary, 1, 30s));
+  ASSERT_TRUE(SentinelCluster::WaitForReplicas(new_primary, 1, 30s)) << cluster->Describe();
   const auto replica_back_at = Clock::now();
-  ASSERT_TRUE(load.WaitAcknowledged(100, 60s)) << "no progress after the failover";
+  ASSERT_TRUE(load.WaitAcknowledged(100, 60s)) << "no progress after the failover\n" << cluster->Describe();
   const auto first_ack = load.FirstAckAfter(promoted_at);
   ASSERT_TRUE(first_ack.has_value());
   load.StopProducing();
@@ -394,18 +394,18 @@ TEST(RedisSentinelFailoverTest, GracefulFailoverUnderLoad) {
     cv.notify_all();
   });
   Load load(cluster->url(), "load", 2, 3);
-  ASSERT_TRUE(load.WaitAcknowledged(100, 30s));
+  ASSERT_TRUE(load.WaitAcknowledged(100, 30s)) << "no load before the failover\n" << cluster->Describe();
 
   const auto asked_at = Clock::now();
   ASSERT_NE(RedisServer::RawCommand(cluster->sentinel(0).port(), std::string("SENTINEL FAILOVER ") +
                                                                      SentinelCluster::kMaster),
             "");
   const int new_primary = cluster->WaitForNewPrimary(old_primary, 30s);
-  ASSERT_NE(new_primary, 0);
+  ASSERT_NE(new_primary, 0) << cluster->Describe();
   const auto switched_at = Clock::now();
   // The new primary's only replica-to-be is the old primary, which Sentinel converts after its own delay;
   // until then writes are not acknowledged (WAIT 1), only retried.
-  ASSERT_TRUE(load.WaitAcknowledged(100, 60s)) << "no progress after the failover";
+  ASSERT_TRUE(load.WaitAcknowledged(100, 60s)) << "no progress after the failover\n" << cluster->Describe();
   const auto first_ack = load.FirstAckAfter(switched_at);
   ASSERT_TRUE(first_ack.has_value());
   // An event of a task created through another store on the new primary reaches the watcher.

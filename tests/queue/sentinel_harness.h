@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -134,6 +135,29 @@ class SentinelCluster {
   }
   int WaitForNewPrimary(int old_port, std::chrono::milliseconds timeout) {
     return WaitForPrimary(0, timeout, old_port);
+  }
+
+  // For a failure message: what each sentinel names, each node's role, and the last lines of each
+  // sentinel's log (+sdown, +odown, +elected-leader, -failover-abort-…).
+  std::string Describe() const {
+    std::string out;
+    for (const auto& n : nodes_) {
+      const std::string role = RedisServer::RawCommand(n->port(), "ROLE");
+      out += "node " + std::to_string(n->port()) + ": " +
+             (role.find("master") != std::string::npos  ? "master"
+              : role.find("slave") != std::string::npos ? "replica"
+                                                        : "down") +
+             "\n";
+    }
+    for (const auto& s : sentinels_) {
+      out += "sentinel " + std::to_string(s->port()) + " log:\n";
+      std::ifstream log(s->dir() / "redis.log");
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(log, line);) lines.push_back(line);
+      for (size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i)
+        out += "  " + lines[i] + "\n";
+    }
+    return out;
   }
 
   // Polls until the node on `primary_port` has `n` replicas online (INFO replication).
