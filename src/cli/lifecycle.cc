@@ -81,16 +81,26 @@ void Lifecycle::StopWithHurry(const std::function<void()>& stop, const std::func
 }
 
 std::string Redacted(std::string_view url) {
-  if (!url.starts_with("redis://")) return std::string(url);
-  size_t at = url.find('@'), slash = url.find('/', 8);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash))
-    return std::string(url);
-  return "redis://***@" + std::string(url.substr(at + 1));
+  const std::string_view scheme = url.starts_with("redis://")            ? "redis://"
+                                  : url.starts_with("redis+sentinel://") ? "redis+sentinel://"
+                                                                         : "";
+  if (scheme.empty()) return std::string(url);
+  std::string out(url);
+  // A sentinel password in the query: everything after it up to the next parameter.
+  if (size_t q = out.find("sentinel_password="); q != std::string::npos && out.find('?') < q) {
+    size_t end = out.find('&', q);
+    out.replace(q + 18, end == std::string::npos ? std::string::npos : end - q - 18, "***");
+  }
+  size_t at = out.find('@'), slash = out.find('/', scheme.size());
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return out;
+  return std::string(scheme) + "***@" + out.substr(at + 1);
 }
 
 queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg) {
-  return queue::OpenStore(cfg.store_url,
-                          {.sync_full = cfg.sqlite_sync_full, .redis_prefix = cfg.redis_prefix});
+  return queue::OpenStore(cfg.store_url, {.sync_full = cfg.sqlite_sync_full,
+                                          .redis_prefix = cfg.redis_prefix,
+                                          .redis_wait_replicas = cfg.redis_wait_replicas,
+                                          .redis_wait_timeout_ms = cfg.redis_wait_timeout_ms});
 }
 
 queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg,

@@ -180,7 +180,8 @@ void AddTargetFlags(CLI::App* cmd, Target* t) {
   cmd->add_option("--token", t->token, "a JWT for a server with auth on [WASMQ_TOKEN]");
   config::AddSettingFlags(cmd, &t->input,
                           {"store", "data-dir", "pipelines", "pipelines-dir", "sqlite-sync", "redis-host", "redis-port",
-                           "redis-db", "redis-password", "redis-prefix"});
+                           "redis-db", "redis-password", "redis-prefix", "redis-wait-replicas",
+                           "redis-wait-timeout"});
 }
 
 std::string Env(const char* name) {

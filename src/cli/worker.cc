@@ -140,7 +140,7 @@ void AddWorkerCommand(CLI::App& app, int* exit_code) {
                            "task-ttl",    "cleanup-interval", "shutdown-grace",    "max-memory",
                            "max-output",  "max-output-files", "sqlite-sync",       "redis-host",
                            "redis-port",  "redis-db",         "redis-prefix",      "engine-config",
-                           "trust-policy", "module-policy"});
+                           "trust-policy", "module-policy", "redis-wait-replicas", "redis-wait-timeout"});
   cmd->callback([input, exit_code] { *exit_code = RunWorker(*input); });
 }
 

@@ -26,8 +26,9 @@ constexpr Setting kSettings[] = {
     {"addr", "WASMQ_ADDR", "127.0.0.1:8080",
      "HTTP API and dashboard listen address, HOST:PORT (port 0: any free one)"},
     {"store", "WASMQ_STORE", "",
-     "task store: sqlite:PATH or redis://[USER:PASSWORD@]HOST:PORT/DB[?prefix=NAME] (default: "
-     "sqlite:DATA_DIR/wasmq.db, or Redis when REDIS_HOST is set)"},
+     "task store: sqlite:PATH, redis://[USER:PASSWORD@]HOST:PORT/DB[?prefix=NAME] or "
+     "redis+sentinel://[USER:PASSWORD@]HOST:PORT,HOST:PORT/MASTER/DB[?prefix=NAME&sentinel_password=PASS] "
+     "(default: sqlite:DATA_DIR/wasmq.db, or Redis when REDIS_HOST is set)"},
     {"data-dir", "WASMQ_DATA_DIR", "wasmq-data",
      "directory for task files (DATA_DIR/tasks/ID/{in,out}) and uploads "
      "(DATA_DIR/files)"},
@@ -133,6 +134,11 @@ constexpr Setting kSettings[] = {
     {"redis-password", "REDIS_PASSWORD", "",
      "Redis password (AUTH) for a store derived from REDIS_HOST; a --store URL carries its own"},
     {"redis-prefix", "WASMQ_REDIS_PREFIX", "wasmq", "Redis key prefix ({prefix}:task:queue, ...)"},
+    {"redis-wait-replicas", "WASMQ_REDIS_WAIT_REPLICAS", "auto",
+     "Redis replicas that must have a task's creation, finish or cancel (WAIT) before it is acknowledged, "
+     "so a failover cannot lose it (auto: 1 with redis+sentinel://, 0 with redis://)"},
+    {"redis-wait-timeout", "WASMQ_REDIS_WAIT_TIMEOUT", "1s",
+     "how long such a write waits for those replicas; past it the call fails unacknowledged (503)"},
 };
 
 enum class Source { Default, DotEnv, Env, Flag };
@@ -473,11 +479,15 @@ Result<Config> Load(const LoadInput& input) {
   c.redis_prefix = get("redis-prefix").text;
   if (c.redis_prefix.empty() || c.redis_prefix.find_first_of(" {}") != std::string::npos)
     check.Bad(get("redis-prefix"), "must be non-empty, without spaces or braces");
+  if (const Value& v = get("redis-wait-replicas"); v.text != "auto")
+    c.redis_wait_replicas = static_cast<int>(check.Int(v, 0, 16));
+  c.redis_wait_timeout_ms = check.DurationMs(get("redis-wait-timeout"), 1);
   {
     const Value& v = get("store");
     if (!v.text.empty()) {
-      if (!v.text.starts_with("sqlite:") && !v.text.starts_with("redis://"))
-        check.Bad(v, "must be sqlite:PATH or redis://HOST:PORT/DB");
+      if (!v.text.starts_with("sqlite:") && !v.text.starts_with("redis://") &&
+          !v.text.starts_with("redis+sentinel://"))
+        check.Bad(v, "must be sqlite:PATH, redis://HOST:PORT/DB or redis+sentinel://HOST:PORT,…/MASTER/DB");
       if (v.text == "sqlite:") check.Bad(v, "sqlite: needs a file path");
       c.store_url = v.text;
     } else if (!c.redis_host.empty()) {

@@ -101,6 +101,8 @@ struct Config {
   std::string redis_host = {};
   int redis_port = 6379, redis_db = 0;
   std::string redis_prefix = {};
+  int redis_wait_replicas = -1;  // -1: auto (1 with Sentinel, else 0)
+  int64_t redis_wait_timeout_ms = 1000;
 };
 
 struct LoadInput {

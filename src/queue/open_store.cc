@@ -24,7 +24,7 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions opti
     if (!s) return s.error();
     return std::unique_ptr<Store>(std::move(*s));
   }
-  if (url.starts_with("redis://")) {
+  if (url.starts_with("redis://") || url.starts_with("redis+sentinel://")) {
     auto address = detail::ParseRedisUrl(url);
     if (!address) return address.error();
     std::string prefix = address->prefix.empty() ? options.redis_prefix : address->prefix;
@@ -33,7 +33,8 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions opti
     return std::unique_ptr<Store>(std::move(*s));
   }
   return InvalidArgument("store: '" + std::string(url) +
-                         "' is not a store URL (sqlite:PATH or redis://[user:pass@]HOST:PORT/DB)");
+                         "' is not a store URL (sqlite:PATH, redis://[user:pass@]HOST:PORT/DB or "
+                         "redis+sentinel://HOST:PORT,HOST:PORT/MASTER/DB)");
 }
 
 }  // namespace wasmq::queue

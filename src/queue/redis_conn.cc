@@ -40,26 +40,53 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
 }  // namespace
 
 std::string RedisAddress::Display() const {
-  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  if (!sentinel()) return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  std::string out = "sentinel " + master_name + "@";
+  for (size_t i = 0; i < sentinels.size(); ++i) {
+    if (i) out += ',';
+    out += sentinels[i].Display();
+  }
+  return out + "/" + std::to_string(db);
 }
 
 Result<RedisAddress> ParseRedisUrl(std::string_view url) {
   const std::string whole(url);
+  const bool sentinel = url.starts_with("redis+sentinel://");
   auto bad = [&](const std::string& why) {
-    return InvalidArgument("store: '" + whole + "': " + why +
-                           " (expected redis://[user:pass@]host:port/db, e.g. redis://127.0.0.1:6379/0)");
+    return InvalidArgument(
+        "store: '" + whole + "': " + why +
+        (sentinel ? " (expected redis+sentinel://[user:pass@]host:port,host:port/master/db, e.g. "
+                    "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/0)"
+                  : " (expected redis://[user:pass@]host:port/db, e.g. redis://127.0.0.1:6379/0)"));
   };
-  if (!url.starts_with("redis://")) return bad("not a redis:// URL");
-  url.remove_prefix(8);
+  if (!sentinel && !url.starts_with("redis://")) return bad("not a redis:// URL");
+  url.remove_prefix(sentinel ? 17 : 8);
   RedisAddress a;
   if (size_t q = url.find('?'); q != std::string_view::npos) {
     std::string_view query = url.substr(q + 1);
     url = url.substr(0, q);
-    if (!query.starts_with("prefix=") || query.size() == 7)
-      return bad("the only query parameter is prefix=NAME");
-    a.prefix = std::string(query.substr(7));
-    if (a.prefix.find_first_of(" {}&") != std::string::npos)
-      return bad("the prefix must not hold spaces or braces");
+    const char* known = sentinel ? "prefix=NAME, sentinel_user=NAME and sentinel_password=PASS"
+                                 : "prefix=NAME";
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string_view param = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      size_t eq = param.find('=');
+      std::string_view key = param.substr(0, eq);
+      auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1));
+      if (!value) return bad("bad %-escape in " + std::string(key));
+      if (key == "prefix" && !value->empty()) {
+        a.prefix = *value;
+        if (a.prefix.find_first_of(" {}&") != std::string::npos)
+          return bad("the prefix must not hold spaces or braces");
+      } else if (sentinel && key == "sentinel_user") {
+        a.sentinel_user = *value;
+      } else if (sentinel && key == "sentinel_password" && !value->empty()) {
+        a.sentinel_password = *value;
+      } else {
+        return bad(std::string("the query parameters are ") + known);
+      }
+    }
   }
   if (size_t at = url.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = url.substr(0, at);
@@ -72,25 +99,50 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url) {
     a.user = *user;
     a.password = *pass;
   }
-  std::string_view hostport = url, db;
+  std::string_view hostport = url, path;
   if (size_t slash = url.find('/'); slash != std::string_view::npos) {
     hostport = url.substr(0, slash);
-    db = url.substr(slash + 1);
+    path = url.substr(slash + 1);
+  }
+  std::string_view db = path;
+  if (sentinel) {
+    size_t slash = path.find('/');
+    a.master_name = std::string(path.substr(0, slash));
+    db = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (a.master_name.empty()) return bad("the master's name is required");
   }
   if (!db.empty()) {
     auto n = ParseInt(db, 0, 1'000'000);
     if (!n) return bad("the database must be a number");
     a.db = *n;
   }
-  std::string_view host = hostport;
-  if (size_t colon = hostport.rfind(':'); colon != std::string_view::npos) {
-    host = hostport.substr(0, colon);
-    auto p = ParseInt(hostport.substr(colon + 1), 1, 65535);
-    if (!p) return bad("the port must be a number from 1 to 65535");
-    a.port = *p;
+  auto parse_host = [&](std::string_view hp, int default_port) -> std::optional<HostPort> {
+    HostPort h{std::string(hp), default_port};
+    if (size_t colon = hp.rfind(':'); colon != std::string_view::npos) {
+      h.host = std::string(hp.substr(0, colon));
+      auto p = ParseInt(hp.substr(colon + 1), 1, 65535);
+      if (!p) return std::nullopt;
+      h.port = *p;
+    }
+    return h;
+  };
+  if (sentinel) {
+    while (true) {
+      size_t comma = hostport.find(',');
+      auto h = parse_host(hostport.substr(0, comma), 26379);
+      if (!h) return bad("a sentinel's port must be a number from 1 to 65535");
+      if (h->host.empty()) return bad("every sentinel needs a host");
+      a.sentinels.push_back(std::move(*h));
+      if (comma == std::string_view::npos) break;
+      hostport.remove_prefix(comma + 1);
+    }
+    return a;
   }
-  if (host.empty()) return bad("a host is required");
-  a.host = std::string(host);
+  auto h = parse_host(hostport, 6379);
+  if (!h) return bad("the port must be a number from 1 to 65535");
+  if (h->host.empty()) return bad("a host is required");
+  a.host = std::move(h->host);
+  a.port = h->port;
   return a;
 }
 
@@ -111,21 +163,33 @@ int64_t Int(const redisReply* r) {
   return 0;
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const RedisAddress& addr,
-                                                     std::chrono::milliseconds timeout) {
+Result<std::unique_ptr<Connection>> Connection::Connect(const HostPort& at,
+                                                        std::chrono::milliseconds timeout) {
   const timeval tv = ToTimeval(timeout);
-  redisContext* ctx = redisConnectWithTimeout(addr.host.c_str(), addr.port, tv);
-  if (!ctx) return Unavailable("redis " + addr.Display() + ": out of memory");
+  redisContext* ctx = redisConnectWithTimeout(at.host.c_str(), at.port, tv);
+  if (!ctx) return Unavailable("redis " + at.Display() + ": out of memory");
   if (ctx->err) {
     std::string why = ctx->errstr;
     redisFree(ctx);
-    return Unavailable("cannot connect to redis at " + addr.host + ":" + std::to_string(addr.port) + ": " +
-                       why);
+    return Unavailable("cannot connect to redis at " + at.Display() + ": " + why);
   }
   std::unique_ptr<Connection> c(new Connection(ctx));
   redisSetTimeout(ctx, tv);
   // Keepalive: a server that vanished without closing the socket (a cut network) is noticed by the kernel.
   redisEnableKeepAlive(ctx);
+  return c;
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const RedisAddress& addr,
+                                                     std::chrono::milliseconds timeout) {
+  return addr.sentinel() ? OpenViaSentinels(addr, timeout) : OpenDirect(addr, timeout);
+}
+
+Result<std::unique_ptr<Connection>> Connection::OpenDirect(const RedisAddress& addr,
+                                                           std::chrono::milliseconds timeout) {
+  auto opened = Connect({addr.host, addr.port}, timeout);
+  if (!opened) return opened.error();
+  std::unique_ptr<Connection> c = std::move(*opened);
   if (!addr.password.empty()) {
     std::vector<std::string> auth = {"AUTH"};
     if (!addr.user.empty()) auth.push_back(addr.user);
@@ -156,6 +220,80 @@ Result<std::unique_ptr<Connection>> Connection::Open(const RedisAddress& addr,
   return c;
 }
 
+// Each sentinel in turn: where is the primary, and is it one? A sentinel that is down, does not know the
+// master, or names a node that is not (or no longer) a primary — its view lags a failover — is passed over.
+Result<std::unique_ptr<Connection>> Connection::OpenViaSentinels(const RedisAddress& addr,
+                                                                 std::chrono::milliseconds timeout) {
+  const std::string name = addr.master_name;
+  std::string why;
+  size_t unknown = 0;
+  auto note = [&](const HostPort& s, const std::string& what) {
+    if (!why.empty()) why += "; ";
+    why += s.Display();
+    why += ": ";
+    why += what;
+  };
+  for (const HostPort& s : addr.sentinels) {
+    auto sc = Connect(s, std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(2)));
+    if (!sc) {
+      note(s, sc.error().message);
+      continue;
+    }
+    if (!addr.sentinel_password.empty()) {
+      std::vector<std::string> auth = {"AUTH"};
+      if (!addr.sentinel_user.empty()) auth.push_back(addr.sentinel_user);
+      auth.push_back(addr.sentinel_password);
+      auto r = (*sc)->Command(auth);
+      if (!r || (*r)->type == REDIS_REPLY_ERROR) {
+        note(s, "sentinel authentication failed (sentinel_password in the store URL): " +
+                    (r ? Str(r->get()) : r.error().message));
+        continue;
+      }
+    }
+    auto r = (*sc)->Command({"SENTINEL", "get-master-addr-by-name", name});
+    if (!r) {
+      note(s, r.error().message);
+      continue;
+    }
+    const redisReply* reply = r->get();
+    if (reply->type == REDIS_REPLY_NIL) {
+      ++unknown;
+      note(s, "no master named '" + name + "'");
+      continue;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+      std::string msg = Str(reply);
+      note(s, msg.starts_with("NOAUTH") ? "the sentinel requires a password (?sentinel_password=PASS): " + msg
+                                        : "unexpected answer " + msg);
+      continue;
+    }
+    RedisAddress primary = addr;
+    primary.sentinels.clear();
+    primary.host = Str(reply->element[0]);
+    primary.port = static_cast<int>(Int(reply->element[1]));
+    auto c = OpenDirect(primary, timeout);
+    if (!c) {
+      note(s, "primary " + HostPort{primary.host, primary.port}.Display() + ": " + c.error().message);
+      continue;
+    }
+    auto role = (*c)->Command({"ROLE"});
+    if (!role) {
+      note(s, "primary " + primary.Display() + ": " + role.error().message);
+      continue;
+    }
+    const redisReply* rr = role->get();
+    const std::string is =
+        rr->type == REDIS_REPLY_ARRAY && rr->elements > 0 ? Str(rr->element[0]) : Str(rr);
+    if (is == "master") return std::move(*c);
+    note(s, HostPort{primary.host, primary.port}.Display() + " answers ROLE " + is +
+                ", not master (a failover under way)");
+  }
+  if (unknown == addr.sentinels.size())
+    return Unavailable("redis sentinel: no sentinel knows a master named '" + name + "' (check the name in " +
+                       "redis+sentinel://…/MASTER/DB): " + why);
+  return Unavailable("redis sentinel: no primary found for master '" + name + "': " + why);
+}
+
 Connection::~Connection() { redisFree(ctx_); }
 
 Error Connection::Broken(const char* what) {
@@ -177,7 +315,15 @@ Result<Reply> Connection::Command(const std::vector<std::string>& args) {
   auto* r = static_cast<redisReply*>(
       redisCommandArgv(ctx_, static_cast<int>(args.size()), argv.data(), lens.data()));
   if (!r) return Broken("command failed");
+  NoteReply(r);
   return Reply(r);
+}
+
+// A primary demoted to a replica (a failover) refuses writes with READONLY — in Redis 7 a script's write
+// too, with the same code first. Its connections must not be reused: the next one rediscovers.
+void Connection::NoteReply(const redisReply* r) {
+  if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("READONLY"))
+    broken_ = true;
 }
 
 Result<std::vector<Reply>> Connection::Pipeline(const std::vector<std::vector<std::string>>& commands) {
@@ -196,6 +342,7 @@ Result<std::vector<Reply>> Connection::Pipeline(const std::vector<std::vector<st
   for (size_t i = 0; i < commands.size(); ++i) {
     void* r = nullptr;
     if (redisGetReply(ctx_, &r) != REDIS_OK || !r) return Broken("pipeline failed");
+    NoteReply(static_cast<redisReply*>(r));
     out.emplace_back(static_cast<redisReply*>(r));
   }
   return out;
@@ -237,6 +384,9 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
   }
   if (Clock::now() < retry_at_) return Unavailable(last_error_ + " (retrying in the background)");
   ++open_;
+  // A primary change while this one is being opened (it may have found the old primary) makes it stale:
+  // Return drops it after this call.
+  const uint64_t generation = generation_;
   lock.Unlock();
   auto c = Connection::Open(addr_, std::chrono::seconds(5));
   lock.Lock();
@@ -248,12 +398,25 @@ Result<ConnectionPool::Lease> ConnectionPool::Get() {
     return c.error();
   }
   failures_ = 0;
+  (*c)->generation = generation;
   return Lease(this, std::move(*c));
+}
+
+void ConnectionPool::Invalidate() {
+  base::MutexLock lock(mu_);
+  ++generation_;
+  open_ -= idle_.size();
+  idle_.clear();
+  failures_ = 0;
+  retry_at_ = {};
+  cv_.NotifyAll();
 }
 
 void ConnectionPool::Return(std::unique_ptr<Connection> c) {
   base::MutexLock lock(mu_);
-  if (c->broken()) {
+  if (c->generation != generation_) {
+    --open_;  // opened before the primary changed
+  } else if (c->broken()) {
     // The server probably went away (restart, network): the idle connections are as dead as this one, and
     // each would fail one more call if kept.
     open_ -= 1 + idle_.size();

@@ -7,8 +7,9 @@
 // the blocked Dequeue calls.
 //
 // The thread blocks in a read with no timeout: an idle store sends and receives nothing. When the
-// connection breaks (Redis restarted, network cut) it reconnects with backoff and then wakes every waiter
-// once, because changes announced while it was away were not heard.
+// connection breaks (Redis restarted, network cut, a failover) it reconnects with backoff — at once when
+// the sentinel watcher says the primary moved — and then wakes every waiter once, because changes
+// announced while it was away were not heard.
 #include <charconv>
 
 #include "queue/redis_store.h"
@@ -122,7 +123,9 @@ void RedisStore::SubscriberLoop() {
     }
     base::MutexLock lock(sub_mu_);
     sub_cv_.WaitFor(lock, detail::ReconnectBackoff(++failures),
-                    [&]() REQUIRES(sub_mu_) { return stopping_; });
+                    [&]() REQUIRES(sub_mu_) { return stopping_ || reconnect_now_; });
+    if (reconnect_now_) failures = 0;
+    reconnect_now_ = false;
   }
 }
 

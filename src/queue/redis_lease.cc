@@ -36,8 +36,16 @@ TaskEvent EventFrom(const Lease& lease, const redisReply* reply, TaskEvent::Kind
 }
 
 bool IsGuardReply(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-         (Int(r->element[0]) == 0 ? r->elements == 6 : Int(r->element[0]) == 2 || r->elements == 4);
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return false;
+  switch (Int(r->element[0])) {
+    case 0:
+    case 3:  // a finish already applied (FinishMany)
+      return r->elements == 6;
+    case 2:
+      return true;
+    default:
+      return r->elements == 4;
+  }
 }
 
 const char* KindName(Finish::Kind k) {
@@ -114,11 +122,25 @@ Result<void> RedisStore::Progress(const Lease& lease, int percent, std::string_v
   return {};
 }
 
+std::string RedisStore::FinishMark(const Finish& f) {
+  return f.lease.owner + "|" + std::to_string(f.lease.token) + "|" + KindName(f.kind);
+}
+
 std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& items) {
   if (items.empty()) return {};
+  std::vector<std::string> marks;
+  std::vector<bool> doubtful;
+  {
+    base::MutexLock lock(unknown_mu_);
+    for (const Finish& f : items) {
+      marks.push_back(FinishMark(f));
+      doubtful.push_back(unknown_finishes_.contains(marks.back()));
+    }
+  }
   std::vector<std::string> args = {std::to_string(items.size())};
-  args.reserve(1 + items.size() * 6);
-  for (const Finish& f : items) {
+  args.reserve(1 + items.size() * 7);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Finish& f = items[i];
     args.push_back(KindName(f.kind));
     args.push_back(f.lease.task_id);
     args.push_back(f.lease.owner);
@@ -136,8 +158,22 @@ std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& item
         break;
     }
     args.push_back(std::to_string(f.run_at));
+    args.push_back(doubtful[i] ? "1" : "0");
   }
-  auto r = Call(Script::Finish, std::move(args), options_.clock());
+  auto r = Call(Script::Finish, std::move(args), options_.clock(), /*durable=*/true);
+  {
+    // Unavailable: the script may have run (the reply or the WAIT was lost). The caller's next try of
+    // these finishes may then find them applied, and is told so instead of being refused.
+    base::MutexLock lock(unknown_mu_);
+    for (const std::string& m : marks) {
+      if (r) {
+        unknown_finishes_.erase(m);
+      } else if (r.error().code == Code::Unavailable) {
+        if (unknown_finishes_.size() >= kMaxUnknownFinishes) unknown_finishes_.clear();
+        unknown_finishes_.insert(m);
+      }
+    }
+  }
   if (!r) return std::vector<Result<void>>(items.size(), r.error());
   const redisReply* reply = r->get();
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != items.size())
@@ -150,6 +186,8 @@ std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& item
     const TaskStatus to = detail::StatusAfter(items[i].kind);
     if (!IsGuardReply(one)) {
       out.push_back(Internal("redis: unexpected finish reply"));
+    } else if (Int(one->element[0]) == 3) {
+      out.emplace_back();  // applied by an earlier try of this call: its event went out then
     } else if (Int(one->element[0]) != 0) {
       out.push_back(LeaseError(items[i].lease, one, to));
     } else {

@@ -28,6 +28,9 @@
 // A lease-guarded script first checks status = processing, lease_owner and lease_token; otherwise it changes
 // nothing and answers {1, status, owner, token} ({2} for an unknown task). Success is {0, mode, attempt,
 // progress, current_step, at}: what the caller needs to build the event it publishes in its own process.
+// A finish also records `last_finish` = owner|token|kind in the task's hash, so that the same finish sent
+// again because its outcome was unknown (a lost reply, a failed WAIT) is answered {3, …}: already applied,
+// nothing changed. Sent again without that doubt, it is refused like any other write under a finished lease.
 #include "queue/redis_scripts.h"
 
 #include <array>
@@ -176,19 +179,32 @@ publish('progress', id, f[4], 'processing', ARGV[7], f[5], ARGV[8])
 return {0, f[4], f[5], ARGV[7], ARGV[8], num(NOW)}
 )lua";
 
-// ARGV: n, then n items of 6: kind (complete|fail|retry|release), id, owner, token, payload (result or
-// error JSON), run_at. One reply per item, in order.
+// ARGV: n, then n items of 7: kind (complete|fail|retry|release), id, owner, token, payload (result or
+// error JSON), run_at, maybe_applied ('1' when the caller sent this finish before and does not know whether
+// it was applied). One reply per item, in order; {3, …} when a maybe_applied item had been applied.
 constexpr const char* kFinish = R"lua(
 local res = {}
 local now = num(NOW)
 local running, leases, finished = K('processing'), K('leases'), K('finished')
 for i = 0, tonumber(ARGV[4]) - 1 do
-  local b = 5 + i * 6
+  local b = 5 + i * 7
   local kind, id, payload = ARGV[b], ARGV[b + 1], ARGV[b + 4]
+  local mark = ARGV[b + 2] .. '|' .. ARGV[b + 3] .. '|' .. kind
   local f, refused = guard(id, ARGV[b + 2], ARGV[b + 3])
   if not f then
-    res[#res + 1] = refused
+    local last = redis.call('HMGET', D(id), 'last_finish', 'mode', 'attempt', 'progress', 'current_step',
+      'updated_at')
+    if ARGV[b + 6] == '1' and last[1] == mark then
+      -- This very finish again (its reply was lost, or its WAIT timed out, and the caller retried): it was
+      -- applied once, so it is answered as such, changing nothing. Writing the mark again puts this call's
+      -- WAIT after the first write in the replication stream.
+      redis.call('HSET', D(id), 'last_finish', mark)
+      res[#res + 1] = {3, last[2], tonumber(last[3]), tonumber(last[4]), last[5], last[6]}
+    else
+      res[#res + 1] = refused
+    end
   else
+    redis.call('HSET', D(id), 'last_finish', mark)
     local key, mode, seq, attempt = D(id), f[4], f[6], tonumber(f[5])
     local status, progress, step = 'pending', 0, ''
     redis.call('SREM', running, id)

@@ -46,11 +46,18 @@ Result<std::unique_ptr<RedisStore>> RedisStore::Open(const detail::RedisAddress&
   if (prefix.empty() || prefix.find_first_of(" {}|") != std::string::npos)
     return InvalidArgument("redis prefix: must be non-empty, without spaces, braces or '|' (got '" + prefix +
                            "')");
+  if (options.redis_wait_timeout_ms <= 0) options.redis_wait_timeout_ms = 1000;
   std::unique_ptr<RedisStore> store(new RedisStore(address, prefix, std::move(options)));
   // Connect now, so that a wrong address or password stops start-up with its reason.
-  auto c = store->pool_.Get();
-  if (!c) return c.error();
-  if (auto r = detail::LoadScripts(**c); !r) return r.error();
+  {
+    auto c = store->pool_.Get();
+    if (!c) return c.error();
+    if (auto r = detail::LoadScripts(**c); !r) return r.error();
+  }
+  if (address.sentinel()) {
+    base::MutexLock lock(store->sub_mu_);
+    store->sentinel_watcher_ = std::thread([s = store.get()] { s->SentinelWatchLoop(); });
+  }
   return store;
 }
 
@@ -58,6 +65,9 @@ RedisStore::RedisStore(const detail::RedisAddress& address, std::string prefix, 
     : options_(std::move(options)),
       prefix_(std::move(prefix)),
       origin_(RandomHex()),
+      wait_replicas_(options_.redis_wait_replicas >= 0 ? options_.redis_wait_replicas
+                     : address.sentinel()              ? 1
+                                                       : 0),
       pool_(address, kMaxConnections) {}
 
 RedisStore::~RedisStore() {
@@ -65,16 +75,31 @@ RedisStore::~RedisStore() {
     base::MutexLock lock(sub_mu_);
     stopping_ = true;
     if (sub_conn_) sub_conn_->Interrupt();
+    if (watch_conn_) watch_conn_->Interrupt();
   }
   sub_cv_.NotifyAll();
   if (subscriber_.joinable()) subscriber_.join();
+  if (sentinel_watcher_.joinable()) sentinel_watcher_.join();
 }
 
-Result<Reply> RedisStore::Call(Script script, std::vector<std::string> args, int64_t now) {
+Result<Reply> RedisStore::Call(Script script, std::vector<std::string> args, int64_t now, bool durable) {
   auto c = pool_.Get();
   if (!c) return c.error();
   args.insert(args.begin(), {prefix_, origin_, std::to_string(now)});
-  return CallScript(**c, script, args);
+  auto r = CallScript(**c, script, args);
+  if (!r || !durable || wait_replicas_ <= 0) return r;
+  // Replication is asynchronous: without this, a primary lost right after its reply takes the change with
+  // it. WAIT returns once that many replicas have everything this connection wrote (or at the timeout).
+  auto w = (*c)->Command(
+      {"WAIT", std::to_string(wait_replicas_), std::to_string(options_.redis_wait_timeout_ms)});
+  if (!w) return w.error();
+  if ((*w)->type != REDIS_REPLY_INTEGER) return Unavailable("redis: WAIT: " + Str(w->get()));
+  if ((*w)->integer < wait_replicas_)
+    return Unavailable("redis: the change reached the primary but " + std::to_string((*w)->integer) +
+                       " of the " + std::to_string(wait_replicas_) + " replicas required confirmed it within " +
+                       std::to_string(options_.redis_wait_timeout_ms) +
+                       " ms (WASMQ_REDIS_WAIT_REPLICAS); it is not acknowledged and may or may not apply");
+  return r;
 }
 
 Result<void> RedisStore::Ping() {
@@ -95,7 +120,7 @@ Result<void> RedisStore::Create(const TaskInfo& t) {
                 {t.task_id, t.user_id, t.mode, std::to_string(t.priority), t.source_image, t.config.dump(),
                  std::to_string(t.max_retries), std::to_string(t.timeout_ms), std::to_string(t.created_at),
                  std::to_string(t.run_at ? t.run_at : t.created_at)},
-                now);
+                now, /*durable=*/true);
   if (!r) return r.error();
   if (Int(r->get()) == 0) return Conflict("task " + t.task_id + " already exists");
   waiters_.NotifyReady();
@@ -137,7 +162,7 @@ Result<TaskListResponse> RedisStore::List(const ListQuery& lq) {
 }
 
 Result<TaskInfo> RedisStore::Cancel(std::string_view task_id) {
-  auto r = Call(Script::Cancel, {std::string(task_id)}, options_.clock());
+  auto r = Call(Script::Cancel, {std::string(task_id)}, options_.clock(), /*durable=*/true);
   if (!r) return r.error();
   const redisReply* reply = r->get();
   switch (Int(reply->element[0])) {

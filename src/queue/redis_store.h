@@ -22,6 +22,12 @@
 //   backoff (100 ms doubling to 5 s), the subscriber too, and then every waiter claims once more, so nothing
 //   announced while it was away is missed. Open fails with a clear message when Redis is unreachable or the
 //   password is wrong.
+// - Sentinel (redis+sentinel://): connections go to the primary the sentinels name. A failover is followed
+//   three ways: a broken connection or a READONLY reply drops the connection (the next one rediscovers),
+//   and a watcher thread SUBSCRIBEd to +switch-master on a sentinel makes every pooled connection and the
+//   event subscriber reconnect at once. Writes that acknowledge something (create, finish, cancel) are
+//   followed by WAIT, so an acknowledged change is on a replica before it is acknowledged and survives the
+//   primary's loss (docs/queue.md, "Redis Sentinel").
 // - Times come from StoreOptions::clock on each node; lease expiry compares them, so nodes' clocks must
 //   agree to well within a lease (NTP).
 #pragma once
@@ -31,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "base/mutex.h"
 #include "queue/event_hub.h"
@@ -72,8 +79,10 @@ class RedisStore final : public Store {
  private:
   RedisStore(const detail::RedisAddress& address, std::string prefix, StoreOptions options);
 
-  // Runs a script on a pooled connection; prefix, origin and now go first.
-  Result<detail::Reply> Call(detail::Script script, std::vector<std::string> args, int64_t now);
+  // Runs a script on a pooled connection; prefix, origin and now go first. `durable`: then WAIT for the
+  // replicas the options ask for; Unavailable when they do not confirm in time.
+  Result<detail::Reply> Call(detail::Script script, std::vector<std::string> args, int64_t now,
+                             bool durable = false);
   // The Stats script: no args for every task, {"1", user} for one user's.
   Result<QueueStats> StatsOf(std::vector<std::string> args);
   // One claim attempt (redis_lease.cc). When nothing was claimed, *next_due is the earliest run_at of a
@@ -84,17 +93,32 @@ class RedisStore final : public Store {
   // made after it looked.
   void EnsureSubscriber() EXCLUDES(sub_mu_);
   void SubscriberLoop() EXCLUDES(sub_mu_);
+  // owner|token|kind: what the Finish script records of the finish it applied.
+  static std::string FinishMark(const Finish& f);
   // Decodes one pub/sub message; false for a message of another shape.
   bool OnMessage(std::string_view payload);
+  // redis_sentinel_watch.cc: with Sentinel, a thread that listens for +switch-master on one sentinel after
+  // another and, when this store's master moved, calls OnPrimaryChanged.
+  void SentinelWatchLoop() EXCLUDES(sub_mu_);
+  // Every connection reconnects now: the pool's, and the subscriber's (which re-subscribes on the new
+  // primary and then wakes the waiters).
+  void OnPrimaryChanged() EXCLUDES(sub_mu_);
 
   StoreOptions options_;
   std::string prefix_;
   std::string origin_;  // random per store object: its own events come back by pub/sub and are skipped
+  int wait_replicas_;   // WAIT after durable writes; 0: none
   detail::ConnectionPool pool_;
   detail::EventHub hub_;
 
   // Blocked Dequeue calls; NotifyReady when a task became ready here, or anywhere as the subscriber heard.
   detail::ReadyWaiters waiters_;
+
+  // Finishes whose last try failed with Unavailable after it may have been applied (FinishMany). Bounded:
+  // forgetting one only means its retry is refused (CONFLICT) as before, never that anything is applied twice.
+  static constexpr size_t kMaxUnknownFinishes = 4096;
+  base::Mutex unknown_mu_;
+  std::unordered_set<std::string> unknown_finishes_ GUARDED_BY(unknown_mu_);
 
   base::Mutex sub_mu_;
   base::CondVar sub_cv_;
@@ -102,7 +126,10 @@ class RedisStore final : public Store {
   bool sub_first_try_done_ GUARDED_BY(sub_mu_) = false;
   bool stopping_ GUARDED_BY(sub_mu_) = false;
   detail::Connection* sub_conn_ GUARDED_BY(sub_mu_) = nullptr;  // to interrupt its blocking read
+  bool reconnect_now_ GUARDED_BY(sub_mu_) = false;  // the primary changed: skip the subscriber's backoff
   std::thread subscriber_;  // started under sub_mu_, joined by the destructor
+  detail::Connection* watch_conn_ GUARDED_BY(sub_mu_) = nullptr;  // the sentinel watcher's, to interrupt
+  std::thread sentinel_watcher_;  // started by Open with Sentinel, joined by the destructor
 };
 
 }  // namespace wasmq::queue

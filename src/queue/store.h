@@ -197,11 +197,18 @@ struct StoreOptions {
   bool sync_full = false;
   // Redis: the key prefix ({prefix}:task:queue, …); a `?prefix=` in the URL overrides it.
   std::string redis_prefix = "wasmq";
+  // Redis: after a write that acknowledges something (create, finish, cancel), WAIT until this many
+  // replicas have it, or fail the call with Unavailable after redis_wait_timeout_ms (the change may still
+  // apply; it is not acknowledged). -1: 1 with Sentinel, 0 (no WAIT) with a plain redis:// URL.
+  int redis_wait_replicas = -1;
+  int64_t redis_wait_timeout_ms = 1000;
 };
 
-// Opens the store a URL names: "sqlite:PATH" (created when missing) or
-// "redis://[user:pass@]HOST:PORT/DB[?prefix=NAME]" (Unavailable, with the reason, when Redis cannot be
-// reached or refuses the credentials). InvalidArgument for any other URL.
+// Opens the store a URL names: "sqlite:PATH" (created when missing),
+// "redis://[user:pass@]HOST:PORT/DB[?prefix=NAME]" or
+// "redis+sentinel://[user:pass@]HOST:PORT,HOST:PORT,…/MASTER/DB[?prefix=NAME&sentinel_password=PASS]"
+// (Unavailable, with the reason, when Redis cannot be reached or refuses the credentials, or no sentinel
+// knows the master). InvalidArgument for any other URL.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, StoreOptions options = {});
 
 }  // namespace wasmq::queue

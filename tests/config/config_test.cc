@@ -159,6 +159,25 @@ TEST_F(ConfigTest, StoreUrlFromRedisVariables) {
   EXPECT_EQ(Load(input_)->store_url, "sqlite:/srv/wasmq/wasmq.db");
 }
 
+TEST_F(ConfigTest, SentinelStoreAndWaitSettings) {
+  input_.flags["store"] = "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/0";
+  auto c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->store_url, "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/0");
+  EXPECT_EQ(c->redis_wait_replicas, -1);  // auto
+  EXPECT_EQ(c->redis_wait_timeout_ms, 1000);
+  env_ = {{"WASMQ_REDIS_WAIT_REPLICAS", "2"}, {"WASMQ_REDIS_WAIT_TIMEOUT", "250ms"}};
+  c = Load(input_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->redis_wait_replicas, 2);
+  EXPECT_EQ(c->redis_wait_timeout_ms, 250);
+  env_ = {{"WASMQ_REDIS_WAIT_REPLICAS", "some"}};
+  EXPECT_NE(ErrorOf().find("WASMQ_REDIS_WAIT_REPLICAS=some (environment)"), std::string::npos) << ErrorOf();
+  env_.clear();
+  input_.flags["store"] = "rediss://h/0";
+  EXPECT_NE(ErrorOf().find("redis+sentinel://"), std::string::npos) << ErrorOf();
+}
+
 TEST_F(ConfigTest, PipelinesFromDirAndList) {
   std::filesystem::create_directories(dir_ / "p");
   std::ofstream(dir_ / "p" / "HEAD_SWAP.wasm") << "x";

@@ -9,6 +9,9 @@
 //   RedisServer* redis = SharedRedis();    // one per test process, started at first use
 //   ASSERT_TRUE(redis) << RedisServer::last_error();
 //   auto store = OpenStore(redis->url(), {.redis_prefix = UniquePrefix()});
+//
+// RedisServer::StartSentinel runs redis-sentinel the same way (sentinel_harness.h builds a primary, its
+// replicas and three sentinels from these).
 #pragma once
 
 #include <arpa/inet.h>
@@ -23,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -43,15 +47,31 @@ class RedisServer {
     std::unique_ptr<RedisServer> s(new RedisServer());
     s->binary_ = binary;
     s->extra_ = std::move(extra);
-    std::string tmpl = (std::filesystem::temp_directory_path() / "wasmq-redis-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) {
-      Error() = "mkdtemp failed";
-      return nullptr;
-    }
-    s->dir_ = tmpl;
+    if (!s->MakeDir()) return nullptr;
     for (int attempt = 0; attempt < 5; ++attempt) {
       s->port_ = FreePort();
       if (s->Launch()) return s;
+    }
+    return nullptr;
+  }
+
+  // A sentinel on a free port: `config` is its sentinel.conf without the port line (written into its own
+  // directory, which the sentinel rewrites as it learns). nullptr (and last_error()) when it cannot start.
+  static std::unique_ptr<RedisServer> StartSentinel(const std::string& config, int port = 0) {
+    const std::string binary = FindBinary();
+    if (binary.empty() || access("/usr/bin/redis-sentinel", X_OK) != 0) {
+      Error() = "redis-sentinel is not installed (Debian: apt-get install redis-sentinel, or run scripts/setup)";
+      return nullptr;
+    }
+    std::unique_ptr<RedisServer> s(new RedisServer());
+    s->binary_ = "/usr/bin/redis-sentinel";
+    s->sentinel_ = true;
+    s->sentinel_config_ = config;
+    if (!s->MakeDir()) return nullptr;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      s->port_ = port ? port : FreePort();
+      if (s->Launch()) return s;
+      if (port) break;
     }
     return nullptr;
   }
@@ -75,6 +95,14 @@ class RedisServer {
     Kill();
     return Launch();
   }
+  // The same, with other extra arguments from now on (e.g. {"--replicaof", "127.0.0.1", "6390"}).
+  bool Restart(std::vector<std::string> extra) {
+    extra_ = std::move(extra);
+    return Restart();
+  }
+  // SIGSTOP / SIGCONT: a server that hangs (or a replica that stops acknowledging) without closing sockets.
+  void Pause() { ::kill(pid_, SIGSTOP); }
+  void Resume() { ::kill(pid_, SIGCONT); }
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
@@ -125,12 +153,24 @@ class RedisServer {
  private:
   RedisServer() = default;
 
+  bool MakeDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "wasmq-redis-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      Error() = "mkdtemp failed";
+      return false;
+    }
+    dir_ = tmpl;
+    return true;
+  }
+
   static std::string FindBinary() {
     for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server"})
       if (access(p, X_OK) == 0) return p;
     return "";
   }
 
+ public:
+  // A loopback port nothing listens on right now.
   static int FreePort() {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -147,12 +187,25 @@ class RedisServer {
     return ntohs(a.sin_port);
   }
 
+ private:
   // Starts the process and waits until it answers PING (or exits: then false).
   bool Launch() {
     std::vector<std::string> args = {
         binary_, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--appendonly",
         "yes",   "--dir",  dir_.string(),         "--save", "",          "--daemonize",
         "no"};
+    if (sentinel_) {
+      // A sentinel reads (and rewrites) its file; only the port changes between launch attempts.
+      const std::string conf = (dir_ / "sentinel.conf").string();
+      FILE* f = fopen(conf.c_str(), "w");
+      if (!f) {
+        Error() = "cannot write " + conf;
+        return false;
+      }
+      fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\n%s\n", port_, dir_.c_str(), sentinel_config_.c_str());
+      fclose(f);
+      args = {binary_, conf};
+    }
     args.insert(args.end(), extra_.begin(), extra_.end());
     const std::string log = (dir_ / "redis.log").string();
     pid_t parent = getpid();
@@ -191,6 +244,8 @@ class RedisServer {
   }
 
   std::string binary_;
+  bool sentinel_ = false;
+  std::string sentinel_config_;
   std::vector<std::string> extra_;
   std::filesystem::path dir_;
   int port_ = 0;

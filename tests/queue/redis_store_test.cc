@@ -185,7 +185,9 @@ TEST(RedisEventsTest, AnIdleWaiterSendsNoCommands) {
 // Redis killed (kill -9) and restarted on its AOF: calls fail fast meanwhile, every acknowledged change is
 // still there, the scripts are loaded again, and a waiter blocked across the restart wakes for a new task.
 TEST(RedisRestartTest, KilledServerLosesNothingAndStoresReconnect) {
-  auto redis = RedisServer::Start();
+  // appendfsync always: with everysec, a busy disk makes Redis postpone its AOF writes by up to 2 s while it
+  // keeps replying (docs/queue.md, "Durability"), and this test then lost writes on a loaded machine.
+  auto redis = RedisServer::Start({"--appendfsync", "always"});
   ASSERT_NE(redis, nullptr) << RedisServer::last_error();
   auto a = OpenStore(redis->url());
   auto b = OpenStore(redis->url());
