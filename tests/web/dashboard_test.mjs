@@ -151,7 +151,7 @@ async function standIns(context, base, missing) {
 // ---- helpers in the browser ---------------------------------------------------------------------------------
 
 const photoBytes = args.photo && fs.existsSync(args.photo) ? fs.readFileSync(args.photo) : null;
-const photoType = photoBytes && /\.png$/i.test(args.photo) ? "image/png" : "image/jpeg";
+const photoType = !photoBytes || /\.png$/i.test(args.photo) ? "image/png" : "image/jpeg";
 
 // Drops an image on `selector` the way a file dragged from the desktop arrives: a DataTransfer holding a File.
 // The photo when given, otherwise a PNG the page paints.
@@ -182,6 +182,7 @@ const loadedImage = (page, selector) => page.waitForFunction((sel) => {
 }, selector, { timeout: 20000 }).then((h) => h.jsonValue());
 
 async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));  // the sticky header belongs at the top of a full-page shot
   await page.waitForTimeout(150);  // let a transition (progress bars) settle
   await page.screenshot({ path: path.join(args.out, name + ".png"), fullPage: true });
 }

@@ -80,7 +80,7 @@ function socketUrl(path) {
 }
 
 // A WebSocket that reconnects with backoff until closed by close(). `onMessage` gets each parsed frame
-// (the first after every (re)connect is a snapshot), `onState(true|false)` the connection state, and
+// (the first after every (re)connect is a snapshot), `onState(true|false|null)` the connection state (null once it ended on purpose), and
 // `onFinished` a normal close (1000: a task's stream ends after its terminal frame).
 export function stream(path, { onMessage, onState = () => {}, onFinished = null }) {
   let ws = null, closed = false, retry = 0, timer = null;
@@ -93,7 +93,8 @@ export function stream(path, { onMessage, onState = () => {}, onFinished = null 
       onMessage(msg);
     };
     ws.onclose = (ev) => {
-      onState(false);
+      const done = closed || (ev.code === 1000 && onFinished);
+      onState(done ? null : false);  // null: nothing live to show any more (not "offline")
       if (closed) return;
       if (ev.code === 1000 && onFinished) return onFinished();
       timer = setTimeout(open, Math.min(30000, 500 * 2 ** retry++));

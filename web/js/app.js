@@ -25,6 +25,7 @@ let cleanup = null;
 let lastRoute = "";
 
 export function toast(message) {
+  if (message && location.hash.startsWith("#/login")) return;  // the sign-in form says why itself
   const t = $("#toast");
   t.textContent = message || "";
   t.hidden = !message;
@@ -32,8 +33,10 @@ export function toast(message) {
   if (message) toast.timer = setTimeout(() => { t.hidden = true; }, 8000);
 }
 
+// true: a live stream is open; false: it dropped and reconnects; null: the view has none (hidden).
 export function setLive(on) {
   const l = $("#live");
+  l.hidden = on === null;
   l.className = "live " + (on ? "on" : "off");
   l.textContent = on ? "live" : "offline";
   l.setAttribute("aria-label", "live updates: " + l.textContent);
@@ -49,7 +52,7 @@ function showUser() {
 function route() {
   if (cleanup) { try { cleanup(); } catch (_) { /* a view's cleanup must not block the next */ } }
   cleanup = null;
-  setLive(false);
+  setLive(null);
   toast("");
   const hash = location.hash || "#/tasks";
   let match = null;

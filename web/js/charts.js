@@ -38,7 +38,7 @@ export function lineChart({ series, from, to, unit = "", label, format = (v) => 
     return svg("g", { class: "series" },
       svg("path", { d, fill: "none", stroke: s.color, "stroke-width": 2, "stroke-dasharray": s.dashed ? "5 4" : null,
         "stroke-linejoin": "round" }),
-      pts.map((p) => svg("circle", { cx: x(p.t), cy: y(p.v), r: pts.length > 40 ? 1.5 : 3, fill: s.color },
+      pts.filter((p) => p.v > 0).map((p) => svg("circle", { cx: x(p.t), cy: y(p.v), r: 3.5, fill: s.color },
         svg("title", {}, `${s.name}: ${format(p.v)}${unit} at ${new Date(p.t).toLocaleTimeString()}`))));
   });
   const summary = series.map((s) => {
@@ -46,7 +46,7 @@ export function lineChart({ series, from, to, unit = "", label, format = (v) => 
     return vs.length ? `${s.name}: last ${format(vs[vs.length - 1])}${unit}, max ${format(Math.max(...vs))}${unit}` : `${s.name}: no data`;
   }).join("; ");
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img",
-    "aria-label": `${label}. ${summary || "no data"}`, preserveAspectRatio: "none" },
+    "aria-label": `${label}. ${summary || "no data"}` },
   g, lines, !all.length ? svg("text", { x: W / 2, y: H / 2, class: "nodata", "text-anchor": "middle" }, "no finished tasks in this window") : null);
   const legend = el("ul", { class: "legend" }, series.map((s) =>
     el("li", {}, el("span", { class: "swatch" + (s.dashed ? " dashed" : ""), "data-color": s.color }), s.name)));

@@ -79,7 +79,7 @@ function field(name, p, isRequired, uploads) {
   }
   if (Array.isArray(p.enum)) {
     input = el("select", { id, name, required: isRequired },
-      isRequired && p.default === undefined ? null : el("option", { value: "", text: "—" }),
+      isRequired || p.default !== undefined ? null : el("option", { value: "", text: "—" }),
       p.enum.map((v, i) => el("option", { value: String(i), text: String(v), selected: p.default === v })));
     read = () => input.value === "" ? undefined : p.enum[Number(input.value)];
   } else if (type === "boolean") {
@@ -129,7 +129,7 @@ function imagePicker(id, name, uploads, isRequired) {
   const fill = () => {
     const current = select.value;
     select.replaceChildren(el("option", { value: "", text: isRequired ? "choose an image…" : "none" }),
-      uploads.list.map((u) => el("option", { value: u.file_id, text: `${u.name} (${u.file_id})` })));
+      ...uploads.list.map((u) => el("option", { value: u.file_id, text: `${u.name} (${u.file_id})` })));
     select.value = uploads.list.some((u) => u.file_id === current) ? current : "";
   };
   const showPreview = async () => {

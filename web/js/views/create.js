@@ -57,7 +57,7 @@ export function render(root, query) {
 
   // ---- mode and its generated config form ----
   const modeSel = el("select", { id: "mode", required: true }, el("option", { value: "", text: "Loading pipelines…" }));
-  const modeText = el("input", { id: "mode-text", required: true, hidden: true, pattern: "[A-Za-z][A-Za-z0-9_.\\-]{0,63}",
+  const modeText = el("input", { id: "mode-text", hidden: true, pattern: "[A-Za-z][A-Za-z0-9_.\\-]{0,63}",
     placeholder: "MODE" });
   const modeHelp = el("p", { id: "mode-help", class: "help" });
   const configBox = el("fieldset", { class: "config" }, el("legend", { text: "Config" }));
@@ -76,7 +76,7 @@ export function render(root, query) {
     if (!ps.length) throw new Error("no pipelines");
     showForm();
   }).catch(() => {  // a server without the pipelines route: a mode typed by hand, config as JSON
-    modeSel.hidden = true; modeText.hidden = false; modeText.id = "mode"; modeSel.id = "mode-select";
+    modeSel.hidden = true; modeSel.required = false; modeText.hidden = false; modeText.required = true; modeText.id = "mode"; modeSel.id = "mode-select";
     modeText.value = wanted;
     showForm();
   });

@@ -71,8 +71,8 @@ export function render(root, id) {
     if (errorBox.hidden) return;
     errorBox.replaceChildren(el("h2", { text: "Error" }),
       el("p", {}, el("code", { class: "err-code", text: e.code || "ERROR" }), " ", e.message || ""),
-      e.attempt ? el("p", { class: "muted", text: `attempt ${e.attempt}${e.retryable ? " · retryable" : ""}${e.at ? " · " + when(e.at) : ""}` }) : null,
-      e.stderr ? [el("h3", { text: "stderr" }), el("pre", { class: "code stderr", text: e.stderr })] : null);
+      el("p", { class: "muted", text: `attempt ${e.attempt ?? "?"}${e.retryable ? " · retryable" : ""}${e.at ? " · " + when(e.at) : ""}` }),
+      ...(e.stderr ? [el("h3", { text: "stderr" }), el("pre", { class: "code stderr", text: e.stderr })] : []));
   }
 
   // The task's own timeline when the server keeps one; otherwise the milestones its fields tell.
@@ -177,7 +177,21 @@ export function render(root, id) {
 
   async function refresh() {
     try { paint(await api("/api/v1/tasks/" + enc(id))); }
-    catch (e) { if (!closed) { toast(e.status === 404 ? `No task ${id} (or not yours).` : e.message); } }
+    catch (e) {
+      if (closed) return;
+      toast(e.status === 404 ? `No task ${id} (or not yours).` : e.message);
+      if (e.status === 404 && !task) notFound();
+    }
+  }
+
+  // Another user's task and an unknown id look the same, as in the API.
+  function notFound() {
+    if (socket) socket.close();
+    setLive(null);
+    root.replaceChildren(el("p", { class: "crumbs" }, el("a", { href: "#/tasks", text: "← Tasks" })),
+      el("section", { class: "card empty-state" }, el("h1", { text: "No such task" }),
+        el("p", {}, "There is no task ", el("code", { text: id }), " among yours."),
+        el("p", {}, el("a", { href: "#/tasks", text: "Back to your tasks" }))));
   }
 
   async function onCancel() {
