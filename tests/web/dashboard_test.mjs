@@ -183,7 +183,7 @@ const loadedImage = (page, selector) => page.waitForFunction((sel) => {
 
 async function shot(page, name) {
   await page.evaluate(() => window.scrollTo(0, 0));  // the sticky header belongs at the top of a full-page shot
-  await page.waitForTimeout(150);  // let a transition (progress bars) settle
+  await page.waitForTimeout(400);  // let the progress bars' transition (0.3 s) settle
   await page.screenshot({ path: path.join(args.out, name + ".png"), fullPage: true });
 }
 

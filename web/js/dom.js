@@ -58,7 +58,7 @@ export function progressBar(status, progress, label) {
   const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
     "aria-label": label || "progress" }, fill);
   bar.update = (s, p) => {
-    const v = Math.max(0, Math.min(100, Math.round(p || 0)));
+    const v = s === "done" ? 100 : Math.max(0, Math.min(100, Math.round(p || 0)));
     bar.setAttribute("class", "bar " + s);
     bar.setAttribute("aria-valuenow", v);
     bar.setAttribute("aria-valuetext", `${v}% ${s}`);

@@ -44,7 +44,8 @@ export function render(root, id) {
     status.replaceChildren(badge(t.status));
     bar.update(t.status, t.progress);
     pct.textContent = `${Math.round(t.progress || 0)}%`;
-    step.textContent = t.current_step || (t.status === "pending" ? "waiting for a worker" : "");
+    step.textContent = t.status === "failed" && t.error ? `failed: ${t.error.message}`
+      : t.current_step || (t.status === "pending" ? "waiting for a worker" : "");
     cancel.hidden = !["pending", "processing"].includes(t.status);
     retry.hidden = t.status !== "failed";
     if (before && before !== t.status) announce(`task ${t.status}`);
