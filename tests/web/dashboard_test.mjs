@@ -66,6 +66,9 @@ const SCHEMAS = {
   progress: { type: "object", properties: {
     background_image: { type: "string", format: "wasmq-file-id", description: "A second image, staged beside the source." },
     label: { type: "string", default: "hello", description: "Free text." },
+    strength: { type: "number", minimum: 0, maximum: 1, default: 0.5, description: "A fraction." },
+    mirror: { type: "boolean", default: false, description: "A switch." },
+    regions: { type: "array", items: { type: "integer" }, description: "A list, as JSON." },
   } },
   exit3: { type: "object" },
 };
@@ -245,6 +248,12 @@ check(slowTask.config.sleep_ms === 1200 && slowTask.config.tone === "busy" && sl
 await page.selectOption("#mode", "progress");
 const picker = page.locator('[data-field="background_image"] select');
 check(await picker.count() === 1, "a wasmq-file-id field is an image picker");
+check(await page.locator('[data-field="strength"] input').getAttribute("step") === "any"
+  && await page.locator('[data-field="mirror"] input').getAttribute("type") === "checkbox"
+  && await page.locator('[data-field="regions"] textarea').count() === 1,
+  "a number is a decimal input, a boolean a checkbox, an array a JSON box");
+await page.check('[data-field="mirror"] input');
+await page.fill('[data-field="regions"] textarea', "[1, 2]");
 const fileId = slowTask.source_image;
 await picker.selectOption(fileId);
 await loadedImage(page, '[data-field="background_image"] img.thumb');
@@ -255,8 +264,12 @@ await page.waitForFunction(() => document.querySelector("#w-status .badge")?.tex
 const outSize = await loadedImage(page, "#w-result img.output");
 check(true, `the finished task's output image is shown on the Create page (${outSize})`);
 const progressTask = (await rest(base, "/api/v1/tasks/" + progressId)).json.data;
-check(progressTask.config.background_image === fileId && progressTask.config.label === "hello",
-  "the picker's file id and the text default went into the config");
+const pc = progressTask.config;
+check(pc.background_image === fileId && pc.label === "hello" && pc.strength === 0.5 && pc.mirror === true
+  && JSON.stringify(pc.regions) === "[1,2]", `the picker's file id, the defaults and the edits went into the config (${JSON.stringify(pc)})`);
+await page.selectOption("#mode", "exit3");
+check(await page.locator(".schema-form > .field textarea").count() === 1, "a module without a schema gets one JSON box");
+await page.selectOption("#mode", "progress");
 await shot(page, "create-desktop");
 
 // 3. The task page: images side by side, the slider, downloads, timeline.
