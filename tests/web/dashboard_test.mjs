@@ -418,6 +418,11 @@ check(await aPage.locator("#who").textContent() === "alice", "alice signs in wit
 const aTask = (await rest(authBase, "/api/v1/tasks", { method: "POST", tok: alice, body: { mode: "slow", config: { sleep_ms: 300 } } })).json.data.task_id;
 await aPage.waitForSelector(`#tasks tr[data-id="${aTask}"]`);
 check(true, "alice sees her task appear live");
+await aPage.setViewportSize({ width: 390, height: 844 });
+await aPage.waitForTimeout(300);
+const aWide = await aPage.evaluate(() => document.documentElement.scrollWidth);
+check(aWide <= 390, `signed in, the header still fits a 390 px phone (scroll width ${aWide})`);
+await shot(aPage, "tasks-signed-in-phone");
 await signIn(bPage, bob);
 await bPage.waitForSelector("#empty:not([hidden])");
 check(await bPage.locator("#tasks tr").count() === 0, "bob's list is empty");
