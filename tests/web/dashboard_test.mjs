@@ -16,7 +16,7 @@
 // the test says so; a check that needs the server's own behaviour (retry) is then reported as skipped.
 // Exit code 0 when every check held.
 import { spawn, execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,6 +32,7 @@ const CHROMIUM = args.chromium || "/usr/bin/chromium";
 const { chromium } = await import(pathToFileURL(path.join(args.npm, "node_modules/playwright-core/index.mjs")).href);
 
 const started = Date.now();
+const SECRET = "a-test-secret-of-at-least-thirty-two-bytes";  // the auth server's HS256 key
 const children = [];
 let passed = 0, failed = 0, skipped = 0;
 function check(ok, what) {
@@ -195,7 +196,7 @@ const statusOf = (page) => page.locator("#d-status .badge").textContent();
 // ---- the checks ---------------------------------------------------------------------------------------------
 
 const [base, authBase] = await Promise.all([startServe("open"),
-  startServe("auth", { WASMQ_AUTH: "jwt", WASMQ_JWT_SECRET: "a-test-secret-of-at-least-thirty-two-bytes" })]);
+  startServe("auth", { WASMQ_AUTH: "jwt", WASMQ_JWT_SECRET: SECRET })]);
 const missing = await missingRoutes(base);
 const stood = Object.entries(missing).filter(([, v]) => v).map(([k]) => k);
 if (stood.length) console.log(`note    this server lacks ${stood.join(", ")}: stand-ins answer those in the browser`);
@@ -395,7 +396,7 @@ for (const [name, hash, ready] of [["tasks", "#/tasks", "#tasks tr"], ["task", "
 
 // 10. Auth: two users; B never sees A's tasks, in the list, by id, or live.
 const token = (sub) => execFileSync(args.wasmq, ["token", "--sub", sub, "--ttl", "1h"],
-  { env: { ...process.env, WASMQ_JWT_SECRET: "a-test-secret-of-at-least-thirty-two-bytes" }, cwd: dir }).toString().trim();
+  { env: { ...process.env, WASMQ_JWT_SECRET: SECRET }, cwd: dir }).toString().trim();
 const [alice, bob] = [token("alice"), token("bob")];
 const signIn = async (ctxPage, tok) => {
   await ctxPage.goto(authBase + "/");
@@ -433,6 +434,40 @@ await bPage.goto(authBase + "/#/tasks/" + aTask);
 await bPage.waitForSelector("#toast:not([hidden])");
 check(/No task/.test(await bPage.locator("#toast").textContent()), "bob opening alice's task is told there is no such task");
 await shot(bPage, "auth-other-user-desktop");
+// An admin (a token with "admin": true, signed here as the server's secret would) sees everyone's tasks and
+// filters them by user; a server without admins lists the admin's own (none), and the check is skipped.
+const b64url = (x) => Buffer.from(x).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const unsigned = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b64url(JSON.stringify({ sub: "root", admin: true, iat: now, exp: now + 3600 }));
+const root = unsigned + "." + createHmac("sha256", SECRET).update(unsigned).digest("base64url");
+const bTask = (await rest(authBase, "/api/v1/tasks", { method: "POST", tok: bob, body: { mode: "slow", config: { sleep_ms: 100 } } })).json.data.task_id;
+const asRoot = (await rest(authBase, "/api/v1/tasks?page_size=50", { tok: root })).json.data.tasks.map((t) => t.task_id);
+if (!asRoot.includes(aTask)) skip("an admin's view (this server has no admins yet)");
+else {
+  const rCtx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await standIns(rCtx, authBase, missing);
+  const rPage = await rCtx.newPage();
+  await signIn(rPage, root);
+  await rPage.waitForSelector(`#tasks tr[data-id="${aTask}"]`);
+  await rPage.waitForSelector(`#tasks tr[data-id="${bTask}"]`);
+  check(true, "an admin sees both users' tasks");
+  await rPage.fill("#filter-user", "bob");
+  await rPage.press("#filter-user", "Tab");
+  await rPage.waitForFunction(() => location.hash.includes("user=bob"));
+  await rPage.waitForFunction((id) => { const r = [...document.querySelectorAll("#tasks tr")]; return r.length === 1 && r[0].dataset.id === id; }, bTask);
+  check(true, "and filters them by user");
+  await shot(rPage, "tasks-admin-desktop");
+  if (!missing.workers) {
+    await aPage.setViewportSize({ width: 1280, height: 860 });
+    await aPage.goto(authBase + "/#/queue");
+    await aPage.waitForSelector("#q-workers p");
+    check(/Only admins/.test(await aPage.locator("#q-workers").textContent()), "a user who is not an admin is told the workers are for admins");
+    await rPage.goto(authBase + "/#/queue");
+    await rPage.waitForSelector("#q-workers .worker");
+    check(true, "the admin sees the workers");
+  }
+}
+
 await bPage.click("#sign-out");
 await bPage.waitForFunction(() => location.hash === "#/login" && !localStorage.getItem("wasmq.token"));
 check(true, "Sign out forgets the token");
