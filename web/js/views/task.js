@@ -88,7 +88,7 @@ export function render(root, id) {
     timeline.replaceChildren(...items.map((e) => {
       const rel = e.at ? "+" + duration(new Date(e.at).getTime() - start) : "";
       const what = e.kind === "progress" ? `${e.progress ?? 0}%${e.step ? " · " + e.step : ""}`
-        : e.kind + (e.attempt ? ` (attempt ${e.attempt})` : "");
+        : e.kind.replace(/_/g, " ") + (e.attempt ? ` (attempt ${e.attempt})` : "");
       return el("li", { class: "tl " + e.kind },
         el("span", { class: "tl-what", text: what }),
         el("time", { datetime: e.at || "", title: when(e.at), class: "muted", text: rel }));
@@ -108,7 +108,7 @@ export function render(root, id) {
         el("td", { "data-label": "outcome" }, badge(a.outcome === "running" ? "processing" : a.outcome)),
         el("td", { "data-label": "worker", class: "mono", text: a.worker || "—" }),
         el("td", { "data-label": "started", text: when(a.started_at) }),
-        el("td", { "data-label": "took", text: a.finished_at ? duration(new Date(a.finished_at) - new Date(a.started_at)) : "—" }),
+        el("td", { "data-label": "took", class: "nowrap", text: a.finished_at ? duration(new Date(a.finished_at) - new Date(a.started_at)) : "—" }),
         el("td", { "data-label": "error", text: a.error ? `${a.error.code}: ${a.error.message}` : "" }))))));
   }
 
