@@ -377,6 +377,17 @@ check(await page.evaluate(() => document.activeElement.classList.contains("skip"
 await page.keyboard.press("Tab"); await page.keyboard.press("Tab");
 check(await page.evaluate(() => document.activeElement.dataset.nav === "tasks" && getComputedStyle(document.activeElement).outlineStyle !== "none"),
   "then the navigation, with a visible focus ring");
+await page.goto(base + "/#/create");
+await page.waitForSelector("[data-field=sleep_ms]");
+await page.focus("#dropzone");
+const chooser = page.waitForEvent("filechooser");
+await page.keyboard.press("Enter");
+const tiny = path.join(dir, "tiny.png");
+fs.writeFileSync(tiny, Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+  "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4a80000000049454e44ae426082", "hex"));
+await (await chooser).setFiles(args.photo && fs.existsSync(args.photo) ? args.photo : tiny);
+await page.waitForFunction(() => /uploaded as img_/.test(document.querySelector("#drop-info").textContent));
+check(true, "Enter on the focused drop zone opens the file chooser, and the chosen image is uploaded");
 check(pageErrors.length === 0, "no script error on the desktop pages" + (pageErrors.length ? ": " + pageErrors.join("; ") : ""));
 
 // 9. Phone width: every page fits 390 px without sideways scrolling.

@@ -86,17 +86,18 @@ export function stream(path, { onMessage, onState = () => {}, onFinished = null 
   let ws = null, closed = false, retry = 0, timer = null;
   const open = () => {
     ws = new WebSocket(socketUrl(path));
-    ws.onopen = () => { retry = 0; onState(true); };
+    ws.onopen = () => { if (!closed) { retry = 0; onState(true); } };
     ws.onmessage = (m) => {
+      if (closed) return;  // frames already queued when the view went away
       let msg;
       try { msg = JSON.parse(m.data); } catch (_) { return; }
       onMessage(msg);
     };
     ws.onclose = (ev) => {
-      const done = closed || (ev.code === 1000 && onFinished);
-      onState(done ? null : false);  // null: nothing live to show any more (not "offline")
+      // Closed by close(): silent, as the close event comes late, when the next view's stream may be live.
       if (closed) return;
-      if (ev.code === 1000 && onFinished) return onFinished();
+      if (ev.code === 1000 && onFinished) { onState(null); return onFinished(); }  // null: nothing live any more
+      onState(false);
       timer = setTimeout(open, Math.min(30000, 500 * 2 ** retry++));
     };
   };

@@ -152,7 +152,7 @@ function imagePicker(id, name, uploads, isRequired) {
   };
   file.addEventListener("change", () => take(file.files[0]));
   const choose = el("label", { for: id + "-file", class: "button secondary small", text: "Upload…", tabindex: 0,
-    role: "button", onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); file.click(); } } });
+    role: "button", onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); setTimeout(() => file.click(), 0); } } });
   const node = el("div", { class: "picker drop-target", "data-drop": name }, select, choose, file, preview, status);
   node.addEventListener("dragover", (e) => { e.preventDefault(); node.classList.add("over"); });
   node.addEventListener("dragleave", () => node.classList.remove("over"));

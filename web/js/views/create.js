@@ -35,7 +35,8 @@ export function render(root, query) {
     onclick: () => { source = null; preview.hidden = true; clear.hidden = true; dropInfo.textContent = ""; fileInput.value = ""; } });
   const drop = el("div", { id: "dropzone", class: "dropzone drop-target", tabindex: 0, role: "group",
     "aria-label": "input image: drop a file or press Enter to choose one",
-    onkeydown: (e) => { if ((e.key === "Enter" || e.key === " ") && e.target === drop) { e.preventDefault(); fileInput.click(); } } },
+    // Opened after the key event, not inside it: Chromium drops a file chooser asked for during the keydown.
+    onkeydown: (e) => { if ((e.key === "Enter" || e.key === " ") && e.target === drop) { e.preventDefault(); setTimeout(() => fileInput.click(), 0); } } },
   preview, dropText, dropInfo, clear, fileInput);
   async function take(file) {
     if (!file) return;
