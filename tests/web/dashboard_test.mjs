@@ -185,10 +185,17 @@ const loadedImage = (page, selector) => page.waitForFunction((sel) => {
   return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0) && imgs.map((i) => `${i.naturalWidth}×${i.naturalHeight}`);
 }, selector, { timeout: 20000 }).then((h) => h.jsonValue());
 
+// Saves a screenshot of the page and has axe-core check it against WCAG 2 A and AA (labels, names, contrast,
+// ARIA, landmarks). axe is evaluated over the DevTools protocol, so the page's own CSP stays in force.
+const AXE = fs.readFileSync(path.join(args.npm, "node_modules/axe-core/axe.min.js"), "utf8");
 async function shot(page, name) {
   await page.evaluate(() => window.scrollTo(0, 0));  // the sticky header belongs at the top of a full-page shot
   await page.waitForTimeout(400);  // let the progress bars' transition (0.3 s) settle
   await page.screenshot({ path: path.join(args.out, name + ".png"), fullPage: true });
+  if (await page.evaluate(() => typeof window.axe) === "undefined") await page.evaluate(AXE);
+  const found = await page.evaluate(async () => (await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa"] }))
+    .violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`));
+  check(found.length === 0, `${name}: no WCAG 2 A/AA violation found by axe` + (found.length ? "\n        " + found.join("\n        ") : ""));
 }
 
 const statusOf = (page) => page.locator("#d-status .badge").textContent();
