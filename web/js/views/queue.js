@@ -68,8 +68,9 @@ export function render(root) {
       const fail = series.filter((s) => s.points.some((p) => p.failed)).map((s) => ({ name: s.mode + " failed", dashed: true,
         color: color(series.indexOf(s)), points: s.points.map((p) => ({ t: new Date(p.at).getTime(), v: (p.failed || 0) * perMin })) }));
       const dur = series.flatMap((s, i) => [
-        { name: s.mode + " mean", color: color(i), points: s.points.map((p) => ({ t: new Date(p.at).getTime(), v: p.mean_ms ?? null })) },
-        { name: s.mode + " p95", color: color(i), dashed: true, points: s.points.map((p) => ({ t: new Date(p.at).getTime(), v: p.p95_ms ?? null })) }]);
+        // A step without a done task has no duration (the API says 0): a gap, not a fall to zero.
+        { name: s.mode + " mean", color: color(i), points: s.points.map((p) => ({ t: new Date(p.at).getTime(), v: p.done ? p.mean_ms : null })) },
+        { name: s.mode + " p95", color: color(i), dashed: true, points: s.points.map((p) => ({ t: new Date(p.at).getTime(), v: p.done ? p.p95_ms : null })) }]);
       const fmtMs = (v) => (v >= 1000 ? (v / 1000).toFixed(v >= 10000 ? 0 : 1) + " s" : Math.round(v) + " ms");
       const fmtRate = (v) => (v >= 10 ? Math.round(v) : Math.round(v * 10) / 10).toString();
       charts.replaceChildren(
