@@ -385,7 +385,7 @@ await page.keyboard.press("Tab"); await page.keyboard.press("Tab");
 check(await page.evaluate(() => document.activeElement.dataset.nav === "tasks" && getComputedStyle(document.activeElement).outlineStyle !== "none"),
   "then the navigation, with a visible focus ring");
 await page.goto(base + "/#/create");
-await page.waitForSelector("[data-field=sleep_ms]");
+await page.waitForSelector("#mode option", { state: "attached" });
 await page.focus("#dropzone");
 const chooser = page.waitForEvent("filechooser");
 await page.keyboard.press("Enter");
@@ -402,7 +402,7 @@ const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, 
 await standIns(phone, base, missing);
 const mobile = await phone.newPage();
 for (const [name, hash, ready] of [["tasks", "#/tasks", "#tasks tr"], ["task", "#/tasks/" + progressId, "#d-images img"],
-  ["create", "#/create", "[data-field=sleep_ms]"], ["queue", "#/queue", "#q-charts svg"], ["pipelines", "#/pipelines", ".pipeline"],
+  ["create", "#/create", ".schema-form"], ["queue", "#/queue", "#q-charts svg"], ["pipelines", "#/pipelines", ".pipeline"],
   ["task-failed", "#/tasks/" + failId, "#d-error"]]) {
   await mobile.goto(base + "/" + hash);
   await mobile.waitForSelector(ready);

@@ -18,7 +18,8 @@ export function render(root, id) {
   const files = el("section", { id: "d-outputs", class: "card", hidden: true });
   const errorBox = el("section", { id: "d-error", class: "card error-card", hidden: true });
   const timeline = el("ol", { id: "d-timeline", class: "timeline" });
-  const attempts = el("div", { id: "d-attempts", class: "table-wrap" });
+  // Focusable, so a keyboard can scroll it when a wide table overflows.
+  const attempts = el("div", { id: "d-attempts", class: "table-wrap", tabindex: 0, role: "region", "aria-label": "attempts" });
   const config = el("pre", { id: "d-config", class: "code" });
   const output = el("pre", { id: "d-output", class: "code", hidden: true });
 
