@@ -78,7 +78,7 @@ export function render(root, query) {
           el("thead", {}, el("tr", {},
             el("th", { scope: "col", text: "Task" }), el("th", { scope: "col", text: "Mode" }),
             el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", class: "progress-col", text: "Progress" }),
-            el("th", { scope: "col", text: "Created" }), admin ? el("th", { scope: "col", text: "User" }) : null)),
+            el("th", { scope: "col", text: "Created" }))),
           tbody)),
       empty,
       el("nav", { class: "pager", "aria-label": "pages" }, prev, info, next)));
@@ -92,8 +92,7 @@ export function render(root, query) {
       el("td", { "data-label": "Mode", text: t.mode }),
       badgeCell,
       el("td", { "data-label": "Progress" }, bar, step),
-      el("td", { "data-label": "Created", class: "muted", title: when(t.created_at), text: ago(t.created_at) }),
-      admin ? el("td", { "data-label": "User", class: "mono", text: t.user_id || "—" }) : null);
+      el("td", { "data-label": "Created", class: "muted", title: when(t.created_at), text: ago(t.created_at) }));
     return { summary: t, tr, bar, badgeCell, step };
   }
 
