@@ -101,7 +101,9 @@ TEST_F(SystemTest, DashboardIsServedFromTheBinary) {
   EXPECT_NE(r.body.find("<html"), std::string::npos);
   EXPECT_EQ(Http(port(), "GET", "/", "", {{"If-None-Match", r.header("etag")}}).status, 304);
   EXPECT_EQ(Get("/index.html").body, r.body);
-  EXPECT_EQ(Get("/app.js").header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(Get("/js/app.js").header("content-type"), "text/javascript; charset=utf-8");  // a module in a subfolder
+  EXPECT_EQ(Get("/js/views/task.js").status, 200);
+  EXPECT_EQ(Get("/favicon.svg").header("content-type"), "image/svg+xml");
   EXPECT_EQ(Get("/style.css").status, 200);
   EXPECT_EQ(Get("/nope.js").status, 404);
   EXPECT_EQ(Http(port(), "POST", "/index.html", "x").status, 405);
