@@ -99,6 +99,10 @@ struct ApiConfig {
   // "user": the token's claims ({"sub": ""} with auth off), "queue": the queue's stats}; a message means
   // "denied" (403 FORBIDDEN with that message). Called on the API's threads, concurrently.
   std::function<std::optional<std::string>(const nlohmann::json& input)> admit_task = {};
+
+  // ---- The registered pipelines, as GET /api/v1/pipelines lists them (worker::PipelineRegistry::Describe);
+  // unset: an empty list. Called on the API's threads, concurrently.
+  std::function<nlohmann::json()> pipelines = {};
 };
 
 // Checks a configuration without starting anything: InvalidArgument naming the field.
@@ -134,7 +138,9 @@ class ApiServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Signs an HS256 JWT for `subject`, valid for `ttl` (tests, benchmarks, `wasmq token`).
-std::string SignToken(std::string_view secret, std::string_view subject, std::chrono::seconds ttl);
+// Signs an HS256 JWT for `subject`, valid for `ttl` (tests, benchmarks, `wasmq token`). `admin`: the token
+// carries "admin": true (sees every user's tasks, and the workers).
+std::string SignToken(std::string_view secret, std::string_view subject, std::chrono::seconds ttl,
+                      bool admin = false);
 
 }  // namespace wasmq::api

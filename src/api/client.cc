@@ -172,6 +172,9 @@ queue::Result<Json> Client::Get(std::string_view id) { return Call("GET", "/api/
 queue::Result<Json> Client::Cancel(std::string_view id) {
   return Call("POST", "/api/v1/tasks/" + Encode(id) + "/cancel");
 }
+queue::Result<Json> Client::Retry(std::string_view id) {
+  return Call("POST", "/api/v1/tasks/" + Encode(id) + "/retry");
+}
 queue::Result<Json> Client::Stats() { return Call("GET", "/api/v1/tasks/stats"); }
 
 queue::Result<Json> Client::List(const ListOptions& o) {

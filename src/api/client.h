@@ -44,6 +44,7 @@ class Client {
   queue::Result<queue::Json> Get(std::string_view task_id);       // → TaskInfo
   queue::Result<queue::Json> List(const ListOptions& options);    // → TaskListResponse
   queue::Result<queue::Json> Cancel(std::string_view task_id);    // → TaskInfo
+  queue::Result<queue::Json> Retry(std::string_view task_id);     // a failed task back to pending → TaskInfo
   queue::Result<queue::Json> Stats();                             // → QueueStats
   queue::Result<queue::Json> Upload(const std::string& path);     // → FileInfo
 

@@ -27,8 +27,14 @@ struct ApiContext {
 void AddTaskRoutes(Router& router, ApiContext& ctx);    // routes_tasks.cc
 void AddFileRoutes(Router& router, ApiContext& ctx);    // routes_files.cc
 void AddSystemRoutes(Router& router, ApiContext& ctx);  // routes_system.cc: health, metrics, OpenAPI
+void AddDashboardRoutes(Router& router, ApiContext& ctx);  // routes_dashboard.cc: pipelines, workers, retry, …
 
-// The task `id` if the caller may see it. Another user's task is NotFound with the very message an absent
+// Whether the caller may see every user's tasks: always with auth off, else a token with "admin": true.
+bool IsAdmin(const ApiConfig& config, const Caller& caller);
+// TaskJson plus the task's "attempts" and "timeline" (queue/history.h), as GET /api/v1/tasks/{id} shows it.
+queue::Json TaskWithHistoryJson(ApiContext& ctx, const queue::TaskInfo& t);
+
+// The task `id` if the caller may see it (an admin sees every task). Another user's task is NotFound with the very message an absent
 // task gets, so that ids cannot be probed.
 queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id);
 

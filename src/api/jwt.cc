@@ -127,9 +127,10 @@ JwtResult<JwtClaims> VerifyJwt(std::string_view token, const JwtCheck& check) {
   return claims;
 }
 
-std::string SignToken(std::string_view secret, std::string_view subject, std::chrono::seconds ttl) {
+std::string SignToken(std::string_view secret, std::string_view subject, std::chrono::seconds ttl, bool admin) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   Json payload = {{"sub", subject}, {"iat", now.count()}, {"exp", (now + ttl).count()}};
+  if (admin) payload["admin"] = true;
   return SignJwt(payload.dump(), secret);
 }
 

@@ -2,7 +2,8 @@
 //
 // /api/v1/tasks…: submit, list, get, cancel, stats, and a done task's output files. Every task belongs to
 // the user who submitted it (the token's `sub`; the anonymous user with auth off) and is invisible to
-// everyone else: list filters by owner, and get / cancel / outputs answer 404 for another's task.
+// everyone else but admins (IsAdmin): list filters by owner, and get / cancel / outputs answer 404 for
+// another's task.
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -100,7 +101,8 @@ Response List(ApiContext& ctx, const Request& req, const Caller& caller) {
   auto params = ParseQuery(req.query);
   if (!params) return Fail(400, code::kBadRequest, params.error().message);
   queue::ListQuery q;
-  q.user_id = AuthOn(ctx) ? caller.user : "";
+  const bool admin = IsAdmin(ctx.config, caller);
+  q.user_id = AuthOn(ctx) && !admin ? caller.user : "";
   for (const auto& [name, value] : *params) {
     if (name == "page") {
       auto v = ParseInt(value, 1, 1'000'000);
@@ -120,9 +122,12 @@ Response List(ApiContext& ctx, const Request& req, const Caller& caller) {
       q.status = *s;
     } else if (name == "mode") {
       q.mode = value;
+    } else if (name == "user" && admin) {  // an admin's filter; everyone else sees only their own anyway
+      q.user_id = value;
     } else {
       return Fail(422, code::kValidationFailed,
-                  "unknown query parameter '" + name.substr(0, 64) + "' (page, page_size, status, mode)");
+                  "unknown query parameter '" + name.substr(0, 64) + "' (page, page_size, status, mode" +
+                      (admin ? ", user)" : ")"));
     }
   }
   auto page = ctx.tasks.List(q);
@@ -133,7 +138,7 @@ Response List(ApiContext& ctx, const Request& req, const Caller& caller) {
 Response Get(ApiContext& ctx, const PathParams& p, const Caller& caller) {
   auto t = GetOwnedTask(ctx, caller, p.Get("id"));
   if (!t) return FromError(t.error());
-  return Ok(TaskJson(ctx.config, *t));
+  return Ok(TaskWithHistoryJson(ctx, *t));
 }
 
 Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
@@ -147,7 +152,7 @@ Response Cancel(ApiContext& ctx, const PathParams& p, const Caller& caller) {
 // With auth on, a user's own tasks only: the whole queue's counts would tell one customer about another's
 // work. With auth off there is one user, and the figures are the queue's.
 Response Stats(ApiContext& ctx, const Caller& caller) {
-  auto s = AuthOn(ctx) ? ctx.tasks.UserStats(caller.user) : ctx.tasks.Stats();
+  auto s = AuthOn(ctx) && !IsAdmin(ctx.config, caller) ? ctx.tasks.UserStats(caller.user) : ctx.tasks.Stats();
   if (!s) return FromError(s.error());
   return Ok(queue::ToJson(*s));
 }
@@ -196,7 +201,7 @@ Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const 
 queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id) {
   auto t = ctx.tasks.Get(id);
   if (!t && t.error().code == queue::Code::InvalidArgument) return queue::NotFound("no task " + std::string(id.substr(0, 128)));
-  if (t && ctx.config.auth_required && t->user_id != caller.user) return queue::NotFound("no task " + std::string(id));
+  if (t && ctx.config.auth_required && t->user_id != caller.user && !IsAdmin(ctx.config, caller)) return queue::NotFound("no task " + std::string(id));
   return t;
 }
 

@@ -121,6 +121,7 @@ int Serve(const config::LoadInput& input) {
   for (const std::string& mode : pipelines.modes()) service_options.extra_modes.insert(mode);
   queue::TaskService tasks(**store, std::move(service_options));
   api_config.admit_task = (*gates)->TaskAdmission();
+  api_config.pipelines = [&pipelines] { return pipelines.Describe(); };  // fixed once loaded: safe to read
   api::ApiServer server(tasks, api_config);
   pipelines.OnPullFailure([&server](std::string_view cause) { server.ObserveModulePullFailure(cause); });
   worker::PoolOptions pool_options = PoolOptionsFor(*cfg, life.Logger());

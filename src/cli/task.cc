@@ -1,6 +1,6 @@
 // File: src/cli/task.cc
 //
-// `wasmq task submit|get|list|cancel|watch|stats|upload|outputs`: a client of the REST API with --server URL (or
+// `wasmq task submit|get|list|cancel|retry|watch|stats|upload|outputs`: a client of the REST API with --server URL (or
 // WASMQ_SERVER), --token JWT (or WASMQ_TOKEN) when the server has auth on; without a server, the same
 // commands work on the local store (--store sqlite:PATH, or the configuration's store) — for an edge box
 // or a script on the machine that runs `wasmq serve`.
@@ -11,7 +11,7 @@
 // with a server it follows the task's WebSocket stream, locally it reads the store every --interval-ms.
 //
 // Exit codes: 0 success (`watch`: the task is done); 1 refused or failed (no such task, a finished task
-// cannot be cancelled, the server or store is unavailable; `watch`: the task failed or was cancelled);
+// cannot be cancelled, only a failed task can be retried, the server or store is unavailable; `watch`: the task failed or was cancelled);
 // 2 bad input (the message names the field).
 #include <unistd.h>
 
@@ -55,6 +55,7 @@ class Tasks {
   virtual Result<Json> Get(const std::string& id) = 0;
   virtual Result<Json> List(const api::ListOptions& q) = 0;
   virtual Result<Json> Cancel(const std::string& id) = 0;
+  virtual Result<Json> Retry(const std::string& id) = 0;  // a failed task back to pending
   virtual Result<Json> Stats() = 0;
   virtual Result<Json> Upload(const std::string& path) = 0;
   // The bytes of output `file` (a relative path from TaskResult.output_files) of a done task.
@@ -70,6 +71,7 @@ class RemoteTasks final : public Tasks {
   Result<Json> Get(const std::string& id) override { return client_.Get(id); }
   Result<Json> List(const api::ListOptions& q) override { return client_.List(q); }
   Result<Json> Cancel(const std::string& id) override { return client_.Cancel(id); }
+  Result<Json> Retry(const std::string& id) override { return client_.Retry(id); }
   Result<Json> Stats() override { return client_.Stats(); }
   Result<Json> Upload(const std::string& path) override { return client_.Upload(path); }
   Result<std::string> ReadOutput(const std::string& id, const std::string& file) override {
@@ -118,6 +120,7 @@ class LocalTasks final : public Tasks {
     return Wrap(service_.List(q));
   }
   Result<Json> Cancel(const std::string& id) override { return Wrap(service_.Cancel(id)); }
+  Result<Json> Retry(const std::string& id) override { return Wrap(store_->Requeue(id)); }
   Result<Json> Stats() override { return Wrap(service_.Stats()); }
   Result<Json> Upload(const std::string&) override {
     return queue::InvalidArgument("upload needs a server: --server URL (or WASMQ_SERVER)");
@@ -387,7 +390,7 @@ int Outputs(const Target& t, const std::string& id, const std::string& dir) {
 }  // namespace
 
 void AddTaskCommand(CLI::App& app, int* exit_code) {
-  CLI::App* task = app.add_subcommand("task", "Submit, inspect, list, cancel and watch tasks");
+  CLI::App* task = app.add_subcommand("task", "Submit, inspect, list, cancel, retry and watch tasks");
   task->require_subcommand(1);
   task->footer(
       "\nWith --server (or WASMQ_SERVER) every command goes through the REST API; without, to the local store.\n"
@@ -434,6 +437,17 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
     cmd->add_flag("--json", *json, "print the TaskListResponse JSON");
     AddTargetFlags(cmd, t.get());
     cmd->callback([t, q, json, exit_code] { *exit_code = List(*t, *q, *json); });
+  }
+  {
+    auto t = std::make_shared<Target>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = task->add_subcommand("retry", "Put a failed task back to pending (its history is kept)");
+    cmd->add_option("TASK_ID", *id, "the task")->required();
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, id, exit_code] {
+      *exit_code = Do("retry", *t, [&](Tasks& tasks) { return tasks.Retry(*id); },
+                      [](const Json& retried) { std::cout << retried.value("task_id", "") << " pending again\n"; });
+    });
   }
   {
     auto t = std::make_shared<Target>();

@@ -1,6 +1,6 @@
 // File: src/cli/token.cc
 //
-// `wasmq token --sub USER [--ttl 24h]`: signs an HS256 JWT with the server's secret (--jwt-secret or
+// `wasmq token --sub USER [--ttl 24h] [--admin]`: signs an HS256 JWT with the server's secret (--jwt-secret or
 // WASMQ_JWT_SECRET, as `wasmq serve` reads it), for an operator handing out access to a server with
 // WASMQ_AUTH=jwt, and for scripts and tests. Prints the token alone.
 //
@@ -17,6 +17,7 @@ namespace {
 
 struct TokenArgs {
   std::string subject, ttl = "24h";
+  bool admin = false;
   config::LoadInput input;
 };
 
@@ -36,7 +37,7 @@ int Token(const TokenArgs& a) {
     return 2;
   }
   std::cout << api::SignToken(cfg->jwt_secret, a.subject,
-                              std::chrono::duration_cast<std::chrono::seconds>(*ttl))
+                              std::chrono::duration_cast<std::chrono::seconds>(*ttl), a.admin)
             << "\n";
   return 0;
 }
@@ -48,6 +49,7 @@ void AddTokenCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("token", "Sign a JWT for a user of a server with WASMQ_AUTH=jwt");
   cmd->add_option("--sub", a->subject, "the user the token speaks for (its tasks and files)")->required();
   cmd->add_option("--ttl", a->ttl, "how long the token is valid [24h]");
+  cmd->add_flag("--admin", a->admin, "an admin's token (\"admin\": true): sees every user's tasks, and the workers");
   config::AddSettingFlags(cmd, &a->input, {"jwt-secret"});
   cmd->callback([a, exit_code] { *exit_code = Token(*a); });
 }

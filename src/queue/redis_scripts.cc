@@ -22,6 +22,11 @@
 //   P:task:durations:{mode}    ZSet    done tasks by duration_ms (stats: count, p95);
 //   P:task:mode_stats:{mode}   Hash    duration_sum (stats: mean).
 //   P:task:modes               Set     every mode ever submitted.  P:task:seq  String  the creation counter.
+//   P:task:history:{id}        List    the task's events but progress (history.h), oldest first:
+//                                      kind|at|attempt|progress|info|detail
+//   P:task:progress:{id}       List    its last kMaxProgressEvents progress events: n|at|attempt|progress|step,
+//                                      n = the length of its history list then (where it goes between them)
+//   P:workers                  Hash    worker id → its WorkerInfo as JSON (the registry; heartbeats)
 //   P:task:events              channel one message per committed change:
 //                                      origin|kind|id|mode|status|progress|attempt|at|current_step
 //
@@ -50,6 +55,11 @@ local function num(x) return string.format('%.0f', x) end
 local function publish(kind, id, mode, status, progress, attempt, step)
   redis.call('PUBLISH', K('events'), ORIGIN .. '|' .. kind .. '|' .. id .. '|' .. mode .. '|' .. status ..
     '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. num(NOW) .. '|' .. (step or ''))
+end
+-- One history event: a single RPUSH per change (progress has its own bounded list, see kProgress).
+local function hist(id, kind, attempt, progress, info, detail)
+  redis.call('RPUSH', K('history:' .. id), kind .. '|' .. num(NOW) .. '|' .. tostring(attempt) .. '|' ..
+    tostring(progress) .. '|' .. (info or '') .. '|' .. (detail or ''))
 end
 local function qmember(seq, id) return string.format('%012x', tonumber(seq)) .. ':' .. id end
 local function qscore(priority, run_at) return (100 - priority) * 4398046511104 + run_at end
@@ -100,6 +110,7 @@ redis.call('ZADD', K('mode:' .. mode), seq, id)
 if user ~= '' then redis.call('ZADD', K('user:' .. user), seq, id) end
 redis.call('SADD', K('modes'), mode)
 enqueue(id, mode, priority, run_at, seq)
+hist(id, 'created', 0, 0)
 publish('created', id, mode, 'pending', 0, 0, '')
 return 1
 )lua";
@@ -148,6 +159,7 @@ for i = 1, math.min(max, #cands) do
   redis.call('HSET', key, 'status', 'processing', 'lease_owner', owner, 'lease_token', tonumber(f[2]) + 1,
     'attempt', attempt, 'lease_expires_at', expires, 'started_at', now, 'updated_at', now, 'progress', 0,
     'current_step', '')
+  hist(id, 'started', attempt, 0, owner)
   publish('status', id, mode, 'processing', 0, attempt, '')
   out[#out + 1] = redis.call('HGETALL', key)
 end
@@ -175,6 +187,10 @@ local id = ARGV[4]
 local f, refused = guard(id, ARGV[5], ARGV[6])
 if not f then return refused end
 redis.call('HSET', D(id), 'progress', ARGV[7], 'current_step', ARGV[8], 'updated_at', num(NOW))
+local pk = K('progress:' .. id)
+redis.call('RPUSH', pk, tostring(redis.call('LLEN', K('history:' .. id))) .. '|' .. num(NOW) .. '|' .. f[5] ..
+  '|' .. ARGV[7] .. '|' .. ARGV[8])
+redis.call('LTRIM', pk, -200, -1)
 publish('progress', id, f[4], 'processing', ARGV[7], f[5], ARGV[8])
 return {0, f[4], f[5], ARGV[7], ARGV[8], num(NOW)}
 )lua";
@@ -223,13 +239,16 @@ for i = 0, tonumber(ARGV[4]) - 1 do
       redis.call('HSET', key, 'status', status, 'progress', progress, field, payload, 'finished_at', now,
         'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0)
       redis.call('ZADD', finished, now, id)
+      hist(id, status, attempt, progress, '', kind == 'fail' and payload or '')
     elseif kind == 'retry' then
       local run_at = math.max(tonumber(ARGV[b + 5]), NOW)
       redis.call('HSET', key, 'status', 'pending', 'error', payload, 'run_at', num(run_at), 'updated_at',
         now, 'progress', 0, 'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
       enqueue(id, mode, tonumber(f[7]), run_at, seq)
+      hist(id, 'retry_scheduled', attempt, 0, '', payload)
     else
       -- A hand-back: the attempt does not count, and run_at is kept (the task's old place in the queue).
+      hist(id, 'handed_back', attempt, 0)
       attempt = attempt - 1
       redis.call('HSET', key, 'status', 'pending', 'attempt', attempt, 'updated_at', now, 'progress', 0,
         'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
@@ -262,6 +281,7 @@ redis.call('HSET', key, 'status', 'cancelled', 'finished_at', num(NOW), 'updated
   'lease_owner', '', 'lease_expires_at', 0)
 if tonumber(f[4]) > 0 then redis.call('HSET', key, 'duration_ms', num(NOW - tonumber(f[4]))) end
 redis.call('ZADD', K('finished'), num(NOW), id)
+hist(id, 'cancelled', f[6], f[5])
 publish('status', id, f[2], 'cancelled', f[5], f[6], f[7])
 return {0, redis.call('HGETALL', key)}
 )lua";
@@ -310,9 +330,13 @@ for _, id in ipairs(ids) do
       redis.call('HSET', key, 'status', 'failed', 'error', err, 'finished_at', num(NOW), 'duration_ms',
         num(NOW - tonumber(f[9])))
       redis.call('ZADD', K('finished'), num(NOW), id)
+      hist(id, 'failed', attempt, 0, '', err)
     else
       redis.call('HSET', key, 'status', 'pending')
       enqueue(id, f[2], tonumber(f[3]), tonumber(f[4]), f[5])
+      hist(id, 'retry_scheduled', attempt, 0, '', cjson.encode({code = 'LEASE_EXPIRED', attempt = attempt,
+        retryable = true, at = ARGV[4],
+        message = 'the worker running this attempt stopped renewing its lease (' .. (f[8] or '?') .. ')'}))
     end
     redis.call('HSET', key, 'updated_at', num(NOW), 'lease_owner', '', 'lease_expires_at', 0, 'progress', 0,
       'current_step', '')
@@ -339,7 +363,7 @@ for _, id in ipairs(ids) do
     if redis.call('ZREM', K('durations:' .. f[2]), id) == 1 then
       redis.call('HINCRBY', K('mode_stats:' .. f[2]), 'duration_sum', num(0 - (tonumber(f[4]) or 0)))
     end
-    redis.call('DEL', key)
+    redis.call('DEL', key, K('history:' .. id), K('progress:' .. id))
   end
 end
 return ids
@@ -452,10 +476,71 @@ end
 return {counts, ready, per}
 )lua";
 
+// ARGV: id. {0, {history entries}, {progress entries}} | {2}.
+constexpr const char* kHistory = R"lua(
+local id = ARGV[4]
+if redis.call('EXISTS', D(id)) == 0 then return {2} end
+return {0, redis.call('LRANGE', K('history:' .. id), 0, -1), redis.call('LRANGE', K('progress:' .. id), 0, -1)}
+)lua";
+
+// ARGV: id. A failed task back to pending (Store::Requeue). {0, {task fields}} | {1, status} | {2}.
+constexpr const char* kRequeue = R"lua(
+local id = ARGV[4]
+local key = D(id)
+local f = redis.call('HMGET', key, 'status', 'mode', 'seq', 'priority')
+if not f[1] then return {2} end
+if f[1] ~= 'failed' then return {1, f[1]} end
+redis.call('ZREM', K('finished'), id)
+set_status(id, f[3], 'failed', 'pending')
+redis.call('HSET', key, 'status', 'pending', 'attempt', 0, 'progress', 0, 'current_step', '', 'started_at', 0,
+  'finished_at', 0, 'run_at', num(NOW), 'updated_at', num(NOW))
+redis.call('HDEL', key, 'error', 'result', 'duration_ms')
+enqueue(id, f[2], tonumber(f[4]), NOW, f[3])
+hist(id, 'retried', 0, 0)
+publish('status', id, f[2], 'pending', 0, 0, '')
+return {0, redis.call('HGETALL', key)}
+)lua";
+
+// Drops the workers not heard from for 3 of their heartbeat intervals. Reply: {{worker JSON...},
+// {{lease_owner, id, mode, started_at, progress}...} of every processing task}.
+constexpr const char* kWorkers = R"lua(
+local reg = P .. ':workers'
+local live = {}
+local all = redis.call('HGETALL', reg)
+for i = 1, #all, 2 do
+  local w = cjson.decode(all[i + 1])
+  if tonumber(w.last_heartbeat) + 3 * tonumber(w.heartbeat_ms) < NOW then
+    redis.call('HDEL', reg, all[i])
+  else
+    live[#live + 1] = all[i + 1]
+  end
+end
+local running = {}
+for _, id in ipairs(redis.call('SMEMBERS', K('processing'))) do
+  local f = redis.call('HMGET', D(id), 'lease_owner', 'id', 'mode', 'started_at', 'progress')
+  if f[2] then running[#running + 1] = f end
+end
+return {live, running}
+)lua";
+
+// ARGV: from, to, user ('' and flag '0': every user). Done and failed tasks with from <= finished_at < to.
+// Reply: {{mode, status, finished_at, duration_ms}...}.
+constexpr const char* kFinished = R"lua(
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K('finished'), ARGV[4], '(' .. ARGV[5])) do
+  local f = redis.call('HMGET', D(id), 'mode', 'status', 'finished_at', 'duration_ms', 'user_id')
+  if (f[2] == 'done' or f[2] == 'failed') and (ARGV[7] ~= '1' or (f[5] or '') == ARGV[6]) then
+    out[#out + 1] = {f[1], f[2], f[3], f[4] or '0'}
+  end
+end
+return out
+)lua";
+
+
 struct ScriptText {
   const char* body;
 };
-constexpr std::array<ScriptText, 11> kScripts = {{{kCreate},
+constexpr std::array<ScriptText, 15> kScripts = {{{kCreate},
                                                   {kClaim},
                                                   {kHeartbeat},
                                                   {kProgress},
@@ -465,7 +550,11 @@ constexpr std::array<ScriptText, 11> kScripts = {{{kCreate},
                                                   {kRecover},
                                                   {kCleanup},
                                                   {kList},
-                                                  {kStats}}};
+                                                  {kStats},
+                                                  {kHistory},
+                                                  {kRequeue},
+                                                  {kWorkers},
+                                                  {kFinished}}};
 
 // SHA1s as the server reported them at the first load (they depend only on the text).
 base::Mutex sha_mu;

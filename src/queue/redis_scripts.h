@@ -30,7 +30,11 @@ enum class Script {
   Recover,
   Cleanup,
   List,
-  Stats
+  Stats,
+  History,
+  Requeue,
+  Workers,
+  Finished
 };
 
 // Loads every script on `c` (idempotent). Unavailable/Internal when the server refuses.

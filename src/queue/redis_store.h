@@ -73,6 +73,12 @@ class RedisStore final : public Store {
       const std::function<bool(std::string_view owner)>& owner_dead) override;
   Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) override;
   Subscription Subscribe(EventCallback callback) override;
+  // redis_history.cc
+  Result<std::vector<HistoryEvent>> History(std::string_view task_id) override;
+  Result<TaskInfo> Requeue(std::string_view task_id) override;
+  Result<void> PutWorker(const WorkerInfo& worker) override;
+  Result<std::vector<WorkerInfo>> Workers() override;
+  Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override;
 
   const std::string& prefix() const { return prefix_; }
 

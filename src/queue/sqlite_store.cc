@@ -19,7 +19,8 @@ using detail::ReadTask;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: tasks. 2: task_events (with the triggers that write it) and workers.
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -59,6 +60,72 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at) WHERE status = 'processing';
 )sql";
+
+// Version 2. A task's history is written by triggers, inside the very statement that changes the task, so
+// it can never disagree with the row and no write path has to remember it (docs/queue.md, "History"). The
+// events of a task are its rows in rowid (insertion) order; the index serves reading one task's and bounding
+// its progress events. A status change records its event kind from the old and new row: pending →
+// processing "started" (with the lease owner), processing → pending "retry_scheduled" with the attempt's
+// error (a lease recovery keeps the error column, and records LEASE_EXPIRED), or "handed_back" when the
+// attempt was given back uncounted; failed → pending "retried" (Requeue).
+constexpr const char* kHistorySchema = R"sql(
+CREATE TABLE IF NOT EXISTS task_events (
+  task_id  TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  kind     TEXT NOT NULL,
+  attempt  INTEGER NOT NULL DEFAULT 0,
+  progress INTEGER NOT NULL DEFAULT 0,
+  info     TEXT NOT NULL DEFAULT '',
+  detail   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS task_events_by_task ON task_events (task_id);
+CREATE TRIGGER IF NOT EXISTS task_events_created AFTER INSERT ON tasks BEGIN
+  INSERT INTO task_events (task_id, at, kind) VALUES (NEW.id, NEW.created_at, 'created');
+END;
+CREATE TRIGGER IF NOT EXISTS task_events_status AFTER UPDATE OF status ON tasks
+WHEN NEW.status IS NOT OLD.status BEGIN
+  INSERT INTO task_events (task_id, at, kind, attempt, progress, info, detail) VALUES (NEW.id, NEW.updated_at,
+    CASE WHEN NEW.status = 'processing' THEN 'started'
+         WHEN NEW.status = 'pending' AND OLD.status = 'failed' THEN 'retried'
+         WHEN NEW.status = 'pending' AND NEW.attempt < OLD.attempt THEN 'handed_back'
+         WHEN NEW.status = 'pending' THEN 'retry_scheduled'
+         ELSE NEW.status END,
+    CASE WHEN NEW.status = 'pending' AND OLD.status = 'processing' THEN OLD.attempt ELSE NEW.attempt END,
+    CASE WHEN NEW.status = 'done' THEN 100 WHEN NEW.status IN ('processing', 'pending') THEN 0
+         ELSE OLD.progress END,
+    CASE WHEN NEW.status = 'processing' THEN IFNULL(NEW.lease_owner, '') ELSE '' END,
+    CASE WHEN NEW.status = 'failed' OR (NEW.status = 'pending' AND OLD.status = 'processing'
+                                        AND NEW.attempt >= OLD.attempt) THEN
+      IFNULL(CASE WHEN NEW.error IS NOT OLD.error THEN NEW.error
+                  ELSE json_object('code', 'LEASE_EXPIRED', 'message',
+                         'the worker running this attempt stopped renewing its lease (' ||
+                         IFNULL(OLD.lease_owner, '?') || ')', 'attempt', OLD.attempt,
+                         'retryable', json('true'), 'stderr', NULL, 'at', NULL) END, '')
+    ELSE '' END);
+END;
+CREATE TRIGGER IF NOT EXISTS task_events_progress AFTER UPDATE OF progress, current_step ON tasks
+WHEN NEW.status = 'processing' AND OLD.status = 'processing' BEGIN
+  INSERT INTO task_events (task_id, at, kind, attempt, progress, detail)
+    VALUES (NEW.id, NEW.updated_at, 'progress', NEW.attempt, NEW.progress, NEW.current_step);
+  DELETE FROM task_events WHERE task_id = NEW.id AND kind = 'progress' AND rowid <= (
+    SELECT rowid FROM task_events WHERE task_id = NEW.id AND kind = 'progress'
+    ORDER BY rowid DESC LIMIT 1 OFFSET 200);
+END;
+CREATE TRIGGER IF NOT EXISTS task_events_deleted AFTER DELETE ON tasks BEGIN
+  DELETE FROM task_events WHERE task_id = OLD.id;
+END;
+CREATE TABLE IF NOT EXISTS workers (
+  id             TEXT PRIMARY KEY,
+  owner          TEXT NOT NULL,
+  host           TEXT NOT NULL,
+  pid            INTEGER NOT NULL,
+  started_at     INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL,
+  concurrency    INTEGER NOT NULL,
+  heartbeat_ms   INTEGER NOT NULL
+);
+)sql";
+static_assert(kMaxProgressEvents == 200, "kHistorySchema's OFFSET keeps kMaxProgressEvents");
 
 Result<void> Pragmas(Db& db, bool sync_full) {
   std::string sql = "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs) + ";";
@@ -101,7 +168,9 @@ Result<void> MigrateSchema(Db& db) {
     out = Unavailable("sqlite: the database has schema version " + std::to_string(*version) +
                       ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
   } else if (*version < kSchemaVersion) {
+    // Every statement is IF NOT EXISTS: a version-1 file gains what version 2 added, and keeps its tasks.
     out = db.Exec(kSchema);
+    if (out) out = db.Exec(kHistorySchema);
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
   if (!out) {

@@ -47,4 +47,16 @@ Result<void> Store::Retry(const Lease& lease, const TaskError& error, int64_t ru
 
 Result<void> Store::Release(const Lease& lease) { return FinishOne(*this, Item(Finish::Kind::Release, lease)); }
 
+namespace {
+Error NotKept(std::string_view backend) {
+  return Unavailable("the " + std::string(backend) + " store keeps no task history or worker registry");
+}
+}  // namespace
+
+Result<std::vector<HistoryEvent>> Store::History(std::string_view) { return NotKept(backend()); }
+Result<TaskInfo> Store::Requeue(std::string_view) { return NotKept(backend()); }
+Result<void> Store::PutWorker(const WorkerInfo&) { return NotKept(backend()); }
+Result<std::vector<WorkerInfo>> Store::Workers() { return NotKept(backend()); }
+Result<std::vector<FinishedTask>> Store::Finished(int64_t, int64_t, const std::string*) { return NotKept(backend()); }
+
 }  // namespace wasmq::queue

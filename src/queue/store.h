@@ -49,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "queue/history.h"
 #include "queue/model.h"
 
 namespace wasmq::queue {
@@ -187,6 +188,24 @@ class Store {
   virtual Result<std::vector<std::string>> Cleanup(int64_t finished_before, int limit) = 0;
 
   virtual Subscription Subscribe(EventCallback callback) = 0;
+
+  // ---- History and the dashboard's views (history.h). The defaults answer Unavailable: a store that keeps
+  // none of it (test doubles).
+
+  // The task's recorded events, oldest first (at most kMaxProgressEvents progress events). NotFound for an
+  // unknown id.
+  virtual Result<std::vector<HistoryEvent>> History(std::string_view task_id);
+  // failed → pending, ready now, attempts counted from 0 again (max_retries as before), error and result
+  // cleared, history kept (a "retried" event). Conflict naming the status for a task that is not failed;
+  // NotFound for an unknown id. Not a CanTransition change: only this call leaves `failed`.
+  virtual Result<TaskInfo> Requeue(std::string_view task_id);
+  // Adds or refreshes a worker in the registry (its heartbeat).
+  virtual Result<void> PutWorker(const WorkerInfo& worker);
+  // The workers heard from within 3 of their heartbeat intervals (the others are dropped), each with the
+  // tasks processing under its owner name.
+  virtual Result<std::vector<WorkerInfo>> Workers();
+  // Done and failed tasks with from <= finished_at < to, of one user (or every user when `user` is null).
+  virtual Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user);
 };
 
 // Options common to the backends.

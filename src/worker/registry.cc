@@ -193,7 +193,9 @@ queue::Result<void> PipelineRegistry::Load(const std::map<std::string, std::stri
     }
     auto bytes = ReadFile(path, "pipeline " + mode);
     if (!bytes) return bytes.error();
-    if (auto r = AddAdmitted(mode, path == given ? path : given + " (" + path + ")", *bytes, std::move(facts)); !r)
+    if (auto r = AddAdmitted(mode, path == given ? path : given + " (" + path + ")", *bytes, std::move(facts),
+                             in_registry ? ModuleOrigin::Registry : ModuleOrigin::File);
+        !r)
       return r;
   }
   return {};
@@ -205,17 +207,27 @@ queue::Result<void> PipelineRegistry::AddBytes(const std::string& mode, std::str
 }
 
 queue::Result<void> PipelineRegistry::AddAdmitted(const std::string& mode, std::string path,
-                                                  std::span<const uint8_t> bytes, ModuleFacts facts) {
+                                                  std::span<const uint8_t> bytes, ModuleFacts facts,
+                                                  ModuleOrigin origin) {
   auto module = CompileCommand(engine_, bytes, "pipeline " + mode + ": " + path);
   if (!module) return module.error();
+  // Known for every pipeline (the dashboard lists them), whether or not a module policy asks.
+  if (facts.digest.empty())
+    facts.digest = oci::Sha256Digest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  facts.imports = ImportNames(**module);
+  facts.size = bytes.size();
   if (gate_.admit) {
-    if (facts.digest.empty())
-      facts.digest = oci::Sha256Digest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    facts.imports = ImportNames(**module);
-    facts.size = bytes.size();
     if (auto r = Admit(facts, "pipeline " + mode + ": " + facts.ref); !r) return r;
   }
   Add(mode, std::move(path), std::move(*module));
+  Pipeline& p = pipelines_[mode];
+  p.origin = origin;
+  // A built-in the trust policy let through is part of the binary: trusted as the binary is.
+  p.trust = !gate_.trust                                                      ? "not-checked"
+            : !facts.signers.empty() || origin == ModuleOrigin::Builtin ? "trusted"
+                                                                          : "unsigned";
+  p.facts = std::move(facts);
+  p.config_schema = CustomSection(bytes, kConfigSchemaSection).value_or("");
   return {};
 }
 
@@ -278,7 +290,9 @@ queue::Result<void> PipelineRegistry::AddBuiltins(const std::vector<BuiltinModul
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(b.bytes.data()), b.bytes.size());
     auto trust = Trust({ModuleOrigin::Builtin, mode}, "pipeline " + mode + ": builtin:" + mode);
     if (!trust) return trust.error();
-    if (auto r = AddAdmitted(mode, "builtin:" + mode, bytes, ModuleFacts{"builtin:" + mode, "", {}, {}, 0}); !r)
+    if (auto r = AddAdmitted(mode, "builtin:" + mode, bytes, ModuleFacts{"builtin:" + mode, "", {}, {}, 0},
+                             ModuleOrigin::Builtin);
+        !r)
       return r;
   }
   return {};

@@ -114,7 +114,18 @@ struct Pipeline {
   std::string mode;
   std::string path;
   std::shared_ptr<const wasm::Module> module;
+  // What the dashboard shows of it (Describe()).
+  ModuleOrigin origin = ModuleOrigin::File;
+  ModuleFacts facts = {};              // digest (a pulled module's manifest digest), size, imports, signers
+  std::string trust = "not-checked";   // "trusted" (a signature verified), "unsigned" (the trust policy
+                                       // allowed it unsigned), "not-checked" (no trust policy)
+  std::string config_schema = {};      // its "wasmq.config_schema" custom section; "" without one
 };
+
+// The contents of the first custom section named `name` of a wasm module, or nullopt (none, or the bytes
+// are not a module).
+std::optional<std::string> CustomSection(std::span<const uint8_t> module, std::string_view name);
+inline constexpr std::string_view kConfigSchemaSection = "wasmq.config_schema";
 
 class PipelineRegistry {
  public:
@@ -151,6 +162,9 @@ class PipelineRegistry {
   // resolved once while it is kept (name a digest to pin it). Thread-safe.
   queue::Result<std::shared_ptr<const wasm::Module>> TaskModule(const std::string& ref) const;
   std::vector<std::string> modes() const;  // sorted
+  // Every registered pipeline as GET /api/v1/pipelines lists it (docs/api.md): mode, source, digest, size,
+  // imports, signer, trust, tier, description, config_schema ({"type":"object"} for a module without one).
+  nlohmann::json Describe() const;
   const wasm::Engine& engine() const { return engine_; }
 
  private:
@@ -159,7 +173,7 @@ class PipelineRegistry {
   queue::Result<void> Admit(const ModuleFacts& facts, const std::string& what) const;
   // AddBytes with what the gate knows so far (digest, signers); the module policy decides after compiling.
   queue::Result<void> AddAdmitted(const std::string& mode, std::string path, std::span<const uint8_t> bytes,
-                                  ModuleFacts facts);
+                                  ModuleFacts facts, ModuleOrigin origin = ModuleOrigin::File);
 
   wasm::Engine engine_;
   std::map<std::string, Pipeline> pipelines_;

@@ -76,10 +76,22 @@ void Supervisor::Heartbeats(const std::vector<std::shared_ptr<Held>>& held) {
   }
 }
 
+// The worker registry (GET /api/v1/workers) hears from this process at every heartbeat round, tasks or not.
+void Supervisor::Announce(int64_t heartbeat_ms) {
+  queue::WorkerInfo w = queue::WorkerFromOwner(opt_.owner);
+  w.started_at = started_at_;
+  w.last_heartbeat = queue::NowMs();
+  w.concurrency = opt_.workers;
+  w.heartbeat_ms = heartbeat_ms;
+  if (auto r = store_.PutWorker(w); !r) Log(opt_, "worker registry: " + r.error().message);
+}
+
 void Supervisor::Loop() {
   using namespace std::chrono;
   using Clock = steady_clock;
   const auto heartbeat_every = milliseconds(std::clamp<int64_t>(opt_.lease_ms / 3, 50, 10'000));
+  started_at_ = queue::NowMs();
+  Announce(heartbeat_every.count());
   const auto recover_every = milliseconds(std::max<int64_t>(opt_.lease_ms / 2, 100));
   const auto cleanup_every = milliseconds(std::max<int64_t>(opt_.cleanup_interval_ms, 10));
   auto next_heartbeat = Clock::now() + heartbeat_every;
@@ -97,16 +109,18 @@ void Supervisor::Loop() {
     const auto now = Clock::now();
     held_.StopOverdue(now);
     std::vector<std::shared_ptr<Held>> to_renew;
-    if (now >= next_heartbeat) {
+    const bool announce = now >= next_heartbeat;
+    if (announce) {
       to_renew = held_.All();
       next_heartbeat = now + heartbeat_every;
     }
     bool recover = now >= next_recover, cleanup = now >= next_cleanup;
     if (recover) next_recover = now + recover_every;
     if (cleanup) next_cleanup = now + cleanup_every;
-    if (to_renew.empty() && !recover && !cleanup) continue;
+    if (!announce && !recover && !cleanup) continue;
     lock.Unlock();  // the Store is never called with mu_ held
     Heartbeats(to_renew);
+    if (announce) Announce(heartbeat_every.count());
     if (recover) Recover();
     if (cleanup) Cleanup();
     lock.Lock();

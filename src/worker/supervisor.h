@@ -2,7 +2,8 @@
 //
 // Internal to the worker part: the supervisor — one thread, the pool's clock. It sleeps until the next of:
 // a running task's deadline (interrupt it), the next heartbeat round (renew every lease we hold; a refused
-// renewal means the task was cancelled elsewhere or re-queued, so its run is stopped), the next lease
+// renewal means the task was cancelled elsewhere or re-queued, so its run is stopped; and tell the store's
+// worker registry this process is alive), the next lease
 // recovery (any process's expired leases), the next cleanup (finished tasks past their TTL, and their
 // directories).
 //
@@ -39,6 +40,7 @@ class Supervisor {
  private:
   void Loop() EXCLUDES(mu_);
   void Heartbeats(const std::vector<std::shared_ptr<Held>>& held);
+  void Announce(int64_t heartbeat_ms);
   void Cleanup();
 
   queue::Store& store_;
@@ -52,6 +54,7 @@ class Supervisor {
   bool exit_ GUARDED_BY(mu_) = false;
   bool deadlines_changed_ GUARDED_BY(mu_) = false;       // a deadline earlier than wake_ appeared
   SteadyTime wake_ GUARDED_BY(mu_) = SteadyTime::max();  // when the supervisor wakes next
+  int64_t started_at_ = 0;  // ms since the epoch; written by the supervisor thread only
   std::thread thread_;
 };
 

@@ -223,10 +223,16 @@ std::string Multipart(const std::string& boundary, const std::string& field, con
 ApiTest::~ApiTest() { StopServer(); }
 
 void ApiTest::StartServer(ApiConfig config) {
-  auto s = queue::SqliteStore::Open((dir_.path() / "tasks.db").string());
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  sqlite_ = std::move(*s);
-  store_ = std::make_unique<FlakyStore>(*sqlite_);
+  if (!store_url_.empty()) {
+    auto u = queue::OpenStore(store_url_);
+    ASSERT_TRUE(u.ok()) << u.error().message;
+    url_store_ = std::move(*u);
+  } else {
+    auto s = queue::SqliteStore::Open((dir_.path() / "tasks.db").string());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    sqlite_ = std::move(*s);
+  }
+  store_ = std::make_unique<FlakyStore>(inner());
   tasks_ = std::make_unique<queue::TaskService>(*store_, queue::ServiceOptions{});
   config.addr = "127.0.0.1";
   config.port = 0;
@@ -246,6 +252,7 @@ void ApiTest::StopServer() {
   tasks_.reset();
   store_.reset();
   sqlite_.reset();
+  url_store_.reset();
 }
 
 Headers ApiTest::Auth(const std::string& token) const {
@@ -276,7 +283,7 @@ std::string ApiTest::Upload(const std::string& token) {
 }
 
 queue::Lease ApiTest::Claim() {
-  auto claimed = sqlite_->Dequeue({.owner = "test-worker", .lease_ms = 60'000});
+  auto claimed = inner().Dequeue({.owner = "test-worker", .lease_ms = 60'000});
   EXPECT_TRUE(claimed.ok());
   if (!claimed.ok() || claimed->empty()) {
     ADD_FAILURE() << "no task to claim";

@@ -73,6 +73,13 @@ class FlakyStore final : public queue::Store {
     return inner_.Cleanup(before, limit);
   }
   queue::Subscription Subscribe(queue::EventCallback cb) override { return inner_.Subscribe(std::move(cb)); }
+  queue::Result<std::vector<queue::HistoryEvent>> History(std::string_view id) override { return inner_.History(id); }
+  queue::Result<queue::TaskInfo> Requeue(std::string_view id) override { return inner_.Requeue(id); }
+  queue::Result<void> PutWorker(const queue::WorkerInfo& w) override { return inner_.PutWorker(w); }
+  queue::Result<std::vector<queue::WorkerInfo>> Workers() override { return inner_.Workers(); }
+  queue::Result<std::vector<queue::FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override {
+    return inner_.Finished(from, to, user);
+  }
 
  private:
   queue::Store& inner_;
@@ -147,8 +154,14 @@ class ApiTest : public ::testing::Test {
 
   std::string Token(const std::string& subject) const { return SignToken(kSecret, subject, std::chrono::hours(1)); }
 
+  // The store the server runs on: SQLite in dir_, or the store store_url_ names when set before StartServer
+  // (a Redis URL, for the tests that run on both).
+  queue::Store& inner() { return url_store_ ? *url_store_ : *sqlite_; }
+
   TempDir dir_;
   ApiConfig config_;
+  std::string store_url_;
+  std::unique_ptr<queue::Store> url_store_;
   std::unique_ptr<queue::SqliteStore> sqlite_;
   std::unique_ptr<FlakyStore> store_;
   std::unique_ptr<queue::TaskService> tasks_;

@@ -369,6 +369,16 @@ TEST_F(ServeTest, WatchFollowsATaskToItsEnd) {
   Ran watch = Wasmq({"task", "watch", id, "--interval-ms", "20"});
   EXPECT_EQ(watch.code, 1);
   EXPECT_NE(watch.out.find("failed  0%  TRAP: "), std::string::npos) << watch.out;
+  // A failed task can be retried: back to pending, and it fails again the same way.
+  Ran retry = Wasmq({"task", "retry", id});
+  EXPECT_EQ(retry.code, 0) << retry.err;
+  EXPECT_EQ(retry.out, id + " pending again\n");
+  Ran twice = Wasmq({"task", "retry", id});
+  if (twice.code != 0) {  // refused while it is pending or running again (it may already have failed again)
+    EXPECT_NE(twice.err.find("only a failed task can be retried"), std::string::npos) << twice.err;
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Get(id).status == TaskStatus::Failed; }));
+  EXPECT_EQ(Get(id).attempt, 2);  // counted from 0 again: 1 + max_retries
   id = Submit({"--mode", "slow", "--config", R"({"sleep_ms":300})"});
   watch = Wasmq({"task", "watch", id, "--interval-ms", "20"});
   EXPECT_EQ(watch.code, 0);
