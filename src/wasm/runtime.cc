@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "base/mutex.h"
+#include "wasm/jit/jit.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
 
@@ -174,6 +175,16 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   if (!decoded) return decoded.error();
   auto compiled = wasm::Compile(std::move(decoded).value());
   if (!compiled) return compiled.error();
+  if (engine.config().compile != CompileMode::kNever) {
+    JitOptions options;
+    options.bounds_checks = engine.config().bounds_checks;
+    auto jit = JitCompile(**compiled, options, JitHelperSymbols());
+    if (jit) {
+      (*compiled)->jit = std::move(jit).value();
+    } else if (engine.config().compile == CompileMode::kAlways) {
+      return jit.error();  // forced: a module the compiler cannot take is an error, not a slow fallback
+    }
+  }
   return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(compiled).value()));
 }
 
@@ -390,6 +401,7 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     f->instance = inst;
     f->code = &cm.funcs[i];
     f->func_index = m.num_imported_funcs + static_cast<uint32_t>(i);
+    if (cm.jit) f->jit_code = reinterpret_cast<void*>(cm.jit->funcs[i]);
     inst->funcs.push_back(f.get());
     impl_->funcs.push_back(std::move(f));
   }
@@ -415,6 +427,9 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     inst->globals.push_back(gi.get());
     impl_->globals.push_back(std::move(gi));
   }
+  inst->jit_funcs = inst->funcs.data();
+  inst->jit_globals = inst->globals.data();
+  inst->jit_memory = inst->memories.empty() ? nullptr : inst->memories[0];
   for (const Export& e : m.exports) {
     void* ptr = nullptr;
     switch (e.kind) {
