@@ -19,12 +19,14 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/MDBuilder.h>
@@ -170,7 +172,23 @@ class Translator {
   }
 
   llvm::Value* Ld(uint32_t k) { return b_.CreateLoad(i64_, slots_[k]); }
-  void St(uint32_t k, llvm::Value* v64) { b_.CreateStore(v64, slots_[k]); }
+  void St(uint32_t k, llvm::Value* v64) {
+    b_.CreateStore(v64, slots_[k]);
+    consts_.erase(k);
+  }
+
+  // LLVM folds x * 1, x - 0, -0 - x, x / -1, demote(promote(x)) and the like to x or -x, as if signalling
+  // NaNs did not exist; wasm requires the result to be a quiet NaN. An empty asm hides the constant (or
+  // the promoted value) from the folds and costs no instruction.
+  llvm::Value* Opaque(llvm::Value* v) {
+    auto* asm_fn = llvm::InlineAsm::get(llvm::FunctionType::get(v->getType(), {v->getType()}, false), "",
+                                        "=x,0", /*hasSideEffects=*/false);
+    return b_.CreateCall(asm_fn, {v});
+  }
+  llvm::Value* FpOperand(uint32_t k, bool is64) {
+    llvm::Value* v = is64 ? LdF64(k) : LdF32(k);
+    return consts_.count(k) ? Opaque(v) : v;
+  }
   llvm::Value* LdI32(uint32_t k) { return b_.CreateTrunc(Ld(k), i32_); }
   void StI32(uint32_t k, llvm::Value* v) { St(k, b_.CreateZExt(v, i64_)); }
   llvm::Value* LdF32(uint32_t k) { return b_.CreateBitCast(LdI32(k), f32_); }
@@ -434,6 +452,7 @@ class Translator {
     blocks_.clear();
     for (auto& t : trap_blocks_) t = nullptr;
     slots_.clear();
+    consts_.clear();
     auto arg = fn_->arg_begin();
     th_ = &*arg++;
     inst_ = &*arg++;
@@ -476,6 +495,7 @@ class Translator {
     bool terminated = false;
     for (uint32_t pc = 0; pc < size;) {
       if (llvm::BasicBlock* bb = BlockAt(pc)) {
+        consts_.clear();  // control merges here
         if (!terminated) b_.CreateBr(bb);
         b_.SetInsertPoint(bb);
         terminated = false;
@@ -490,12 +510,17 @@ class Translator {
     if (!terminated) b_.CreateUnreachable();
   }
 
-  // Conditional branch to code offset `target`, falling through to `next`.
-  void CondBr(llvm::Value* cond, uint32_t target, uint32_t next) {
-    llvm::BasicBlock* fall = BlockAt(next);
-    if (fall == nullptr) fall = NewBlock();
+  // Conditional branch to code offset `target`, falling through to `next`. True when `next` starts a
+  // block of its own (the caller moves there), false when the fall-through continues in a new block.
+  bool CondBr(llvm::Value* cond, uint32_t target, uint32_t next) {
+    if (llvm::BasicBlock* fall = BlockAt(next)) {
+      b_.CreateCondBr(cond, blocks_.at(target), fall);
+      return true;
+    }
+    llvm::BasicBlock* fall = NewBlock();
     b_.CreateCondBr(cond, blocks_.at(target), fall);
     b_.SetInsertPoint(fall);
+    return false;
   }
 
   // Emits the instruction at `pc`; true when it ended the block (jump, return, trap).
@@ -512,14 +537,12 @@ class Translator {
     if (in(Op::BrIfI32Eq, Op::BrUnlessI32GeU)) {
       uint32_t k = opw - static_cast<uint32_t>(Op::BrIfI32Eq);
       llvm::Value* cond = IntCompare(k % 10, LdI32(o[0]), LdI32(o[1]));
-      CondBr(k < 10 ? cond : b_.CreateNot(cond), o[2], next);
-      return false;
+      return CondBr(k < 10 ? cond : b_.CreateNot(cond), o[2], next);
     }
     if (in(Op::BrIfI32EqImm, Op::BrUnlessI32GeUImm)) {
       uint32_t k = opw - static_cast<uint32_t>(Op::BrIfI32EqImm);
       llvm::Value* cond = IntCompare(k % 10, LdI32(o[0]), K32(o[1]));
-      CondBr(k < 10 ? cond : b_.CreateNot(cond), o[2], next);
-      return false;
+      return CondBr(k < 10 ? cond : b_.CreateNot(cond), o[2], next);
     }
     if (in(Op::I32EqImm, Op::I32ShrUImm)) {
       uint32_t k = opw - static_cast<uint32_t>(Op::I32EqImm);
@@ -560,10 +583,10 @@ class Translator {
       // ---- control ----
       case Op::Unreachable: Trap(JitTrap::kUnreachable); return true;
       case Op::Jmp: b_.CreateBr(blocks_.at(o[0])); return true;
-      case Op::BrIf: CondBr(b_.CreateICmpNE(LdI32(o[0]), K32(0)), o[1], next); return false;
-      case Op::BrUnless: CondBr(b_.CreateICmpEQ(LdI32(o[0]), K32(0)), o[1], next); return false;
-      case Op::BrIfI32Eqz: CondBr(b_.CreateICmpEQ(LdI32(o[0]), K32(0)), o[1], next); return false;
-      case Op::BrUnlessI32Eqz: CondBr(b_.CreateICmpNE(LdI32(o[0]), K32(0)), o[1], next); return false;
+      case Op::BrIf: return CondBr(b_.CreateICmpNE(LdI32(o[0]), K32(0)), o[1], next);
+      case Op::BrUnless: return CondBr(b_.CreateICmpEQ(LdI32(o[0]), K32(0)), o[1], next);
+      case Op::BrIfI32Eqz: return CondBr(b_.CreateICmpEQ(LdI32(o[0]), K32(0)), o[1], next);
+      case Op::BrUnlessI32Eqz: return CondBr(b_.CreateICmpNE(LdI32(o[0]), K32(0)), o[1], next);
       case Op::BrTable: {
         uint32_t n = o[1];
         llvm::SwitchInst* sw = b_.CreateSwitch(LdI32(o[0]), blocks_.at(o[2 + n]), n);
@@ -597,8 +620,14 @@ class Translator {
       }
       case Op::Select: St(o[0], b_.CreateSelect(b_.CreateICmpNE(LdI32(o[3]), K32(0)), Ld(o[1]), Ld(o[2]))); return false;
       case Op::Check: Poll(); return false;
-      case Op::Const32: St(o[0], K64(o[1])); return false;
-      case Op::Const64: St(o[0], K64(static_cast<uint64_t>(o[1]) | (static_cast<uint64_t>(o[2]) << 32))); return false;
+      case Op::Const32:
+        St(o[0], K64(o[1]));
+        consts_.insert(o[0]);
+        return false;
+      case Op::Const64:
+        St(o[0], K64(static_cast<uint64_t>(o[1]) | (static_cast<uint64_t>(o[2]) << 32)));
+        consts_.insert(o[0]);
+        return false;
       case Op::RefFunc: St(o[0], b_.CreatePtrToInt(InstanceFunc(o[1]), i64_)); return false;
       case Op::RefIsNull: StBool(o[0], b_.CreateICmpEQ(Ld(o[1]), K64(0))); return false;
       case Op::GlobalGet:
@@ -694,7 +723,7 @@ class Translator {
       case Op::F32ConvertI32U: StF32(o[0], b_.CreateUIToFP(LdI32(o[1]), f32_)); return false;
       case Op::F32ConvertI64S: StF32(o[0], b_.CreateSIToFP(Ld(o[1]), f32_)); return false;
       case Op::F32ConvertI64U: StF32(o[0], b_.CreateUIToFP(Ld(o[1]), f32_)); return false;
-      case Op::F32DemoteF64: StF32(o[0], b_.CreateFPTrunc(LdF64(o[1]), f32_)); return false;
+      case Op::F32DemoteF64: StF32(o[0], b_.CreateFPTrunc(Opaque(LdF64(o[1])), f32_)); return false;
       case Op::F64ConvertI32S: StF64(o[0], b_.CreateSIToFP(LdI32(o[1]), f64_)); return false;
       case Op::F64ConvertI32U: StF64(o[0], b_.CreateUIToFP(LdI32(o[1]), f64_)); return false;
       case Op::F64ConvertI64S: StF64(o[0], b_.CreateSIToFP(Ld(o[1]), f64_)); return false;
@@ -760,19 +789,19 @@ class Translator {
         St(o[0], Intrinsic(llvm::Intrinsic::fshr, {i64_}, {a, a, Ld(o[2])}));
         return false;
       }
-      case Op::F32Add: StF32(o[0], b_.CreateFAdd(LdF32(o[1]), LdF32(o[2]))); return false;
-      case Op::F32Sub: StF32(o[0], b_.CreateFSub(LdF32(o[1]), LdF32(o[2]))); return false;
-      case Op::F32Mul: StF32(o[0], b_.CreateFMul(LdF32(o[1]), LdF32(o[2]))); return false;
-      case Op::F32Div: StF32(o[0], b_.CreateFDiv(LdF32(o[1]), LdF32(o[2]))); return false;
+      case Op::F32Add: StF32(o[0], b_.CreateFAdd(FpOperand(o[1], false), FpOperand(o[2], false))); return false;
+      case Op::F32Sub: StF32(o[0], b_.CreateFSub(FpOperand(o[1], false), FpOperand(o[2], false))); return false;
+      case Op::F32Mul: StF32(o[0], b_.CreateFMul(FpOperand(o[1], false), FpOperand(o[2], false))); return false;
+      case Op::F32Div: StF32(o[0], b_.CreateFDiv(FpOperand(o[1], false), FpOperand(o[2], false))); return false;
       case Op::F32Min: StF32(o[0], MinMax(LdF32(o[1]), LdF32(o[2]), true)); return false;
       case Op::F32Max: StF32(o[0], MinMax(LdF32(o[1]), LdF32(o[2]), false)); return false;
       case Op::F32Copysign:
         StI32(o[0], b_.CreateOr(b_.CreateAnd(LdI32(o[1]), K32(0x7FFFFFFFu)), b_.CreateAnd(LdI32(o[2]), K32(0x80000000u))));
         return false;
-      case Op::F64Add: StF64(o[0], b_.CreateFAdd(LdF64(o[1]), LdF64(o[2]))); return false;
-      case Op::F64Sub: StF64(o[0], b_.CreateFSub(LdF64(o[1]), LdF64(o[2]))); return false;
-      case Op::F64Mul: StF64(o[0], b_.CreateFMul(LdF64(o[1]), LdF64(o[2]))); return false;
-      case Op::F64Div: StF64(o[0], b_.CreateFDiv(LdF64(o[1]), LdF64(o[2]))); return false;
+      case Op::F64Add: StF64(o[0], b_.CreateFAdd(FpOperand(o[1], true), FpOperand(o[2], true))); return false;
+      case Op::F64Sub: StF64(o[0], b_.CreateFSub(FpOperand(o[1], true), FpOperand(o[2], true))); return false;
+      case Op::F64Mul: StF64(o[0], b_.CreateFMul(FpOperand(o[1], true), FpOperand(o[2], true))); return false;
+      case Op::F64Div: StF64(o[0], b_.CreateFDiv(FpOperand(o[1], true), FpOperand(o[2], true))); return false;
       case Op::F64Min: StF64(o[0], MinMax(LdF64(o[1]), LdF64(o[2]), true)); return false;
       case Op::F64Max: StF64(o[0], MinMax(LdF64(o[1]), LdF64(o[2]), false)); return false;
       case Op::F64Copysign:
@@ -816,6 +845,7 @@ class Translator {
   llvm::Value *mem_ = nullptr, *mem_base_ = nullptr;
   llvm::AllocaInst* mem_size_var_ = nullptr;
   std::vector<llvm::AllocaInst*> slots_;
+  std::unordered_set<uint32_t> consts_;  // slots holding a constant written in this block
   std::unordered_map<uint32_t, llvm::BasicBlock*> blocks_;
   llvm::BasicBlock* trap_blocks_[16] = {};
 };
