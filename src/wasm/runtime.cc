@@ -178,7 +178,8 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   if (engine.config().compile != CompileMode::kNever) {
     JitOptions options;
     options.bounds_checks = engine.config().bounds_checks;
-    auto jit = JitCompile(**compiled, options, JitHelperSymbols());
+    options.cache_dir = engine.config().compile_cache_dir;
+    auto jit = JitCompile(**compiled, options);
     if (jit) {
       (*compiled)->jit = std::move(jit).value();
     } else if (engine.config().compile == CompileMode::kAlways) {

@@ -59,6 +59,9 @@ struct EngineConfig {
   // Compiled code: check every memory access against the memory's size (true) instead of relying on
   // guard pages around each memory's reservation (false; needs 8 GiB of address space per memory).
   bool bounds_checks = true;
+  // Compiled code is kept here, keyed by module digest, engine build, LLVM version and CPU, and loaded
+  // instead of compiled again. Empty: no cache.
+  std::string compile_cache_dir{};
 };
 
 class Engine {

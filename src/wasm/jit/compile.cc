@@ -10,7 +10,7 @@
 // translator whose semantics are the interpreter's, op by op.
 //
 // What a compiled function reads of the runtime (Thread, InstanceImpl, FuncInst, MemInst, GlobalInst) it
-// reads at byte offsets measured here on real objects (Layout), so the runtime structs need no special
+// reads at byte offsets entry.cc measures on real objects (JitLayout), so the runtime structs need no special
 // layout. Helpers are called by symbol name (entry.cc), so the object code has no absolute addresses.
 #include <chrono>
 #include <cstddef>
@@ -22,6 +22,15 @@
 #include <unordered_set>
 #include <vector>
 
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
@@ -29,6 +38,8 @@
 #include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -43,57 +54,12 @@ namespace wasmq::wasm {
 
 namespace {
 
-// Byte offsets of the runtime fields compiled code touches.
-struct Layout {
-  uint64_t th_interrupt, th_fuel_enabled, th_stack_end, th_frames, th_depth, th_max_depth, th_native_limit;
-  uint64_t in_funcs, in_globals, in_memory;
-  uint64_t fn_jit_code, fn_instance;
-  uint64_t gl_value;
-  uint64_t mem_data, mem_size;
-};
-
-template <typename T, typename M>
-uint64_t OffsetOf(const T& obj, const M& member) {
-  return static_cast<uint64_t>(reinterpret_cast<const char*>(&member) - reinterpret_cast<const char*>(&obj));
-}
-
-const Layout& GetLayout() {
-  static const Layout layout = [] {
-    Layout l{};
-    EngineConfig config;
-    config.value_stack_slots = 0;
-    config.max_call_depth = 0;
-    Thread t(config);
-    l.th_interrupt = OffsetOf(t, t.interrupt);
-    l.th_fuel_enabled = OffsetOf(t, t.fuel_enabled);
-    l.th_stack_end = OffsetOf(t, t.stack_end);
-    l.th_frames = OffsetOf(t, t.jit_frames);
-    l.th_depth = OffsetOf(t, t.jit_depth);
-    l.th_max_depth = OffsetOf(t, t.max_depth);
-    l.th_native_limit = OffsetOf(t, t.jit_native_limit);
-    InstanceImpl in;
-    l.in_funcs = OffsetOf(in, in.jit_funcs);
-    l.in_globals = OffsetOf(in, in.jit_globals);
-    l.in_memory = OffsetOf(in, in.jit_memory);
-    FuncInst fn;
-    l.fn_jit_code = OffsetOf(fn, fn.jit_code);
-    l.fn_instance = OffsetOf(fn, fn.instance);
-    GlobalInst gl;
-    l.gl_value = OffsetOf(gl, gl.value);
-    MemInst mem;
-    l.mem_data = OffsetOf(mem, mem.data);
-    l.mem_size = OffsetOf(mem, mem.size);
-    return l;
-  }();
-  return layout;
-}
-
 std::string FuncSymbol(size_t defined_index) { return "wasmq_f" + std::to_string(defined_index); }
 
 class Translator {
  public:
-  Translator(llvm::Module& mod, const CompiledModule& cm, bool bounds_checks)
-      : c_(mod.getContext()), mod_(mod), cm_(cm), m_(cm.module), l_(GetLayout()), checks_(bounds_checks), b_(c_) {
+  Translator(llvm::Module& mod, const CompiledModule& cm, const JitLayout& layout, bool bounds_checks)
+      : c_(mod.getContext()), mod_(mod), cm_(cm), m_(cm.module), l_(layout), checks_(bounds_checks), b_(c_) {
     i1_ = llvm::Type::getInt1Ty(c_);
     i8_ = llvm::Type::getInt8Ty(c_);
     i16_ = llvm::Type::getInt16Ty(c_);
@@ -827,7 +793,7 @@ class Translator {
   llvm::Module& mod_;
   const CompiledModule& cm_;
   const ModuleInfo& m_;
-  const Layout& l_;
+  const JitLayout& l_;
   const bool checks_;
   llvm::IRBuilder<> b_;
   llvm::Type *i1_, *i8_, *i16_, *i32_, *i64_, *f32_, *f64_, *ptr_, *void_;
@@ -867,64 +833,172 @@ void Optimize(llvm::Module& mod, llvm::TargetMachine* tm) {
   mpm.run(mod, mam);
 }
 
-}  // namespace
+// One JIT for the process: every module's code goes into a JITDylib of its own, removed (and its memory
+// freed) when the last CompiledModule using it goes away. Creating an LLJIT per module cost more than
+// compiling a small module.
+struct SharedJit {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::string error;
+  std::string cpu;  // CPU name and features: part of the cache key
+  std::atomic<uint64_t> next_id{0};
+};
 
-Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& cm, const JitOptions& options,
-                                                  const JitSymbols& helpers) {
-  static std::once_flag init;
-  std::call_once(init, [] {
+SharedJit& GetJit() {
+  static SharedJit* shared = [] {
+    auto* s = new SharedJit;  // never destroyed: code may be running in other threads at exit
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
-  });
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) {
+      s->error = ToString(jtmb.takeError());
+      return s;
+    }
+    s->cpu = jtmb->getCPU() + " " + jtmb->getFeatures().getString();
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    if (!jit) {
+      s->error = ToString(jit.takeError());
+      return s;
+    }
+    s->jit = std::move(*jit);
+    return s;
+  }();
+  return *shared;
+}
+
+// Identifies this build of the compiler (a rebuilt wasmq-jit.so must not reuse older objects).
+std::string CompilerIdentity() {
+  Dl_info info{};
+  struct stat st {};
+  if (dladdr(reinterpret_cast<void*>(&CompilerIdentity), &info) != 0 && info.dli_fname != nullptr &&
+      stat(info.dli_fname, &st) == 0)
+    return std::to_string(st.st_size) + "." + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec);
+  return "unknown";
+}
+
+std::string CacheKey(const JitRequest& req, const std::string& cpu) {
+  static const std::string identity = CompilerIdentity();
+  std::string layout(reinterpret_cast<const char*>(&req.layout), sizeof req.layout);
+  std::string key = req.module_digest + "|llvm " LLVM_VERSION_STRING "|" + cpu + "|" + identity + "|" +
+                    (req.options.bounds_checks ? "checks" : "guards") + "|" + layout;
+  // A short, file-name-safe digest of the key (FNV-1a twice, 128 bits): the module digest is in it.
+  uint64_t h1 = 1469598103934665603ull, h2 = 1099511628211ull * 31;
+  for (unsigned char c : key) {
+    h1 = (h1 ^ c) * 1099511628211ull;
+    h2 = (h2 ^ c) * 1099511628211ull + 0x9e3779b97f4a7c15ull;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h1),
+                static_cast<unsigned long long>(h2));
+  return req.module_digest.substr(0, 32) + "-" + buf;
+}
+
+std::unique_ptr<llvm::MemoryBuffer> ReadCache(const std::string& path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf) return nullptr;
+  return std::move(*buf);
+}
+
+void WriteCache(const std::string& dir, const std::string& path, llvm::StringRef object) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) return;
+    os << object;
+  }
+  std::filesystem::rename(tmp, path, ec);  // atomic: readers see the whole object or none
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+Result<std::shared_ptr<const JitCode>> CompileModule(const JitRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   auto fail = [](std::string what) { return MakeError(ErrorKind::Resource, "compiling tier: " + what); };
-
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) return fail(ToString(jtmb.takeError()));
-  jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-  auto tm = jtmb->createTargetMachine();
-  if (!tm) return fail(ToString(tm.takeError()));
-
-  auto context = std::make_unique<llvm::LLVMContext>();
-  auto mod = std::make_unique<llvm::Module>("wasm", *context);
-  mod->setDataLayout((*tm)->createDataLayout());
-  mod->setTargetTriple((*tm)->getTargetTriple().str());
-  Translator(*mod, cm, options.bounds_checks).Run();
-  {
-    std::string problems;
-    llvm::raw_string_ostream os(problems);
-    if (llvm::verifyModule(*mod, &os)) return fail("invalid IR: " + problems.substr(0, 2000));
-  }
-  Optimize(*mod, tm->get());
-
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-  if (!jit) return fail(ToString(jit.takeError()));
-  llvm::orc::SymbolMap symbols;
-  for (const auto& [name, address] : helpers)
-    symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                              llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
-    return fail(ToString(std::move(err)));
-  if (auto err = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(context))))
-    return fail(ToString(std::move(err)));
+  SharedJit& shared = GetJit();
+  if (!shared.jit) return fail(shared.error);
+  const CompiledModule& cm = *req.module;
+  llvm::orc::LLJIT& jit = *shared.jit;
 
   auto code = std::make_shared<JitCode>();
+  std::string cache_path;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  if (!req.options.cache_dir.empty() && !req.module_digest.empty()) {
+    cache_path = req.options.cache_dir + "/" + CacheKey(req, shared.cpu) + ".o";
+    object = ReadCache(cache_path);
+    code->from_cache = object != nullptr;
+  }
+  if (!object) {
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) return fail(ToString(jtmb.takeError()));
+    jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) return fail(ToString(tm.takeError()));
+    llvm::LLVMContext context;
+    llvm::Module mod("wasm", context);
+    mod.setDataLayout((*tm)->createDataLayout());
+    mod.setTargetTriple((*tm)->getTargetTriple().str());
+    Translator(mod, cm, req.layout, req.options.bounds_checks).Run();
+    {
+      std::string problems;
+      llvm::raw_string_ostream os(problems);
+      if (llvm::verifyModule(mod, &os)) return fail("invalid IR: " + problems.substr(0, 2000));
+    }
+    Optimize(mod, tm->get());
+    llvm::SmallVector<char, 0> bytes;
+    {
+      llvm::raw_svector_ostream os(bytes);
+      llvm::legacy::PassManager pm;
+      if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+        return fail("the target cannot emit object files");
+      pm.run(mod);
+    }
+    llvm::StringRef view(bytes.data(), bytes.size());
+    if (!cache_path.empty()) WriteCache(req.options.cache_dir, cache_path, view);
+    object = llvm::MemoryBuffer::getMemBufferCopy(view, "wasm");
+  }
+
+  // LLJIT::createJITDylib links it to the process symbols (memset and friends that codegen may call).
+  auto dylib = jit.createJITDylib("m" + std::to_string(shared.next_id++));
+  if (!dylib) return fail(ToString(dylib.takeError()));
+  llvm::orc::JITDylib* jd = &*dylib;
+  llvm::orc::SymbolMap symbols;
+  for (const auto& [name, address] : *req.helpers)
+    symbols[jit.mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  auto remove = [&jit, jd] { llvm::consumeError(jit.getExecutionSession().removeJITDylib(*jd)); };
+  if (auto err = jd->define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
+    remove();
+    return fail(ToString(std::move(err)));
+  }
+  if (auto err = jit.addObjectFile(*jd, std::move(object))) {
+    remove();
+    return fail(ToString(std::move(err)));
+  }
   llvm::orc::SymbolLookupSet lookup;
   std::vector<llvm::orc::SymbolStringPtr> names;
   for (size_t i = 0; i < cm.funcs.size(); ++i) {
-    names.push_back((*jit)->mangleAndIntern(FuncSymbol(i)));
+    names.push_back(jit.mangleAndIntern(FuncSymbol(i)));
     lookup.add(names.back());
   }
   if (!names.empty()) {
-    auto found = (*jit)->getExecutionSession().lookup(
-        llvm::orc::makeJITDylibSearchOrder(&(*jit)->getMainJITDylib()), std::move(lookup));
-    if (!found) return fail(ToString(found.takeError()));
+    auto found = jit.getExecutionSession().lookup(llvm::orc::makeJITDylibSearchOrder(jd), std::move(lookup));
+    if (!found) {
+      remove();
+      return fail(ToString(found.takeError()));
+    }
     for (const auto& name : names) code->funcs.push_back((*found)[name].getAddress().toPtr<JitFn>());
   }
-  code->owner = std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
-  code->compile_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  code->owner = std::shared_ptr<void>(nullptr, [remove](void*) { remove(); });
+  code->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return std::shared_ptr<const JitCode>(std::move(code));
 }
 
+}  // namespace
+
 }  // namespace wasmq::wasm
+
+extern "C" [[gnu::visibility("default")]] void wasmq_jit_compile_v1(
+    const wasmq::wasm::JitRequest* request, wasmq::wasm::Result<std::shared_ptr<const wasmq::wasm::JitCode>>* out) {
+  *out = wasmq::wasm::CompileModule(*request);
+}

@@ -273,6 +273,44 @@ void wasmq_jit_elem_drop(Thread*, InstanceImpl* inst, uint32_t x) { std::vector<
 
 }  // extern "C"
 
+namespace {
+template <typename T, typename M>
+uint64_t OffsetOf(const T& obj, const M& member) {
+  return static_cast<uint64_t>(reinterpret_cast<const char*>(&member) - reinterpret_cast<const char*>(&obj));
+}
+}  // namespace
+
+const JitLayout& GetJitLayout() {
+  static const JitLayout layout = [] {
+    JitLayout l{};
+    EngineConfig config;
+    config.value_stack_slots = 0;
+    config.max_call_depth = 0;
+    Thread t(config);
+    l.th_interrupt = OffsetOf(t, t.interrupt);
+    l.th_fuel_enabled = OffsetOf(t, t.fuel_enabled);
+    l.th_stack_end = OffsetOf(t, t.stack_end);
+    l.th_frames = OffsetOf(t, t.jit_frames);
+    l.th_depth = OffsetOf(t, t.jit_depth);
+    l.th_max_depth = OffsetOf(t, t.max_depth);
+    l.th_native_limit = OffsetOf(t, t.jit_native_limit);
+    InstanceImpl in;
+    l.in_funcs = OffsetOf(in, in.jit_funcs);
+    l.in_globals = OffsetOf(in, in.jit_globals);
+    l.in_memory = OffsetOf(in, in.jit_memory);
+    FuncInst fn;
+    l.fn_jit_code = OffsetOf(fn, fn.jit_code);
+    l.fn_instance = OffsetOf(fn, fn.instance);
+    GlobalInst gl;
+    l.gl_value = OffsetOf(gl, gl.value);
+    MemInst mem;
+    l.mem_data = OffsetOf(mem, mem.data);
+    l.mem_size = OffsetOf(mem, mem.size);
+    return l;
+  }();
+  return layout;
+}
+
 const JitSymbols& JitHelperSymbols() {
   static const JitSymbols symbols = {
 #define WASMQ_JIT_HELPER(name) {#name, reinterpret_cast<void*>(&name)}

@@ -35,9 +35,31 @@ struct JitOptions {
   std::string cache_dir;      // where compiled objects are kept; empty: no cache
 };
 
+// Byte offsets of the runtime fields compiled code reads and writes (measured on real objects by
+// entry.cc, so the runtime structs need no special layout).
+struct JitLayout {
+  uint64_t th_interrupt, th_fuel_enabled, th_stack_end, th_frames, th_depth, th_max_depth, th_native_limit;
+  uint64_t in_funcs, in_globals, in_memory;
+  uint64_t fn_jit_code, fn_instance;
+  uint64_t gl_value;
+  uint64_t mem_data, mem_size;
+};
+const JitLayout& GetJitLayout();
+
 // The helpers compiled code calls, by symbol name (entry.cc fills it).
 using JitSymbols = std::vector<std::pair<const char*, void*>>;
 const JitSymbols& JitHelperSymbols();
+
+// What the compiler (wasmq-jit.so, loaded on first use) is given.
+struct JitRequest {
+  const CompiledModule* module = nullptr;
+  JitOptions options;
+  const JitSymbols* helpers = nullptr;
+  JitLayout layout{};
+  std::string module_digest;  // SHA-256 of the module's bytes (hex): the cache key's first part
+};
+using JitCompileFn = void (*)(const JitRequest* request, Result<std::shared_ptr<const JitCode>>* out);
+#define WASMQ_JIT_COMPILE_SYMBOL "wasmq_jit_compile_v1"
 
 // Trap codes compiled code passes to wasmq_jit_trap.
 enum class JitTrap : uint32_t {
@@ -53,9 +75,10 @@ enum class JitTrap : uint32_t {
   kStackExhausted,
 };
 
-// Compiles every defined function of `module` to machine code (compile.cc; links LLVM).
-Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options,
-                                                  const JitSymbols& helpers);
+// Compiles every defined function of `module` to machine code, or loads it from the cache. The compiler
+// lives in wasmq-jit.so with LLVM (linking LLVM into wasmq would cost every start ~45 ms); loader.cc
+// opens it on the first call.
+Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options);
 
 // Runs compiled `func` (jit_code set) with its frame at `fp` on `thread`; a trap, exhaustion or
 // interruption comes back as an Error with thread.last_backtrace recorded.
