@@ -421,6 +421,7 @@ L_CallIndirect : {
 }
 
 do_call:
+  if (callee->instance != nullptr && callee->instance->jit_pending) AttachJit(callee->instance);
   if (callee->jit_code != nullptr) {
     // Compiled code (its module was compiled after this caller's code started running): enter it like a
     // host call, with its frame at fp[call_at..].
@@ -861,7 +862,8 @@ Result<void> Invoke(Thread& thread, FuncInst* func, const uint64_t* args, uint64
     thread.frames.push_back(Thread::Frame{nullptr, nullptr, func});
     r = CallHost(thread, nullptr, func, base);
     if (!r.ok() && thread.last_backtrace.empty()) RecordBacktrace(thread, nullptr);
-  } else if (func->jit_code != nullptr) {
+  } else if (func->jit_code != nullptr || (func->instance->jit_pending && AttachJit(func->instance) &&
+                                            func->jit_code != nullptr)) {
     r = JitEnter(thread, func, base);
   } else {
     r = Run(thread, func, base);

@@ -34,6 +34,19 @@ uint32_t InternFuncType(const FuncType& type) {
   return it->second;
 }
 
+bool AttachJit(InstanceImpl* inst) {
+  const JitCode* code = inst->module->jit_ready.load(std::memory_order_acquire);
+  if (code == nullptr) {
+    if (!inst->module->jit_pending.load(std::memory_order_relaxed)) inst->jit_pending = false;  // failed
+    return false;
+  }
+  const uint32_t imported = inst->module->module.num_imported_funcs;
+  for (size_t i = 0; i < code->funcs.size(); ++i)
+    inst->funcs[imported + i]->jit_code = reinterpret_cast<void*>(code->funcs[i]);
+  inst->jit_pending = false;
+  return true;
+}
+
 std::string FunctionName(const InstanceImpl* instance, uint32_t index) {
   if (instance) {
     const auto& names = instance->module->module.function_names;
@@ -175,18 +188,22 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   if (!decoded) return decoded.error();
   auto compiled = wasm::Compile(std::move(decoded).value());
   if (!compiled) return compiled.error();
-  if (engine.config().compile != CompileMode::kNever) {
+  std::shared_ptr<CompiledModule> cm = std::move(compiled).value();
+  if (engine.config().compile != CompileMode::kNever && !cm->funcs.empty()) {
     JitOptions options;
-    options.bounds_checks = engine.config().bounds_checks;
+    options.bounds_checks = true;  // guard-page memories (no checks) are not there yet
     options.cache_dir = engine.config().compile_cache_dir;
-    auto jit = JitCompile(**compiled, options);
-    if (jit) {
-      (*compiled)->jit = std::move(jit).value();
-    } else if (engine.config().compile == CompileMode::kAlways) {
-      return jit.error();  // forced: a module the compiler cannot take is an error, not a slow fallback
+    if (engine.config().compile == CompileMode::kAuto) {
+      JitCompileInBackground(cm, options);  // the interpreter runs it meanwhile
+    } else {
+      auto jit = JitCompile(*cm, options);
+      // Forced: a module the compiler cannot take is an error, not a silent fallback to the interpreter.
+      if (!jit) return jit.error();
+      cm->jit = std::move(jit).value();
+      cm->jit_ready.store(cm->jit.get(), std::memory_order_release);
     }
   }
-  return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(compiled).value()));
+  return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(cm)));
 }
 
 std::vector<Module::ImportDesc> Module::imports() const {
@@ -393,6 +410,8 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     }
   }
 
+  const JitCode* jit = cm.jit_ready.load(std::memory_order_acquire);
+  inst->jit_pending = jit == nullptr && cm.jit_pending.load(std::memory_order_relaxed);
   // 2. Allocation. Objects go into the store as they are made, so a later failure leaves no dangling
   // pointers behind (the store owns them until it dies).
   for (size_t i = 0; i < m.functions.size(); ++i) {
@@ -402,7 +421,7 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     f->instance = inst;
     f->code = &cm.funcs[i];
     f->func_index = m.num_imported_funcs + static_cast<uint32_t>(i);
-    if (cm.jit) f->jit_code = reinterpret_cast<void*>(cm.jit->funcs[i]);
+    if (jit != nullptr) f->jit_code = reinterpret_cast<void*>(jit->funcs[i]);
     inst->funcs.push_back(f.get());
     impl_->funcs.push_back(std::move(f));
   }

@@ -40,8 +40,11 @@ struct CompiledModule {
   std::vector<uint32_t> type_ids;     // canonical id per ModuleInfo::types entry
   std::vector<CompiledFunc> funcs;    // one per *defined* function
   std::unordered_map<std::string, uint32_t> export_index;  // name -> index into module.exports
-  // Machine code of every defined function (EngineConfig::compile), or null: the interpreter runs it.
+  // Machine code of every defined function (EngineConfig::compile). `jit` owns it; readers use jit_ready,
+  // which is published (release) once `jit` is set: at Module::Compile for kAlways, later for kAuto.
   std::shared_ptr<const JitCode> jit;
+  std::atomic<const JitCode*> jit_ready{nullptr};
+  std::atomic<bool> jit_pending{false};  // kAuto: a background compile is under way
 
   // The initial memory image (image.h), built at the first instantiation; null when the module needs
   // the copying path. Built once even when several threads instantiate the module at the same time.
@@ -124,7 +127,13 @@ struct InstanceImpl {
   FuncInst** jit_funcs = nullptr;
   GlobalInst** jit_globals = nullptr;
   MemInst* jit_memory = nullptr;  // memory 0 or null
+  // Instantiated before its module's background compile finished: calls check for the code (AttachJit).
+  bool jit_pending = false;
 };
+
+// Points the instance's functions at their compiled code once its module's background compile is done.
+// Returns true when the instance now runs compiled code. Called by the thread using the instance's store.
+bool AttachJit(InstanceImpl* instance);
 
 // Execution state for one store: the value stack every wasm frame lives on, the call-frame stack, and
 // the limits. The interpreter never recurses on the C++ stack for wasm-to-wasm calls, so deep wasm

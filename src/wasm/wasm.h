@@ -56,9 +56,6 @@ struct EngineConfig {
   uint32_t max_table_elements = 10'000'000;           // per table
   uint32_t max_call_depth = 20'000;                   // wasm frames; deeper traps "call stack exhausted"
   uint32_t value_stack_slots = 1u << 20;              // 8 MiB of 64-bit slots per store
-  // Compiled code: check every memory access against the memory's size (true) instead of relying on
-  // guard pages around each memory's reservation (false; needs 8 GiB of address space per memory).
-  bool bounds_checks = true;
   // Compiled code is kept here, keyed by module digest, engine build, LLVM version and CPU, and loaded
   // instead of compiled again. Empty: no cache.
   std::string compile_cache_dir{};

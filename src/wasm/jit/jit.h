@@ -80,6 +80,11 @@ enum class JitTrap : uint32_t {
 // opens it on the first call.
 Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options);
 
+// kAuto: compiles `module` on the engine's background thread, then publishes the code (jit_ready);
+// instances made before then switch to it at their next call (AttachJit). A failure leaves the module
+// interpreted.
+void JitCompileInBackground(std::shared_ptr<CompiledModule> module, JitOptions options);
+
 // Runs compiled `func` (jit_code set) with its frame at `fp` on `thread`; a trap, exhaustion or
 // interruption comes back as an Error with thread.last_backtrace recorded.
 Result<void> JitEnter(Thread& thread, FuncInst* func, uint64_t* fp);

@@ -6,9 +6,13 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 #include "base/digest.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "wasm/jit/jit.h"
 
 namespace wasmq::wasm {
@@ -69,6 +73,69 @@ Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, 
   Result<std::shared_ptr<const JitCode>> out = MakeError(ErrorKind::Resource, "the compiler returned nothing");
   (*compiler)(&request, &out);
   return out;
+}
+
+}  // namespace wasmq::wasm
+
+namespace wasmq::wasm {
+
+namespace {
+
+// One thread compiles kAuto modules, in the order they were compiled: it keeps the compiler off the
+// threads that run tasks, and a process that exits waits only for the module being compiled.
+class BackgroundCompiler {
+ public:
+  ~BackgroundCompiler() {
+    {
+      base::MutexLock lock(mu_);
+      stop_ = true;
+      for (auto& job : queue_) job.first->jit_pending.store(false, std::memory_order_relaxed);
+      queue_.clear();
+    }
+    cv_.NotifyAll();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Add(std::shared_ptr<CompiledModule> module, JitOptions options) {
+    module->jit_pending.store(true, std::memory_order_relaxed);
+    base::MutexLock lock(mu_);
+    queue_.emplace_back(std::move(module), std::move(options));
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    cv_.NotifyOne();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::pair<std::shared_ptr<CompiledModule>, JitOptions> job;
+      {
+        base::MutexLock lock(mu_);
+        cv_.Wait(lock, [this]() REQUIRES(mu_) { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      CompiledModule& m = *job.first;
+      if (auto code = JitCompile(m, job.second)) {
+        m.jit = std::move(code).value();
+        m.jit_ready.store(m.jit.get(), std::memory_order_release);
+      }
+      m.jit_pending.store(false, std::memory_order_release);
+    }
+  }
+
+  base::Mutex mu_;
+  base::CondVar cv_;
+  std::deque<std::pair<std::shared_ptr<CompiledModule>, JitOptions>> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+void JitCompileInBackground(std::shared_ptr<CompiledModule> module, JitOptions options) {
+  static BackgroundCompiler compiler;
+  compiler.Add(std::move(module), std::move(options));
 }
 
 }  // namespace wasmq::wasm
