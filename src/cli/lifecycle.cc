@@ -107,6 +107,10 @@ queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines
                                                                                  worker::ModuleGate gate) {
   wasm::EngineConfig engine;
   engine.max_memory_bytes = std::min<uint64_t>(cfg.max_memory_bytes, engine.max_memory_bytes);
+  engine.compile = cfg.compile == "always"  ? wasm::CompileMode::kAlways
+                   : cfg.compile == "never" ? wasm::CompileMode::kNever
+                                            : wasm::CompileMode::kAuto;
+  engine.compile_cache_dir = CompiledCodeDir(cfg.cache_dir);
   auto pipelines = std::make_unique<worker::PipelineRegistry>(engine);
   if (auto r = worker::CheckTaskModulePrefixes(cfg.task_modules); !r) return r.error();
   pipelines->SetOci({cfg.cache_dir, cfg.offline, cfg.insecure_registries, cfg.k8s_secret, cfg.task_modules});

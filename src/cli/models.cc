@@ -521,6 +521,7 @@ void AddPath(CLI::App* models, const std::shared_ptr<std::string>& dir, int* exi
 }  // namespace
 
 std::string ModelsDir(const std::string& cache_dir) { return CacheDirOr(cache_dir) + "/models"; }
+std::string CompiledCodeDir(const std::string& cache_dir) { return CacheDirOr(cache_dir) + "/compiled"; }
 
 bool IsModelName(const std::string& name) {
   if (name.empty() || name.size() > 100) return false;

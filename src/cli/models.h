@@ -27,6 +27,8 @@ struct ModelRecord {
 
 // <cache_dir>/models; cache_dir "" → the OCI cache's default ($WASMQ_CACHE_DIR, ~/.cache/wasmq).
 std::string ModelsDir(const std::string& cache_dir);
+// Where the engine keeps compiled pipelines (wasm::EngineConfig::compile_cache_dir): <cache-dir>/compiled.
+std::string CompiledCodeDir(const std::string& cache_dir);
 std::optional<ModelRecord> ReadModel(const std::string& cache_dir, const std::string& name);
 std::vector<ModelRecord> ListModels(const std::string& cache_dir);
 bool WriteModel(const std::string& cache_dir, const ModelRecord& model, std::string* error);

@@ -36,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -67,6 +68,7 @@ struct RunOptions {
   std::vector<std::string> dirs;
   uint64_t fuel = 0;
   uint64_t timeout_ms = 0;
+  wasm::CompileMode compile = wasm::CompileMode::kAuto;  // --compile, else WASMQ_COMPILE
   std::string max_memory;
   std::string max_output;
   uint64_t max_output_files = 0;
@@ -329,6 +331,8 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
       return Usage("--max-memory: '" + opts.max_memory + "' is not a size (e.g. 65536, 64KiB, 16MiB, 1GiB)");
     config.max_memory_bytes = std::min<uint64_t>(*bytes, config.max_memory_bytes);
   }
+  config.compile = opts.compile;
+  if (config.compile != wasm::CompileMode::kNever) config.compile_cache_dir = CompiledCodeDir("");
   wasi::WasiConfig wc;
   wc.stdin_mode = wc.stdout_mode = wc.stderr_mode = wasi::StdioMode::Inherit;
   wc.args.push_back(path);
@@ -511,6 +515,13 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->type_name("N");
   cmd->add_option("--timeout-ms", opts->timeout_ms, "Stop the module after N milliseconds of wall-clock time")
       ->type_name("N");
+  cmd->add_option("--compile", opts->compile,
+                  "Which tier runs the module: auto (interpret until its machine code is ready, compiling in the "
+                  "background; compiled code is cached), always (compile first) or never (the interpreter)")
+      ->envname("WASMQ_COMPILE")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::CompileMode>{
+          {"never", wasm::CompileMode::kNever}, {"auto", wasm::CompileMode::kAuto},
+          {"always", wasm::CompileMode::kAlways}}));
   cmd->add_option("--max-memory", opts->max_memory,
                   "Cap each linear memory at BYTES (65536, 64KiB, 16MiB, 1GiB; whole 64 KiB pages)")
       ->type_name("BYTES");

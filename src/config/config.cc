@@ -101,6 +101,9 @@ constexpr Setting kSettings[] = {
      "on SIGINT/SIGTERM, how long running tasks may finish before "
      "they are handed back"},
     {"max-memory", "WASMQ_MAX_MEMORY", "256MiB", "linear memory cap per task instance"},
+    {"compile", "WASMQ_COMPILE", "auto",
+     "which tier runs the pipelines: auto (interpret a module until its machine code is ready, compiling "
+     "in the background), always (compile before the first task) or never (the interpreter only)"},
     {"max-output", "WASMQ_MAX_OUTPUT", "256MiB",
      "most bytes a task's pipeline may write to /out (EDQUOT past it; the task fails with OUTPUT_TOO_LARGE)"},
     {"max-output-files", "WASMQ_MAX_OUTPUT_FILES", "10000",
@@ -406,6 +409,11 @@ Result<Config> Load(const LoadInput& input) {
   c.max_output_bytes = check.Bytes(get("max-output"), 1024, UINT64_MAX,
                                    "must be a size of at least 1KiB (65536, 64KiB, 256MiB, 1GiB)");
   c.max_output_files = static_cast<uint64_t>(check.Int(get("max-output-files"), 1, 100'000'000));
+  {
+    const Value& v = get("compile");
+    if (v.text != "auto" && v.text != "always" && v.text != "never") check.Bad(v, "must be auto, always or never");
+    c.compile = v.text;
+  }
   {
     const Value& v = get("sqlite-sync");
     if (v.text != "normal" && v.text != "full") check.Bad(v, "must be normal or full");

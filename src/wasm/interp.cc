@@ -30,6 +30,7 @@
 #include <limits>
 #include <new>
 
+#include "wasm/jit/jit.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
 
@@ -162,6 +163,7 @@ std::string DisplayName(const FuncInst* f) {
   for (auto it = thread.frames.rbegin(); it != thread.frames.rend(); ++it) {
     if (it->func != nullptr) bt.push_back(BacktraceFrame{DisplayName(it->func), it->func->func_index});
   }
+  AppendJitBacktrace(thread, &bt);  // compiled frames that called into this interpreter run
 }
 
 [[gnu::noinline]] Result<void> CallHost(Thread& thread, InstanceImpl* caller, FuncInst* f, uint64_t* slots) {
@@ -419,7 +421,19 @@ L_CallIndirect : {
 }
 
 do_call:
-  if (callee->code != nullptr) {
+  if (callee->instance != nullptr && callee->instance->jit_pending) AttachJit(callee->instance);
+  if (callee->jit_code != nullptr) {
+    // Compiled code (its module was compiled after this caller's code started running): enter it like a
+    // host call, with its frame at fp[call_at..].
+    thread.stack_top = fp + cur->code->frame_slots;
+    frames.push_back(Thread::Frame{pc, fp, cur});
+    host_result = JitEnter(thread, callee, fp + call_at);
+    if (!host_result.ok()) return host_result;
+    frames.pop_back();
+    thread.stack_top = entry_top;
+    RELOAD_MEMORY();
+    DISPATCH();
+  } else if (callee->code != nullptr) {
     const CompiledFunc* cf = callee->code;
     if (frames.size() >= thread.max_depth ||
         static_cast<uint64_t>(thread.stack_end - fp) < static_cast<uint64_t>(call_at) + cf->frame_slots) {
@@ -792,6 +806,7 @@ Thread::Thread(const EngineConfig& config) {
 }
 
 Thread::~Thread() {
+  delete[] jit_frames;
   if (stack_base == nullptr) return;
   const size_t bytes = static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t);
   // A cached stack keeps its first pages (what a typical task touches again) and gives the rest of
@@ -847,6 +862,9 @@ Result<void> Invoke(Thread& thread, FuncInst* func, const uint64_t* args, uint64
     thread.frames.push_back(Thread::Frame{nullptr, nullptr, func});
     r = CallHost(thread, nullptr, func, base);
     if (!r.ok() && thread.last_backtrace.empty()) RecordBacktrace(thread, nullptr);
+  } else if (func->jit_code != nullptr || (func->instance->jit_pending && AttachJit(func->instance) &&
+                                            func->jit_code != nullptr)) {
+    r = JitEnter(thread, func, base);
   } else {
     r = Run(thread, func, base);
   }

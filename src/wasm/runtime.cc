@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "base/mutex.h"
+#include "wasm/jit/jit.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
 
@@ -31,6 +32,19 @@ uint32_t InternFuncType(const FuncType& type) {
   base::MutexLock lock(mu);
   auto [it, inserted] = ids.emplace(std::move(key), static_cast<uint32_t>(ids.size() + 1));
   return it->second;
+}
+
+bool AttachJit(InstanceImpl* inst) {
+  const JitCode* code = inst->module->jit_ready.load(std::memory_order_acquire);
+  if (code == nullptr) {
+    if (!inst->module->jit_pending.load(std::memory_order_relaxed)) inst->jit_pending = false;  // failed
+    return false;
+  }
+  const uint32_t imported = inst->module->module.num_imported_funcs;
+  for (size_t i = 0; i < code->funcs.size(); ++i)
+    inst->funcs[imported + i]->jit_code = reinterpret_cast<void*>(code->funcs[i]);
+  inst->jit_pending = false;
+  return true;
 }
 
 std::string FunctionName(const InstanceImpl* instance, uint32_t index) {
@@ -174,7 +188,22 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   if (!decoded) return decoded.error();
   auto compiled = wasm::Compile(std::move(decoded).value());
   if (!compiled) return compiled.error();
-  return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(compiled).value()));
+  std::shared_ptr<CompiledModule> cm = std::move(compiled).value();
+  if (engine.config().compile != CompileMode::kNever && !cm->funcs.empty()) {
+    JitOptions options;
+    options.bounds_checks = true;  // guard-page memories (no checks) are not there yet
+    options.cache_dir = engine.config().compile_cache_dir;
+    if (engine.config().compile == CompileMode::kAuto) {
+      JitCompileInBackground(cm, options);  // the interpreter runs it meanwhile
+    } else {
+      auto jit = JitCompile(*cm, options);
+      // Forced: a module the compiler cannot take is an error, not a silent fallback to the interpreter.
+      if (!jit) return jit.error();
+      cm->jit = std::move(jit).value();
+      cm->jit_ready.store(cm->jit.get(), std::memory_order_release);
+    }
+  }
+  return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(cm)));
 }
 
 std::vector<Module::ImportDesc> Module::imports() const {
@@ -381,6 +410,8 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     }
   }
 
+  const JitCode* jit = cm.jit_ready.load(std::memory_order_acquire);
+  inst->jit_pending = jit == nullptr && cm.jit_pending.load(std::memory_order_relaxed);
   // 2. Allocation. Objects go into the store as they are made, so a later failure leaves no dangling
   // pointers behind (the store owns them until it dies).
   for (size_t i = 0; i < m.functions.size(); ++i) {
@@ -390,6 +421,7 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     f->instance = inst;
     f->code = &cm.funcs[i];
     f->func_index = m.num_imported_funcs + static_cast<uint32_t>(i);
+    if (jit != nullptr) f->jit_code = reinterpret_cast<void*>(jit->funcs[i]);
     inst->funcs.push_back(f.get());
     impl_->funcs.push_back(std::move(f));
   }
@@ -415,6 +447,9 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     inst->globals.push_back(gi.get());
     impl_->globals.push_back(std::move(gi));
   }
+  inst->jit_funcs = inst->funcs.data();
+  inst->jit_globals = inst->globals.data();
+  inst->jit_memory = inst->memories.empty() ? nullptr : inst->memories[0];
   for (const Export& e : m.exports) {
     void* ptr = nullptr;
     switch (e.kind) {

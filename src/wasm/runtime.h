@@ -33,11 +33,18 @@ struct CompiledFunc {
   std::vector<uint32_t> code;
 };
 
+struct JitCode;  // jit/jit.h: a module's machine code (the compiling tier)
+
 struct CompiledModule {
   ModuleInfo module;
   std::vector<uint32_t> type_ids;     // canonical id per ModuleInfo::types entry
   std::vector<CompiledFunc> funcs;    // one per *defined* function
   std::unordered_map<std::string, uint32_t> export_index;  // name -> index into module.exports
+  // Machine code of every defined function (EngineConfig::compile). `jit` owns it; readers use jit_ready,
+  // which is published (release) once `jit` is set: at Module::Compile for kAlways, later for kAuto.
+  std::shared_ptr<const JitCode> jit;
+  std::atomic<const JitCode*> jit_ready{nullptr};
+  std::atomic<bool> jit_pending{false};  // kAuto: a background compile is under way
 
   // The initial memory image (image.h), built at the first instantiation; null when the module needs
   // the copying path. Built once even when several threads instantiate the module at the same time.
@@ -69,6 +76,8 @@ struct FuncInst {
   // HostContext::data(); `host`, `owned_type` and `debug_name` stay empty.
   const HostFuncDef* def = nullptr;
   void* host_data = nullptr;
+  // Machine code of a wasm function when its module was compiled (jit/jit.h's JitFn), else null.
+  void* jit_code = nullptr;
 };
 
 struct TableInst {
@@ -114,7 +123,17 @@ struct InstanceImpl {
   std::vector<ElemInst> elems;
   std::vector<DataInst> datas;
   std::vector<std::pair<std::string, Extern>> exports;
+  // Flat views for compiled code (set once the vectors above stop growing, before any code runs).
+  FuncInst** jit_funcs = nullptr;
+  GlobalInst** jit_globals = nullptr;
+  MemInst* jit_memory = nullptr;  // memory 0 or null
+  // Instantiated before its module's background compile finished: calls check for the code (AttachJit).
+  bool jit_pending = false;
 };
+
+// Points the instance's functions at their compiled code once its module's background compile is done.
+// Returns true when the instance now runs compiled code. Called by the thread using the instance's store.
+bool AttachJit(InstanceImpl* instance);
 
 // Execution state for one store: the value stack every wasm frame lives on, the call-frame stack, and
 // the limits. The interpreter never recurses on the C++ stack for wasm-to-wasm calls, so deep wasm
@@ -143,6 +162,16 @@ class Thread {
   std::atomic<bool> interrupt{false};
 
   std::vector<BacktraceFrame> last_backtrace;
+
+  // The compiling tier's state (jit/entry.cc). Compiled code receives this Thread and reads these
+  // fields at fixed offsets. jit_frames is the shadow stack of compiled (and host, when called from
+  // compiled code) frames: depth bound and backtraces. jit_native_limit: the lowest native stack
+  // address compiled code may use on this OS thread.
+  FuncInst** jit_frames = nullptr;  // max_depth entries, allocated at the first compiled call
+  uint32_t jit_depth = 0;
+  uintptr_t jit_native_limit = 0;
+  void* jit_jump = nullptr;  // sigjmp_buf* of the innermost entry into compiled code
+  Error jit_error;           // what a trap in compiled code returns
 };
 
 // Runs `func` on `thread`. Arguments are read from args[0..params) and results written to

@@ -56,6 +56,9 @@ struct EngineConfig {
   uint32_t max_table_elements = 10'000'000;           // per table
   uint32_t max_call_depth = 20'000;                   // wasm frames; deeper traps "call stack exhausted"
   uint32_t value_stack_slots = 1u << 20;              // 8 MiB of 64-bit slots per store
+  // Compiled code is kept here, keyed by module digest, engine build, LLVM version and CPU, and loaded
+  // instead of compiled again. Empty: no cache.
+  std::string compile_cache_dir{};
 };
 
 class Engine {
