@@ -19,7 +19,8 @@ using detail::ReadTask;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: the trace_context column (version 1 files gain it when opened).
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   error            TEXT,
   lease_owner      TEXT,
   lease_token      INTEGER NOT NULL DEFAULT 0,
-  lease_expires_at INTEGER NOT NULL DEFAULT 0
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  trace_context    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at) WHERE status = 'processing';
@@ -100,6 +102,9 @@ Result<void> MigrateSchema(Db& db) {
   } else if (*version > kSchemaVersion) {
     out = Unavailable("sqlite: the database has schema version " + std::to_string(*version) +
                       ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
+  } else if (*version == 1) {
+    out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
+    if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   } else if (*version < kSchemaVersion) {
     out = db.Exec(kSchema);
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
@@ -164,7 +169,8 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
     auto q = wdb_->Prepare(
         "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
         "timeout_ms, "
-        "created_at, updated_at, run_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)");
+        "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, "
+        "?11)");
     if (!q) return q.error();
     (*q)->Bind(1, t.task_id)
         .Bind(2, t.user_id)
@@ -175,7 +181,7 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
         .Bind(7, int64_t{t.max_retries})
         .Bind(8, t.timeout_ms)
         .Bind(9, t.created_at);
-    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at);
+    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
     if (auto r = (*q)->Run(); !r) {
       if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
         return Conflict("task " + t.task_id + " already exists");
