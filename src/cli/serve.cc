@@ -98,6 +98,8 @@ int Serve(const config::LoadInput& input) {
     return kExitConfig;
   }
   Lifecycle life("serve", (*gates)->any_policy());  // before any thread starts
+  life.SetLogFormat(cfg->log_format);
+  Tracing tracing(life, "serve");  // outlives the server and the pool: their last spans are flushed
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
     std::cerr << "wasmq serve: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";

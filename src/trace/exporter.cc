@@ -42,7 +42,8 @@ class Exporter {
       return;
     }
     queue_.push_back(std::move(span));
-    if (queue_.size() == settings_.max_batch) cv_.NotifyAll();
+    // Wake the thread when its delay starts (the first span) and when a batch is full; not for each span.
+    if (queue_.size() == 1 || queue_.size() == settings_.max_batch) cv_.NotifyAll();
   }
 
   void Shutdown(std::chrono::milliseconds budget) EXCLUDES(mu_) {

@@ -82,6 +82,17 @@ TEST(Exporter, SendsSpansWithTheirParentLinks) {
   EXPECT_FALSE(by_name["unrelated"].contains("parentSpanId"));
 }
 
+// A lone span does not wait for a full batch nor for shutdown: it is sent once the delay has passed.
+TEST(Exporter, ALoneSpanIsSentAfterTheDelay) {
+  TestServer receiver([](const HttpReq&) { return HttpReply{.body = "{}"}; });
+  Start(To(receiver.url()));
+  StartSpan("alone").End();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (receiver.requests().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(SpansOf(receiver.requests()).size(), 1u);
+  Shutdown(5s);
+}
+
 TEST(Exporter, FollowsAnUnsampledParentAndTheSampler) {
   TestServer receiver([](const HttpReq&) { return HttpReply{.body = "{}"}; });
   Settings s = To(receiver.url());
