@@ -1,7 +1,7 @@
 // `wasmq serve` end to end with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a receiver this test runs on
 // 127.0.0.1: a task created with a client's `traceparent` is one trace from the API's span through the
 // worker's attempt to the run and its engine call, which carries `traceparent` to the HTTP engine; the log
-// lines are JSON objects with the ids; a receiver that never answers delays no task.
+// lines (the access log's too) are JSON objects with the ids; a receiver that never answers delays no task.
 #ifndef WASMQ_TRACE_NO_SERVE
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -104,7 +104,7 @@ class ServeTraceTest : public ::testing::Test {
     std::vector<std::string> env = {
         "WASMQ_STORE=sqlite:" + file("tasks.db"), "WASMQ_DATA_DIR=" + file("data"), "WASMQ_ADDR=127.0.0.1:0",
         "WASMQ_PIPELINES=abi=" + std::string(WORKER_MODULES_DIR) + "/abi.wasm",
-        "ENGINE_CONFIG_PATH=" + file("engines.json"), "WASMQ_LOG_FORMAT=json", "WASMQ_RETRY_BACKOFF=10ms",
+        "ENGINE_CONFIG_PATH=" + file("engines.json"), "WASMQ_LOG_FORMAT=json", "WASMQ_ACCESS_LOG=on", "WASMQ_RETRY_BACKOFF=10ms",
         "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp_endpoint, "OTEL_SERVICE_NAME=wasmq-trace-test",
         "OTEL_BSP_SCHEDULE_DELAY=100", "OTEL_EXPORTER_OTLP_TIMEOUT=60000"};
     std::filesystem::remove(file("serve.err"));
@@ -268,8 +268,9 @@ TEST_F(ServeTraceTest, OneTraceFromTheRequestToTheEngineCall) {
 
   EXPECT_EQ(Stop(), 0);
   // JSON log lines: every one an object with the fields; the failure's line carries its attempt's ids.
-  bool failure_logged = false;
+  bool failure_logged = false, access_logged = false;
   for (const Json& line : LogLines()) {
+    access_logged |= line.value("message", "").starts_with("api: 127.0.0.1 POST /api/v1/tasks 201 ");
     EXPECT_TRUE(line.contains("time") && line.contains("level") && line.contains("message") && line.contains("fields"))
         << line.dump();
     EXPECT_EQ(line["fields"]["command"], "serve");
@@ -281,6 +282,7 @@ TEST_F(ServeTraceTest, OneTraceFromTheRequestToTheEngineCall) {
     }
   }
   EXPECT_TRUE(failure_logged) << Slurp(file("serve.err"));
+  EXPECT_TRUE(access_logged) << Slurp(file("serve.err"));  // --access-log's lines are JSON objects too
 }
 
 // A collector that accepts connections and never answers, then one that is not there: tasks run as fast as
