@@ -89,6 +89,9 @@ struct ApiConfig {
   std::string web_root = {};
 
   bool access_log = false;  // one line per request on stderr
+  // Where the access log's lines go (serve passes its own log, so that --log-format applies to them); unset:
+  // stderr, as "wasmq api: LINE". Called on the API's threads, concurrently.
+  std::function<void(std::string_view line)> log = {};
 
   // ---- Metrics. A token: /metrics answers only `Authorization: Bearer <metrics_token>` (401 otherwise).
   // An address ("IP:PORT", port 0 picks one): /metrics is served there alone, and no longer on `addr`.

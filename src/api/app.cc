@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/envelope.h"
 #include "api/query.h"
+#include "trace/trace.h"
 
 namespace wasmq::api {
 namespace {
@@ -127,10 +128,37 @@ void App::Finish(const Request& req, Response& res, const std::string& route,
   ctx_.metrics.ObserveHttp(route, req.method, res.status, seconds);
 }
 
+// The request's server span: a child of the client's `traceparent` when it sends a valid one. Empty when
+// tracing is off (then nothing here costs more than an atomic load).
+trace::Span StartServerSpan(const Request& req) {
+  if (!trace::Enabled()) return {};
+  auto parent = trace::ParseTraceparent(req.Header("traceparent"), req.Header("tracestate"));
+  trace::Span span = trace::StartSpan(req.method, {.kind = trace::Kind::Server, .parent = parent ? &*parent : nullptr,
+                                                   .root = !parent});
+  if (span.recording()) {
+    span.SetAttribute("http.request.method", req.method);
+    span.SetAttribute("url.path", req.path.substr(0, 256));
+    span.SetAttribute("client.address", req.remote);
+    if (std::string_view agent = req.Header("user-agent"); !agent.empty())
+      span.SetAttribute("user_agent.original", agent.substr(0, 256));
+  }
+  return span;
+}
+
+void EndServerSpan(trace::Span& span, const Request& req, const std::string& route, const Response& res) {
+  if (!span.recording()) return;
+  span.SetName(req.method + " " + route);
+  span.SetAttribute("http.route", route);
+  span.SetAttribute("http.response.status_code", res.status);
+  if (res.status >= 500) span.SetError("HTTP " + std::to_string(res.status));
+}
+
 Response App::Handle(const Request& req, const std::optional<Caller>& admitted) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
   Response res;
+  trace::Span span = StartServerSpan(req);
+  trace::Scope scope(span);  // a task created here keeps this span's context (routes_tasks.cc)
   try {
     res = Dispatch(req, route, admitted);
   } catch (const std::exception& e) {
@@ -139,6 +167,7 @@ Response App::Handle(const Request& req, const std::optional<Caller>& admitted) 
     res = Fail(500, code::kInternal, "internal error");
   }
   Finish(req, res, route, start);
+  EndServerSpan(span, req, route, res);
   return res;
 }
 

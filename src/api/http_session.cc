@@ -324,8 +324,13 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 
   void Log(const std::string& method, const std::string& path, int status) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
-    std::fprintf(stderr, "wasmq api: %s %s %s %d %.1fms\n", remote_.c_str(), method.c_str(), path.substr(0, 200).c_str(),
-                 status, ms);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s %s %s %d %.1fms", remote_.c_str(), method.c_str(), path.substr(0, 200).c_str(),
+                  status, ms);
+    if (state_.config.log)
+      state_.config.log(std::string("api: ") + line);
+    else
+      std::fprintf(stderr, "wasmq api: %s\n", line);
   }
 
   beast::tcp_stream stream_;

@@ -14,6 +14,7 @@
 #include "api/multipart.h"
 #include "api/query.h"
 #include "storage/storage.h"
+#include "trace/trace.h"
 
 namespace wasmq::api {
 namespace {
@@ -90,6 +91,8 @@ Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   }
   if (auto bad = CheckFileRefs(ctx, caller, *create)) return std::move(*bad);
   if (auto denied = AdmitTask(ctx, *json, caller)) return std::move(*denied);
+  // The worker's spans for this task continue the request's trace (App::Handle made its span current).
+  if (auto here = trace::CurrentContext()) create->trace_context = trace::Serialize(*here);
   auto task = ctx.tasks.Create(*create);
   if (!task) return FromError(task.error());
   Response r = Ok(TaskJson(ctx.config, *task), 201);

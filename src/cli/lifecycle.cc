@@ -7,12 +7,14 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "base/mutex.h"
 #include "builtin_pipelines.h"
 #include "cli/models.h"
 #include "nn/nn.h"
+#include "trace/trace.h"
 
 namespace wasmq::cli {
 namespace {
@@ -55,8 +57,41 @@ void Lifecycle::OnReload(std::function<void()> reload) {
 }
 
 void Lifecycle::Log(std::string_view line) const {
+  const std::string time = queue::FormatTime(queue::NowMs());
+  const std::optional<trace::SpanContext> span = trace::CurrentContext();
+  std::string out;
+  if (json_log_) {
+    nlohmann::json j = {{"time", time}, {"level", "info"}, {"message", line}, {"fields", {{"command", command_}}}};
+    if (span) {
+      j["trace_id"] = span->TraceIdHex();
+      j["span_id"] = span->SpanIdHex();
+    }
+    // A module's log text may be any bytes: bad UTF-8 is replaced rather than refused.
+    out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    out = time + " wasmq " + command_ + ": " + std::string(line);
+    if (span) out += " [trace_id=" + span->TraceIdHex() + " span_id=" + span->SpanIdHex() + "]";
+  }
   base::MutexLock lock(log_mu);
-  std::cerr << queue::FormatTime(queue::NowMs()) << " wasmq " << command_ << ": " << line << std::endl;
+  std::cerr << out << std::endl;
+}
+
+Tracing::Tracing(const Lifecycle& life, std::string_view command) : life_(life) {
+  trace::Settings settings = trace::SettingsFromEnvironment("wasmq");
+  for (const std::string& w : settings.warnings) life.Log("traces: " + w);
+  if (!settings.enabled) return;
+  settings.resource.emplace_back("wasmq.command", std::string(command));
+  const std::string url = settings.traces_url.substr(0, settings.traces_url.find('?'));
+  trace::Start(std::move(settings), life.Logger());
+  life.Log("traces: OTLP/HTTP (JSON) to " + url);
+}
+
+Tracing::~Tracing() {
+  if (!trace::Enabled()) return;
+  trace::Shutdown(std::chrono::seconds(5));
+  const trace::Stats s = trace::ExportStats();
+  life_.Log("traces: " + std::to_string(s.exported) + " span(s) exported, " + std::to_string(s.dropped) +
+            " dropped (queue full), " + std::to_string(s.failed) + " lost (export failed)");
 }
 
 std::string Lifecycle::WaitForSignal() {

@@ -33,8 +33,11 @@ class Lifecycle {
   // Calls `reload` on every SIGHUP, from a thread of its own (requires reload_on_hup).
   void OnReload(std::function<void()> reload);
 
-  // "2026-11-23T10:00:00.000Z wasmq serve: LINE" on stderr; safe from any thread.
+  // "2026-11-23T10:00:00.000Z wasmq serve: LINE" on stderr, or with --log-format json one object per line
+  // ({"time", "level", "message", "fields", "trace_id", "span_id"}); the ids of the thread's current span
+  // (trace/trace.h) when there is one. Safe from any thread.
   void Log(std::string_view line) const;
+  void SetLogFormat(std::string_view format) { json_log_ = format == "json"; }
   std::function<void(std::string_view)> Logger() const {
     return [this](std::string_view line) { Log(line); };
   }
@@ -47,9 +50,24 @@ class Lifecycle {
 
  private:
   std::string command_;
+  bool json_log_ = false;
   bool reload_on_hup_ = false;
   std::atomic<bool> closing_{false};
   std::thread reloader_;
+};
+
+// Traces (docs/tracing.md): the OTLP exporter started from the OTEL_* variables (nothing happens when no
+// endpoint is set), stopped with a flush of what is queued when this is destroyed. Construct it before the
+// server and the pool, so that it outlives them.
+class Tracing {
+ public:
+  Tracing(const Lifecycle& life, std::string_view command);
+  ~Tracing();
+  Tracing(const Tracing&) = delete;
+  Tracing& operator=(const Tracing&) = delete;
+
+ private:
+  const Lifecycle& life_;
 };
 
 // `url` fit for a log line: a Redis URL's user and password become "***".

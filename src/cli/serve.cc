@@ -98,6 +98,10 @@ int Serve(const config::LoadInput& input) {
     return kExitConfig;
   }
   Lifecycle life("serve", (*gates)->any_policy());  // before any thread starts
+  life.SetLogFormat(cfg->log_format);
+  // In JSON the access log's lines are objects too; in text they keep their own "wasmq api: …" form.
+  if (cfg->log_format == "json") api_config.log = life.Logger();
+  Tracing tracing(life, "serve");  // outlives the server and the pool: their last spans are flushed
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
     std::cerr << "wasmq serve: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";

@@ -56,6 +56,8 @@ int RunWorker(const config::LoadInput& input) {
     return kExitConfig;
   }
   Lifecycle life("worker", (*gates)->any_policy());  // before any thread starts
+  life.SetLogFormat(cfg->log_format);
+  Tracing tracing(life, "worker");  // outlives the server and the pool: their last spans are flushed
   auto store = OpenConfiguredStore(*cfg);
   if (!store) {
     std::cerr << "wasmq worker: " << Redacted(cfg->store_url) << ": " << store.error().message << "\n";

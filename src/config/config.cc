@@ -127,6 +127,9 @@ constexpr Setting kSettings[] = {
     {"web-root", "WASMQ_WEB_ROOT", "",
      "serve the dashboard from this directory instead of the copy built into the binary"},
     {"access-log", "WASMQ_ACCESS_LOG", "off", "one line per HTTP request on stderr: on or off"},
+    {"log-format", "WASMQ_LOG_FORMAT", "text",
+     "serve's and worker's log lines on stderr: text, or json (one object per line: time, level, message, "
+     "fields, trace_id, span_id)"},
     {"metrics-token", "WASMQ_METRICS_TOKEN", "",
      "when set, GET /metrics needs 'Authorization: Bearer <this token>' (401 otherwise)"},
     {"metrics-addr", "WASMQ_METRICS_ADDR", "",
@@ -473,6 +476,11 @@ Result<Config> Load(const LoadInput& input) {
     const Value& v = get("access-log");
     if (v.text != "on" && v.text != "off") check.Bad(v, "must be on or off");
     c.access_log = v.text == "on";
+  }
+  {
+    const Value& v = get("log-format");
+    if (v.text != "text" && v.text != "json") check.Bad(v, "must be text or json");
+    c.log_format = v.text;
   }
   c.metrics_token = get("metrics-token").text;
   if (const Value& v = get("metrics-addr"); !v.text.empty()) {

@@ -82,6 +82,7 @@ struct Config {
   int rate_burst = 0;
   std::string web_root = {};
   bool access_log = false;
+  std::string log_format = "text";  // serve's and worker's log lines: "text" or "json"
   std::string metrics_token = {};  // /metrics needs it as a Bearer token when set
   std::string metrics_addr = {};   // HOST:PORT serving /metrics alone; empty: /metrics on addr
   // Object storage (docs/storage.md): "" = DATA_DIR; "s3://BUCKET/PREFIX?endpoint=…&region=…".

@@ -145,6 +145,9 @@ class EngineRegistry {
 
  private:
   EngineRegistry();
+  // Call's work once the request passed its checks (Call wraps it in the call's span).
+  Response CallEngine(const Engine& engine, std::string_view name, const Request& request,
+                      const CancelToken* cancel) const;
   std::map<std::string, std::unique_ptr<Engine>, std::less<>> engines_;
   Limits limits_;
   std::string source_;

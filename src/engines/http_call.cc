@@ -7,6 +7,7 @@
 
 #include "engines/internal.h"
 #include "storage/storage.h"
+#include "trace/trace.h"
 
 namespace wasmq::engines {
 
@@ -37,6 +38,11 @@ http::Response HttpCall(http::Request req, const CallContext& ctx) {
   req.deadline = ctx.deadline;
   req.decode_content = true;
   if (ctx.cancel) req.cancelled = [c = ctx.cancel] { return c->cancelled(); };
+  // W3C trace context: the engine's own spans (if it traces) join the task's trace under the call's span.
+  if (auto here = trace::CurrentContext()) {
+    req.headers.push_back("traceparent: " + trace::FormatTraceparent(*here));
+    if (!here->trace_state.empty()) req.headers.push_back("tracestate: " + here->trace_state);
+  }
   out = EngineClient().Send(req);
   switch (out.error.kind) {
     case http::ErrorKind::None: break;

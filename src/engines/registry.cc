@@ -6,6 +6,7 @@
 
 #include "engines/internal.h"
 #include "json/json.h"
+#include "trace/trace.h"
 
 namespace wasmq::engines {
 
@@ -216,14 +217,32 @@ Response EngineRegistry::Call(std::string_view name, const Request& request,
     return Failure(Status::TooLarge, "the request to " + std::string(name) + " is over the size limit");
   if (!Json::accept(request.json.empty() ? std::string_view("{}") : std::string_view(request.json)))
     return Failure(Status::BadRequest, "the request to " + std::string(name) + " is not valid JSON");
+  // A child of the run's span; http and comfyui engines pass it on as `traceparent` (http_call.cc).
+  trace::Span span = trace::StartSpan("engine.call", {.kind = trace::Kind::Client});
+  trace::Scope scope(span);
+  if (span.recording()) {
+    span.SetAttribute("wasmq.engine.name", name);
+    span.SetAttribute("wasmq.engine.kind", engine->kind());
+    span.SetAttribute("wasmq.engine.request_bytes", request.json.size() + request.payload.size());
+  }
+  Response r = CallEngine(*engine, name, request, cancel);
+  if (span.recording()) {
+    span.SetAttribute("wasmq.engine.status", CodeName(r.status));
+    if (r.status != Status::Ok) span.SetError(r.message);
+  }
+  return r;
+}
+
+Response EngineRegistry::CallEngine(const Engine& engine, std::string_view name, const Request& request,
+                                    const CancelToken* cancel) const {
   CallContext ctx;
   ctx.cancel = cancel;
-  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(engine->timeout_ms());
+  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(engine.timeout_ms());
   ctx.max_response_json = limits_.max_response_json;
   ctx.max_response_payload = limits_.max_response_payload;
   Request normalised = request;
   if (normalised.json.empty()) normalised.json = "{}";
-  Response r = engine->Call(normalised, ctx);
+  Response r = engine.Call(normalised, ctx);
   if (cancel && cancel->cancelled()) return Failure(Status::Cancelled, "cancelled");
   if (r.status == Status::Ok) {
     if (r.json.empty()) r.json = "{}";

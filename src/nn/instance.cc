@@ -8,6 +8,7 @@
 
 #include "nn/internal.h"
 #include "nn/tensor.h"
+#include "trace/trace.h"
 
 namespace wasmq::nn {
 
@@ -138,6 +139,7 @@ class InstanceImpl {
   wasm::Result<void> InitExecutionContext(wasm::HostContext& ctx, uint64_t* slots);
   wasm::Result<void> SetInput(wasm::HostContext& ctx, uint64_t* slots);
   wasm::Result<void> Compute(wasm::HostContext& ctx, uint64_t* slots);
+  wasm::Result<void> RunCompute(wasm::HostContext& ctx, uint64_t* slots);  // Compute's work, inside its span
   wasm::Result<void> GetOutput(wasm::HostContext& ctx, uint64_t* slots);
 
   void SetDeadline(std::chrono::steady_clock::time_point d) { deadline_ = d; }
@@ -272,7 +274,26 @@ wasm::Result<void> InstanceImpl::SetInput(wasm::HostContext& ctx, uint64_t* slot
   return Answer(slots, Errno::Success);
 }
 
-wasm::Result<void> InstanceImpl::Compute(wasm::HostContext&, uint64_t* slots) {
+wasm::Result<void> InstanceImpl::Compute(wasm::HostContext& ctx, uint64_t* slots) {
+  // A child of the run's span (the worker's wasm.run): the pool's wait and the pass itself.
+  trace::Span span = trace::StartSpan("nn.compute");
+  const uint32_t handle = U32(slots, 0);  // the call's argument; slots[0] holds its errno afterwards
+  auto result = RunCompute(ctx, slots);
+  if (span.recording()) {
+    span.SetAttribute("wasmq.nn.context", handle);
+    if (!result) {
+      span.SetError(result.error().message);
+    } else if (const uint32_t err = U32(slots, 0); err != 0) {
+      span.SetAttribute("wasmq.nn.errno", err);
+      span.SetError(last_error());
+    } else if (Context* c = FindContext(handle)) {
+      span.SetAttribute("wasmq.nn.outputs", c->outputs.size());
+    }
+  }
+  return result;
+}
+
+wasm::Result<void> InstanceImpl::RunCompute(wasm::HostContext&, uint64_t* slots) {
   const uint32_t handle = U32(slots, 0);
   Context* c = FindContext(handle);
   if (!c) return Answer(slots, Errno::InvalidArgument, "no context " + std::to_string(handle));

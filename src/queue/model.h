@@ -58,6 +58,7 @@ inline constexpr int64_t kMaxTimeoutMs = 7 * 24 * 3600 * 1000LL;
 inline constexpr size_t kMaxConfigBytes = 64 * 1024;  // serialised `config`
 inline constexpr size_t kMaxIdLength = 128;           // source_image, user_id
 inline constexpr size_t kMaxStepLength = 1024;        // current_step is truncated beyond this
+inline constexpr size_t kMaxTraceContext = 600;       // a traceparent and a tracestate (512 at most)
 
 std::string FormatTime(int64_t ms);                       // ISO 8601 UTC, millisecond precision
 std::optional<int64_t> ParseTime(std::string_view text);  // inverse; also accepts no fraction / an offset
@@ -75,6 +76,10 @@ struct TaskCreateRequest {
   std::optional<int> max_retries = {};     // 0..kMaxRetriesLimit
   std::optional<int64_t> timeout_ms = {};  // 1..kMaxTimeoutMs
   std::string user_id = {};                // set by the API from the caller's identity; may be empty
+  // The trace context of the request that created it (trace::Serialize: a W3C traceparent, then "\n" and the
+  // tracestate when there is one), so that the worker's spans continue that trace; set by the API, never
+  // read from the request body. Empty when tracing is off.
+  std::string trace_context = {};
 };
 
 // What a finished pipeline produced.
@@ -132,6 +137,7 @@ struct TaskInfo {
   int64_t run_at = 0;  // a pending task is not handed out before this (retry backoff)
   std::optional<TaskResult> result = {};
   std::optional<TaskError> error = {};
+  std::string trace_context = {};  // TaskCreateRequest::trace_context; stored, never shown in the API's JSON
 };
 
 struct TaskSummary {

@@ -104,6 +104,7 @@ redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pe
   'max_retries', ARGV[10], 'timeout_ms', ARGV[11], 'created_at', ARGV[12], 'started_at', 0,
   'updated_at', ARGV[12], 'finished_at', 0, 'run_at', ARGV[13], 'lease_owner', '', 'lease_token', 0,
   'lease_expires_at', 0, 'seq', seq)
+if ARGV[14] and ARGV[14] ~= '' then redis.call('HSET', D(id), 'trace_context', ARGV[14]) end
 redis.call('ZADD', K('all'), seq, id)
 redis.call('ZADD', K('status:pending'), seq, id)
 redis.call('ZADD', K('mode:' .. mode), seq, id)

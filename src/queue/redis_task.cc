@@ -35,6 +35,7 @@ Result<TaskInfo> ReadRedisTask(const redisReply* fields, Lease* lease) {
   t.status = *status;
   t.priority = static_cast<int>(number("priority"));
   t.source_image = text("source_image");
+  t.trace_context = text("trace_context");
   auto config = ParseJson(text("config"));
   if (!config) return Internal("task " + t.task_id + ": corrupt config field: " + config.error().message);
   t.config = std::move(*config);

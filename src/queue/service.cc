@@ -50,6 +50,8 @@ Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
   t.status = TaskStatus::Pending;
   t.priority = req.priority;
   t.source_image = req.source_image;
+  // Only what the API made from a traceparent it parsed; bounded anyway, so a row stays small.
+  if (req.trace_context.size() <= kMaxTraceContext) t.trace_context = req.trace_context;
   t.config = req.config.is_null() ? Json::object() : req.config;
   t.max_retries = req.max_retries.value_or(options_.default_max_retries);
   t.timeout_ms = req.timeout_ms.value_or(options_.default_timeout_ms);

@@ -40,6 +40,7 @@ Result<TaskInfo> ReadTask(const Query& q, Lease* lease) {
     if (!e) return Internal("task " + t.task_id + ": corrupt error column: " + e.error().message);
     t.error = std::move(*e);
   }
+  t.trace_context = q.Text(22);
   if (lease) {
     lease->task_id = t.task_id;
     lease->owner = q.Text(19);

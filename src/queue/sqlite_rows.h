@@ -15,7 +15,7 @@ inline constexpr const char* kTaskColumns =
     "id, user_id, mode, status, priority, source_image, config, progress, current_step, attempt, "
     "max_retries, "
     "timeout_ms, created_at, started_at, updated_at, finished_at, run_at, result, error, lease_owner, "
-    "lease_token, lease_expires_at";
+    "lease_token, lease_expires_at, trace_context";
 
 // Decodes the current row (selected with kTaskColumns). `lease` (optional) receives the lease columns.
 // Internal when a stored value does not decode: the row was not written by wasmq.

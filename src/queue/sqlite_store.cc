@@ -19,8 +19,8 @@ using detail::ReadTask;
 
 namespace {
 
-// 1: tasks. 2: task_events (with the triggers that write it) and workers.
-constexpr int kSchemaVersion = 2;
+// 1: tasks. 2: task_events (with the triggers that write it) and workers. 3: tasks.trace_context.
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   error            TEXT,
   lease_owner      TEXT,
   lease_token      INTEGER NOT NULL DEFAULT 0,
-  lease_expires_at INTEGER NOT NULL DEFAULT 0
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  trace_context    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at) WHERE status = 'processing';
@@ -168,8 +169,10 @@ Result<void> MigrateSchema(Db& db) {
     out = Unavailable("sqlite: the database has schema version " + std::to_string(*version) +
                       ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
   } else if (*version < kSchemaVersion) {
-    // Every statement is IF NOT EXISTS: a version-1 file gains what version 2 added, and keeps its tasks.
-    out = db.Exec(kSchema);
+    // A new file (0) gets everything. An older one gains what each later version added and keeps its tasks:
+    // the column by ALTER (versions 1 and 2 lack it), the rest because every CREATE is IF NOT EXISTS.
+    if (*version >= 1) out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
+    if (out) out = db.Exec(kSchema);
     if (out) out = db.Exec(kHistorySchema);
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
@@ -233,7 +236,8 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
     auto q = wdb_->Prepare(
         "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
         "timeout_ms, "
-        "created_at, updated_at, run_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)");
+        "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, "
+        "?11)");
     if (!q) return q.error();
     (*q)->Bind(1, t.task_id)
         .Bind(2, t.user_id)
@@ -244,7 +248,7 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
         .Bind(7, int64_t{t.max_retries})
         .Bind(8, t.timeout_ms)
         .Bind(9, t.created_at);
-    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at);
+    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
     if (auto r = (*q)->Run(); !r) {
       if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
         return Conflict("task " + t.task_id + " already exists");

@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "trace/trace.h"
 #include "worker/backoff.h"
 
 namespace wasmq::worker {
@@ -99,6 +100,36 @@ TaskError Classify(const RunOutcome& o, StopReason reason, int64_t timeout_ms) {
   return e;
 }
 
+// How the attempt ended, on its span. The attempt's span is the executor thread's current one whenever
+// RecordFailure and Finish run (Execute opened it; no child span is open by then).
+void AttemptOutcome(std::string_view outcome, const TaskError* error = nullptr) {
+  trace::Span* span = trace::CurrentSpan();
+  if (!span || !span->recording()) return;
+  span->SetAttribute("wasmq.outcome", outcome);
+  if (error) {
+    span->SetAttribute("wasmq.error.code", error->code);
+    span->SetError(error->code + ": " + error->message);
+  }
+}
+
+// The attempt's span, a child of the request that created the task (its stored trace context) or a new
+// trace for a task created without one. Queue wait: from when the task was ready (created, or its retry
+// backoff over) to this claim.
+trace::Span StartAttemptSpan(const queue::TaskInfo& task) {
+  if (!trace::Enabled()) return {};
+  auto parent = trace::ParseStored(task.trace_context);
+  trace::Span span = trace::StartSpan("task.attempt", {.kind = trace::Kind::Consumer,
+                                                       .parent = parent ? &*parent : nullptr, .root = true});
+  if (!span.recording()) return span;
+  span.SetAttribute("wasmq.task.id", task.task_id);
+  span.SetAttribute("wasmq.mode", task.mode);
+  span.SetAttribute("wasmq.attempt", task.attempt);
+  const int64_t ready_at = std::max(task.created_at, task.run_at);
+  if (task.started_at > 0 && ready_at > 0)
+    span.SetAttribute("wasmq.queue_wait_ms", std::max<int64_t>(0, task.started_at - ready_at));
+  return span;
+}
+
 }  // namespace
 
 double Attempts::Random() {
@@ -120,9 +151,11 @@ void Attempts::RecordFailure(const std::shared_ptr<Held>& held, TaskError e) {
     Log(who + " failed (" + e.code + ": " + e.message + "); retry in " + std::to_string(delay) + " ms");
     f.kind = queue::Finish::Kind::Retry;
     f.run_at = e.at + delay;
+    AttemptOutcome("retry", &e);
   } else {
     Log(who + " failed (" + e.code + ": " + e.message + ")" + (e.retryable ? "; no retry left" : ""));
     f.kind = queue::Finish::Kind::Fail;
+    AttemptOutcome("failed", &e);
   }
   f.error = std::move(e);
   recorder_.Record(held, std::move(f));
@@ -214,20 +247,46 @@ double Attempts::Execute(const std::shared_ptr<Held>& held, int slot) {
   const int64_t timeout_ms = task.timeout_ms > 0 ? task.timeout_ms : opt_.default_timeout_ms;
   held_.Started(held, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
 
+  trace::Span span = StartAttemptSpan(task);
+  trace::Scope scope(span);  // the spans below, engine calls and WASI-NN computes included, are its children
+
   TaskError error;
-  std::shared_ptr<const wasm::Module> module = ResolveModule(task, &error);
+  std::shared_ptr<const wasm::Module> module;
+  {
+    trace::Span resolve = trace::StartSpan("pipeline.resolve");
+    trace::Scope in_resolve(resolve);
+    module = ResolveModule(task, &error);
+    if (!module) resolve.SetError(error.code + ": " + error.message);
+  }
   if (!module) {
     RecordFailure(held, std::move(error));
     return 0;
   }
-  std::optional<TaskDirs> dirs = StageInputs(task, slot, &error);
+  std::optional<TaskDirs> dirs;
+  {
+    trace::Span stage = trace::StartSpan("inputs.stage");
+    dirs = StageInputs(task, slot, &error);
+    if (!dirs) stage.SetError(error.code + ": " + error.message);
+  }
   if (!dirs) {
     RecordFailure(held, std::move(error));
     return 0;
   }
   const RunRequest req = BuildRequest(held, *module, *dirs);
   const auto started = std::chrono::steady_clock::now();
-  RunOutcome outcome = RunPipeline(req);
+  RunOutcome outcome;
+  {
+    trace::Span run = trace::StartSpan("wasm.run");
+    trace::Scope in_run(run);
+    outcome = RunPipeline(req);
+    if (run.recording()) {
+      if (outcome.exit_code) run.SetAttribute("wasmq.exit_code", *outcome.exit_code);
+      if (outcome.instantiate_seconds > 0) run.SetAttribute("wasmq.instantiate_seconds", outcome.instantiate_seconds);
+      if (outcome.failure) run.SetError(outcome.failure->code + ": " + outcome.failure->message);
+      else if (!outcome.exit_code) run.SetError(outcome.error.message);
+      else if (*outcome.exit_code != 0) run.SetError("exit status " + std::to_string(*outcome.exit_code));
+    }
+  }
   if (outcome.log_lines_dropped > 0)
     Log(task.task_id + " (" + task.mode + "): " + std::to_string(outcome.log_lines_dropped) +
         " log lines dropped (over " + std::to_string(kLogLinesPerSecond) + " per second)");
@@ -248,6 +307,7 @@ bool Attempts::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, c
   const bool ended = o.exit_code || o.failure;
   if (!ended && (reason == StopReason::Cancelled || reason == StopReason::LeaseLost)) {
     Log(who + ": stopped (" + std::string(ToString(reason)) + "); nothing recorded");
+    AttemptOutcome(reason == StopReason::Cancelled ? "cancelled" : "lease_lost");
     ++(reason == StopReason::Cancelled ? counters_.cancelled : counters_.lost);
     held_.Forget(held);
     return false;
@@ -256,6 +316,7 @@ bool Attempts::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, c
   f.lease = held->claimed.lease;
   if (!ended && reason == StopReason::Shutdown) {
     f.kind = queue::Finish::Kind::Release;
+    AttemptOutcome("handed_back");
     recorder_.Record(held, std::move(f));
     return false;
   }
@@ -286,6 +347,7 @@ bool Attempts::Finish(const std::shared_ptr<Held>& held, const TaskDirs& dirs, c
       return false;
     }
     f.kind = queue::Finish::Kind::Complete;
+    AttemptOutcome("done");
     f.result = queue::TaskResult{std::move(kept->files), OutputOf(o.stdout_data), o.duration_ms, kept->dir};
     recorder_.Record(held, std::move(f));
     return true;  // KeepOutputs left the scratch empty

@@ -36,5 +36,45 @@ TEST(SqliteStoreOpenTest, RefusesANewerSchemaAndBadUrls) {
   EXPECT_CODE(OpenStore("sqlite:/proc/no/such/dir/x.db"), Code::Unavailable);
 }
 
+
+// A file of schema version 1 or 2 (before trace_context) is upgraded in place when opened; its tasks keep
+// everything and have no trace context. (history_test.cc checks what version 2 added on a version-1 file.)
+TEST(SqliteStoreOpenTest, UpgradesVersion1And2Files) {
+  for (int version : {1, 2}) {
+  SCOPED_TRACE("schema version " + std::to_string(version));
+  TempDir dir;
+  {
+    auto s = SqliteStore::Open(dir.file("t.db"));
+    ASSERT_OK(s);
+    TaskInfo t;
+    t.task_id = "task_old";
+    t.mode = "HEAD_SWAP";
+    t.created_at = t.updated_at = t.run_at = 1000;
+    ASSERT_OK((*s)->Create(t));
+  }
+  {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, ("ALTER TABLE tasks DROP COLUMN trace_context; PRAGMA user_version = " + std::to_string(version)).c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = SqliteStore::Open(dir.file("t.db"));
+  ASSERT_OK(s);
+  auto old = (*s)->Get("task_old");
+  ASSERT_OK(old);
+  EXPECT_EQ(old->mode, "HEAD_SWAP");
+  EXPECT_EQ(old->trace_context, "");
+  TaskInfo t;
+  t.task_id = "task_new";
+  t.mode = "HEAD_SWAP";
+  t.created_at = t.updated_at = t.run_at = 2000;
+  t.trace_context = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ASSERT_OK((*s)->Create(t));
+  EXPECT_EQ((*s)->Get("task_new")->trace_context, t.trace_context);
+  }
+}
+
 }  // namespace
 }  // namespace wasmq::queue

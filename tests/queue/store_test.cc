@@ -108,6 +108,20 @@ TEST_P(StoreTest, CreateGetRoundTrip) {
   EXPECT_EQ(store_->backend(), GetParam() == Backend::Sqlite ? "sqlite" : "redis");
 }
 
+// The trace context of the request that created a task comes back with the task, and with its claim, so
+// that the worker's spans continue the request's trace; a task without one has none.
+TEST_P(StoreTest, KeepsTheTraceContext) {
+  TaskInfo t = NewTask("task_traced", "HEAD_SWAP", clock_.now, 0);
+  t.trace_context = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\nrojo=00f067aa0ba902b7";
+  ASSERT_OK(store_->Create(t));
+  auto got = store_->Get("task_traced");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->trace_context, t.trace_context);
+  EXPECT_EQ(Claim().task.trace_context, t.trace_context);
+  ASSERT_OK(store_->Create(NewTask("task_plain", "HEAD_SWAP", clock_.now, 0)));
+  EXPECT_EQ(Claim().task.trace_context, "");
+}
+
 TEST_P(StoreTest, DequeueByPriorityThenFifo) {
   Add("task_1", "HEAD_SWAP", 0);
   clock_.Advance(1);
