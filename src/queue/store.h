@@ -153,7 +153,8 @@ class Store {
   // or WakeWaiters() is called. A backend wakes waiters without polling when a task becomes ready in this
   // process (SQLite: a condition variable); other processes' submissions are seen within a short interval.
   virtual Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) = 0;
-  // Makes every Dequeue blocked in this process return now (used at shutdown).
+  // Makes every Dequeue already called in this process return now, blocked or about to block (used at
+  // shutdown). Not sticky: a Dequeue called after it blocks as usual (DequeueRequest::give_up stops those).
   virtual void WakeWaiters() = 0;
 
   // Extends the lease to now + lease_ms; returns the new expiry. Conflict when the lease is no longer held.

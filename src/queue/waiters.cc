@@ -43,10 +43,15 @@ Result<std::vector<Claimed>> ReadyWaiters::Dequeue(const DequeueRequest& req, co
                                                    EventHub& hub) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + req.wait;
-  // The snapshot after prepare (the Redis store subscribes there, and wakes waiters once subscribed): what
-  // was notified before it is covered by the first claim below, which comes after it.
+  // WakeAll is counted from the call's start, so that one landing while prepare runs (the Redis store may
+  // take a while to subscribe) still ends this call: a dispatcher that resized its request, or a shutdown,
+  // is never left waiting out a whole req.wait.
+  const uint64_t wake_at_start = Snapshot().wake;
+  // Readiness is counted after prepare (the Redis store subscribes there, and wakes waiters once
+  // subscribed): what was notified before it is covered by the first claim below, which comes after it.
   if (source.prepare) source.prepare();
   Seen seen = Snapshot();
+  seen.wake = wake_at_start;
   for (;;) {
     if (req.give_up && req.give_up()) return std::vector<Claimed>{};
     int64_t next_due = 0;

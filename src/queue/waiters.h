@@ -6,7 +6,9 @@
 // (NotifyReady), WakeAll is called, the next delayed task is due, or the request's wait is over.
 //
 // Wake-ups cannot be lost: a waiter remembers the ready/wake counters from before its claim attempt, so a
-// NotifyReady that lands between the attempt and the wait still ends the wait at once.
+// NotifyReady that lands between the attempt and the wait still ends the wait at once. WakeAll is counted
+// from the start of the Dequeue call: it ends every call already begun, even one still preparing, but not
+// one that begins after it (it is not sticky; a caller that must stop later calls too uses give_up).
 #pragma once
 
 #include <chrono>

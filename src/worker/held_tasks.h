@@ -11,7 +11,10 @@
 // before this one.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,10 +29,15 @@ namespace wasmq::worker {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// One held task: its claim (fixed once claimed) and the handle that stops its run (thread-safe itself).
+// One held task: its claim (fixed once claimed), the handle that stops its run (thread-safe itself), and
+// how far the supervisor's last successful heartbeat extended the lease.
 struct Held {
   queue::Claimed claimed;
   RunControl control;
+  std::atomic<int64_t> renewed_until{0};  // ms since the epoch (the store's clock); 0 until renewed
+
+  // When the lease runs out unless renewed again (ms since the epoch).
+  int64_t LeaseExpiresAt() const { return std::max(claimed.lease.expires_at, renewed_until.load()); }
 };
 
 class HeldTasks {

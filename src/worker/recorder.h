@@ -6,12 +6,21 @@
 // idle a result is written as soon as it arrives. A task stays held (its lease renewed by the supervisor)
 // until its result is written; then the recorder forgets it, which frees its room under a mode limit.
 //
+// A store that answers Unavailable (busy past its timeout, a Redis Sentinel failover of a few seconds) does
+// not lose the results: each one is tried again with backoff for as long as its lease lasts (less a margin),
+// the task still held and its lease renewed meanwhile. Results waiting for a retry join the batches of new
+// ones, so nothing waits behind them; once a lease would be gone the result is not sent (the task will be
+// recovered and run again).
+//
 // Locking: its own mutex guards the queue of results to write; the Store is never called with it held.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <memory>
+#include <random>
 #include <thread>
+#include <vector>
 
 #include "base/mutex.h"
 #include "worker/held_tasks.h"
@@ -36,20 +45,31 @@ class Recorder {
   void Stop() EXCLUDES(mu_);
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Pending {
     std::shared_ptr<Held> held;
     queue::Finish finish;
+    int tries = 0;              // FinishMany calls that answered Unavailable
+    Clock::time_point next_try = {};  // when retried
   };
   void Loop() EXCLUDES(mu_);
-  // Writes one batch (a few more tries while the store is unavailable), then settles each task's outputs
-  // and forgets it.
-  void Write(const std::vector<Pending>& batch);
+  // Writes one batch; what the store was unavailable for goes to retrying_ while its lease lasts (unless
+  // this is the last try, at exit). Settles the others' outputs and forgets them.
+  void Write(std::vector<Pending> batch, bool last_try);
+  // The end of a result: its outputs settled, counted, the task forgotten.
+  void Settle(const Pending& p, const queue::Result<void>& result);
+  // Whether a retry may still be sent: the lease outlasts now by a margin (a call's time, clock skew).
+  bool LeaseLasts(const Pending& p) const;
 
   queue::Store& store_;
   const PoolOptions& opt_;
   const storage::Workspace& workspace_;
   HeldTasks& held_;
   PoolCounters& counters_;
+
+  // Results the store was unavailable for, each with its next try (the recorder thread's own).
+  std::vector<Pending> retrying_;
+  std::minstd_rand random_{std::random_device{}()};
 
   base::Mutex mu_;
   base::CondVar cv_;  // a result waits to be written, or exit

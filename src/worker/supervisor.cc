@@ -66,7 +66,10 @@ void Supervisor::Cleanup() {
 void Supervisor::Heartbeats(const std::vector<std::shared_ptr<Held>>& held) {
   for (const auto& h : held) {
     auto r = store_.Heartbeat(h->claimed.lease, opt_.lease_ms);
-    if (r) continue;
+    if (r) {
+      h->renewed_until.store(*r);  // the recorder sends a late result only while the lease lasts
+      continue;
+    }
     if (r.error().code == queue::Code::Conflict || r.error().code == queue::Code::NotFound) {
       Log(opt_, h->claimed.task.task_id + ": lease not renewed (" + r.error().message + "); stopping it");
       h->control.Stop(WhyRefused(store_, h->claimed.task.task_id));

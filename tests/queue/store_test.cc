@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "helpers.h"
 #include "queue/redis_store.h"
 #include "queue/sqlite_store.h"
+#include "queue/waiters.h"
 #include "redis_harness.h"
 
 namespace wasmq::queue {
@@ -550,16 +552,43 @@ TEST_P(StoreTest, BlockedDequeueWakesOnCreate) {
   EXPECT_EQ((*got)[0].task.task_id, "task_1");
 }
 
+// WakeWaiters ends a Dequeue that has begun. The test waits for the Dequeue's first give_up check (which
+// never gives up) rather than for a head start in time: under load a thread may not have called Dequeue
+// 50 ms after it was started, and WakeWaiters is not sticky for calls that begin after it.
 TEST_P(StoreTest, WakeWaitersEndsABlockedDequeue) {
   SetExternalPoll(std::chrono::hours(1));
-  auto waiter = std::async(std::launch::async,
-                           [&] { return store_->Dequeue({.owner = "w", .wait = std::chrono::seconds(30)}); });
-  EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout);
+  std::promise<void> begun;
+  std::once_flag once;
+  auto waiter = std::async(std::launch::async, [&] {
+    return store_->Dequeue({.owner = "w", .wait = std::chrono::seconds(30), .give_up = [&] {
+                              std::call_once(once, [&] { begun.set_value(); });
+                              return false;
+                            }});
+  });
+  ASSERT_EQ(begun.get_future().wait_for(10s), std::future_status::ready);
   store_->WakeWaiters();
   ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
   auto got = waiter.get();
   ASSERT_OK(got);
   EXPECT_TRUE(got->empty());
+}
+
+// A WakeAll that lands while a Dequeue prepares (the Redis store subscribing, slow under load) ends that
+// Dequeue: it counts wake-ups from its start, not from after prepare.
+TEST(ReadyWaitersTest, WakeAllDuringPrepareEndsTheDequeue) {
+  wasmq::queue::detail::ReadyWaiters waiters;
+  wasmq::queue::detail::EventHub hub;
+  wasmq::queue::detail::ClaimSource source;
+  source.prepare = [&] { waiters.WakeAll(); };
+  source.clock = [] { return int64_t{0}; };
+  source.try_claim = [](int64_t*) -> wasmq::queue::Result<std::vector<wasmq::queue::Claimed>> {
+    return std::vector<wasmq::queue::Claimed>{};
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = waiters.Dequeue({.owner = "w", .wait = std::chrono::seconds(30)}, source, hub);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
 TEST_P(StoreTest, DequeueWaitTimesOut) {

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "helpers.h"
@@ -17,6 +19,73 @@ using namespace std::chrono_literals;
 using queue::TaskStatus;
 using testing::EventWaiter;
 using testing::TempDir;
+
+// Forwards to a real store, except that after Arm(d) the next FinishMany starts an outage of `d` during which
+// finishes and heartbeats answer Unavailable (as during a Redis Sentinel failover). It counts the finishes
+// sent after the lease they name had expired (as far as this store's heartbeats extended it).
+class OutageStore final : public queue::Store {
+ public:
+  explicit OutageStore(queue::Store& inner) : inner_(inner) {}
+  void Arm(std::chrono::milliseconds outage) { armed_ms_ = outage.count(); }
+
+  std::atomic<int> refused_finishes{0};
+  std::atomic<int> late_finishes{0};
+
+  std::string_view backend() const override { return inner_.backend(); }
+  queue::Result<void> Ping() override { return inner_.Ping(); }
+  queue::Result<void> Create(const queue::TaskInfo& t) override { return inner_.Create(t); }
+  queue::Result<queue::TaskInfo> Get(std::string_view id) override { return inner_.Get(id); }
+  queue::Result<queue::TaskListResponse> List(const queue::ListQuery& q) override { return inner_.List(q); }
+  queue::Result<queue::TaskInfo> Cancel(std::string_view id) override { return inner_.Cancel(id); }
+  queue::Result<queue::QueueStats> Stats() override { return inner_.Stats(); }
+  queue::Result<queue::QueueStats> UserStats(std::string_view u) override { return inner_.UserStats(u); }
+  queue::Result<std::vector<queue::Claimed>> Dequeue(const queue::DequeueRequest& r) override {
+    return inner_.Dequeue(r);
+  }
+  void WakeWaiters() override { inner_.WakeWaiters(); }
+  queue::Result<int64_t> Heartbeat(const queue::Lease& l, int64_t ms) override {
+    if (Down()) return queue::Error{queue::Code::Unavailable, "outage"};
+    auto r = inner_.Heartbeat(l, ms);
+    if (r) {
+      std::lock_guard lock(mu_);
+      renewed_[Key(l)] = *r;
+    }
+    return r;
+  }
+  queue::Result<void> Progress(const queue::Lease& l, int p, std::string_view s) override {
+    return inner_.Progress(l, p, s);
+  }
+  std::vector<queue::Result<void>> FinishMany(const std::vector<queue::Finish>& items) override {
+    if (int64_t ms = armed_ms_.exchange(0)) down_until_ = queue::NowMs() + ms;
+    {
+      std::lock_guard lock(mu_);
+      for (const queue::Finish& f : items)
+        if (queue::NowMs() >= std::max(f.lease.expires_at, renewed_[Key(f.lease)])) ++late_finishes;
+    }
+    if (Down()) {
+      refused_finishes += static_cast<int>(items.size());
+      return std::vector<queue::Result<void>>(items.size(), queue::Error{queue::Code::Unavailable, "outage"});
+    }
+    return inner_.FinishMany(items);
+  }
+  queue::Result<queue::RecoveryReport> RecoverLeases(const std::function<bool(std::string_view)>& dead) override {
+    return inner_.RecoverLeases(dead);
+  }
+  queue::Result<std::vector<std::string>> Cleanup(int64_t before, int limit) override {
+    return inner_.Cleanup(before, limit);
+  }
+  queue::Subscription Subscribe(queue::EventCallback cb) override { return inner_.Subscribe(std::move(cb)); }
+
+ private:
+  bool Down() const { return queue::NowMs() < down_until_; }
+  static std::string Key(const queue::Lease& l) { return l.task_id + "/" + std::to_string(l.token); }
+
+  queue::Store& inner_;
+  std::atomic<int64_t> armed_ms_{0};
+  std::atomic<int64_t> down_until_{0};
+  std::mutex mu_;
+  std::map<std::string, int64_t> renewed_;  // guarded by mu_: lease → expiry after its last heartbeat
+};
 
 class PoolTest : public ::testing::Test {
  protected:
@@ -48,8 +117,8 @@ class PoolTest : public ::testing::Test {
     waiter_.reset();
   }
 
-  void StartPool() {
-    pool_ = std::make_unique<WorkerPool>(*store_, registry_, options_);
+  void StartPool(queue::Store* through = nullptr) {
+    pool_ = std::make_unique<WorkerPool>(through ? *through : *store_, registry_, options_);
     auto r = pool_->Start();
     ASSERT_TRUE(r.ok()) << r.error().message;
   }
@@ -426,6 +495,41 @@ TEST_F(PoolTest, ManyTasksEachCompleteExactlyOnce) {
     if (e.status == TaskStatus::Done) ++done[e.task_id];
   EXPECT_EQ(done.size(), 200u);
   for (const auto& [id, n] : done) EXPECT_EQ(n, 1) << id;
+}
+
+// A result finished while the store is unavailable for longer than one call's retries (a failover takes
+// 2–3 s) is retried while the lease lasts, and recorded once the store is back: no re-run.
+TEST_F(PoolTest, AResultFinishedDuringAnOutageIsRecordedWhenTheStoreIsBack) {
+  options_.lease_ms = 6'000;  // heartbeats every 2 s: the lease outlasts the outage
+  OutageStore outage(*store_);
+  outage.Arm(2'000ms);
+  StartPool(&outage);
+  std::string id = Submit("noop");
+  queue::TaskInfo t = WaitFor(id, TaskStatus::Done);
+  EXPECT_EQ(t.attempt, 1);
+  EXPECT_GE(outage.refused_finishes.load(), 3);
+  EXPECT_EQ(outage.late_finishes.load(), 0);
+  EXPECT_TRUE(waiter_->WaitUntil([&] { return pool_->stats().completed == 1; }, 10s));
+  EXPECT_EQ(pool_->stats().lost, 0);
+  pool_->Shutdown(0ms);  // before `outage`, which the pool calls, goes
+  pool_.reset();
+}
+
+// An outage longer than the lease: the result is not sent once its lease would be gone; the task is
+// recovered and completes in a later attempt.
+TEST_F(PoolTest, AResultIsNeverSentAfterItsLeaseIsGone) {
+  options_.lease_ms = 1'000;
+  OutageStore outage(*store_);
+  outage.Arm(2'500ms);
+  StartPool(&outage);
+  std::string id = Submit("noop", queue::Json::object(), /*max_retries=*/5);
+  queue::TaskInfo t = WaitFor(id, TaskStatus::Done);
+  EXPECT_GE(t.attempt, 2);
+  EXPECT_GT(outage.refused_finishes.load(), 0);
+  EXPECT_EQ(outage.late_finishes.load(), 0);
+  EXPECT_TRUE(waiter_->WaitUntil([&] { return pool_->stats().lost >= 1; }, 10s));
+  pool_->Shutdown(0ms);  // before `outage`, which the pool calls, goes
+  pool_.reset();
 }
 
 }  // namespace
