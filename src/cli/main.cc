@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "wasm/wasm.h"
 #include "version.h"
 
 namespace {
@@ -83,12 +84,15 @@ int Main(int argc, char** argv) {
 
 // A command that throws (it should return an error instead) still ends with a message, not an abort.
 int main(int argc, char** argv) {
+  int code = kInternalError;
   try {
-    return Main(argc, argv);
+    code = Main(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "wasmq: internal error: " << e.what() << "\n";
   } catch (...) {
     std::cerr << "wasmq: internal error: unknown exception\n";
   }
-  return kInternalError;
+  // Before the static destructors: a module still compiling in the background must not meet them.
+  wasmq::wasm::StopBackgroundCompiles();
+  return code;
 }

@@ -68,7 +68,7 @@ struct RunOptions {
   std::vector<std::string> dirs;
   uint64_t fuel = 0;
   uint64_t timeout_ms = 0;
-  wasm::CompileMode compile = wasm::CompileMode::kAuto;  // --compile, else WASMQ_COMPILE
+  wasm::CompileMode compile = wasm::CompileMode::kNever;  // --compile, else WASMQ_COMPILE
   std::string max_memory;
   std::string max_output;
   uint64_t max_output_files = 0;
@@ -516,8 +516,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--timeout-ms", opts->timeout_ms, "Stop the module after N milliseconds of wall-clock time")
       ->type_name("N");
   cmd->add_option("--compile", opts->compile,
-                  "Which tier runs the module: auto (interpret until its machine code is ready, compiling in the "
-                  "background; compiled code is cached), always (compile first) or never (the interpreter)")
+                  "Which tier runs the module: never (the interpreter; the default), auto (interpret until its "
+                  "machine code is ready, compiling in the background; compiled code is cached) or always "
+                  "(compile first)")
       ->envname("WASMQ_COMPILE")
       ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::CompileMode>{
           {"never", wasm::CompileMode::kNever}, {"auto", wasm::CompileMode::kAuto},

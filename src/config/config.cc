@@ -101,9 +101,9 @@ constexpr Setting kSettings[] = {
      "on SIGINT/SIGTERM, how long running tasks may finish before "
      "they are handed back"},
     {"max-memory", "WASMQ_MAX_MEMORY", "256MiB", "linear memory cap per task instance"},
-    {"compile", "WASMQ_COMPILE", "auto",
-     "which tier runs the pipelines: auto (interpret a module until its machine code is ready, compiling "
-     "in the background), always (compile before the first task) or never (the interpreter only)"},
+    {"compile", "WASMQ_COMPILE", "never",
+     "which tier runs the pipelines: never (the interpreter only), auto (interpret a module until its "
+     "machine code is ready, compiling in the background) or always (compile before the first task)"},
     {"max-output", "WASMQ_MAX_OUTPUT", "256MiB",
      "most bytes a task's pipeline may write to /out (EDQUOT past it; the task fails with OUTPUT_TOO_LARGE)"},
     {"max-output-files", "WASMQ_MAX_OUTPUT_FILES", "10000",

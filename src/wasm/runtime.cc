@@ -206,6 +206,11 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   return std::make_shared<const Module>(std::shared_ptr<const CompiledModule>(std::move(cm)));
 }
 
+Module::Tier Module::tier() const {
+  if (impl_->jit_ready.load(std::memory_order_acquire) != nullptr) return Tier::kCompiled;
+  return impl_->jit_pending.load(std::memory_order_acquire) ? Tier::kCompiling : Tier::kInterpreted;
+}
+
 std::vector<Module::ImportDesc> Module::imports() const {
   std::vector<ImportDesc> out;
   for (const Import& i : impl_->module.imports) {

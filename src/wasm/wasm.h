@@ -111,6 +111,11 @@ class Module {
   };
   std::vector<ImportDesc> imports() const;
   std::vector<ExportDesc> exports() const;
+  // Which tier runs this module's code now: kInterpreted (CompileMode::kNever, or the compiler could not
+  // be loaded), kCompiling (kAuto: the background compile is under way; the interpreter runs meanwhile)
+  // or kCompiled.
+  enum class Tier : uint8_t { kInterpreted, kCompiling, kCompiled };
+  Tier tier() const;
   const CompiledModule& impl() const { return *impl_; }
   const std::shared_ptr<const CompiledModule>& shared_impl() const { return impl_; }
 
@@ -259,6 +264,11 @@ class Store {
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Thread> thread_;
 };
+
+// Stops the background compiles of CompileMode::kAuto: the queued modules stay interpreted, and the call
+// waits for the module being compiled. Call it before the process exits (wasmq's main does): a compile
+// still running while static destructors run (LLVM's among them) crashes the process.
+void StopBackgroundCompiles();
 
 // Accessors on store-owned objects (defined in runtime.cc).
 const FuncType& GetFuncType(const FuncInst* f);

@@ -63,6 +63,17 @@ std::optional<std::string> CustomSection(std::span<const uint8_t> b, std::string
   return std::nullopt;
 }
 
+namespace {
+std::string_view TierName(wasm::Module::Tier tier) {
+  switch (tier) {
+    case wasm::Module::Tier::kCompiled: return "compiled";
+    case wasm::Module::Tier::kCompiling: return "compiling";
+    case wasm::Module::Tier::kInterpreted: break;
+  }
+  return "interpreted";
+}
+}  // namespace
+
 nlohmann::json PipelineRegistry::Describe() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [mode, p] : pipelines_) {
@@ -77,8 +88,7 @@ nlohmann::json PipelineRegistry::Describe() const {
                    {"imports", p.facts.imports},
                    {"signer", signer.empty() ? nlohmann::json(nullptr) : nlohmann::json(signer)},
                    {"trust", p.trust},
-                   // The engine has one tier today; the compiling tier (issue #20) will say more.
-                   {"tier", "interpreted"},
+                   {"tier", TierName(p.module->tier())},
                    {"description", schema.value("description", "")},
                    {"config_schema", std::move(schema)}});
   }

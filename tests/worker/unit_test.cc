@@ -103,6 +103,16 @@ TEST(RegistryTest, LoadRefusesBadModulesNamingThem) {
   EXPECT_EQ(r.Find("other"), nullptr);
 }
 
+// The dashboard's "tier" is the engine's: the interpreter without the compiler, compiled with it forced.
+TEST(RegistryTest, DescribeNamesTheTierThatRunsEachPipeline) {
+  PipelineRegistry interpreted(wasm::EngineConfig{.compile = wasm::CompileMode::kNever});
+  ASSERT_TRUE(interpreted.Load({{"noop", testing::ModulePath("noop")}}).ok());
+  EXPECT_EQ(interpreted.Describe()[0]["tier"], "interpreted");
+  PipelineRegistry compiled(wasm::EngineConfig{.compile = wasm::CompileMode::kAlways});
+  ASSERT_TRUE(compiled.Load({{"noop", testing::ModulePath("noop")}}).ok());
+  EXPECT_EQ(compiled.Describe()[0]["tier"], "compiled");
+}
+
 // --task-modules prefixes are OCI references compared as such: the registry host exactly, the repository at
 // '/' boundaries; a tag or a digest on the task's reference is allowed. Offline with an empty cache, an
 // admitted reference fails at the pull (NotFound), a refused one before it (InvalidArgument).

@@ -57,8 +57,14 @@ Result<JitCompileFn> Open() {
 
 }  // namespace
 
+// The compiler, opened on first use (thread-safe, tried once).
+const Result<JitCompileFn>& Compiler() {
+  static const Result<JitCompileFn> compiler = Open();
+  return compiler;
+}
+
 Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options) {
-  static const Result<JitCompileFn> compiler = Open();  // thread-safe, tried once
+  const Result<JitCompileFn>& compiler = Compiler();
   if (!compiler) return compiler.error();
   JitRequest request;
   request.module = &module;
@@ -85,7 +91,10 @@ namespace {
 // threads that run tasks, and a process that exits waits only for the module being compiled.
 class BackgroundCompiler {
  public:
-  ~BackgroundCompiler() {
+  ~BackgroundCompiler() { Stop(); }
+
+  // Drops the queued modules (they stay interpreted) and waits for the one being compiled.
+  void Stop() {
     {
       base::MutexLock lock(mu_);
       stop_ = true;
@@ -97,8 +106,9 @@ class BackgroundCompiler {
   }
 
   void Add(std::shared_ptr<CompiledModule> module, JitOptions options) {
-    module->jit_pending.store(true, std::memory_order_relaxed);
     base::MutexLock lock(mu_);
+    if (stop_) return;  // stopped (the process is exiting): the module stays interpreted
+    module->jit_pending.store(true, std::memory_order_relaxed);
     queue_.emplace_back(std::move(module), std::move(options));
     if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
     cv_.NotifyOne();
@@ -131,11 +141,17 @@ class BackgroundCompiler {
   std::thread thread_;
 };
 
+BackgroundCompiler& Background() {
+  static BackgroundCompiler compiler;
+  return compiler;
+}
+
 }  // namespace
 
+void StopBackgroundCompiles() { Background().Stop(); }
+
 void JitCompileInBackground(std::shared_ptr<CompiledModule> module, JitOptions options) {
-  static BackgroundCompiler compiler;
-  compiler.Add(std::move(module), std::move(options));
+  Background().Add(std::move(module), std::move(options));
 }
 
 }  // namespace wasmq::wasm
