@@ -14,7 +14,7 @@ import sys
 from harness import check, run_checks
 
 DEPLOY, SETUP, WASMQ = sys.argv[1:4]
-MODULES = ["wasmq-nn-opencv.so", "wasmq-face-detect.so", "wasmq-face-landmarks.so"]
+MODULES = ["wasmq-nn-opencv.so", "wasmq-face-detect.so", "wasmq-face-landmarks.so", "wasmq-jit.so"]
 # In debian:bookworm-slim already (apt and libc need them), so not listed.
 BASE = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 # Runtime packages that hold no linked library, and why.
