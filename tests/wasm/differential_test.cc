@@ -183,10 +183,18 @@ TEST(Differential, FuzzCorpusRunsAlike) {
 
 // The fixed seeds of the differential suite: the interpreter against the engine with the compiler
 // forced (the interpreter too until the compiling tier lands; then this is its correctness net).
+// 500 seeds by default: each module is really compiled by LLVM (several ms each), and fuzz_diff explores
+// further in the fuzz stage; WASMQ_DIFF_SEEDS=N runs more.
+uint64_t DifferentialSeeds() {
+  const char* env = std::getenv("WASMQ_DIFF_SEEDS");
+  return env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : 500;
+}
+
 TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
   const diff::Differ differ{diff::Options{}};
   size_t calls = 0, ok = 0, traps = 0, instantiated = 0;
-  for (uint64_t seed = 0; seed < 3000; ++seed) {
+  const uint64_t seeds = DifferentialSeeds();
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
     auto bytes = gen::SeedBytes(seed);
     gen::Entropy in(bytes);
     auto wasm = gen::GenerateModule(in);
@@ -223,8 +231,10 @@ TEST(Differential, GeneratedModulesRunAlikeInBothTiers) {
       "%zu modules instantiated, %zu calls compared; with zero arguments: %zu returned, %zu trapped:\n",
       instantiated, calls, ok, traps);
   for (const auto& [message, n] : trap_messages) std::printf("  %5zu %s\n", n, message.c_str());
-  EXPECT_GT(instantiated, 2900u);
-  EXPECT_GT(calls, 10000u);
+  // About 97% of the generated modules instantiate and ~7 calls are compared per module (3 000 seeds: 2 900+
+  // instances, 20 900 calls).
+  EXPECT_GT(instantiated, seeds * 29 / 30);
+  EXPECT_GT(calls, seeds * 10 / 3);
   EXPECT_GT(ok, 150u) << "calls that return";
   EXPECT_GT(traps, 50u) << "calls that trap";
 }
