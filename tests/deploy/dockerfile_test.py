@@ -51,8 +51,10 @@ def setup_packages():
 
 
 def owners(paths):
-    """Package of each path (as named, resolved, or without /usr: merged-/usr systems list /lib), one dpkg call."""
-    variants = {p: [p, os.path.realpath(p), re.sub(r"^/usr", "", os.path.realpath(p))] for p in paths}
+    """Package of each path, one dpkg call: the owner of the file it resolves to first (the library itself:
+    /usr/lib/llvm-19/lib/libLLVM.so.19.1 is llvm-19-dev's link to libllvm19's file), or without /usr
+    (merged-/usr systems list /lib), or the path as named."""
+    variants = {p: [os.path.realpath(p), re.sub(r"^/usr", "", os.path.realpath(p)), p] for p in paths}
     r = subprocess.run(["dpkg", "-S"] + sorted({v for vs in variants.values() for v in vs}),
                        capture_output=True, text=True)
     owner_of = {}
