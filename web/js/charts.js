@@ -15,7 +15,8 @@ function niceMax(v) {
 
 // series: [{name, color, dashed, points: [{t: ms, v: number|null}]}]; from/to: ms.
 export function lineChart({ series, from, to, unit = "", label, format = (v) => String(v) }) {
-  const W = 640, H = 220, L = 46, R = 12, T = 12, B = 28;
+  // L leaves room for the widest tick ("500 ms") at the phone layout's larger tick font.
+  const W = 640, H = 220, L = 84, R = 12, T = 12, B = 28;
   const all = series.flatMap((s) => s.points.map((p) => p.v)).filter((v) => v !== null && v !== undefined);
   const max = niceMax(Math.max(0, ...all));
   const x = (t) => L + ((t - from) / Math.max(1, to - from)) * (W - L - R);
