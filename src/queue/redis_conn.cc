@@ -163,6 +163,24 @@ int64_t Int(const redisReply* r) {
   return 0;
 }
 
+std::vector<std::string_view> SplitFields(std::string_view s, size_t count) {
+  std::vector<std::string_view> out;
+  while (out.size() + 1 < count) {
+    size_t bar = s.find('|');
+    if (bar == std::string_view::npos) break;
+    out.push_back(s.substr(0, bar));
+    s.remove_prefix(bar + 1);
+  }
+  out.push_back(s);
+  return out;
+}
+
+int64_t ToInt(std::string_view s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
 Result<std::unique_ptr<Connection>> Connection::Connect(const HostPort& at,
                                                         std::chrono::milliseconds timeout) {
   const timeval tv = ToTimeval(timeout);

@@ -63,6 +63,10 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 // Reads a reply's string / integer element (nil and non-strings give "" / 0).
 std::string Str(const redisReply* r);
 int64_t Int(const redisReply* r);
+// The fields of a '|'-joined payload (events, history entries): at most `count`, the last taking the rest
+// (it may contain '|'); and a decimal field (0 when it is not one).
+std::vector<std::string_view> SplitFields(std::string_view s, size_t count);
+int64_t ToInt(std::string_view s);
 
 class Connection {
  public:

@@ -14,26 +14,9 @@ namespace {
 
 using detail::Int;
 using detail::Script;
+using detail::SplitFields;
 using detail::Str;
-
-// Splits "a|b|c…" into at most `n` fields; the last takes the rest (it may contain '|').
-std::vector<std::string_view> SplitFields(std::string_view s, size_t n) {
-  std::vector<std::string_view> out;
-  while (out.size() + 1 < n) {
-    size_t bar = s.find('|');
-    if (bar == std::string_view::npos) break;
-    out.push_back(s.substr(0, bar));
-    s.remove_prefix(bar + 1);
-  }
-  out.push_back(s);
-  return out;
-}
-
-int64_t ToInt(std::string_view s) {
-  int64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
+using detail::ToInt;
 
 }  // namespace
 
