@@ -332,7 +332,9 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     config.max_memory_bytes = std::min<uint64_t>(*bytes, config.max_memory_bytes);
   }
   config.compile = opts.compile;
+#ifndef WASMQ_ENGINE_ONLY  // the engine-only (sanitizer) build has no OCI cache to keep compiled code beside
   if (config.compile != wasm::CompileMode::kNever) config.compile_cache_dir = CompiledCodeDir("");
+#endif
   wasi::WasiConfig wc;
   wc.stdin_mode = wc.stdout_mode = wc.stderr_mode = wasi::StdioMode::Inherit;
   wc.args.push_back(path);
