@@ -53,7 +53,7 @@ export function render(root, id) {
     const f = [["mode", t.mode], ["priority", t.priority],
       ["attempt", `${t.attempt || 0} of ${1 + (t.max_retries ?? 0)}`],
       ["created", when(t.created_at)], ["started", when(t.started_at)], ["finished", when(t.finished_at)]];
-    if (t.result && t.result.duration_ms !== undefined) f.push(["took", duration(t.result.duration_ms)]);
+    if (t.result && t.result.duration_ms !== undefined) f.push(["pipeline ran", duration(t.result.duration_ms)]);  // the module alone; an attempt's "took" adds staging and publishing
     if (t.user_id) f.unshift(["user", t.user_id]);
     if (t.timeout_ms) f.push(["timeout", duration(t.timeout_ms)]);
     facts.replaceChildren(...f.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v ?? "—") })]));
@@ -86,10 +86,14 @@ export function render(root, id) {
       if (t.finished_at) items.push({ at: t.finished_at, kind: t.status });
     }
     const start = new Date(items[0].at).getTime();
+    // Attempts are numbered in the order they ran: a user's retry starts the server's count again from 1,
+    // which would show two "attempt 1"s; the attempts table numbers them the same way.
+    let ran = 0;
     timeline.replaceChildren(...items.map((e) => {
       const rel = e.at ? "+" + duration(new Date(e.at).getTime() - start) : "";
+      const seq = e.kind === "started" ? ++ran : ran;
       const what = e.kind === "progress" ? `${e.progress ?? 0}%${e.step ? " · " + e.step : ""}`
-        : e.kind.replace(/_/g, " ") + (e.attempt ? ` (attempt ${e.attempt})` : "");
+        : e.kind.replace(/_/g, " ") + (e.attempt ? ` (attempt ${seq || e.attempt})` : "");
       return el("li", { class: "tl " + e.kind },
         el("span", { class: "tl-what", text: what }),
         el("time", { datetime: e.at || "", title: when(e.at), class: "muted", text: rel }));
@@ -103,13 +107,13 @@ export function render(root, id) {
       return;
     }
     attempts.replaceChildren(el("table", { class: "attempts" },
-      el("thead", {}, el("tr", {}, ["#", "outcome", "worker", "started", "took", "error"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, list.map((a) => el("tr", {},
-        el("td", { "data-label": "#", text: String(a.attempt) }),
+      el("thead", {}, el("tr", {}, ["#", "outcome", "worker", "started", "attempt took", "error"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, list.map((a, i) => el("tr", {},
+        el("td", { "data-label": "#", text: String(i + 1) }),
         el("td", { "data-label": "outcome" }, badge(a.outcome === "running" ? "processing" : a.outcome)),
         el("td", { "data-label": "worker", class: "mono", text: a.worker || "—" }),
         el("td", { "data-label": "started", text: when(a.started_at) }),
-        el("td", { "data-label": "took", class: "nowrap", text: a.finished_at ? duration(new Date(a.finished_at) - new Date(a.started_at)) : "—" }),
+        el("td", { "data-label": "attempt took", class: "nowrap", text: a.finished_at ? duration(new Date(a.finished_at) - new Date(a.started_at)) : "—" }),
         el("td", { "data-label": "error", text: a.error ? `${a.error.code}: ${a.error.message}` : "" }))))));
   }
 
