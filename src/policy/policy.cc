@@ -32,6 +32,10 @@ using nlohmann::json;
 using wasm::ValType;
 using wasm::Value;
 
+static_assert(static_cast<wasm::CompileMode>(Compile::kNever) == wasm::CompileMode::kNever &&
+              static_cast<wasm::CompileMode>(Compile::kAuto) == wasm::CompileMode::kAuto &&
+              static_cast<wasm::CompileMode>(Compile::kAlways) == wasm::CompileMode::kAlways);
+
 namespace {
 
 Error MakeErr(Error::Kind kind, std::string message) { return Error{kind, std::move(message)}; }
@@ -75,7 +79,10 @@ struct PolicyInstance {
 
 struct Policy::Impl {
   explicit Impl(Options o)
-      : engine(wasm::EngineConfig{.max_memory_bytes = o.max_memory_bytes}), opts(std::move(o)) {}
+      : engine(wasm::EngineConfig{.compile = static_cast<wasm::CompileMode>(o.compile),
+                                  .max_memory_bytes = o.max_memory_bytes,
+                                  .compile_cache_dir = o.compile_cache_dir}),
+        opts(std::move(o)) {}
 
   wasm::Engine engine;
   Options opts;

@@ -58,6 +58,11 @@ std::vector<std::string> HostBuiltinNames();
 // One of them by name, for tests; null when there is none.
 const Builtin* FindHostBuiltin(std::string_view name);
 
+// Which of the engine's tiers runs the policy (wasm::CompileMode): kNever interprets (instant load; the
+// default, and what `wasmq policy eval` uses); kAuto interprets until the policy's machine code is ready,
+// compiled once in the background; kAlways compiles in Load (from compile_cache_dir when it is there).
+enum class Compile : uint8_t { kNever, kAuto, kAlways };
+
 struct Options {
   std::string data_json = "{}";                    // the data document (`data.…`), JSON
   std::map<std::string, Builtin> custom_builtins;  // more builtins, by name; take precedence over ours
@@ -66,6 +71,8 @@ struct Options {
   uint64_t fuel = 0;                               // per decision (loop iterations and calls); 0: unlimited
   // Use the opa_eval_ctx_* path even where opa_eval exists: the tests run every fixture both ways.
   bool ctx_path = false;
+  Compile compile = Compile::kNever;
+  std::string compile_cache_dir;  // compiled code kept by module digest (the engine's cache); empty: none
   // Where opa_println's lines go (OPA's `print`); default: stderr.
   std::function<void(std::string_view line)> println;
 };

@@ -53,7 +53,12 @@ struct Case {
   fs::path dir;  // where the case's wasm (and data/input files) are
   json spec;
   bool ctx_path;
+  bool compiled = false;  // on the compiling tier (Compile::kAlways), opa_eval path only
 };
+
+// One compiled-code cache in the build tree for every run of this binary (ctest runs each case in its own
+// process): each distinct policy is compiled once, the other cases load it. The cache's writes are atomic.
+const std::string kCompileCacheDir = WASMQ_POLICY_COMPILE_CACHE;
 
 std::vector<Case> AllCases() {
   std::vector<Case> out;
@@ -61,8 +66,10 @@ std::vector<Case> AllCases() {
   for (const auto& [dir, file] : sources) {
     if (!fs::exists(file)) continue;
     const json doc = ReadJson(file);  // (not ReadJson(file)["cases"]: the loop would outlive the temporary)
-    for (const json& c : doc["cases"])
+    for (const json& c : doc["cases"]) {
       for (bool ctx : {false, true}) out.push_back({dir, c, ctx});
+      out.push_back({dir, c, false, true});
+    }
   }
   return out;
 }
@@ -74,6 +81,10 @@ TEST_P(FixtureTest, MatchesExpectedResult) {
   const json& spec = c.spec;
   Options o;
   o.ctx_path = c.ctx_path;
+  if (c.compiled) {
+    o.compile = Compile::kAlways;
+    o.compile_cache_dir = kCompileCacheDir;
+  }
   o.custom_builtins = testing::CustomBuiltins(spec["wasm"]);
   if (spec.contains("data_file"))
     o.data_json = ReadJson(c.dir / spec["data_file"].get<std::string>()).dump();
@@ -111,13 +122,13 @@ TEST_P(FixtureTest, MatchesExpectedResult) {
 }
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.spec.dump() << (c.ctx_path ? " (ctx path)" : " (opa_eval)");
+  *os << c.spec.dump() << (c.ctx_path ? " (ctx path)" : " (opa_eval)") << (c.compiled ? " compiled" : "");
 }
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   std::string name = info.param.spec["wasm"].get<std::string>();
-  name = name.substr(0, name.find('.')) + "_" + std::to_string(info.index / 2) +
-         (info.param.ctx_path ? "_ctx" : "_fast");
+  name = name.substr(0, name.find('.')) + "_" + std::to_string(info.index / 3) +
+         (info.param.compiled ? "_compiled" : info.param.ctx_path ? "_ctx" : "_fast");
   for (char& ch : name)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return name;
