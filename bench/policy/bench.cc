@@ -2,13 +2,16 @@
 // OPA-compiled policies, data and inputs (the opa-wasm fixtures), in one run. tests/policy's own C modules
 // are left out: they exercise the builtin dispatch and say nothing about how fast real policies run.
 //
-//   policy_bench --opa-wasm-dir DIR [--iterations N] [--node-script node_bench.mjs]
+//   policy_bench --opa-wasm-dir DIR [--iterations N] [--node-script node_bench.mjs] [--case SUBSTRING]
+//                [--compiled-only 1]    (the last two: to profile one case's compiled decisions under perf)
 //
 // For each case: load the policy once, 2,000 warm-up decisions, then N decisions timed one by one
 // (steady_clock around Policy::Eval: the input as JSON text in, the result set as JSON text out — the
-// SDK's evaluate() likewise takes an object and returns one). wasmq is measured on both evaluation paths
-// (opa_eval, ABI 1.2+; and the opa_eval_ctx_* sequence). Then the node script does the same with the SDK,
-// and the table shows p50/p99 per case side by side. See docs/benchmarks.md.
+// SDK's evaluate() likewise takes an object and returns one). wasmq is measured on the interpreter and on
+// the compiling tier (Compile::kAlways: the steady state, after the one compile Load does; the compile
+// itself, into an empty cache, is reported as its own column), on the opa_eval path (ABI 1.2+) and, for
+// the compiled tier, the opa_eval_ctx_* sequence too. Then the node script does the same with the SDK, and
+// the table shows p50/p99 per case side by side. See docs/benchmarks.md.
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@ namespace {
 struct Stats {
   double p50 = 0, p99 = 0, mean = 0;
   double cpu_p99 = 0;  // of the thread's CPU time per decision: what p99 is without preemption
+  double load_ms = 0;  // Policy::Load: decode, validate, instantiate, and (compiled tier) compile
 };
 
 double ThreadCpuUs() {
@@ -83,14 +87,19 @@ std::vector<json> Cases(const fs::path& shared) {
   return out;
 }
 
-Stats RunWasmq(const json& c, bool ctx_path, int iterations) {
+Stats RunWasmq(const json& c, bool ctx_path, policy::Compile compile, const std::string& cache_dir,
+               int iterations) {
   std::ifstream in(c["wasm"].get<std::string>(), std::ios::binary);
   std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
   policy::Options o;
   o.data_json = c["data"].dump();
   o.ctx_path = ctx_path;
   o.max_instances = 1;
+  o.compile = compile;
+  o.compile_cache_dir = cache_dir;
+  auto l0 = std::chrono::steady_clock::now();
   auto p = policy::Policy::Load(bytes, std::move(o));
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - l0).count();
   if (!p) {
     std::cerr << "policy_bench: " << c["wasm"] << ": " << p.error().message << "\n";
     std::exit(1);
@@ -118,13 +127,15 @@ Stats RunWasmq(const json& c, bool ctx_path, int iterations) {
     us[i] = ThreadCpuUs() - c0;
   }
   wall.cpu_p99 = Summarise(std::move(us)).p99;
+  wall.load_ms = load_ms;
   return wall;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string shared, node_script;
+  std::string shared, node_script, only_case;
+  bool compiled_only = false;
   int iterations = 20000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -134,17 +145,30 @@ int main(int argc, char** argv) {
       iterations = std::max(100, std::atoi(argv[i + 1]));
     else if (a == "--node-script")
       node_script = argv[i + 1];
+    else if (a == "--case")
+      only_case = argv[i + 1];
+    else if (a == "--compiled-only")
+      compiled_only = std::string(argv[i + 1]) != "0";
   }
   if (shared.empty()) {
     std::cerr << "usage: policy_bench --opa-wasm-dir DIR [--iterations N] [--node-script F]\n";
     return 2;
   }
   std::vector<json> cases = Cases(fs::path(shared) / "dotnet-opa-wasm");
-  std::map<std::string, Stats> fast, ctx, node;
+  std::erase_if(cases, [&](const json& c) {
+    return c["name"].get<std::string>().find(only_case) == std::string::npos;
+  });
+  std::map<std::string, Stats> interp, jit, jit_ctx, node;
+  // Each case compiles into an empty cache (its load_ms is the compile); the ctx-path run then loads the
+  // same code from it.
+  const fs::path cache = fs::temp_directory_path() / ("policy_bench_cache_" + std::to_string(getpid()));
   for (const json& c : cases) {
-    fast[c["name"]] = RunWasmq(c, false, iterations);
-    ctx[c["name"]] = RunWasmq(c, true, iterations);
+    if (!compiled_only) interp[c["name"]] = RunWasmq(c, false, policy::Compile::kNever, "", iterations);
+    fs::remove_all(cache);
+    jit[c["name"]] = RunWasmq(c, false, policy::Compile::kAlways, cache.string(), iterations);
+    if (!compiled_only) jit_ctx[c["name"]] = RunWasmq(c, true, policy::Compile::kAlways, cache.string(), iterations);
   }
+  fs::remove_all(cache);
   if (!node_script.empty()) {
     fs::path list = fs::temp_directory_path() / ("policy_bench_cases_" + std::to_string(getpid()) + ".json");
     std::ofstream(list) << json(cases).dump();
@@ -159,23 +183,30 @@ int main(int argc, char** argv) {
     }
     fs::remove(list);
   }
-  std::printf("%d decisions per case after 2000 warm-up; microseconds per decision\n\n", iterations);
+  std::printf("%d decisions per case after 2000 warm-up; microseconds per decision (load: ms)\n\n", iterations);
   std::printf(
-      "| case | wasmq p50 | wasmq p99 | wasmq p99 (CPU time) | ctx-path p50 | ctx-path p99 | npm SDK (V8) "
-      "p50 |"
-      " npm SDK p99 | p50 wasmq/V8 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| case | interp p50 | interp p99 | compiled p50 | compiled p99 | compiled p99 (CPU) | compiled ctx-path "
+      "p50 | npm SDK (V8) p50 | npm SDK p99 | compiled/V8 p50 | compiled/V8 p99 | load interp | load "
+      "compiled (uncached) | load compiled (cached) |\n"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const json& c : cases) {
     std::string n = c["name"];
-    const Stats& f = fast[n];
-    const Stats& x = ctx[n];
+    const Stats& i = interp[n];
+    const Stats& f = jit[n];
+    const Stats& x = jit_ctx[n];
+    std::string v50 = "–", v99 = "–", r50 = "–", r99 = "–";
     if (node.contains(n)) {
       const Stats& v = node[n];
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", n.c_str(), f.p50, f.p99,
-                  f.cpu_p99, x.p50, x.p99, v.p50, v.p99, f.p50 / v.p50);
-    } else {
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | – | – | – |\n", n.c_str(), f.p50, f.p99,
-                  f.cpu_p99, x.p50, x.p99);
+      char b[4][32];
+      std::snprintf(b[0], sizeof b[0], "%.1f", v.p50);
+      std::snprintf(b[1], sizeof b[1], "%.1f", v.p99);
+      std::snprintf(b[2], sizeof b[2], "%.2f", f.p50 / v.p50);
+      std::snprintf(b[3], sizeof b[3], "%.2f", f.p99 / v.p99);
+      v50 = b[0], v99 = b[1], r50 = b[2], r99 = b[3];
     }
+    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.1f |\n",
+                n.c_str(), i.p50, i.p99, f.p50, f.p99, f.cpu_p99, x.p50, v50.c_str(), v99.c_str(), r50.c_str(),
+                r99.c_str(), i.load_ms, f.load_ms, x.load_ms);
   }
   return 0;
 }
