@@ -1,9 +1,13 @@
 // bench/pipelines/bench.cc — each built-in pipeline on a 1024×1024 image:
 //   wasmq    worker::RunPipeline on the module compiled into the binary (what the worker does per attempt:
-//            new store, WASI with /in and /out, the wasmq imports, _start), in-process
+//            new store, WASI with /in and /out, the wasmq imports, _start), in-process, interpreted
+//   compiled the same on the compiling tier (EngineConfig::compile = kAlways): the modules are compiled
+//            once, before timing (as a worker's registry does at start-up); that compile is reported apart,
+//            with the time to load the same code again from the compiled-code cache
 //   native   the same C compiled by the host compiler (-O2), as a process (pipeline_<name>)
 //   node     the same .wasm under node's V8 with node:wasi (node_pipeline.mjs), compiled once
-// Median wall time of RUNS runs each (default 5); ratios wasmq/native and wasmq/node.
+// Median wall time and median CPU time (user+system: of this process for wasmq, of the child for native) of
+// RUNS runs each (default 5); node's is the wall time it measures itself. Ratios compiled/native, /node.
 // Then, when WASMQ_BENCH_ISNET names an ISNet ONNX file (of input size WASMQ_BENCH_ISNET_SIZE, default 640,
 // the size `isnet` stands for) and WASMQ_BENCH_PHOTO a photo: BACKGROUND_CHANGE with the model on that
 // photo resized to 1024×1024 (teal background), wasmq + WASI-NN against native (the same model through
@@ -12,6 +16,7 @@
 // process does on every run (it reports it: WASMQ_NN_TIMING=1).
 //   pipelines_bench NATIVE_DIR WASM_DIR NODE_SCRIPT [RUNS]
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,12 +48,26 @@ int stbir_resize_uint8(const unsigned char* input_pixels, int input_w, int input
 }
 
 namespace fs = std::filesystem;
+namespace wasm = wasmq::wasm;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 struct Case {
   std::string mode, native, config;
+};
+
+// User+system CPU milliseconds of this process (who = RUSAGE_SELF) or its waited-for children.
+double CpuMs(int who) {
+  rusage ru{};
+  getrusage(who, &ru);
+  auto ms = [](const timeval& t) { return double(t.tv_sec) * 1e3 + double(t.tv_usec) / 1e3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
+// Per-run wall and CPU milliseconds.
+struct Times {
+  std::vector<double> wall, cpu;
 };
 
 double Median(std::vector<double> v) {
@@ -90,9 +109,9 @@ void EmptyDir(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) fs::remove_all(e);
 }
 
-std::vector<double> RunWasmq(const wasmq::worker::PipelineRegistry& reg, const Case& c, const fs::path& in,
-                             const fs::path& out, int runs) {
-  std::vector<double> ms;
+Times RunWasmq(const wasmq::worker::PipelineRegistry& reg, const Case& c, const fs::path& in,
+               const fs::path& out, int runs) {
+  Times ms;
   for (int i = 0; i < runs; ++i) {
     EmptyDir(out);
     wasmq::worker::RunRequest req;
@@ -101,9 +120,11 @@ std::vector<double> RunWasmq(const wasmq::worker::PipelineRegistry& reg, const C
     req.stdin_data = TaskJson(c);
     req.args = {c.mode};
     req.dirs = {in.string(), out.string()};
+    double c0 = CpuMs(RUSAGE_SELF);
     auto t0 = Clock::now();
     auto outcome = wasmq::worker::RunPipeline(req);
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.cpu.push_back(CpuMs(RUSAGE_SELF) - c0);
     if (outcome.failure || !outcome.exit_code || *outcome.exit_code != 0) {
       std::fprintf(stderr, "%s failed under wasmq: %s %s\n", c.mode.c_str(),
                    outcome.failure ? outcome.failure->message.c_str() : outcome.error.message.c_str(),
@@ -133,16 +154,18 @@ int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-std::vector<double> RunNative(const std::string& dir, const Case& c, const fs::path& in, const fs::path& out,
-                              const fs::path& task, int runs) {
-  std::vector<double> ms;
+Times RunNative(const std::string& dir, const Case& c, const fs::path& in, const fs::path& out,
+                const fs::path& task, int runs) {
+  Times ms;
   for (int i = 0; i < runs; ++i) {
     EmptyDir(out);
+    double c0 = CpuMs(RUSAGE_CHILDREN);
     auto t0 = Clock::now();
     int rc = Spawn({dir + "/pipeline_" + c.native}, {"WASMQ_IN_DIR=" + in.string(), "WASMQ_OUT_DIR=" + out.string(),
                                                      "WASMQ_QUIET=1"},
                    task.string(), "/dev/null");
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.cpu.push_back(CpuMs(RUSAGE_CHILDREN) - c0);
     if (rc != 0) {
       std::fprintf(stderr, "%s failed natively (exit %d)\n", c.mode.c_str(), rc);
       std::exit(1);
@@ -194,8 +217,8 @@ double NnTiming(const fs::path& stderr_file, const std::string& kind) {
   return ms;
 }
 
-void BenchModel(const wasmq::worker::PipelineRegistry& registry, const std::string& native_dir, const fs::path& tmp,
-                int runs) {
+void BenchModel(const wasmq::worker::PipelineRegistry& registry, const wasmq::worker::PipelineRegistry& compiled,
+                const std::string& native_dir, const fs::path& tmp, int runs) {
   const char* model = std::getenv("WASMQ_BENCH_ISNET");
   const char* photo = std::getenv("WASMQ_BENCH_PHOTO");
   if (!model || !*model || !photo || !*photo) {
@@ -234,21 +257,28 @@ void BenchModel(const wasmq::worker::PipelineRegistry& registry, const std::stri
     loaded.push_back(ms - NnTiming(err, "load"));
     compute.push_back(NnTiming(err, "compute"));
   }
-  double w = NAN;
+  double w = NAN, j = NAN;
 #ifdef WASMQ_BENCH_WASI_NN
   (void)wasmq::nn::DefaultHost().models().Add(name + "=" + model);
   (void)RunWasmq(registry, c, in, out, 1);  // loads the graph into the host, as a worker's first task does
-  w = Median(RunWasmq(registry, c, in, out, runs));
+  // Interleaved, so that load from elsewhere falls on both tiers alike.
+  std::vector<double> ws, js;
+  for (int i = 0; i < runs; ++i) {
+    ws.push_back(RunWasmq(registry, c, in, out, 1).wall[0]);
+    js.push_back(RunWasmq(compiled, c, in, out, 1).wall[0]);
+  }
+  w = Median(ws), j = Median(js);
 #else
   (void)registry;
+  (void)compiled;
 #endif
   double n = Median(loaded);
-  std::printf("\nBACKGROUND_CHANGE with the model %s (input %s) on %s resized to 1024x1024, teal:\n", name.c_str(),
-              size.c_str(), fs::path(photo).filename().c_str());
-  std::printf("%-26s %10s %12s %16s %14s %12s\n", "", "wasmq ms", "native ms", "native+load ms", "compute ms",
-              "wasmq/native");
-  std::printf("%-26s %10.1f %12.1f %16.1f %14.1f %11.3fx\n", "BACKGROUND_CHANGE+isnet", w, n, Median(wall),
-              Median(compute), w / n);
+  std::printf("\nBACKGROUND_CHANGE with the model %s (input %s) on %s resized to 1024x1024, teal (wall ms):\n",
+              name.c_str(), size.c_str(), fs::path(photo).filename().c_str());
+  std::printf("%-26s %10s %12s %12s %16s %14s %16s\n", "", "interp ms", "compiled ms", "native ms",
+              "native+load ms", "forward ms", "compiled/native");
+  std::printf("%-26s %10.1f %12.1f %12.1f %16.1f %14.1f %15.3fx\n", "BACKGROUND_CHANGE+isnet", w, j, n,
+              Median(wall), Median(compute), j / n);
   if (std::isnan(w)) std::printf("(wasmq: n/a, this build has no WASI-NN host)\n");
 }
 
@@ -280,18 +310,56 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", r.error().message.c_str());
     return 1;
   }
-  std::printf("%-18s %10s %10s %10s %14s %12s\n", "pipeline (1024²)", "wasmq ms", "native ms", "node ms",
-              "wasmq/native", "wasmq/node");
+  // The compiling tier: compiled once into an empty cache (timed), then a second registry loads the same
+  // code from that cache (timed: what a restarted worker pays); the first one is used below.
+  wasm::EngineConfig jit_config;
+  jit_config.compile = wasm::CompileMode::kAlways;
+  jit_config.compile_cache_dir = (tmp / "compiled").string();
+  wasmq::worker::PipelineRegistry compiled(jit_config);
+  double c0 = CpuMs(RUSAGE_SELF);
+  auto t0 = Clock::now();
+  if (auto r = compiled.AddBuiltins(wasmq::pipelines::BuiltinModules()); !r) {
+    std::fprintf(stderr, "compiled tier: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  double compile_wall = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  double compile_cpu = CpuMs(RUSAGE_SELF) - c0;
+  {
+    wasmq::worker::PipelineRegistry again(jit_config);
+    auto t1 = Clock::now();
+    (void)again.AddBuiltins(wasmq::pipelines::BuiltinModules());
+    double cached = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+    size_t bytes = 0;
+    for (const auto& m : wasmq::pipelines::BuiltinModules()) bytes += m.bytes.size();
+    std::printf("compiling the %zu built-in modules (%.0f KB of wasm): %.0f ms wall, %.0f ms CPU (%.0f ms per "
+                "100 KB); loading them again from the compiled-code cache: %.1f ms\n\n",
+                wasmq::pipelines::BuiltinModules().size(), double(bytes) / 1024, compile_wall, compile_cpu,
+                compile_cpu / (double(bytes) / 102400), cached);
+  }
+  std::printf("%-18s %10s %12s %10s %10s | %10s %12s %10s | %16s %16s %14s\n", "pipeline (1024²)", "interp ms",
+              "compiled ms", "native ms", "node ms", "interp cpu", "compiled cpu", "native cpu",
+              "compiled/native", "(cpu)", "compiled/node");
   for (const Case& c : cases) {
     fs::path task = tmp / "task.json";
     std::ofstream(task) << TaskJson(c);
-    double w = Median(RunWasmq(registry, c, in, out, runs));
-    double n = Median(RunNative(native_dir, c, in, out, task, runs));
-    double v = Median(RunNode(node_script, wasm_dir + "/" + c.mode + ".wasm", in, out, task, tmp, runs));
-    std::printf("%-18s %10.1f %10.1f %10.1f %13.2fx %11.2fx\n", c.mode.c_str(), w, n, v, w / n, w / v);
+    // Interleaved run by run, so that load from elsewhere falls on every column alike.
+    Times w, j, n;
+    std::vector<double> v;
+    for (int i = 0; i < runs; ++i) {
+      Times a = RunWasmq(registry, c, in, out, 1), b = RunWasmq(compiled, c, in, out, 1),
+            d = RunNative(native_dir, c, in, out, task, 1);
+      w.wall.push_back(a.wall[0]), w.cpu.push_back(a.cpu[0]);
+      j.wall.push_back(b.wall[0]), j.cpu.push_back(b.cpu[0]);
+      n.wall.push_back(d.wall[0]), n.cpu.push_back(d.cpu[0]);
+      for (double x : RunNode(node_script, wasm_dir + "/" + c.mode + ".wasm", in, out, task, tmp, 1)) v.push_back(x);
+    }
+    double jw = Median(j.wall), nw = Median(n.wall), vw = Median(v);
+    std::printf("%-18s %10.1f %12.1f %10.1f %10.1f | %10.1f %12.1f %10.1f | %15.2fx %15.2fx %13.2fx\n",
+                c.mode.c_str(), Median(w.wall), jw, nw, vw, Median(w.cpu), Median(j.cpu), Median(n.cpu), jw / nw,
+                Median(j.cpu) / Median(n.cpu), jw / vw);
     std::fflush(stdout);
   }
-  BenchModel(registry, native_dir, tmp, runs);
+  BenchModel(registry, compiled, native_dir, tmp, runs);
   fs::remove_all(tmp);
   return 0;
 }
