@@ -237,15 +237,17 @@ void BenchModel(const wasmq::worker::PipelineRegistry& registry, const wasmq::wo
   Case c{"BACKGROUND_CHANGE", "background_change", R"({"background_color":"teal","model":")" + name + R"("})"};
   fs::path task = tmp / "task-model.json", err = tmp / "stderr";
   std::ofstream(task) << TaskJson(c);
-  std::vector<double> wall, loaded, compute;
+  std::vector<double> wall, loaded, compute, native_cpu;
   for (int i = 0; i < runs; ++i) {
     EmptyDir(out);
+    double c0 = CpuMs(RUSAGE_CHILDREN);
     auto t0 = Clock::now();
     int rc = Spawn({native_dir + "/pipeline_background_change"},
                    {"WASMQ_IN_DIR=" + in.string(), "WASMQ_OUT_DIR=" + out.string(), "WASMQ_QUIET=1", "WASMQ_NN_TIMING=1",
                     "WASMQ_NN_MODEL=" + name + "=" + model},
                    task.string(), (tmp / "summary.json").string(), err.string());
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    native_cpu.push_back(CpuMs(RUSAGE_CHILDREN) - c0);
     std::ifstream summary(tmp / "summary.json");
     std::stringstream ss;
     ss << summary.rdbuf();
@@ -257,17 +259,19 @@ void BenchModel(const wasmq::worker::PipelineRegistry& registry, const wasmq::wo
     loaded.push_back(ms - NnTiming(err, "load"));
     compute.push_back(NnTiming(err, "compute"));
   }
-  double w = NAN, j = NAN;
+  double w = NAN, j = NAN, wc = NAN, jc = NAN;
 #ifdef WASMQ_BENCH_WASI_NN
   (void)wasmq::nn::DefaultHost().models().Add(name + "=" + model);
   (void)RunWasmq(registry, c, in, out, 1);  // loads the graph into the host, as a worker's first task does
-  // Interleaved, so that load from elsewhere falls on both tiers alike.
-  std::vector<double> ws, js;
+  // Interleaved, so that load from elsewhere falls on both tiers alike. CPU: this process's, the forward
+  // pass's threads included.
+  std::vector<double> ws, js, wcs, jcs;
   for (int i = 0; i < runs; ++i) {
-    ws.push_back(RunWasmq(registry, c, in, out, 1).wall[0]);
-    js.push_back(RunWasmq(compiled, c, in, out, 1).wall[0]);
+    Times a = RunWasmq(registry, c, in, out, 1), b = RunWasmq(compiled, c, in, out, 1);
+    ws.push_back(a.wall[0]), wcs.push_back(a.cpu[0]);
+    js.push_back(b.wall[0]), jcs.push_back(b.cpu[0]);
   }
-  w = Median(ws), j = Median(js);
+  w = Median(ws), j = Median(js), wc = Median(wcs), jc = Median(jcs);
 #else
   (void)registry;
   (void)compiled;
@@ -279,6 +283,8 @@ void BenchModel(const wasmq::worker::PipelineRegistry& registry, const wasmq::wo
               "native+load ms", "forward ms", "compiled/native");
   std::printf("%-26s %10.1f %12.1f %12.1f %16.1f %14.1f %15.3fx\n", "BACKGROUND_CHANGE+isnet", w, j, n,
               Median(wall), Median(compute), j / n);
+  std::printf("%-26s %10.1f %12.1f %12s %16.1f   (CPU ms; native's includes parsing the graph)\n",
+              "  CPU", wc, jc, "", Median(native_cpu));
   if (std::isnan(w)) std::printf("(wasmq: n/a, this build has no WASI-NN host)\n");
 }
 
@@ -339,7 +345,9 @@ int main(int argc, char** argv) {
   std::printf("%-18s %10s %12s %10s %10s | %10s %12s %10s | %16s %16s %14s\n", "pipeline (1024²)", "interp ms",
               "compiled ms", "native ms", "node ms", "interp cpu", "compiled cpu", "native cpu",
               "compiled/native", "(cpu)", "compiled/node");
+  const char* only_model = std::getenv("WASMQ_BENCH_ONLY_MODEL");  // skip the table above: the model row only
   for (const Case& c : cases) {
+    if (only_model && *only_model) break;
     fs::path task = tmp / "task.json";
     std::ofstream(task) << TaskJson(c);
     // Interleaved run by run, so that load from elsewhere falls on every column alike.
