@@ -67,7 +67,8 @@ class Translator {
     unlikely_ = llvm::MDBuilder(c_).createBranchWeights(1, 2000);
   }
 
-  void Run() {
+  // False when `cancelled` said to stop (checked between functions).
+  bool Run(const std::function<bool()>& cancelled) {
     DeclareHelpers();
     for (size_t i = 0; i < cm_.funcs.size(); ++i) {
       auto* f = llvm::Function::Create(fn_type_, llvm::Function::ExternalLinkage, JitFuncSymbol(i), mod_);
@@ -77,7 +78,11 @@ class Translator {
       f->setDSOLocal(true);
       funcs_.push_back(f);
     }
-    for (size_t i = 0; i < cm_.funcs.size(); ++i) Define(static_cast<uint32_t>(i));
+    for (size_t i = 0; i < cm_.funcs.size(); ++i) {
+      if (cancelled()) return false;
+      Define(static_cast<uint32_t>(i));
+    }
+    return true;
   }
 
  private:
@@ -889,7 +894,8 @@ Result<std::string> CompileToObject(const JitRequest& req) {
   mod.setDataLayout((*tm)->createDataLayout());
   mod.setTargetTriple((*tm)->getTargetTriple().str());
   mod.setPICLevel(llvm::PICLevel::BigPIC);
-  Translator(mod, *req.module, req.layout, req.options.bounds_checks).Run();
+  if (!Translator(mod, *req.module, req.layout, req.options.bounds_checks).Run([&gate] { return gate.Cancelled(); }))
+    return cancelled();
   {
     std::string problems;
     llvm::raw_string_ostream os(problems);

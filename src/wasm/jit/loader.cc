@@ -312,7 +312,8 @@ constexpr auto kExitGrace = std::chrono::milliseconds(100);
 bool CancelCompiles() {
   g_exiting.store(true);
   Background().Stop();
-  const auto deadline = std::chrono::steady_clock::now() + kExitGrace;
+  // One grace period from the first call (wasmq's main calls it, then the on_exit handler does).
+  static const auto deadline = std::chrono::steady_clock::now() + kExitGrace;
   while (g_in_compiler.load() != 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -331,6 +332,12 @@ void StopAtExit(int status, void*) {
 }  // namespace
 
 void StopBackgroundCompiles() { CancelCompiles(); }
+
+std::optional<Module::CompileStats> Module::compile_stats() const {
+  const JitCode* code = impl_->jit_ready.load(std::memory_order_acquire);
+  if (code == nullptr) return std::nullopt;
+  return CompileStats{code->compile_ms, code->wasm_code_bytes, code->code_bytes, code->from_cache};
+}
 
 void JitCompileInBackground(std::shared_ptr<CompiledModule> module, JitOptions options) {
   // A cached module needs no compiler: its code is there before the first task.
