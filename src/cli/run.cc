@@ -23,7 +23,8 @@
 //
 // WASI-NN (docs/nn.md): the module may import wasi_ephemeral_nn; --nn-model NAME=PATH gives it models by
 // name (load_by_name), besides those of the models directory (<cache-dir>/models/NAME.json). A compute
-// counts against --timeout-ms. --verbose reports the models and the memory they hold after the run.
+// counts against --timeout-ms. --verbose reports the tier (compile time, ms per 100 KiB), the models and the
+// memory they hold after the run.
 #include <sys/stat.h>
 
 #include <cctype>
@@ -34,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -68,7 +70,7 @@ struct RunOptions {
   std::vector<std::string> dirs;
   uint64_t fuel = 0;
   uint64_t timeout_ms = 0;
-  wasm::CompileMode compile = wasm::CompileMode::kNever;  // --compile, else WASMQ_COMPILE
+  wasm::CompileMode compile = wasm::CompileMode::kAuto;  // --compile, else WASMQ_COMPILE
   std::string max_memory;
   std::string max_output;
   uint64_t max_output_files = 0;
@@ -296,6 +298,24 @@ class Invocation {
   std::vector<wasm::Value> results_;
 };
 
+// --verbose: which tier ran the module and, when compiled, what the compile (or the cache load) cost.
+void ReportTier(const wasm::Module& module) {
+  const auto stats = module.compile_stats();
+  if (!stats) {
+    std::cerr << "wasmq: tier: "
+              << (module.tier() == wasm::Module::Tier::kCompiling ? "interpreted (compile still under way)"
+                                                                  : "interpreted")
+              << "\n";
+    return;
+  }
+  const double kb = static_cast<double>(stats->wasm_code_bytes) / 1024.0;
+  std::cerr << "wasmq: tier: compiled, " << (stats->from_cache ? "loaded from the cache in " : "compiled in ")
+            << std::fixed << std::setprecision(3) << stats->ms << " ms (" << std::setprecision(1) << kb
+            << " KiB of wasm code -> " << static_cast<double>(stats->machine_code_bytes) / 1024.0
+            << " KiB of machine code; " << std::setprecision(2)
+            << (kb > 0 ? stats->ms * 100.0 / kb : 0.0) << " ms per 100 KiB)\n";
+}
+
 #ifndef WASMQ_ENGINE_ONLY
 // --verbose: every WASI-NN model the run knew, with what it holds in memory (docs/nn.md, "Memory").
 void ReportNn(const nn::Host& host, const nn::Instance& instance) {
@@ -454,6 +474,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     };
   const wasi::CommandResult result = wasi::RunCommand(std::move(req));
   Reporter report(result, opts);
+  if (opts.verbose) ReportTier(**module);
 #ifndef WASMQ_ENGINE_ONLY
   if (opts.verbose) ReportNn(nn_host, nn_instance);
 #endif
@@ -518,7 +539,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--timeout-ms", opts->timeout_ms, "Stop the module after N milliseconds of wall-clock time")
       ->type_name("N");
   cmd->add_option("--compile", opts->compile,
-                  "Which tier runs the module: never (the interpreter; the default), auto (interpret until its "
+                  "Which tier runs the module: never (the interpreter), auto (the default: interpret until its "
                   "machine code is ready, compiling in the background; compiled code is cached) or always "
                   "(compile first)")
       ->envname("WASMQ_COMPILE")
@@ -561,7 +582,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--nn-max-tensor", opts->nn_max_tensor,
                   "Largest WASI-NN input or output tensor, as given and as f32 (too_large past it). Default 256MiB")
       ->type_name("BYTES");
-  cmd->add_flag("--verbose", opts->verbose, "After the run, report WASI-NN models and their memory on stderr");
+  cmd->add_flag("--verbose", opts->verbose, "After the run, report the tier (compile time and throughput), WASI-NN models and their memory on stderr");
 #endif
   cmd->footer(
       "Options go before MODULE.wasm; every word after it is passed to the module (or, with --invoke, to\n"

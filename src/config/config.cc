@@ -101,7 +101,7 @@ constexpr Setting kSettings[] = {
      "on SIGINT/SIGTERM, how long running tasks may finish before "
      "they are handed back"},
     {"max-memory", "WASMQ_MAX_MEMORY", "256MiB", "linear memory cap per task instance"},
-    {"compile", "WASMQ_COMPILE", "never",
+    {"compile", "WASMQ_COMPILE", "auto",
      "which tier runs the pipelines: never (the interpreter only), auto (interpret a module until its "
      "machine code is ready, compiling in the background) or always (compile before the first task)"},
     {"max-output", "WASMQ_MAX_OUTPUT", "256MiB",

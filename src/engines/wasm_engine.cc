@@ -148,6 +148,7 @@ Result<std::unique_ptr<Engine>> NewWasmEngine(const Fields& f) {
   if (!in) return f.Fail("path", "cannot read " + *path);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   wasm::EngineConfig config;
+  config.compile = wasm::CompileMode::kAuto;  // as the pipelines: interpreted until compiled (no disk cache)
   const Result<int64_t> max_memory =
       f.Int("max_memory_bytes", 256 << 20, 65'536, static_cast<int64_t>(config.max_memory_bytes));
   if (!max_memory) return max_memory.error();

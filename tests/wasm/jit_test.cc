@@ -187,7 +187,30 @@ TEST(JitCacheTest, SecondCompileLoadsTheCachedCode) {
   auto r = store.Call(inst->GetFunc("sum"), {Value::I32(10)});
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)[0].i64(), 45);
+  // kAuto finds the cached code at once, without the compiler: compiled before the first call.
+  Engine auto_engine(EngineConfig{.compile = CompileMode::kAuto, .compile_cache_dir = dir});
+  auto third = Module::Compile(auto_engine, ReadModule("jit"));
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_EQ((*third)->tier(), Module::Tier::kCompiled);
+  ASSERT_TRUE((*third)->compile_stats().has_value());
+  EXPECT_TRUE((*third)->compile_stats()->from_cache);
+  EXPECT_GT((*third)->compile_stats()->machine_code_bytes, 0u);
+  // A damaged cache file is compiled again and replaced, never loaded.
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << "\x7f" "ELF garbage";
+  }
+  auto fourth = Module::Compile(engine, ReadModule("jit"));
+  ASSERT_TRUE(fourth.ok()) << fourth.error().message;
+  EXPECT_FALSE((*fourth)->compile_stats()->from_cache);
   std::filesystem::remove_all(dir);
+}
+
+TEST(JitObjectTest, RefusesWhatIsNotACompiledObject) {
+  EXPECT_FALSE(LoadJitObject("", 0, JitHelperSymbols()).ok());
+  EXPECT_FALSE(LoadJitObject("\x7f" "ELF and then nothing useful", 1, JitHelperSymbols()).ok());
+  std::string truncated(64, '\0');
+  truncated.replace(0, 4, "\x7f" "ELF");
+  EXPECT_FALSE(LoadJitObject(truncated, 1, JitHelperSymbols()).ok());
 }
 
 // kAuto: the module is interpreted at first and switches to compiled code once the background compile

@@ -1,7 +1,9 @@
 // File: src/wasm/jit/compile.cc
 //
 // The compiler of the compiling tier: a module's validated internal code (ops.h) -> LLVM IR -> optimised
-// machine code (ORC LLJIT), one LLVM function per defined wasm function.
+// machine code: an x86-64 relocatable object, one function per defined wasm function, which the engine
+// loads itself (object_load.cc) and keeps in the disk cache (loader.cc). This file is the only one that
+// sees LLVM (wasmq-jit.so).
 //
 // Why from the internal code and not from the wasm bytes: compile.cc of the engine has already validated
 // the body and given every operand a fixed slot, with branches resolved to code offsets and the moves of
@@ -12,6 +14,7 @@
 // What a compiled function reads of the runtime (Thread, InstanceImpl, FuncInst, MemInst, GlobalInst) it
 // reads at byte offsets entry.cc measures on real objects (JitLayout), so the runtime structs need no special
 // layout. Helpers are called by symbol name (entry.cc), so the object code has no absolute addresses.
+// A compile checks JitRequest::cancelled between its phases and skips every optional pass once it is set.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -22,24 +25,17 @@
 #include <unordered_set>
 #include <vector>
 
-#include <dlfcn.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdio>
-#include <filesystem>
+#include <optional>
 
 #include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
-#include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
-#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/IR/OptBisect.h>
+#include <llvm/IR/PassInstrumentation.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -53,8 +49,6 @@
 namespace wasmq::wasm {
 
 namespace {
-
-std::string FuncSymbol(size_t defined_index) { return "wasmq_f" + std::to_string(defined_index); }
 
 class Translator {
  public:
@@ -73,14 +67,22 @@ class Translator {
     unlikely_ = llvm::MDBuilder(c_).createBranchWeights(1, 2000);
   }
 
-  void Run() {
+  // False when `cancelled` said to stop (checked between functions).
+  bool Run(const std::function<bool()>& cancelled) {
     DeclareHelpers();
     for (size_t i = 0; i < cm_.funcs.size(); ++i) {
-      auto* f = llvm::Function::Create(fn_type_, llvm::Function::ExternalLinkage, FuncSymbol(i), mod_);
+      auto* f = llvm::Function::Create(fn_type_, llvm::Function::ExternalLinkage, JitFuncSymbol(i), mod_);
       f->addFnAttr(llvm::Attribute::NoUnwind);
+      // Defined here: calls between them are direct (no GOT, no stub) in the position-independent object.
+      f->setVisibility(llvm::GlobalValue::HiddenVisibility);
+      f->setDSOLocal(true);
       funcs_.push_back(f);
     }
-    for (size_t i = 0; i < cm_.funcs.size(); ++i) Define(static_cast<uint32_t>(i));
+    for (size_t i = 0; i < cm_.funcs.size(); ++i) {
+      if (cancelled()) return false;
+      Define(static_cast<uint32_t>(i));
+    }
+    return true;
   }
 
  private:
@@ -818,12 +820,29 @@ class Translator {
 
 std::string ToString(llvm::Error err) { return llvm::toString(std::move(err)); }
 
-void Optimize(llvm::Module& mod, llvm::TargetMachine* tm) {
+// Stops a compile whose result nobody wants any more (the process is exiting, or the module was dropped):
+// every optional pass is skipped from then on, in the optimiser (new pass manager) and in code generation
+// (legacy passes ask the context's gate), so what is left is the required lowering of the function at hand.
+class CancelGate : public llvm::OptPassGate {
+ public:
+  explicit CancelGate(const std::function<bool()>* cancelled) : cancelled_(cancelled) {}
+  bool shouldRunPass(const llvm::StringRef, llvm::StringRef) override { return !Cancelled(); }
+  bool isEnabled() const override { return cancelled_ != nullptr && *cancelled_; }
+  bool Cancelled() const { return isEnabled() && (*cancelled_)(); }
+
+ private:
+  const std::function<bool()>* cancelled_;
+};
+
+void Optimize(llvm::Module& mod, llvm::TargetMachine* tm, const CancelGate& gate) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm);
+  llvm::PassInstrumentationCallbacks pic;
+  if (gate.isEnabled())
+    pic.registerShouldRunOptionalPassCallback([&gate](llvm::StringRef, llvm::Any) { return !gate.Cancelled(); });
+  llvm::PassBuilder pb(tm, llvm::PipelineTuningOptions(), std::nullopt, &pic);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -833,172 +852,75 @@ void Optimize(llvm::Module& mod, llvm::TargetMachine* tm) {
   mpm.run(mod, mam);
 }
 
-// One JIT for the process: every module's code goes into a JITDylib of its own, removed (and its memory
-// freed) when the last CompiledModule using it goes away. Creating an LLJIT per module cost more than
-// compiling a small module.
-struct SharedJit {
-  std::unique_ptr<llvm::orc::LLJIT> jit;
+// The host's target, once: the CPU name and features are what the code is generated for.
+struct HostTarget {
+  mutable std::optional<llvm::orc::JITTargetMachineBuilder> builder;  // createTargetMachine is not const (it is thread-safe)
   std::string error;
-  std::string cpu;  // CPU name and features: part of the cache key
-  std::atomic<uint64_t> next_id{0};
 };
 
-SharedJit& GetJit() {
-  static SharedJit* shared = [] {
-    auto* s = new SharedJit;  // never destroyed: code may be running in other threads at exit
+const HostTarget& GetHost() {
+  static const HostTarget* host = [] {
+    auto* h = new HostTarget;  // never destroyed: a compile may be running in another thread at exit
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
-      s->error = ToString(jtmb.takeError());
-      return s;
+      h->error = ToString(jtmb.takeError());
+      return h;
     }
-    s->cpu = jtmb->getCPU() + " " + jtmb->getFeatures().getString();
-    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-    if (!jit) {
-      s->error = ToString(jit.takeError());
-      return s;
-    }
-    s->jit = std::move(*jit);
-    return s;
-  }();
-  return *shared;
-}
-
-// Identifies this build of the compiler (a rebuilt wasmq-jit.so must not reuse older objects).
-std::string CompilerIdentity() {
-  Dl_info info{};
-  struct stat st {};
-  if (dladdr(reinterpret_cast<void*>(&CompilerIdentity), &info) != 0 && info.dli_fname != nullptr &&
-      stat(info.dli_fname, &st) == 0)
-    return std::to_string(st.st_size) + "." + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec);
-  return "unknown";
-}
-
-std::string CacheKey(const JitRequest& req, const std::string& cpu) {
-  static const std::string identity = CompilerIdentity();
-  std::string layout(reinterpret_cast<const char*>(&req.layout), sizeof req.layout);
-  std::string key = req.module_digest + "|llvm " LLVM_VERSION_STRING "|" + cpu + "|" + identity + "|" +
-                    (req.options.bounds_checks ? "checks" : "guards") + "|" + layout;
-  // A short, file-name-safe digest of the key (FNV-1a twice, 128 bits): the module digest is in it.
-  uint64_t h1 = 1469598103934665603ull, h2 = 1099511628211ull * 31;
-  for (unsigned char c : key) {
-    h1 = (h1 ^ c) * 1099511628211ull;
-    h2 = (h2 ^ c) * 1099511628211ull + 0x9e3779b97f4a7c15ull;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h1),
-                static_cast<unsigned long long>(h2));
-  return req.module_digest.substr(0, 32) + "-" + buf;
-}
-
-std::unique_ptr<llvm::MemoryBuffer> ReadCache(const std::string& path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buf) return nullptr;
-  return std::move(*buf);
-}
-
-void WriteCache(const std::string& dir, const std::string& path, llvm::StringRef object) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec) return;
-    os << object;
-  }
-  std::filesystem::rename(tmp, path, ec);  // atomic: readers see the whole object or none
-  if (ec) std::filesystem::remove(tmp, ec);
-}
-
-Result<std::shared_ptr<const JitCode>> CompileModule(const JitRequest& req) {
-  const auto start = std::chrono::steady_clock::now();
-  auto fail = [](std::string what) { return MakeError(ErrorKind::Resource, "compiling tier: " + what); };
-  SharedJit& shared = GetJit();
-  if (!shared.jit) return fail(shared.error);
-  const CompiledModule& cm = *req.module;
-  llvm::orc::LLJIT& jit = *shared.jit;
-
-  auto code = std::make_shared<JitCode>();
-  std::string cache_path;
-  std::unique_ptr<llvm::MemoryBuffer> object;
-  if (!req.options.cache_dir.empty() && !req.module_digest.empty()) {
-    cache_path = req.options.cache_dir + "/" + CacheKey(req, shared.cpu) + ".o";
-    object = ReadCache(cache_path);
-    code->from_cache = object != nullptr;
-  }
-  if (!object) {
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) return fail(ToString(jtmb.takeError()));
+    // Position-independent code in the small code model: the object loader (object_load.cc) places it
+    // anywhere and reaches the helpers through stubs.
+    jtmb->setRelocationModel(llvm::Reloc::PIC_);
+    jtmb->setCodeModel(llvm::CodeModel::Small);
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) return fail(ToString(tm.takeError()));
-    llvm::LLVMContext context;
-    llvm::Module mod("wasm", context);
-    mod.setDataLayout((*tm)->createDataLayout());
-    mod.setTargetTriple((*tm)->getTargetTriple().str());
-    Translator(mod, cm, req.layout, req.options.bounds_checks).Run();
-    {
-      std::string problems;
-      llvm::raw_string_ostream os(problems);
-      if (llvm::verifyModule(mod, &os)) return fail("invalid IR: " + problems.substr(0, 2000));
-    }
-    Optimize(mod, tm->get());
-    llvm::SmallVector<char, 0> bytes;
-    {
-      llvm::raw_svector_ostream os(bytes);
-      llvm::legacy::PassManager pm;
-      if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-        return fail("the target cannot emit object files");
-      pm.run(mod);
-    }
-    llvm::StringRef view(bytes.data(), bytes.size());
-    if (!cache_path.empty()) WriteCache(req.options.cache_dir, cache_path, view);
-    object = llvm::MemoryBuffer::getMemBufferCopy(view, "wasm");
-  }
+    h->builder = std::move(*jtmb);
+    return h;
+  }();
+  return *host;
+}
 
-  // LLJIT::createJITDylib links it to the process symbols (memset and friends that codegen may call).
-  auto dylib = jit.createJITDylib("m" + std::to_string(shared.next_id++));
-  if (!dylib) return fail(ToString(dylib.takeError()));
-  llvm::orc::JITDylib* jd = &*dylib;
-  llvm::orc::SymbolMap symbols;
-  for (const auto& [name, address] : *req.helpers)
-    symbols[jit.mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  auto remove = [&jit, jd] { llvm::consumeError(jit.getExecutionSession().removeJITDylib(*jd)); };
-  if (auto err = jd->define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
-    remove();
-    return fail(ToString(std::move(err)));
+// Validated internal code -> LLVM IR -> optimised x86-64 relocatable object.
+Result<std::string> CompileToObject(const JitRequest& req) {
+  auto fail = [](std::string what) { return MakeError(ErrorKind::Resource, "compiling tier: " + what); };
+  auto cancelled = [] { return MakeError(ErrorKind::Interrupted, "compiling tier: compile cancelled"); };
+  const HostTarget& host = GetHost();
+  if (!host.builder) return fail(host.error);
+  auto tm = host.builder->createTargetMachine();
+  if (!tm) return fail(ToString(tm.takeError()));
+  CancelGate gate(req.cancelled);
+  llvm::LLVMContext context;
+  context.setOptPassGate(gate);
+  llvm::Module mod("wasm", context);
+  mod.setDataLayout((*tm)->createDataLayout());
+  mod.setTargetTriple((*tm)->getTargetTriple().str());
+  mod.setPICLevel(llvm::PICLevel::BigPIC);
+  if (!Translator(mod, *req.module, req.layout, req.options.bounds_checks).Run([&gate] { return gate.Cancelled(); }))
+    return cancelled();
+  {
+    std::string problems;
+    llvm::raw_string_ostream os(problems);
+    if (llvm::verifyModule(mod, &os)) return fail("invalid IR: " + problems.substr(0, 2000));
   }
-  if (auto err = jit.addObjectFile(*jd, std::move(object))) {
-    remove();
-    return fail(ToString(std::move(err)));
+  if (gate.Cancelled()) return cancelled();
+  Optimize(mod, tm->get(), gate);
+  if (gate.Cancelled()) return cancelled();
+  llvm::SmallVector<char, 0> bytes;
+  {
+    llvm::raw_svector_ostream os(bytes);
+    llvm::legacy::PassManager pm;
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      return fail("the target cannot emit object files");
+    pm.run(mod);
   }
-  llvm::orc::SymbolLookupSet lookup;
-  std::vector<llvm::orc::SymbolStringPtr> names;
-  for (size_t i = 0; i < cm.funcs.size(); ++i) {
-    names.push_back(jit.mangleAndIntern(FuncSymbol(i)));
-    lookup.add(names.back());
-  }
-  if (!names.empty()) {
-    auto found = jit.getExecutionSession().lookup(llvm::orc::makeJITDylibSearchOrder(jd), std::move(lookup));
-    if (!found) {
-      remove();
-      return fail(ToString(found.takeError()));
-    }
-    for (const auto& name : names) code->funcs.push_back((*found)[name].getAddress().toPtr<JitFn>());
-  }
-  code->owner = std::shared_ptr<void>(nullptr, [remove](void*) { remove(); });
-  code->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return std::shared_ptr<const JitCode>(std::move(code));
+  if (gate.Cancelled()) return cancelled();
+  return std::string(bytes.data(), bytes.size());
 }
 
 }  // namespace
 
 }  // namespace wasmq::wasm
 
-extern "C" [[gnu::visibility("default")]] void wasmq_jit_compile_v1(
-    const wasmq::wasm::JitRequest* request, wasmq::wasm::Result<std::shared_ptr<const wasmq::wasm::JitCode>>* out) {
-  *out = wasmq::wasm::CompileModule(*request);
+extern "C" [[gnu::visibility("default")]] void wasmq_jit_compile_v2(const wasmq::wasm::JitRequest* request,
+                                                                    wasmq::wasm::Result<std::string>* out) {
+  *out = wasmq::wasm::CompileToObject(*request);
 }

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,11 +26,16 @@ using JitFn = void (*)(Thread* thread, InstanceImpl* instance, uint64_t* fp);
 
 // A compiled module's code: one entry per defined function.
 struct JitCode {
-  std::shared_ptr<void> owner;  // keeps the code's memory alive (the JIT that made or loaded it)
+  std::shared_ptr<void> owner;  // keeps the code's memory alive (object_load.cc's mapping)
   std::vector<JitFn> funcs;
-  double compile_ms = 0;   // wall time of the compile (0 when loaded from the cache)
+  double compile_ms = 0;   // wall time of the compile, or of loading it from the cache
+  size_t code_bytes = 0;   // machine code (for the throughput report)
+  size_t wasm_code_bytes = 0;  // the module's function bodies in the wasm binary
   bool from_cache = false;
 };
+
+// The name of defined function `i` in the compiled object.
+inline std::string JitFuncSymbol(size_t defined_index) { return "wasmq_f" + std::to_string(defined_index); }
 
 struct JitOptions {
   bool bounds_checks = true;  // explicit checks on every access instead of relying on guard pages
@@ -50,16 +57,22 @@ const JitLayout& GetJitLayout();
 using JitSymbols = std::vector<std::pair<const char*, void*>>;
 const JitSymbols& JitHelperSymbols();
 
-// What the compiler (wasmq-jit.so, loaded on first use) is given.
+// What the compiler (wasmq-jit.so, loaded on first use) is given. It returns an x86-64 relocatable
+// object (ELF) defining JitFuncSymbol(i) for every defined function, or an error (Interrupted when
+// `cancelled` said to stop).
 struct JitRequest {
   const CompiledModule* module = nullptr;
   JitOptions options;
-  const JitSymbols* helpers = nullptr;
   JitLayout layout{};
-  std::string module_digest;  // SHA-256 of the module's bytes (hex): the cache key's first part
+  const std::function<bool()>* cancelled = nullptr;  // polled between passes; null: never cancelled
 };
-using JitCompileFn = void (*)(const JitRequest* request, Result<std::shared_ptr<const JitCode>>* out);
-#define WASMQ_JIT_COMPILE_SYMBOL "wasmq_jit_compile_v1"
+using JitCompileFn = void (*)(const JitRequest* request, Result<std::string>* object);
+#define WASMQ_JIT_COMPILE_SYMBOL "wasmq_jit_compile_v2"
+
+// Loads an object the compiler made (object_load.cc, no LLVM): its code in executable memory, with the
+// helpers (and libc functions codegen may call) linked in.
+Result<std::shared_ptr<const JitCode>> LoadJitObject(std::string_view object, size_t num_funcs,
+                                                     const JitSymbols& helpers);
 
 // Trap codes compiled code passes to wasmq_jit_trap.
 enum class JitTrap : uint32_t {
@@ -77,8 +90,12 @@ enum class JitTrap : uint32_t {
 
 // Compiles every defined function of `module` to machine code, or loads it from the cache. The compiler
 // lives in wasmq-jit.so with LLVM (linking LLVM into wasmq would cost every start ~45 ms); loader.cc
-// opens it on the first call.
-Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options);
+// opens it on the first compile, never for a module found in the cache.
+Result<std::shared_ptr<const JitCode>> JitCompile(const CompiledModule& module, const JitOptions& options,
+                                                  const std::function<bool()>* cancelled = nullptr);
+
+// The cached code of `module`, loaded without LLVM; null when there is none (or no cache_dir).
+std::shared_ptr<const JitCode> JitLoadCached(const CompiledModule& module, const JitOptions& options);
 
 // kAuto: compiles `module` on the engine's background thread, then publishes the code (jit_ready);
 // instances made before then switch to it at their next call (AttachJit). A failure leaves the module
