@@ -558,7 +558,16 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     MemInst* mem = inst->memories[seg.memory_index];
     uint64_t offset = static_cast<uint32_t>(EvalConst(seg.offset, *inst));
     if (offset + seg.size > mem->size) return MakeError(ErrorKind::Trap, "out of bounds memory access");
-    if (seg.size) std::memcpy(mem->data + offset, m.bytes.data() + seg.begin, seg.size);
+    if (seg.size == 0) continue;
+#ifdef MADV_POPULATE_WRITE
+    // A pooled slot's pages are not there yet: one call faults them all in instead of one fault a page.
+    if (mem->pool != nullptr && seg.size >= 4 * 4096) {
+      const uintptr_t begin = reinterpret_cast<uintptr_t>(mem->data + offset) & ~uintptr_t{4095};
+      const uintptr_t end = reinterpret_cast<uintptr_t>(mem->data + offset + seg.size);
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);  // a hint: failure is fine
+    }
+#endif
+    std::memcpy(mem->data + offset, m.bytes.data() + seg.begin, seg.size);
   }
 
   // 4. Start function.
