@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
     } else if (!a.empty() && a[0] != '-') {
       n = std::atol(a.c_str());
     } else {
-      std::fprintf(stderr, "usage: density [N] [--shared-store] [--no-max] [--no-pool] [--touch BYTES] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: density [N] [--shared-store] [--no-max] [--no-pool] [--touch BYTES] [--json]\n");
       return 2;
     }
   }
@@ -169,8 +170,9 @@ int main(int argc, char** argv) {
         "\"pss_kib_per_instance\": %.1f, \"pss_kib_per_instance_after_call\": %.1f, "
         "\"vsz_kib_per_instance\": %.1f, \"maps_per_instance\": %.2f, \"instantiate_s\": %.3f, "
         "\"instantiate_cpu_s\": %.3f, \"call_s\": %.3f, \"error\": \"%s\"}\n",
-        n, made, called, shared_store ? "true" : "false", pool ? "true" : "false", touch, per(rss1, rss0), per(rss2, rss0), per(pss1, pss0), per(pss2, pss0),
-        per(vsz1, vsz0), per(maps1, maps0), Seconds(t1 - t0), cpu1 - cpu0, Seconds(t2 - t1), failure.c_str());
+        n, made, called, shared_store ? "true" : "false", pool ? "true" : "false", touch, per(rss1, rss0),
+        per(rss2, rss0), per(pss1, pss0), per(pss2, pss0), per(vsz1, vsz0), per(maps1, maps0),
+        Seconds(t1 - t0), cpu1 - cpu0, Seconds(t2 - t1), failure.c_str());
   } else {
     std::printf(
         "density: %ld live instances of a pipeline-sized module (%zu bytes; 2 MiB memory%s, 64 KiB data), "
@@ -178,7 +180,8 @@ int main(int argc, char** argv) {
         made, bytes.size(), declare_max ? " max 16 MiB" : " no max",
         shared_store ? "one shared Store" : "one Store each", pool ? "pooled" : "not pooled");
     std::printf("  instantiate all: %.3f s (%.1f us each; CPU %.1f us each)\n", Seconds(t1 - t0),
-                made ? Seconds(t1 - t0) * 1e6 / double(made) : 0.0, made ? (cpu1 - cpu0) * 1e6 / double(made) : 0.0);
+                made ? Seconds(t1 - t0) * 1e6 / double(made) : 0.0,
+                made ? (cpu1 - cpu0) * 1e6 / double(made) : 0.0);
     std::printf("  RSS  before %8.1f MiB   after instantiate %8.1f MiB   after work(%d) %8.1f MiB\n",
                 rss0 / 1024.0, rss1 / 1024.0, touch, rss2 / 1024.0);
     std::printf(

@@ -527,12 +527,15 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::CompileMode>{
           {"never", wasm::CompileMode::kNever}, {"auto", wasm::CompileMode::kAuto},
           {"always", wasm::CompileMode::kAlways}}));
-  cmd->add_option("--memory-guards", opts->memory_guards,
-                  "Compiled code's linear memories: on (guard pages instead of bounds checks; 8 GiB of address "
-                  "space each), off (bounds checks) or auto (on unless the address space is limited; the default)")
+  cmd->add_option(
+         "--memory-guards", opts->memory_guards,
+         "Compiled code's linear memories: on (guard pages instead of bounds checks; 8 GiB of address "
+         "space each), off (bounds checks) or auto (on unless the address space is limited; the default)")
       ->envname("WASMQ_MEMORY_GUARDS")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::MemoryGuards>{
-          {"auto", wasm::MemoryGuards::kAuto}, {"on", wasm::MemoryGuards::kOn}, {"off", wasm::MemoryGuards::kOff}}));
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, wasm::MemoryGuards>{{"auto", wasm::MemoryGuards::kAuto},
+                                                    {"on", wasm::MemoryGuards::kOn},
+                                                    {"off", wasm::MemoryGuards::kOff}}));
   cmd->add_option("--max-memory", opts->max_memory,
                   "Cap each linear memory at BYTES (65536, 64KiB, 16MiB, 1GiB; whole 64 KiB pages)")
       ->type_name("BYTES");

@@ -54,9 +54,12 @@ bool AddressSpaceUnlimited() {
 bool GuardsEnabled(const EngineConfig& config) {
   if (config.compile == CompileMode::kNever || config.pool_slots != 0) return false;
   switch (config.memory_guards) {
-    case MemoryGuards::kOff: return false;
-    case MemoryGuards::kOn: return true;
-    case MemoryGuards::kAuto: return AddressSpaceUnlimited();
+    case MemoryGuards::kOff:
+      return false;
+    case MemoryGuards::kOn:
+      return true;
+    case MemoryGuards::kAuto:
+      return AddressSpaceUnlimited();
   }
   return false;
 }

@@ -68,7 +68,9 @@ bool GiveReservation(ReservationKind kind, void* p, size_t bytes) {
 std::shared_ptr<SlotPool> SlotPool::Create(const EngineConfig& config) {
   if (config.pool_slots == 0) return nullptr;
   const size_t page = 64 * 1024;  // slots stay Wasm-page aligned
-  auto round = [&](uint64_t b) { return static_cast<size_t>((std::max<uint64_t>(b, 1) + page - 1) / page * page); };
+  auto round = [&](uint64_t b) {
+    return static_cast<size_t>((std::max<uint64_t>(b, 1) + page - 1) / page * page);
+  };
   const size_t memory_bytes = round(std::min<uint64_t>(config.pool_memory_bytes, config.max_memory_bytes));
   const size_t stack_bytes = round(uint64_t{config.value_stack_slots} * sizeof(uint64_t));
   const size_t total = (memory_bytes + stack_bytes) * config.pool_slots;

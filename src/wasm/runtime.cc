@@ -4,6 +4,8 @@
 // and type-check imports, allocate functions/tables/memories/globals, evaluate globals and segments, apply
 // active element segments then active data segments (stopping at the first out-of-bounds one, whose
 // earlier writes stay visible, as in WebAssembly 2.0), then run the start function.
+#include "wasm/runtime.h"
+
 #include <sys/mman.h>
 
 #include <bit>
@@ -17,7 +19,6 @@
 #include "wasm/guard.h"
 #include "wasm/jit/jit.h"
 #include "wasm/pool.h"
-#include "wasm/runtime.h"
 
 namespace wasmq::wasm {
 
@@ -112,7 +113,8 @@ MemInst::~MemInst() {
     unmap();
     return;
   }
-  if (!GiveReservation(guarded ? ReservationKind::GuardedMemory : ReservationKind::Memory, data, reserved)) unmap();
+  if (!GiveReservation(guarded ? ReservationKind::GuardedMemory : ReservationKind::Memory, data, reserved))
+    unmap();
 }
 
 bool MemInst::Grow(uint64_t delta_pages) {
@@ -133,7 +135,8 @@ namespace {
 // space that will not take another 8 GiB) unless the engine insists on guards.
 bool ReserveMemory(MemInst* mem, const Engine& engine, Error* err) {
   const EngineConfig& config = engine.config();
-  if (SlotPool* pool = engine.pool(); pool != nullptr && mem->max_pages * kPageSize <= pool->slot_bytes(SlotPool::kMemory)) {
+  if (SlotPool* pool = engine.pool();
+      pool != nullptr && mem->max_pages * kPageSize <= pool->slot_bytes(SlotPool::kMemory)) {
     if (uint8_t* slot = pool->Take(SlotPool::kMemory)) {
       mem->data = slot;
       mem->reserved = pool->slot_bytes(SlotPool::kMemory);
@@ -157,7 +160,8 @@ bool ReserveMemory(MemInst* mem, const Engine& engine, Error* err) {
   }
   mem->reserved = std::max<uint64_t>(mem->max_pages, 1) * kPageSize;
   void* p = TakeReservation(ReservationKind::Memory, mem->reserved);
-  if (p == nullptr) p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == nullptr)
+    p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     *err = MakeError(ErrorKind::Resource, "cannot reserve linear memory");
     return false;
@@ -175,7 +179,8 @@ std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const Engine& engine
   mem->type = type;
   uint64_t cap_bytes = config.max_memory_bytes;
   // A pooled memory is capped at its slot.
-  if (engine.pool() != nullptr) cap_bytes = std::min<uint64_t>(cap_bytes, engine.pool()->slot_bytes(SlotPool::kMemory));
+  if (engine.pool() != nullptr)
+    cap_bytes = std::min<uint64_t>(cap_bytes, engine.pool()->slot_bytes(SlotPool::kMemory));
   uint64_t cap_pages = std::min<uint64_t>(cap_bytes / kPageSize, kMaxPages);
   mem->max_pages = std::min<uint64_t>(type.limits.max.value_or(kMaxPages), cap_pages);
   if (type.limits.min > mem->max_pages) {

@@ -45,7 +45,7 @@ struct CompiledModule {
   std::shared_ptr<const JitCode> jit;
   std::atomic<const JitCode*> jit_ready{nullptr};
   std::atomic<bool> jit_pending{false};  // kAuto: a background compile is under way
-  bool jit_guards = false;  // the code skips bounds checks: memory 0 must be guarded (guard.h)
+  bool jit_guards = false;               // the code skips bounds checks: memory 0 must be guarded (guard.h)
 
   // The initial memory image (image.h), built at the first instantiation; null when the module needs
   // the copying path. Built once even when several threads instantiate the module at the same time.

@@ -2,6 +2,8 @@
 // code without bounds checks must trap exactly where the interpreter does, at every access width, at the
 // largest offsets, after memory.grow and on several threads at once; a fault that is not compiled code's
 // must still kill the process.
+#include "wasm/guard.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -12,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "wasm/guard.h"
 #include "wasm/runtime.h"
 #include "wasm/wasm.h"
 
@@ -30,12 +31,14 @@ struct Access {
   bool store;
 };
 constexpr Access kAccesses[] = {
-    {"i32_load", 4, false},     {"i32_load8_s", 1, false},  {"i32_load8_u", 1, false},  {"i32_load16_s", 2, false},
-    {"i32_load16_u", 2, false}, {"i64_load", 8, false},     {"i64_load8_s", 1, false},  {"i64_load8_u", 1, false},
-    {"i64_load16_s", 2, false}, {"i64_load16_u", 2, false}, {"i64_load32_s", 4, false}, {"i64_load32_u", 4, false},
-    {"f32_load", 4, false},     {"f64_load", 8, false},     {"i32_store", 4, true},     {"i32_store8", 1, true},
-    {"i32_store16", 2, true},   {"i64_store", 8, true},     {"i64_store8", 1, true},    {"i64_store16", 2, true},
-    {"i64_store32", 4, true},   {"f32_store", 4, true},     {"f64_store", 8, true},
+    {"i32_load", 4, false},     {"i32_load8_s", 1, false},  {"i32_load8_u", 1, false},
+    {"i32_load16_s", 2, false}, {"i32_load16_u", 2, false}, {"i64_load", 8, false},
+    {"i64_load8_s", 1, false},  {"i64_load8_u", 1, false},  {"i64_load16_s", 2, false},
+    {"i64_load16_u", 2, false}, {"i64_load32_s", 4, false}, {"i64_load32_u", 4, false},
+    {"f32_load", 4, false},     {"f64_load", 8, false},     {"i32_store", 4, true},
+    {"i32_store8", 1, true},    {"i32_store16", 2, true},   {"i64_store", 8, true},
+    {"i64_store8", 1, true},    {"i64_store16", 2, true},   {"i64_store32", 4, true},
+    {"f32_store", 4, true},     {"f64_store", 8, true},
 };
 
 // One instance of guard.wat in its own store. `poke` is the host function the module imports: by default
@@ -51,7 +54,8 @@ struct Guarded {
         return {};
       };
     Imports imports;
-    imports.Add("host", "poke", Extern{ExternKind::Func, store.NewHostFunc({{ValType::I32}, {}}, poke, "poke")});
+    imports.Add("host", "poke",
+                Extern{ExternKind::Func, store.NewHostFunc({{ValType::I32}, {}}, poke, "poke")});
     auto i = store.Instantiate(*module, imports);
     EXPECT_TRUE(i.ok()) << i.error().message;
     inst = *i;
@@ -102,9 +106,14 @@ TEST(GuardTest, EveryAccessWidthTrapsWhereTheInterpreterDoes) {
       std::string fn;
       uint32_t addr;
     };
-    const Case cases[] = {{a.name, size - a.width}, {a.name, size - a.width + 1}, {a.name, size},
-                          {a.name, 0xFFFFFFFFu}, {a.name, 0x80000000u},       {far, 0},
-                          {far, 1},              {far, 0xFFFFFFFFu}};
+    const Case cases[] = {{a.name, size - a.width},
+                          {a.name, size - a.width + 1},
+                          {a.name, size},
+                          {a.name, 0xFFFFFFFFu},
+                          {a.name, 0x80000000u},
+                          {far, 0},
+                          {far, 1},
+                          {far, 0xFFFFFFFFu}};
     for (const Case& k : cases) {
       const std::string want = i.Run(k.fn, k.addr);
       EXPECT_EQ(g.Run(k.fn, k.addr), want) << k.fn << "(" << k.addr << ") guarded";
@@ -152,7 +161,8 @@ TEST(GuardTest, TrapsOnSeveralThreadsAtOnce) {
     threads.emplace_back([&, t] {
       Guarded g(on);
       for (int k = 0; k < 300; ++k) {
-        if (g.Run("i64_load", 65536 - 4 + static_cast<uint32_t>(k % 4)) == "out of bounds memory access") traps[t]++;
+        if (g.Run("i64_load", 65536 - 4 + static_cast<uint32_t>(k % 4)) == "out of bounds memory access")
+          traps[t]++;
         if (g.Run("i32_store16", static_cast<uint32_t>(k * 8)) == "ok") oks[t]++;
       }
     });
@@ -173,7 +183,9 @@ TEST(GuardTest, UnguardedImportedMemoryKeepsItsInstanceInterpreted) {
   auto instantiate = [&](Store& store, Store& owner) {
     Imports imports;
     imports.Add("env", "memory", Extern{ExternKind::Memory, owner.NewMemory({Limits{2, 40}})});
-    imports.Add("env", "table", Extern{ExternKind::Table, store.NewTable({ValType::FuncRef, Limits{3, {}}}, Value::NullRef(ValType::FuncRef))});
+    imports.Add("env", "table",
+                Extern{ExternKind::Table,
+                       store.NewTable({ValType::FuncRef, Limits{3, {}}}, Value::NullRef(ValType::FuncRef))});
     auto inst = store.Instantiate(**module, imports);
     EXPECT_TRUE(inst.ok()) << inst.error().message;
     return *inst;

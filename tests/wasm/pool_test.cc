@@ -1,6 +1,8 @@
 // Tests of the per-thread reservation caches (src/wasm/pool.h): a Store that reuses a value stack or a
 // memory reservation given back by an earlier Store must behave exactly like one with fresh mappings --
 // memory reads zero except for its data, growth works, deep recursion works.
+#include "wasm/pool.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "wasm/pool.h"
 #include "wasm/runtime.h"
 #include "wasm/wasm.h"
 
@@ -65,7 +66,6 @@ TEST(ReservationPool, ThreadsKeepTheirOwnCaches) {
   std::thread([&] { store.reset(); }).join();
   RunOnce(engine, **module, 0);
 }
-
 
 // Pooled engines (SlotPool): memories and value stacks are slots of one mapping; a slot given back is
 // clean for the next store, the pool's mapping count does not grow with the instances, and a full pool
@@ -127,7 +127,7 @@ TEST(SlotPoolTest, MemoriesAreCappedAtTheSlot) {
   auto inst = store.Instantiate(**module, {});
   ASSERT_TRUE(inst.ok());
   MemInst* mem = inst->GetMemory("memory");
-  EXPECT_EQ(MemoryGrow(mem, 3), 1);   // 4 pages: the declared max and the slot
+  EXPECT_EQ(MemoryGrow(mem, 3), 1);  // 4 pages: the declared max and the slot
   EXPECT_EQ(MemoryGrow(mem, 1), -1);
   MemoryData(mem)[4 * kPageSize - 1] = 7;  // the last byte of the slot is writable
   auto big = store.NewMemory({Limits{5, {}}});

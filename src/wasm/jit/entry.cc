@@ -18,21 +18,19 @@
 // interpreted function runs) at an address inside a guarded reservation into the same trap the helpers
 // raise: it jumps to the innermost JitEnter, which records the backtrace. Any other fault goes to the
 // handler that was there before (or the default action: the process still crashes on a host bug).
-#include "wasm/jit/jit.h"
-
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <mutex>
-
-#include "wasm/guard.h"
-
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
+
+#include "wasm/guard.h"
+#include "wasm/jit/jit.h"
 
 namespace wasmq::wasm {
 
@@ -80,7 +78,8 @@ void ChainFault(int sig, siginfo_t* info, void* context) {
 
 void OnFault(int sig, siginfo_t* info, void* context) {
   Thread* t = t_compiled;
-  if (t != nullptr && t->jit_jump != nullptr && IsGuardedAddress(reinterpret_cast<uintptr_t>(info->si_addr))) {
+  if (t != nullptr && t->jit_jump != nullptr &&
+      IsGuardedAddress(reinterpret_cast<uintptr_t>(info->si_addr))) {
     // The handler runs with `sig` blocked; the jump leaves it, so unblock it for the next fault.
     sigset_t set;
     sigemptyset(&set);
@@ -272,7 +271,8 @@ Result<void> JitEnter(Thread& t, FuncInst* func, uint64_t* fp) {
   t_compiled = saved_compiled;
   // A guard-page fault: the shadow stack still holds the faulting frames, so the backtrace is the
   // one a helper's trap would have recorded.
-  if (jumped == kFaultJump) SetFailure(t, ErrorKind::Trap, kTrapMessages[static_cast<uint32_t>(JitTrap::kOobMemory)]);
+  if (jumped == kFaultJump)
+    SetFailure(t, ErrorKind::Trap, kTrapMessages[static_cast<uint32_t>(JitTrap::kOobMemory)]);
   t.jit_jump = saved_jump;
   t.jit_depth = saved_depth;
   t.jit_native_limit = saved_limit;
