@@ -3,9 +3,11 @@
 // Density: keeps N live instances of a pipeline-sized module (bench/modules.h PipelineModule: 2 MiB
 // memory, 64 KiB data segment, a table, 9 functions) and reports the resident memory they cost.
 //
-//   bench/density [N=10000] [--shared-store] [--no-max] [--touch BYTES] [--json]
+//   bench/density [N=10000] [--shared-store] [--no-max] [--no-pool] [--touch BYTES] [--json]
 //
-// Each instance gets its own Store (what a worker gives each task) unless --shared-store. After
+// Each instance gets its own Store (what a worker gives each task) unless --shared-store. The engine pools
+// (EngineConfig::pool_slots = N: every memory and value stack a slot of one mapping, data segments copied
+// in) unless --no-pool, which gives each instance its own mappings (memory, value stack, memory image). After
 // instantiating all N, every instance runs `work(touch)` once, which writes `touch` bytes of heap
 // (default 16 KiB) as a task would. VmRSS (and the mapping count) is read from /proc/self before, after
 // instantiation and after the calls.
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -67,11 +70,18 @@ long MaxMapCount() {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// CPU seconds (user + system) of the process: the wall time of a loaded machine says little.
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   long n = 10000;
-  bool shared_store = false, json = false, declare_max = true;
+  bool shared_store = false, json = false, declare_max = true, pool = true;
   int32_t touch = 16 * 1024;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -79,6 +89,8 @@ int main(int argc, char** argv) {
       shared_store = true;
     } else if (a == "--no-max") {
       declare_max = false;  // memory without a declared maximum: the engine reserves 4 GiB of address space
+    } else if (a == "--no-pool") {
+      pool = false;
     } else if (a == "--json") {
       json = true;
     } else if (a == "--touch" && i + 1 < argc) {
@@ -86,13 +98,20 @@ int main(int argc, char** argv) {
     } else if (!a.empty() && a[0] != '-') {
       n = std::atol(a.c_str());
     } else {
-      std::fprintf(stderr, "usage: density [N] [--shared-store] [--no-max] [--touch BYTES] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: density [N] [--shared-store] [--no-max] [--no-pool] [--touch BYTES] [--json]\n");
       return 2;
     }
   }
   if (touch < 0 || touch > (1 << 20)) touch = 1 << 20;
 
-  wasm::Engine engine;
+  wasm::EngineConfig config;
+  if (pool) config.pool_slots = static_cast<uint32_t>(n);
+  wasm::Engine engine(config);
+  if (pool && engine.pool() == nullptr) {
+    std::fprintf(stderr, "density: cannot reserve a pool of %ld slots\n", n);
+    return 1;
+  }
   auto bytes = wasmq::bench::PipelineModule(declare_max);
   auto compiled = wasm::Module::Compile(engine, bytes);
   if (!compiled.ok()) {
@@ -109,6 +128,7 @@ int main(int argc, char** argv) {
   live.reserve(static_cast<size_t>(n));
   if (shared_store) stores.push_back(std::make_unique<wasm::Store>(engine));
 
+  const double cpu0 = CpuSeconds();
   auto t0 = Clock::now();
   long made = 0;
   std::string failure;
@@ -124,6 +144,7 @@ int main(int argc, char** argv) {
     live.emplace_back(store, inst->GetFunc("work"));
   }
   auto t1 = Clock::now();
+  const double cpu1 = CpuSeconds();
   const long rss1 = StatusKb("VmRSS"), pss1 = PssKb(), vsz1 = StatusKb("VmSize"), maps1 = MapCount();
 
   uint64_t checksum = 0;
@@ -143,21 +164,24 @@ int main(int argc, char** argv) {
   auto per = [&](long after, long before) { return made > 0 ? double(after - before) / double(made) : 0.0; };
   if (json) {
     std::printf(
-        "{\"requested\": %ld, \"live\": %ld, \"called\": %ld, \"shared_store\": %s, \"touch_bytes\": %d, "
+        "{\"requested\": %ld, \"live\": %ld, \"called\": %ld, \"shared_store\": %s, \"pooled\": %s, "
+        "\"touch_bytes\": %d, "
         "\"rss_kib_per_instance\": %.1f, \"rss_kib_per_instance_after_call\": %.1f, "
         "\"pss_kib_per_instance\": %.1f, \"pss_kib_per_instance_after_call\": %.1f, "
         "\"vsz_kib_per_instance\": %.1f, \"maps_per_instance\": %.2f, \"instantiate_s\": %.3f, "
-        "\"call_s\": %.3f, \"error\": \"%s\"}\n",
-        n, made, called, shared_store ? "true" : "false", touch, per(rss1, rss0), per(rss2, rss0), per(pss1, pss0), per(pss2, pss0),
-        per(vsz1, vsz0), per(maps1, maps0), Seconds(t1 - t0), Seconds(t2 - t1), failure.c_str());
+        "\"instantiate_cpu_s\": %.3f, \"call_s\": %.3f, \"error\": \"%s\"}\n",
+        n, made, called, shared_store ? "true" : "false", pool ? "true" : "false", touch, per(rss1, rss0),
+        per(rss2, rss0), per(pss1, pss0), per(pss2, pss0), per(vsz1, vsz0), per(maps1, maps0),
+        Seconds(t1 - t0), cpu1 - cpu0, Seconds(t2 - t1), failure.c_str());
   } else {
     std::printf(
         "density: %ld live instances of a pipeline-sized module (%zu bytes; 2 MiB memory%s, 64 KiB data), "
-        "%s\n",
+        "%s, %s\n",
         made, bytes.size(), declare_max ? " max 16 MiB" : " no max",
-        shared_store ? "one shared Store" : "one Store each");
-    std::printf("  instantiate all: %.3f s (%.1f us each)\n", Seconds(t1 - t0),
-                made ? Seconds(t1 - t0) * 1e6 / double(made) : 0.0);
+        shared_store ? "one shared Store" : "one Store each", pool ? "pooled" : "not pooled");
+    std::printf("  instantiate all: %.3f s (%.1f us each; CPU %.1f us each)\n", Seconds(t1 - t0),
+                made ? Seconds(t1 - t0) * 1e6 / double(made) : 0.0,
+                made ? (cpu1 - cpu0) * 1e6 / double(made) : 0.0);
     std::printf("  RSS  before %8.1f MiB   after instantiate %8.1f MiB   after work(%d) %8.1f MiB\n",
                 rss0 / 1024.0, rss1 / 1024.0, touch, rss2 / 1024.0);
     std::printf(

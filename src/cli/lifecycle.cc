@@ -146,6 +146,9 @@ queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines
                    : cfg.compile == "never" ? wasm::CompileMode::kNever
                                             : wasm::CompileMode::kAuto;
   engine.compile_cache_dir = CompiledCodeDir(cfg.cache_dir);
+  engine.memory_guards = cfg.memory_guards == "on"    ? wasm::MemoryGuards::kOn
+                         : cfg.memory_guards == "off" ? wasm::MemoryGuards::kOff
+                                                      : wasm::MemoryGuards::kAuto;
   auto pipelines = std::make_unique<worker::PipelineRegistry>(engine);
   if (auto r = worker::CheckTaskModulePrefixes(cfg.task_modules); !r) return r.error();
   pipelines->SetOci({cfg.cache_dir, cfg.offline, cfg.insecure_registries, cfg.k8s_secret, cfg.task_modules});

@@ -71,6 +71,7 @@ struct RunOptions {
   uint64_t fuel = 0;
   uint64_t timeout_ms = 0;
   wasm::CompileMode compile = wasm::CompileMode::kAuto;  // --compile, else WASMQ_COMPILE
+  wasm::MemoryGuards memory_guards = wasm::MemoryGuards::kAuto;  // --memory-guards, else WASMQ_MEMORY_GUARDS
   std::string max_memory;
   std::string max_output;
   uint64_t max_output_files = 0;
@@ -352,6 +353,7 @@ int Run(const RunOptions& opts, const std::vector<std::string>& rest) {
     config.max_memory_bytes = std::min<uint64_t>(*bytes, config.max_memory_bytes);
   }
   config.compile = opts.compile;
+  config.memory_guards = opts.memory_guards;
 #ifndef WASMQ_ENGINE_ONLY  // the engine-only (sanitizer) build has no OCI cache to keep compiled code beside
   if (config.compile != wasm::CompileMode::kNever) config.compile_cache_dir = CompiledCodeDir("");
 #endif
@@ -546,6 +548,15 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, wasm::CompileMode>{
           {"never", wasm::CompileMode::kNever}, {"auto", wasm::CompileMode::kAuto},
           {"always", wasm::CompileMode::kAlways}}));
+  cmd->add_option(
+         "--memory-guards", opts->memory_guards,
+         "Compiled code's linear memories: on (guard pages instead of bounds checks; 8 GiB of address "
+         "space each), off (bounds checks) or auto (on unless the address space is limited; the default)")
+      ->envname("WASMQ_MEMORY_GUARDS")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, wasm::MemoryGuards>{{"auto", wasm::MemoryGuards::kAuto},
+                                                    {"on", wasm::MemoryGuards::kOn},
+                                                    {"off", wasm::MemoryGuards::kOff}}));
   cmd->add_option("--max-memory", opts->max_memory,
                   "Cap each linear memory at BYTES (65536, 64KiB, 16MiB, 1GiB; whole 64 KiB pages)")
       ->type_name("BYTES");

@@ -104,6 +104,9 @@ constexpr Setting kSettings[] = {
     {"compile", "WASMQ_COMPILE", "auto",
      "which tier runs the pipelines: never (the interpreter only), auto (interpret a module until its "
      "machine code is ready, compiling in the background) or always (compile before the first task)"},
+    {"memory-guards", "WASMQ_MEMORY_GUARDS", "auto",
+     "compiled code's linear memories: on (8 GiB of address space each, guard pages instead of bounds "
+     "checks), off (bounds checks) or auto (on unless the address space is limited)"},
     {"max-output", "WASMQ_MAX_OUTPUT", "256MiB",
      "most bytes a task's pipeline may write to /out (EDQUOT past it; the task fails with OUTPUT_TOO_LARGE)"},
     {"max-output-files", "WASMQ_MAX_OUTPUT_FILES", "10000",
@@ -416,6 +419,11 @@ Result<Config> Load(const LoadInput& input) {
     const Value& v = get("compile");
     if (v.text != "auto" && v.text != "always" && v.text != "never") check.Bad(v, "must be auto, always or never");
     c.compile = v.text;
+  }
+  {
+    const Value& v = get("memory-guards");
+    if (v.text != "auto" && v.text != "on" && v.text != "off") check.Bad(v, "must be auto, on or off");
+    c.memory_guards = v.text;
   }
   {
     const Value& v = get("sqlite-sync");

@@ -69,6 +69,7 @@ struct Config {
   int64_t shutdown_grace_ms = 0;
   uint64_t max_memory_bytes = 0;  // per task instance
   std::string compile = {};       // auto, always or never: wasm::CompileMode of the pipelines' engine
+  std::string memory_guards = {}; // auto, on or off: wasm::MemoryGuards of the pipelines' engine
   uint64_t max_output_bytes = 0;  // what a task's pipeline may write to /out
   uint64_t max_output_files = 0;  // names it may create there
   bool sqlite_sync_full = false;

@@ -785,10 +785,16 @@ fail:
 
 // --- Thread ------------------------------------------------------------------------------------------
 
-Thread::Thread(const EngineConfig& config) {
+Thread::Thread(const EngineConfig& config, std::shared_ptr<SlotPool> slot_pool) {
   max_depth = config.max_call_depth;
   const size_t slots = config.value_stack_slots;
-  if (slots != 0) {
+  // Pooled engine: the stack is a slot of the engine's pool (no mapping of its own) when one is free.
+  uint8_t* slot = slot_pool != nullptr && slots != 0 ? slot_pool->Take(SlotPool::kStack) : nullptr;
+  if (slot != nullptr) {
+    pool = std::move(slot_pool);
+    stack_base = reinterpret_cast<uint64_t*>(slot);
+    stack_end = stack_base + slots;
+  } else if (slots != 0) {
     // Reserved, not committed: pages are touched only as deep as execution actually goes. A stack an
     // earlier Store on this thread gave back (pool.h) saves the mmap and, at the end, the munmap.
     void* p = TakeReservation(ReservationKind::ValueStack, slots * sizeof(uint64_t));
@@ -809,6 +815,10 @@ Thread::~Thread() {
   delete[] jit_frames;
   if (stack_base == nullptr) return;
   const size_t bytes = static_cast<size_t>(stack_end - stack_base) * sizeof(uint64_t);
+  if (pool != nullptr) {
+    pool->Give(SlotPool::kStack, reinterpret_cast<uint8_t*>(stack_base), bytes);
+    return;
+  }
   // A cached stack keeps its first pages (what a typical task touches again) and gives the rest of
   // whatever deep recursion touched back to the system.
   constexpr size_t kKeepBytes = 64 * 1024;

@@ -4,6 +4,8 @@
 // and type-check imports, allocate functions/tables/memories/globals, evaluate globals and segments, apply
 // active element segments then active data segments (stopping at the first out-of-bounds one, whose
 // earlier writes stay visible, as in WebAssembly 2.0), then run the start function.
+#include "wasm/runtime.h"
+
 #include <sys/mman.h>
 
 #include <bit>
@@ -14,9 +16,9 @@
 #include <mutex>
 
 #include "base/mutex.h"
+#include "wasm/guard.h"
 #include "wasm/jit/jit.h"
 #include "wasm/pool.h"
-#include "wasm/runtime.h"
 
 namespace wasmq::wasm {
 
@@ -35,6 +37,10 @@ uint32_t InternFuncType(const FuncType& type) {
 }
 
 bool AttachJit(InstanceImpl* inst) {
+  if (inst->jit_blocked) {
+    inst->jit_pending = false;
+    return false;
+  }
   const JitCode* code = inst->module->jit_ready.load(std::memory_order_acquire);
   if (code == nullptr) {
     if (!inst->module->jit_pending.load(std::memory_order_relaxed)) inst->jit_pending = false;  // failed
@@ -95,14 +101,20 @@ std::string Value::ToString() const {
 
 MemInst::~MemInst() {
   if (data == nullptr) return;
+  if (pool != nullptr) {
+    pool->Give(SlotPool::kMemory, data, size);
+    return;
+  }
+  auto unmap = [this] { guarded ? UnmapGuarded(data) : void(munmap(data, reserved)); };
   // Back to an untouched PROT_NONE reservation in one call (dropping the pages and the image mapping),
   // then into this thread's cache for the next memory of the same reserved size (pool.h).
   if (size != 0 && mmap(data, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
                        MAP_FAILED) {
-    munmap(data, reserved);
+    unmap();
     return;
   }
-  if (!GiveReservation(ReservationKind::Memory, data, reserved)) munmap(data, reserved);
+  if (!GiveReservation(guarded ? ReservationKind::GuardedMemory : ReservationKind::Memory, data, reserved))
+    unmap();
 }
 
 bool MemInst::Grow(uint64_t delta_pages) {
@@ -110,7 +122,7 @@ bool MemInst::Grow(uint64_t delta_pages) {
   if (delta_pages > max_pages || pages + delta_pages > max_pages) return false;
   if (delta_pages == 0) return true;
   uint64_t new_size = (pages + delta_pages) * kPageSize;
-  if (mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) return false;
+  if (pool == nullptr && mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) return false;
   size = new_size;
   type.limits.min = pages + delta_pages;
   return true;
@@ -118,13 +130,58 @@ bool MemInst::Grow(uint64_t delta_pages) {
 
 namespace {
 
+// Where a new memory's pages come from: a slot of the engine's pool, a guarded reservation (guard.h), or
+// a reservation of exactly its maximum. The first two fall back to the last (a full pool; an address
+// space that will not take another 8 GiB) unless the engine insists on guards.
+bool ReserveMemory(MemInst* mem, const Engine& engine, Error* err) {
+  const EngineConfig& config = engine.config();
+  if (SlotPool* pool = engine.pool();
+      pool != nullptr && mem->max_pages * kPageSize <= pool->slot_bytes(SlotPool::kMemory)) {
+    if (uint8_t* slot = pool->Take(SlotPool::kMemory)) {
+      mem->data = slot;
+      mem->reserved = pool->slot_bytes(SlotPool::kMemory);
+      mem->pool = engine.shared_pool();
+      return true;
+    }
+  }
+  if (GuardsEnabled(config)) {
+    void* p = TakeReservation(ReservationKind::GuardedMemory, kGuardedBytes);
+    if (p == nullptr) p = ReserveGuarded();
+    if (p != nullptr) {
+      mem->data = static_cast<uint8_t*>(p);
+      mem->reserved = kGuardedBytes;
+      mem->guarded = true;
+      return true;
+    }
+    if (config.memory_guards == MemoryGuards::kOn) {
+      *err = MakeError(ErrorKind::Resource, "cannot reserve a guarded linear memory");
+      return false;
+    }
+  }
+  mem->reserved = std::max<uint64_t>(mem->max_pages, 1) * kPageSize;
+  void* p = TakeReservation(ReservationKind::Memory, mem->reserved);
+  if (p == nullptr)
+    p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    *err = MakeError(ErrorKind::Resource, "cannot reserve linear memory");
+    return false;
+  }
+  mem->data = static_cast<uint8_t*>(p);
+  return true;
+}
+
 // Reserves address space for up to `max_pages` pages (at least one page, so data is never null) and
 // commits the first `min_pages`.
-std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const EngineConfig& config, Error* err,
+std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const Engine& engine, Error* err,
                                     const MemoryImage* image = nullptr) {
+  const EngineConfig& config = engine.config();
   auto mem = std::make_unique<MemInst>();
   mem->type = type;
-  uint64_t cap_pages = std::min<uint64_t>(config.max_memory_bytes / kPageSize, kMaxPages);
+  uint64_t cap_bytes = config.max_memory_bytes;
+  // A pooled memory is capped at its slot.
+  if (engine.pool() != nullptr)
+    cap_bytes = std::min<uint64_t>(cap_bytes, engine.pool()->slot_bytes(SlotPool::kMemory));
+  uint64_t cap_pages = std::min<uint64_t>(cap_bytes / kPageSize, kMaxPages);
   mem->max_pages = std::min<uint64_t>(type.limits.max.value_or(kMaxPages), cap_pages);
   if (type.limits.min > mem->max_pages) {
     *err = MakeError(ErrorKind::Resource, "memory of " + std::to_string(type.limits.min) +
@@ -132,14 +189,8 @@ std::unique_ptr<MemInst> NewMemInst(const MemoryType& type, const EngineConfig& 
                                               std::to_string(mem->max_pages) + " pages");
     return nullptr;
   }
-  mem->reserved = std::max<uint64_t>(mem->max_pages, 1) * kPageSize;
-  void* p = TakeReservation(ReservationKind::Memory, mem->reserved);
-  if (p == nullptr) p = mmap(nullptr, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    *err = MakeError(ErrorKind::Resource, "cannot reserve linear memory");
-    return nullptr;
-  }
-  mem->data = static_cast<uint8_t*>(p);
+  if (!ReserveMemory(mem.get(), engine, err)) return nullptr;
+  if (mem->pool != nullptr) image = nullptr;  // mapping an image would split the pool's one mapping
   uint64_t min = type.limits.min;
   if (image != nullptr) {  // the initial pages are the image, mapped copy-on-write
     if (!image->MapAt(mem->data)) {
@@ -191,7 +242,8 @@ Result<std::shared_ptr<const Module>> Module::Compile(const Engine& engine, std:
   std::shared_ptr<CompiledModule> cm = std::move(compiled).value();
   if (engine.config().compile != CompileMode::kNever && !cm->funcs.empty()) {
     JitOptions options;
-    options.bounds_checks = true;  // guard-page memories (no checks) are not there yet
+    cm->jit_guards = GuardsEnabled(engine.config());
+    options.bounds_checks = !cm->jit_guards;  // guarded memories trap by faulting (guard.h)
     options.cache_dir = engine.config().compile_cache_dir;
     if (engine.config().compile == CompileMode::kAuto) {
       JitCompileInBackground(cm, options);  // the interpreter runs it meanwhile
@@ -286,8 +338,12 @@ struct Store::Impl {
   std::vector<std::unique_ptr<InstanceImpl>> instances;
 };
 
+Engine::Engine(EngineConfig config) : config_(std::move(config)), pool_(SlotPool::Create(config_)) {}
+
 Store::Store(const Engine& engine)
-    : engine_(engine), impl_(std::make_unique<Impl>()), thread_(std::make_unique<Thread>(engine.config())) {}
+    : engine_(engine),
+      impl_(std::make_unique<Impl>()),
+      thread_(std::make_unique<Thread>(engine.config(), engine.shared_pool())) {}
 Store::~Store() = default;
 
 FuncInst* Store::NewHostFunc(FuncType type, HostFunc fn, std::string debug_name) {
@@ -324,7 +380,7 @@ TableInst* Store::NewTable(TableType type, Value init) {
 
 MemInst* Store::NewMemory(MemoryType type) {
   Error err;
-  auto m = NewMemInst(type, engine_.config(), &err);
+  auto m = NewMemInst(type, engine_, &err);
   if (!m) return nullptr;
   impl_->memories.push_back(std::move(m));
   return impl_->memories.back().get();
@@ -437,13 +493,20 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     inst->tables.push_back(t.get());
     impl_->tables.push_back(std::move(t));
   }
-  // A prepared image (image.h) replaces copying the active data segments into memory 0.
-  const MemoryImage* image = m.memories.empty() ? nullptr : cm.memory_image();
+  // A prepared image (image.h) replaces copying the active data segments into memory 0 (not in a pooled
+  // engine: the copy costs no mapping).
+  const MemoryImage* image = m.memories.empty() || engine_.pool() != nullptr ? nullptr : cm.memory_image();
   for (const MemoryType& mt : m.memories) {
-    auto mem = NewMemInst(mt, config, &err, inst->memories.empty() ? image : nullptr);
+    auto mem = NewMemInst(mt, engine_, &err, inst->memories.empty() ? image : nullptr);
     if (!mem) return err;
     inst->memories.push_back(mem.get());
     impl_->memories.push_back(std::move(mem));
+  }
+  // Code compiled for guard pages must not run on an unguarded memory 0: that instance is interpreted.
+  if (cm.jit_guards && !inst->memories.empty() && !inst->memories[0]->guarded) {
+    inst->jit_blocked = true;
+    inst->jit_pending = false;
+    for (size_t i = m.num_imported_funcs; i < inst->funcs.size(); ++i) inst->funcs[i]->jit_code = nullptr;
   }
   for (const Global& g : m.globals) {
     auto gi = std::make_unique<GlobalInst>();
@@ -500,7 +563,16 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
     MemInst* mem = inst->memories[seg.memory_index];
     uint64_t offset = static_cast<uint32_t>(EvalConst(seg.offset, *inst));
     if (offset + seg.size > mem->size) return MakeError(ErrorKind::Trap, "out of bounds memory access");
-    if (seg.size) std::memcpy(mem->data + offset, m.bytes.data() + seg.begin, seg.size);
+    if (seg.size == 0) continue;
+#ifdef MADV_POPULATE_WRITE
+    // A pooled slot's pages are not there yet: one call faults them all in instead of one fault a page.
+    if (mem->pool != nullptr && seg.size >= 4 * 4096) {
+      const uintptr_t begin = reinterpret_cast<uintptr_t>(mem->data + offset) & ~uintptr_t{4095};
+      const uintptr_t end = reinterpret_cast<uintptr_t>(mem->data + offset + seg.size);
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);  // a hint: failure is fine
+    }
+#endif
+    std::memcpy(mem->data + offset, m.bytes.data() + seg.begin, seg.size);
   }
 
   // 4. Start function.

@@ -45,6 +45,7 @@ struct CompiledModule {
   std::shared_ptr<const JitCode> jit;
   std::atomic<const JitCode*> jit_ready{nullptr};
   std::atomic<bool> jit_pending{false};  // kAuto: a background compile is under way
+  bool jit_guards = false;               // the code skips bounds checks: memory 0 must be guarded (guard.h)
 
   // The initial memory image (image.h), built at the first instantiation; null when the module needs
   // the copying path. Built once even when several threads instantiate the module at the same time.
@@ -87,14 +88,18 @@ struct TableInst {
 };
 
 // Linear memory. The whole addressable range (up to the cap) is reserved once with mmap and committed as
-// it grows, so `data` never moves: the interpreter may keep it across calls. Bounds are still checked
-// explicitly against `size` on every access.
+// it grows, so `data` never moves: the interpreter may keep it across calls. The interpreter checks
+// bounds explicitly against `size` on every access; compiled code does too unless the memory is guarded
+// (guard.h: kGuardedBytes reserved, an access past `size` faults into a trap). A pooled memory (pool.h)
+// is a slot of its engine's pool, already read-write: growing it only moves `size`.
 struct MemInst {
   MemoryType type;          // declared limits (min is the initial size)
   uint8_t* data = nullptr;
   uint64_t size = 0;        // bytes, a multiple of the page size
   uint64_t max_pages = 0;   // min(declared max, engine cap)
   uint64_t reserved = 0;    // bytes reserved at `data`
+  bool guarded = false;     // reserved == kGuardedBytes, registered with guard.h
+  std::shared_ptr<SlotPool> pool;  // set when `data` is a slot of this pool
   ~MemInst();
   bool Grow(uint64_t delta_pages);  // false when past max_pages or the commit fails
 };
@@ -129,6 +134,9 @@ struct InstanceImpl {
   MemInst* jit_memory = nullptr;  // memory 0 or null
   // Instantiated before its module's background compile finished: calls check for the code (AttachJit).
   bool jit_pending = false;
+  // The module's code relies on guard pages but memory 0 has none (an imported or unguarded memory): this
+  // instance stays interpreted.
+  bool jit_blocked = false;
 };
 
 // Points the instance's functions at their compiled code once its module's background compile is done.
@@ -140,7 +148,7 @@ bool AttachJit(InstanceImpl* instance);
 // recursion is bounded only by these limits.
 class Thread {
  public:
-  Thread(const EngineConfig& config);
+  explicit Thread(const EngineConfig& config, std::shared_ptr<SlotPool> pool = nullptr);
   ~Thread();
   Thread(const Thread&) = delete;
   Thread& operator=(const Thread&) = delete;
@@ -154,6 +162,7 @@ class Thread {
   uint64_t* stack_base = nullptr;
   uint64_t* stack_end = nullptr;
   uint64_t* stack_top = nullptr;  // first free slot: nested host->wasm calls start here
+  std::shared_ptr<SlotPool> pool;  // set when the value stack is a slot of it
   std::vector<Frame> frames;      // reserved to max_call_depth
   uint32_t max_depth = 0;
 

@@ -48,6 +48,15 @@ class Thread;
 // a module until its compiled code is ready, compiling in the background.
 enum class CompileMode : uint8_t { kNever, kAuto, kAlways };
 
+// How compiled code keeps its loads and stores inside linear memory. kOn: every memory reserves 8 GiB of
+// address space (guard pages past its size), so compiled code needs no bounds checks and an access past
+// the end faults into a trap. kOff: explicit checks on every access (for very many instances: the
+// address space is 128 TiB). kAuto: guards unless the address space is limited (RLIMIT_AS). Only a
+// compiling engine (compile != kNever) without pooling uses guards.
+enum class MemoryGuards : uint8_t { kAuto, kOn, kOff };
+
+class SlotPool;  // pool.h
+
 // Limits applied to every store of an engine. A limit that is hit becomes a trap or an error, never a
 // host crash.
 struct EngineConfig {
@@ -59,15 +68,27 @@ struct EngineConfig {
   // Compiled code is kept here, keyed by module digest, engine build, LLVM version and CPU, and loaded
   // instead of compiled again. Empty: no cache.
   std::string compile_cache_dir{};
+  MemoryGuards memory_guards = MemoryGuards::kAuto;
+  // Pooling (density): when pool_slots > 0 the engine reserves one mapping holding pool_slots linear
+  // memories of pool_memory_bytes each and as many value stacks, and stores take their memories and
+  // stacks from it, so an instance costs no mapping of its own. A memory is then capped at
+  // pool_memory_bytes, accesses are checked explicitly, and data segments are copied in (no memory
+  // image). When the pool is full, stores fall back to mappings of their own.
+  uint32_t pool_slots = 0;
+  uint64_t pool_memory_bytes = 64ull << 20;
 };
 
 class Engine {
  public:
-  explicit Engine(EngineConfig config = {}) : config_(config) {}
+  explicit Engine(EngineConfig config = {});
   const EngineConfig& config() const { return config_; }
+  // The pooled reservation (EngineConfig::pool_slots), shared by copies of this engine; null if none.
+  SlotPool* pool() const { return pool_.get(); }
+  const std::shared_ptr<SlotPool>& shared_pool() const { return pool_; }
 
  private:
   EngineConfig config_;
+  std::shared_ptr<SlotPool> pool_;
 };
 
 // A value crossing the API. References: a funcref is a Func (or null); an externref is an opaque

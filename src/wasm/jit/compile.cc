@@ -218,7 +218,11 @@ class Translator {
 
   void Load(const uint32_t* o, llvm::Type* t, uint32_t size, bool sign, bool to64, bool is_float) {
     llvm::Value* p = Address(o[1], o[2], size);
-    llvm::Value* v = b_.CreateAlignedLoad(t, p, llvm::MaybeAlign(1));
+    llvm::LoadInst* load = b_.CreateAlignedLoad(t, p, llvm::MaybeAlign(1));
+    // Without checks the access itself is the trap (a guard-page fault): volatile keeps it in program
+    // order with the other traps and memory effects (LLVM would otherwise sink it past them).
+    load->setVolatile(!checks_);
+    llvm::Value* v = load;
     if (is_float) {
       v = b_.CreateBitCast(v, t == f32_ ? i32_ : i64_);
       St(o[0], b_.CreateZExt(v, i64_));
@@ -231,7 +235,7 @@ class Translator {
 
   void Store(const uint32_t* o, llvm::Type* t, uint32_t size) {
     llvm::Value* p = Address(o[0], o[2], size);
-    b_.CreateAlignedStore(b_.CreateTrunc(Ld(o[1]), t), p, llvm::MaybeAlign(1));
+    b_.CreateAlignedStore(b_.CreateTrunc(Ld(o[1]), t), p, llvm::MaybeAlign(1))->setVolatile(!checks_);
   }
 
   llvm::Value* Intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> types, std::vector<llvm::Value*> args) {

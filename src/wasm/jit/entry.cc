@@ -11,15 +11,26 @@
 // helper raises only after its own C++ objects are gone (the work is done in a function that returns
 // first), so nothing leaks. Host functions called from compiled code may re-enter wasm through
 // Store::Call: the nested entry has its own jump buffer.
-#include "wasm/jit/jit.h"
-
+//
+// Guarded memories (guard.h): compiled code without bounds checks faults on an access past the memory's
+// size. The SIGSEGV/SIGBUS handler (installed once, on each thread's alternate signal stack) turns a
+// fault raised while this thread runs compiled code (t_compiled: set by JitEnter, cleared while a host or
+// interpreted function runs) at an address inside a guarded reservation into the same trap the helpers
+// raise: it jumps to the innermost JitEnter, which records the backtrace. Any other fault goes to the
+// handler that was there before (or the default action: the process still crashes on a host bug).
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
+
+#include "wasm/guard.h"
+#include "wasm/jit/jit.h"
 
 namespace wasmq::wasm {
 
@@ -37,6 +48,89 @@ constexpr const char* kTrapMessages[] = {
     "indirect call type mismatch",
     "call stack exhausted",
 };
+
+// The Thread whose compiled code runs on this OS thread right now, or null (not in compiled code, or in a
+// host/interpreted function it called). Read by the fault handler: a plain pointer in initial-exec TLS.
+thread_local Thread* t_compiled = nullptr;
+
+constexpr int kFaultJump = 2;  // siglongjmp value of a guard-page fault (1: a helper's trap)
+
+struct sigaction g_prev_segv, g_prev_bus;
+
+// Hands a fault that is not ours to whoever handled it before; with no previous handler the default
+// action is restored and the faulting instruction re-executed, so the process dies as it would have.
+void ChainFault(int sig, siginfo_t* info, void* context) {
+  const struct sigaction& prev = sig == SIGBUS ? g_prev_bus : g_prev_segv;
+  if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
+    prev.sa_sigaction(sig, info, context);
+    return;
+  }
+  if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+    prev.sa_handler(sig);
+    return;
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+  if (info->si_code <= 0) raise(sig);  // sent, not a fault: returning would not repeat it
+}
+
+void OnFault(int sig, siginfo_t* info, void* context) {
+  Thread* t = t_compiled;
+  if (t != nullptr && t->jit_jump != nullptr &&
+      IsGuardedAddress(reinterpret_cast<uintptr_t>(info->si_addr))) {
+    // The handler runs with `sig` blocked; the jump leaves it, so unblock it for the next fault.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    siglongjmp(*static_cast<sigjmp_buf*>(t->jit_jump), kFaultJump);
+  }
+  ChainFault(sig, info, context);
+}
+
+void InstallFaultHandler() {
+  struct sigaction sa {};
+  sa.sa_sigaction = OnFault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_prev_segv);
+  sigaction(SIGBUS, &sa, &g_prev_bus);
+}
+
+// This thread's alternate signal stack (the handler must run when the native stack is what overflowed),
+// unless the thread already has one. Freed when the thread exits.
+struct AltStack {
+  void* mem = nullptr;
+  AltStack() {
+    stack_t old{};
+    if (sigaltstack(nullptr, &old) == 0 && (old.ss_flags & SS_DISABLE) == 0) return;  // someone else's
+    const size_t size = std::max<size_t>(64 * 1024, static_cast<size_t>(SIGSTKSZ) * 4);
+    mem = ::operator new(size);
+    stack_t st{};
+    st.ss_sp = mem;
+    st.ss_size = size;
+    if (sigaltstack(&st, nullptr) != 0) {
+      ::operator delete(mem);
+      mem = nullptr;
+    }
+  }
+  ~AltStack() {
+    if (mem == nullptr) return;
+    stack_t st{};
+    st.ss_flags = SS_DISABLE;
+    sigaltstack(&st, nullptr);
+    ::operator delete(mem);
+  }
+};
+
+void PrepareFaultHandling() {
+  static std::once_flag once;
+  std::call_once(once, InstallFaultHandler);
+  thread_local AltStack alt_stack;
+  (void)alt_stack;
+}
 
 std::string DisplayName(const FuncInst* f) {
   if (f->code == nullptr) return f->def != nullptr ? f->def->debug_name : f->debug_name;
@@ -77,9 +171,13 @@ void RecordJitBacktrace(Thread& t) {
   // Whatever the callee runs re-entrantly starts past its slots (the caller's later slots are dead).
   t.stack_top = fp + std::max(np, nr);
   Result<void> r;
+  // Faults in the callee are not compiled code's (a host bug must still crash); nested entries set it.
+  Thread* const saved_compiled = t_compiled;
+  t_compiled = nullptr;
   if (f->code == nullptr) {
     if (t.jit_depth >= t.max_depth) {
       t.stack_top = saved_top;
+      t_compiled = saved_compiled;
       SetFailure(t, ErrorKind::Exhaustion, kTrapMessages[static_cast<uint32_t>(JitTrap::kStackExhausted)]);
       return false;
     }
@@ -99,6 +197,7 @@ void RecordJitBacktrace(Thread& t) {
   } else {
     r = Invoke(t, f, fp, fp);  // the interpreter (a module not compiled, or not yet)
   }
+  t_compiled = saved_compiled;
   t.stack_top = saved_top;
   if (r.ok()) return true;
   t.jit_error = std::move(r).error();
@@ -152,18 +251,28 @@ void AppendJitBacktrace(const Thread& t, std::vector<BacktraceFrame>* out) {
 
 Result<void> JitEnter(Thread& t, FuncInst* func, uint64_t* fp) {
   if (t.jit_frames == nullptr) t.jit_frames = new FuncInst*[static_cast<size_t>(t.max_depth) + 1];
+  if (func->instance->module->jit_guards) PrepareFaultHandling();
   void* const saved_jump = t.jit_jump;
   const uint32_t saved_depth = t.jit_depth;
   const uintptr_t saved_limit = t.jit_native_limit;
+  Thread* const saved_compiled = t_compiled;
   sigjmp_buf jump;
   t.jit_native_limit = NativeStackLimit();
   t.jit_jump = &jump;
-  if (sigsetjmp(jump, 0) == 0) {
+  t_compiled = &t;
+  const int jumped = sigsetjmp(jump, 0);
+  if (jumped == 0) {
     reinterpret_cast<JitFn>(func->jit_code)(&t, func->instance, fp);
+    t_compiled = saved_compiled;
     t.jit_jump = saved_jump;
     t.jit_native_limit = saved_limit;
     return {};
   }
+  t_compiled = saved_compiled;
+  // A guard-page fault: the shadow stack still holds the faulting frames, so the backtrace is the
+  // one a helper's trap would have recorded.
+  if (jumped == kFaultJump)
+    SetFailure(t, ErrorKind::Trap, kTrapMessages[static_cast<uint32_t>(JitTrap::kOobMemory)]);
   t.jit_jump = saved_jump;
   t.jit_depth = saved_depth;
   t.jit_native_limit = saved_limit;
