@@ -49,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "queue/fairness.h"
 #include "queue/history.h"
 #include "queue/model.h"
 
@@ -222,6 +223,9 @@ struct StoreOptions {
   // apply; it is not acknowledged). -1: 1 with Sentinel, 0 (no WAIT) with a plain redis:// URL.
   int redis_wait_replicas = -1;
   int64_t redis_wait_timeout_ms = 1000;
+  // Weights and per-user limits (fairness.h): Create refuses past max_pending / per_minute, the claim
+  // skips a user at max_running and serves users round-robin by weight.
+  FairnessOptions fairness = {};
 };
 
 // Opens the store a URL names: "sqlite:PATH" (created when missing),
