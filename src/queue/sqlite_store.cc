@@ -409,6 +409,8 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
                                    "the database");
     }
   }
+  // A cancelled running task frees a slot of its user's running limit.
+  if (out && options_.fairness.AnyRunningLimit()) waiters_.NotifyReady();
   if (out) hub_.PublishCancelled(*out);
   return out;
 }
@@ -542,7 +544,8 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
       return c.error();
     }
   }
-  if (!report.requeued.empty()) waiters_.NotifyReady();
+  if (!report.requeued.empty() || (!report.failed.empty() && options_.fairness.AnyRunningLimit()))
+    waiters_.NotifyReady();
   hub_.Publish(events);
   return report;
 }
