@@ -38,6 +38,7 @@ queue::Error ErrorFor(int status, const std::string& body) {
   if (status == 404) return queue::NotFound(message);
   if (status == 409) return queue::Conflict(message);
   if (status == 503) return queue::Unavailable(message);
+  if (status == 429) return queue::Error{queue::Code::RateLimited, message};
   if (status >= 400 && status < 500) return queue::InvalidArgument(message);
   return queue::Internal(message);
 }

@@ -1,6 +1,8 @@
 // File: src/api/envelope.cc
 #include "api/envelope.h"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace wasmq::api {
@@ -27,6 +29,11 @@ Response FromError(const queue::Error& e) {
     case queue::Code::NotFound: return Fail(404, code::kNotFound, e.message);
     case queue::Code::Conflict: return Fail(409, code::kConflict, e.message);
     case queue::Code::Unavailable: return Fail(503, code::kUnavailable, e.message);
+    case queue::Code::RateLimited: {
+      Response r = Fail(429, code::kRateLimited, e.message);
+      r.Set("Retry-After", std::to_string(std::max<int64_t>(1, (e.retry_after_ms + 999) / 1000)));
+      return r;
+    }
     case queue::Code::Internal: break;
   }
   // A broken invariant: the detail (which may name files on the server) is for the log, not the client.

@@ -132,10 +132,17 @@ std::string Redacted(std::string_view url) {
 }
 
 queue::Result<std::unique_ptr<queue::Store>> OpenConfiguredStore(const config::Config& cfg) {
-  return queue::OpenStore(cfg.store_url, {.sync_full = cfg.sqlite_sync_full,
-                                          .redis_prefix = cfg.redis_prefix,
-                                          .redis_wait_replicas = cfg.redis_wait_replicas,
-                                          .redis_wait_timeout_ms = cfg.redis_wait_timeout_ms});
+  queue::StoreOptions options{.sync_full = cfg.sqlite_sync_full,
+                              .redis_prefix = cfg.redis_prefix,
+                              .redis_wait_replicas = cfg.redis_wait_replicas,
+                              .redis_wait_timeout_ms = cfg.redis_wait_timeout_ms};
+  options.fairness.defaults = {.max_running = cfg.user_max_running,
+                               .max_pending = cfg.user_max_pending,
+                               .per_minute = cfg.user_tasks_per_minute};
+  auto users = queue::ParseUserLimits(cfg.user_limits, options.fairness.defaults);
+  if (!users) return users.error();
+  options.fairness.users = std::move(*users);
+  return queue::OpenStore(cfg.store_url, std::move(options));
 }
 
 queue::Result<std::unique_ptr<worker::PipelineRegistry>> LoadConfiguredPipelines(const config::Config& cfg,

@@ -232,9 +232,9 @@ void PrintJson(const Json& j) { std::cout << j.dump(2) << "\n"; }
 // ---- submit
 
 struct SubmitArgs {
-  std::string request, mode, source_image, config_json, user_id;
+  std::string request, mode, source_image, config_json, user_id, run_at;
   std::optional<int> priority, max_retries;
-  std::optional<int64_t> timeout_ms;
+  std::optional<int64_t> timeout_ms, delay_ms;
   bool json = false;
 };
 
@@ -267,6 +267,8 @@ Result<Json> BuildRequest(const SubmitArgs& a) {
   if (a.priority) body["priority"] = *a.priority;
   if (a.max_retries) body["max_retries"] = *a.max_retries;
   if (a.timeout_ms) body["timeout_ms"] = *a.timeout_ms;
+  if (!a.run_at.empty()) body["run_at"] = a.run_at;
+  if (a.delay_ms) body["delay_ms"] = *a.delay_ms;
   if (auto req = queue::CreateRequestFromJson(body); !req) return req.error();
   return body;
 }
@@ -407,6 +409,8 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
     cmd->add_option("--priority", a->priority, "-100..100, higher runs first [0]");
     cmd->add_option("--max-retries", a->max_retries, "retries after a failed attempt [WASMQ_MAX_RETRIES]");
     cmd->add_option("--timeout-ms", a->timeout_ms, "per-attempt timeout [WASMQ_TASK_TIMEOUT]");
+    cmd->add_option("--run-at", a->run_at, "a delayed task: not run before this RFC 3339 time");
+    cmd->add_option("--delay-ms", a->delay_ms, "a delayed task: not run before this many ms from now");
     cmd->add_option("--user-id", a->user_id, "owner of the task (user_…; a server with auth on uses the token's)");
     cmd->add_option("--request", a->request,
                     "the whole TaskCreateRequest as JSON, @FILE or - (stdin); flags override it");

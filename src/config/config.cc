@@ -127,6 +127,16 @@ constexpr Setting kSettings[] = {
     {"rate-limit", "WASMQ_RATE_LIMIT", "0",
      "API requests per second per user (per client IP with auth off), 429 past it; 0: no limit"},
     {"rate-burst", "WASMQ_RATE_BURST", "0", "requests allowed at once above the rate (0: twice the rate)"},
+    {"user-max-running", "WASMQ_USER_MAX_RUNNING", "0",
+     "tasks of one user processing at once; the others wait, pending (0: no limit)"},
+    {"user-max-pending", "WASMQ_USER_MAX_PENDING", "0",
+     "pending tasks one user may have; creating more answers 429 RATE_LIMITED (0: no limit)"},
+    {"user-tasks-per-minute", "WASMQ_USER_TASKS_PER_MINUTE", "0",
+     "tasks one user may create per minute (a bucket of that size); 429 RATE_LIMITED with Retry-After past "
+     "it (0: no limit)"},
+    {"user-limits", "WASMQ_USER_LIMITS", "",
+     "per-user weights and overrides of the three limits above: "
+     "'USER:weight=2,max_running=8,max_pending=0,per_minute=600;USER:…' (docs/queue.md)"},
     {"web-root", "WASMQ_WEB_ROOT", "",
      "serve the dashboard from this directory instead of the copy built into the binary"},
     {"access-log", "WASMQ_ACCESS_LOG", "off", "one line per HTTP request on stderr: on or off"},
@@ -478,6 +488,12 @@ Result<Config> Load(const LoadInput& input) {
       check.Bad(v, "must be a number of requests per second from 0 to 1000000");
   }
   c.rate_burst = static_cast<int>(check.Int(get("rate-burst"), 0, 1'000'000));
+  c.user_max_running = static_cast<int>(check.Int(get("user-max-running"), 0, 1'000'000));
+  c.user_max_pending = static_cast<int>(check.Int(get("user-max-pending"), 0, 1'000'000'000));
+  c.user_tasks_per_minute = static_cast<int>(check.Int(get("user-tasks-per-minute"), 0, 1'000'000'000));
+  c.user_limits = get("user-limits").text;
+  if (auto parsed = queue::ParseUserLimits(c.user_limits, {}); !parsed)
+    check.Bad(get("user-limits"), parsed.error().message);
   c.web_root = get("web-root").text;
   if (!c.web_root.empty() && !std::filesystem::is_directory(c.web_root)) check.Bad(get("web-root"), "is not a directory");
   {

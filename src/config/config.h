@@ -81,6 +81,9 @@ struct Config {
   int max_connections = 0;
   double rate_limit = 0;
   int rate_burst = 0;
+  // Per-user limits and weights (queue/fairness.h); user_limits is WASMQ_USER_LIMITS's text.
+  int user_max_running = 0, user_max_pending = 0, user_tasks_per_minute = 0;
+  std::string user_limits = {};
   std::string web_root = {};
   bool access_log = false;
   std::string log_format = "text";  // serve's and worker's log lines: "text" or "json"

@@ -7,6 +7,7 @@
 // CodeName() to the JSON `error.code` string.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,14 +22,16 @@ enum class Code {
   Conflict,     // an illegal status transition, or a write by a worker that no longer holds the lease (409)
   Unavailable,  // the store cannot be reached or is busy beyond its timeout (503)
   Internal,     // a broken invariant or a corrupt row (500)
+  RateLimited,  // a per-user limit refused a new task (429, with retry_after_ms as Retry-After)
 };
 
 struct Error {
   Code code = Code::Internal;
   std::string message;
+  int64_t retry_after_ms = 0;  // RateLimited: when trying again may succeed
 };
 
-// "INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", "INTERNAL".
+// "INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", "INTERNAL", "RATE_LIMITED".
 std::string_view CodeName(Code code);
 int HttpStatus(Code code);
 

@@ -139,7 +139,8 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
   const std::string path;
   RequireObject(j, path);
   RejectUnknown(j, path,
-                {"mode", "source_image", "config", "priority", "max_retries", "timeout_ms", "user_id"});
+                {"mode", "source_image", "config", "priority", "max_retries", "timeout_ms", "user_id", "run_at",
+                 "delay_ms"});
   TaskCreateRequest r;
   r.mode = Mode(j, path);
   r.source_image = String(j, path, "source_image", false, kMaxIdLength);
@@ -158,6 +159,9 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
   if (auto v = Int(j, path, "priority", kMinPriority, kMaxPriority, false)) r.priority = static_cast<int>(*v);
   if (auto v = Int(j, path, "max_retries", 0, kMaxRetriesLimit, false)) r.max_retries = static_cast<int>(*v);
   if (auto v = Int(j, path, "timeout_ms", 1, kMaxTimeoutMs, false)) r.timeout_ms = *v;
+  r.run_at = Time(j, path, "run_at", false);
+  if (auto v = Int(j, path, "delay_ms", 0, kMaxDelayMs, false)) r.delay_ms = *v;
+  if (r.run_at && r.delay_ms) Fail("delay_ms", "give either run_at or delay_ms, not both");
   r.user_id = String(j, path, "user_id", false, kMaxIdLength);
   if (!SafeName(r.user_id))
     Fail("user_id", "must be letters, digits, '_', '-' and '.' (got \"" + r.user_id + "\")");
@@ -242,6 +246,7 @@ TaskSummary ReadSummary(const Json& j, const std::string& path) {
   s.created_at = Time(j, path, "created_at", true);
   s.updated_at = Time(j, path, "updated_at", false);
   s.finished_at = Time(j, path, "finished_at", false);
+  s.run_at = Time(j, path, "run_at", false);
   return s;
 }
 
@@ -263,6 +268,8 @@ Json ToJson(const TaskCreateRequest& r) {
   if (!r.source_image.empty()) j["source_image"] = r.source_image;
   if (r.max_retries) j["max_retries"] = *r.max_retries;
   if (r.timeout_ms) j["timeout_ms"] = *r.timeout_ms;
+  if (r.run_at) j["run_at"] = FormatTime(r.run_at);
+  if (r.delay_ms) j["delay_ms"] = *r.delay_ms;
   if (!r.user_id.empty()) j["user_id"] = r.user_id;
   return j;
 }
@@ -313,7 +320,8 @@ Json ToJson(const TaskSummary& s) {
           {"current_step", s.current_step},
           {"created_at", TimeOrNull(s.created_at)},
           {"updated_at", TimeOrNull(s.updated_at)},
-          {"finished_at", TimeOrNull(s.finished_at)}};
+          {"finished_at", TimeOrNull(s.finished_at)},
+          {"run_at", TimeOrNull(s.run_at)}};
 }
 
 Json ToJson(const TaskListResponse& l) {

@@ -21,6 +21,8 @@ std::string_view CodeName(Code code) {
       return "UNAVAILABLE";
     case Code::Internal:
       return "INTERNAL";
+    case Code::RateLimited:
+      return "RATE_LIMITED";
   }
   return "INTERNAL";
 }
@@ -37,6 +39,8 @@ int HttpStatus(Code code) {
       return 503;
     case Code::Internal:
       return 500;
+    case Code::RateLimited:
+      return 429;
   }
   return 500;
 }
@@ -115,6 +119,7 @@ TaskSummary Summarise(const TaskInfo& t) {
   s.created_at = t.created_at;
   s.updated_at = t.updated_at;
   s.finished_at = t.finished_at;
+  s.run_at = t.run_at;
   return s;
 }
 

@@ -55,6 +55,7 @@ bool IsValidModeName(std::string_view mode);
 inline constexpr int kMinPriority = -100, kMaxPriority = 100;  // higher runs first
 inline constexpr int kMaxRetriesLimit = 100;
 inline constexpr int64_t kMaxTimeoutMs = 7 * 24 * 3600 * 1000LL;
+inline constexpr int64_t kMaxDelayMs = 366 * 24 * 3600 * 1000LL;  // how far ahead a delayed task may be due
 inline constexpr size_t kMaxConfigBytes = 64 * 1024;  // serialised `config`
 inline constexpr size_t kMaxIdLength = 128;           // source_image, user_id
 inline constexpr size_t kMaxStepLength = 1024;        // current_step is truncated beyond this
@@ -75,6 +76,10 @@ struct TaskCreateRequest {
   int priority = 0;                        // kMinPriority..kMaxPriority
   std::optional<int> max_retries = {};     // 0..kMaxRetriesLimit
   std::optional<int64_t> timeout_ms = {};  // 1..kMaxTimeoutMs
+  // A delayed task: not handed out before this time (ms since the epoch; JSON `run_at`, RFC 3339), or
+  // `delay_ms` after its creation. At most one of the two; neither: ready at once. Up to kMaxDelayMs ahead.
+  int64_t run_at = 0;
+  std::optional<int64_t> delay_ms = {};
   std::string user_id = {};                // set by the API from the caller's identity; may be empty
   // The trace context of the request that created it (trace::Serialize: a W3C traceparent, then "\n" and the
   // tracestate when there is one), so that the worker's spans continue that trace; set by the API, never
@@ -134,7 +139,7 @@ struct TaskInfo {
   int max_retries = 0;            // attempts allowed = 1 + max_retries
   int64_t timeout_ms = 0;
   int64_t created_at = 0, started_at = 0, updated_at = 0, finished_at = 0;
-  int64_t run_at = 0;  // a pending task is not handed out before this (retry backoff)
+  int64_t run_at = 0;  // a pending task is not handed out before this (a delayed task, retry backoff)
   std::optional<TaskResult> result = {};
   std::optional<TaskError> error = {};
   std::string trace_context = {};  // TaskCreateRequest::trace_context; stored, never shown in the API's JSON
@@ -148,6 +153,7 @@ struct TaskSummary {
   int progress = 0;
   std::string current_step = {};
   int64_t created_at = 0, updated_at = 0, finished_at = 0;
+  int64_t run_at = 0;  // when a pending task becomes (or became) ready
 };
 TaskSummary Summarise(const TaskInfo& t);
 

@@ -58,8 +58,11 @@ bool RedisStore::OnMessage(std::string_view payload) {
   e.attempt = static_cast<int>(ToInt(f[6]));
   e.at = ToInt(f[7]);
   e.current_step = std::string(f[8]);
+  // With a running limit, any task leaving `processing` may let a held-back user's task go.
   if (e.kind == TaskEvent::Kind::Created ||
-      (e.kind == TaskEvent::Kind::Status && e.status == TaskStatus::Pending))
+      (e.kind == TaskEvent::Kind::Status &&
+       (e.status == TaskStatus::Pending ||
+        (e.status != TaskStatus::Processing && options_.fairness.AnyRunningLimit()))))
     waiters_.NotifyReady();
   hub_.Publish({e});
   return true;

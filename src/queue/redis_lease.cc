@@ -66,8 +66,15 @@ const char* KindName(Finish::Kind k) {
 
 Result<std::vector<Claimed>> RedisStore::TryClaim(const DequeueRequest& req, int64_t* next_due) {
   *next_due = 0;
+  // The weights and running limits the claim applies (fairness.h), for the users that have their own.
+  auto limits = [](const UserLimits& l) { return Json{{"w", l.weight}, {"r", l.max_running}}; };
+  Json users = Json::object();
+  for (const auto& [user, l] : options_.fairness.users) users[user] = limits(l);
+  const Json fairness = {{"d", limits(options_.fairness.defaults)},
+                         {"u", users},
+                         {"any_r", options_.fairness.AnyRunningLimit()}};
   std::vector<std::string> args = {req.owner, std::to_string(req.lease_ms),
-                                   std::to_string(std::max(1, req.max_tasks))};
+                                   std::to_string(std::max(1, req.max_tasks)), fairness.dump()};
   args.insert(args.end(), req.modes.begin(), req.modes.end());
   auto r = Call(Script::Claim, std::move(args), options_.clock());
   if (!r) return r.error();
@@ -192,7 +199,8 @@ std::vector<Result<void>> RedisStore::FinishMany(const std::vector<Finish>& item
       out.push_back(LeaseError(items[i].lease, one, to));
     } else {
       events.push_back(EventFrom(items[i].lease, one, TaskEvent::Kind::Status, to));
-      ready = ready || to == TaskStatus::Pending;
+      // A finished attempt also frees a slot of its user's running limit.
+      ready = ready || to == TaskStatus::Pending || options_.fairness.AnyRunningLimit();
       out.emplace_back();
     }
   }

@@ -62,26 +62,43 @@ local function hist(id, kind, attempt, progress, info, detail)
     tostring(progress) .. '|' .. (info or '') .. '|' .. (detail or ''))
 end
 local function qmember(seq, id) return string.format('%012x', tonumber(seq)) .. ':' .. id end
-local function qscore(priority, run_at) return (100 - priority) * 4398046511104 + run_at end
--- A pending task joins its ready set (and the seed's list) when due, else the delayed set.
+-- Within one user: run_at − priority · kPriorityAgingMs (fairness.h), oldest first.
+local function qscore(priority, run_at) return run_at - priority * 10000 end
+local function uid(id) return redis.call('HGET', D(id), 'user_id') or '' end
+-- One user's ready set in a mode; the anonymous user ('') keeps the mode's own key.
+local function rkey(mode, user)
+  if user == '' then return K('ready:' .. mode) end
+  return K('ready:' .. mode .. ':u:' .. user)
+end
+-- A pending task joins its user's ready set (and the seed's list) when due, else the delayed set.
 local function enqueue(id, mode, priority, run_at, seq)
   if run_at <= NOW then
-    redis.call('ZADD', K('ready:' .. mode), num(qscore(priority, run_at)), qmember(seq, id))
+    local user = uid(id)
+    redis.call('ZADD', rkey(mode, user), num(qscore(priority, run_at)), qmember(seq, id))
+    if user ~= '' then redis.call('SADD', K('ready_users:' .. mode), user) end
     redis.call('RPUSH', K('queue'), id)
   else
     redis.call('ZADD', K('delayed'), num(run_at), id)
   end
 end
 local function unqueue(id, mode, seq)
-  if redis.call('ZREM', K('ready:' .. mode), qmember(seq, id)) == 1 then
+  if redis.call('ZREM', rkey(mode, uid(id)), qmember(seq, id)) == 1 then
     redis.call('LREM', K('queue'), 1, id)
   else
     redis.call('ZREM', K('delayed'), id)
   end
 end
+-- Per-user counts of pending and processing tasks (the limits' pending_users and processing_users).
+local function count_user(id, status, delta)
+  if status ~= 'pending' and status ~= 'processing' then return end
+  local h, u = K(status .. '_users'), uid(id)
+  if redis.call('HINCRBY', h, u, delta) <= 0 then redis.call('HDEL', h, u) end
+end
 local function set_status(id, seq, from, to)
   redis.call('ZREM', K('status:' .. from), id)
   redis.call('ZADD', K('status:' .. to), seq, id)
+  count_user(id, from, -1)
+  count_user(id, to, 1)
 end
 -- The fields a lease-guarded write needs, or nil and the refusal.
 local function guard(id, owner, token)
@@ -98,6 +115,19 @@ end
 constexpr const char* kCreate = R"lua(
 local id, user, mode, priority, run_at = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[13])
 if redis.call('EXISTS', D(id)) == 1 then return 0 end
+-- The user's limits (fairness.h): {2} past max_pending, {3, retry_after_ms} past per_minute.
+local max_pending, per_minute = tonumber(ARGV[15] or '0'), tonumber(ARGV[16] or '0')
+if max_pending > 0 and tonumber(redis.call('HGET', K('pending_users'), user) or '0') >= max_pending then
+  return {2}
+end
+if per_minute > 0 then
+  local b = redis.call('HMGET', K('rate:' .. user), 'tokens', 'at')
+  local t = per_minute
+  if b[1] then t = math.min(per_minute, tonumber(b[1]) + math.max(0, NOW - tonumber(b[2])) * per_minute / 60000) end
+  if t < 1 then return {3, math.max(1, math.ceil((1 - t) * 60000 / per_minute))} end
+  redis.call('HSET', K('rate:' .. user), 'tokens', tostring(t - 1), 'at', num(NOW))
+  redis.call('PEXPIRE', K('rate:' .. user), 120000)
+end
 local seq = redis.call('INCR', K('seq'))
 redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pending', 'priority', ARGV[7],
   'source_image', ARGV[8], 'config', ARGV[9], 'progress', 0, 'current_step', '', 'attempt', 0,
@@ -107,6 +137,7 @@ redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pe
 if ARGV[14] and ARGV[14] ~= '' then redis.call('HSET', D(id), 'trace_context', ARGV[14]) end
 redis.call('ZADD', K('all'), seq, id)
 redis.call('ZADD', K('status:pending'), seq, id)
+count_user(id, 'pending', 1)
 redis.call('ZADD', K('mode:' .. mode), seq, id)
 if user ~= '' then redis.call('ZADD', K('user:' .. user), seq, id) end
 redis.call('SADD', K('modes'), mode)
@@ -116,45 +147,83 @@ publish('created', id, mode, 'pending', 0, 0, '')
 return 1
 )lua";
 
-// ARGV: owner, lease_ms, max, modes... (none: every mode). {1, {task fields...}...} or {0, next_due}.
+// ARGV: owner, lease_ms, max, limits (JSON: {"d": {"w": weight, "r": max_running}, "u": {user: {…}}},
+// "any_r": whether any running limit is set), modes... (none: every mode). The fair claim (fairness.h):
+// each user with ready tasks offers the head of its ready sets; the user whose turn max(V, finish) comes
+// first (ties: the older head) is served, its finish moves on by 1/weight and V to that turn; repeated up
+// to max. {1, {task fields...}...} or {0, next_due}.
 constexpr const char* kClaim = R"lua(
 local owner, lease_ms, max = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local limits = cjson.decode(ARGV[7])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', K('delayed'), '-inf', num(NOW), 'LIMIT', 0, 1000)) do
   redis.call('ZREM', K('delayed'), id)
   local f = redis.call('HMGET', D(id), 'mode', 'priority', 'run_at', 'seq', 'status')
   if f[5] == 'pending' then enqueue(id, f[1], tonumber(f[2]), tonumber(f[3]), f[4]) end
 end
 local modes = {}
-if #ARGV >= 7 then
-  for i = 7, #ARGV do modes[#modes + 1] = ARGV[i] end
+if #ARGV >= 8 then
+  for i = 8, #ARGV do modes[#modes + 1] = ARGV[i] end
 else
   modes = redis.call('SMEMBERS', K('modes'))
 end
-local cands = {}
+local fair = K('fair')
+local cands, seen = {}, {}
+local function add_user(u)
+  if seen[u] then return end
+  seen[u] = true
+  local l = limits.u[u] or limits.d
+  cands[#cands + 1] = {user = u, w = l.w, r = l.r, finish = tonumber(redis.call('HGET', fair, 'f:' .. u) or '0'),
+    running = 0}
+end
+add_user('')
 for _, m in ipairs(modes) do
-  local r = redis.call('ZRANGE', K('ready:' .. m), 0, max - 1, 'WITHSCORES')
-  for i = 1, #r, 2 do cands[#cands + 1] = {tonumber(r[i + 1]), r[i], m} end
+  for _, u in ipairs(redis.call('SMEMBERS', K('ready_users:' .. m))) do add_user(u) end
 end
-if #modes > 1 then
-  table.sort(cands, function(a, b)
-    if a[1] ~= b[1] then return a[1] < b[1] end
-    return a[2] < b[2]
-  end)
+local function head(c)
+  c.score, c.member, c.mode = nil, nil, nil
+  for _, m in ipairs(modes) do
+    local r = redis.call('ZRANGE', rkey(m, c.user), 0, 0, 'WITHSCORES')
+    if r[1] then
+      local sc = tonumber(r[2])
+      if not c.score or sc < c.score or (sc == c.score and r[1] < c.member) then
+        c.score, c.member, c.mode = sc, r[1], m
+      end
+    elseif c.user ~= '' then
+      redis.call('SREM', K('ready_users:' .. m), c.user)
+    end
+  end
 end
+for _, c in ipairs(cands) do
+  head(c)
+  if limits.any_r and c.score then
+    c.running = tonumber(redis.call('HGET', K('processing_users'), c.user) or '0')
+  end
+end
+local V = tonumber(redis.call('HGET', fair, 'V') or '0')
+local V0 = V
 local out = {}
 local expires, now = num(NOW + lease_ms), num(NOW)
-local queue, pending, processing = K('queue'), K('status:pending'), K('status:processing')
-local running, leases = K('processing'), K('leases')
-for i = 1, math.min(max, #cands) do
-  local member, mode = cands[i][2], cands[i][3]
+local queue, running, leases = K('queue'), K('processing'), K('leases')
+for _ = 1, max do
+  local best, best_turn = nil, 0
+  for _, c in ipairs(cands) do
+    if c.score and not (c.r > 0 and c.running >= c.r) then
+      local turn = math.max(V, c.finish)
+      if not best or turn < best_turn or (turn == best_turn and (c.score < best.score or
+          (c.score == best.score and c.member < best.member))) then
+        best, best_turn = c, turn
+      end
+    end
+  end
+  if not best then break end
+  local member, mode = best.member, best.mode
   local id = string.sub(member, 14)
   local key = D(id)
   local f = redis.call('HMGET', key, 'seq', 'lease_token', 'attempt')
   local attempt = tonumber(f[3]) + 1
-  redis.call('ZREM', K('ready:' .. mode), member)
+  redis.call('ZREM', rkey(mode, best.user), member)
   redis.call('LREM', queue, 1, id)
-  redis.call('ZREM', pending, id)
-  redis.call('ZADD', processing, f[1], id)
+  set_status(id, f[1], 'pending', 'processing')
   redis.call('SADD', running, id)
   redis.call('ZADD', leases, expires, id)
   redis.call('HSET', key, 'status', 'processing', 'lease_owner', owner, 'lease_token', tonumber(f[2]) + 1,
@@ -163,7 +232,13 @@ for i = 1, math.min(max, #cands) do
   hist(id, 'started', attempt, 0, owner)
   publish('status', id, mode, 'processing', 0, attempt, '')
   out[#out + 1] = redis.call('HGETALL', key)
+  V = best_turn
+  best.finish = best_turn + 1 / best.w
+  best.running = best.running + 1
+  redis.call('HSET', fair, 'f:' .. best.user, tostring(best.finish))
+  head(best)
 end
+if V ~= V0 then redis.call('HSET', fair, 'V', tostring(V)) end
 if #out == 0 then
   local first = redis.call('ZRANGE', K('delayed'), 0, 0, 'WITHSCORES')
   return {0, first[2] or '0'}

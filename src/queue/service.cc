@@ -42,8 +42,19 @@ Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
   }
   if (req.priority < kMinPriority || req.priority > kMaxPriority)
     return InvalidArgument("priority: must be an integer from -100 to 100");
+  if (req.run_at && req.delay_ms) return InvalidArgument("delay_ms: give either run_at or delay_ms, not both");
+  if (req.delay_ms && (*req.delay_ms < 0 || *req.delay_ms > kMaxDelayMs))
+    return InvalidArgument("delay_ms: must be from 0 to " + std::to_string(kMaxDelayMs));
   TaskInfo t;
   t.created_at = t.updated_at = t.run_at = options_.clock();
+  // A delayed task: a run_at in the past is simply ready now (clocks differ a little between nodes).
+  if (req.delay_ms) t.run_at = t.created_at + *req.delay_ms;
+  if (req.run_at > t.created_at) {
+    if (req.run_at - t.created_at > kMaxDelayMs)
+      return InvalidArgument("run_at: must be at most " + std::to_string(kMaxDelayMs / 86'400'000) +
+                             " days ahead");
+    t.run_at = req.run_at;
+  }
 
   t.user_id = req.user_id;
   t.mode = req.mode;

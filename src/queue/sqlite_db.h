@@ -38,6 +38,7 @@ class Query {
   Query& Bind(int i, std::string_view v) {
     return Check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
+  Query& BindReal(int i, double v) { return Check(sqlite3_bind_double(stmt_, i, v)); }
   Query& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Query& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
 

@@ -9,6 +9,8 @@
 // Every statement is stepped to SQLITE_DONE: in autocommit mode the commit happens then, and a failed
 // commit (full disk, I/O error) must reach the caller rather than be lost in sqlite3_reset.
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "queue/json.h"
 #include "queue/sqlite_rows.h"
@@ -57,50 +59,179 @@ bool SqliteStore::ExternalChange() {
   return changed;
 }
 
+namespace {
+
+// A task may be claimed when this holds (?2 = now). Any later "not yet" state of a pending task joins this
+// one predicate (and tasks_fair's partial-index condition stays `status = 'pending'`).
+constexpr const char* kClaimable = "status = 'pending' AND run_at <= ?2";
+
+// One user's candidate for the next claim: the head of its pending tasks in within-user order.
+struct FairCandidate {
+  std::string user;
+  const UserLimits* limits = nullptr;
+  double finish = 0;  // fair-queueing finish tag (fair_users.finish)
+  int running = 0;    // its tasks processing now (counted only when a running limit is set)
+  bool has_head = false, dirty = false;
+  int64_t rowid = 0, key = 0;  // the head task and its run_at − priority · kPriorityAgingMs
+};
+
+}  // namespace
+
+// The fair claim (fairness.h): one transaction that lists the users with pending tasks (a skip-scan of
+// tasks_fair, one index seek per user), takes each one's head, and hands out — one task at a time, up to
+// max_tasks — the head of the user whose turn max(V, finish) comes first (ties: the older head), then
+// moves that user's finish tag on by 1/weight and V to the turn served.
 Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, int64_t* next_due) {
-  // INDEXED BY: without statistics the planner may scan the table and sort every pending task; the
-  // partial index hands them out in queue order and stops at LIMIT.
   std::vector<Claimed> out;
   *next_due = 0;
   base::MutexLock lock(wmu_);
   const int64_t now = options_.clock();
   const std::string modes = req.modes.empty() ? std::string() : Json(req.modes).dump();
-  {
-    auto q = wdb_->Prepare(
-        "UPDATE tasks SET status = 'processing', attempt = attempt + 1, lease_owner = ?1, "
-        "lease_token = lease_token + 1, lease_expires_at = ?2 + ?3, started_at = ?2, updated_at = ?2, "
-        "progress = 0, current_step = '' WHERE rowid IN (SELECT rowid FROM tasks INDEXED BY tasks_ready "
-        "WHERE status = 'pending' "
-        "AND run_at <= ?2" +
-        ModeFilter(req) + " ORDER BY priority DESC, run_at, rowid LIMIT ?5) RETURNING " +
-        detail::kTaskColumns + ", rowid");
-    if (!q) return q.error();
-    (*q)->Bind(1, req.owner).Bind(2, now).Bind(3, req.lease_ms).Bind(5, int64_t{std::max(1, req.max_tasks)});
-    if (!modes.empty()) (*q)->Bind(4, modes);
-    std::vector<std::pair<int64_t, Claimed>> rows;
-    for (;;) {
+  const std::string mode_filter = ModeFilter(req);
+  auto body = [&]() REQUIRES(wmu_) -> Result<void> {
+    std::vector<FairCandidate> cands;
+    // Fetches c's head (the first claimable task of the user in within-user order), or none.
+    auto fetch_head = [&](FairCandidate& c) REQUIRES(wmu_) -> Result<void> {
+      auto q = wdb_->Prepare(std::string("SELECT rowid, run_at - priority * 10000 FROM tasks INDEXED BY tasks_fair "
+                                         "WHERE user_id = ?1 AND ") +
+                             kClaimable + mode_filter + " ORDER BY run_at - priority * 10000, rowid LIMIT 1");
+      if (!q) return q.error();
+      (*q)->Bind(1, c.user).Bind(2, now);
+      if (!modes.empty()) (*q)->Bind(4, modes);
       auto row = (*q)->Step();
       if (!row) return row.error();
-      if (!*row) break;
-      Claimed c;
-      auto t = ReadTask(**q, &c.lease);
-      if (!t) return t.error();
-      c.task = std::move(*t);
-      rows.emplace_back((*q)->Int(22), std::move(c));
+      c.has_head = *row;
+      if (*row) c.rowid = (*q)->Int(0), c.key = (*q)->Int(1);
+      return {};
+    };
+    {
+      auto first = wdb_->Prepare(
+          "SELECT user_id FROM tasks INDEXED BY tasks_fair WHERE status = 'pending' ORDER BY user_id LIMIT 1");
+      if (!first) return first.error();
+      auto row = (*first)->Step();
+      if (!row) return row.error();
+      std::optional<std::string> user;
+      if (*row) user = (*first)->Text(0);
+      first->reset();
+      while (user) {
+        cands.push_back({.user = *user, .limits = &options_.fairness.For(*user)});
+        auto next = wdb_->Prepare(
+            "SELECT user_id FROM tasks INDEXED BY tasks_fair WHERE status = 'pending' AND user_id > ?1 "
+            "ORDER BY user_id LIMIT 1");
+        if (!next) return next.error();
+        (*next)->Bind(1, *user);
+        auto r = (*next)->Step();
+        if (!r) return r.error();
+        if (*r) user = (*next)->Text(0);
+        else user.reset();
+      }
     }
-    // RETURNING yields rows in no particular order; hand them out in queue order.
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-      if (a.second.task.priority != b.second.task.priority)
-        return a.second.task.priority > b.second.task.priority;
-      if (a.second.task.run_at != b.second.task.run_at) return a.second.task.run_at < b.second.task.run_at;
-      return a.first < b.first;
-    });
-    for (auto& [rowid, c] : rows) out.push_back(std::move(c));
+    if (cands.empty()) return {};
+    for (FairCandidate& c : cands) {
+      if (auto r = fetch_head(c); !r) return r;
+      if (!c.has_head) continue;
+      auto q = wdb_->Prepare("SELECT finish FROM fair_users WHERE user_id = ?1");
+      if (!q) return q.error();
+      (*q)->Bind(1, c.user);
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (*row) c.finish = (*q)->Double(0);
+    }
+    if (options_.fairness.AnyRunningLimit()) {
+      auto q = wdb_->Prepare(
+          "SELECT user_id, COUNT(*) FROM tasks INDEXED BY tasks_running WHERE status = 'processing' GROUP BY "
+          "user_id");
+      if (!q) return q.error();
+      std::map<std::string, int, std::less<>> running;
+      for (;;) {
+        auto row = (*q)->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        running[(*q)->Text(0)] = static_cast<int>((*q)->Int(1));
+      }
+      for (FairCandidate& c : cands)
+        if (auto it = running.find(c.user); it != running.end()) c.running = it->second;
+    }
+    double v = 0;
+    {
+      auto q = wdb_->Prepare("SELECT v FROM fair_clock WHERE id = 1");
+      if (!q) return q.error();
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (*row) v = (*q)->Double(0);
+    }
+    const double v_before = v;
+    for (int n = 0; n < std::max(1, req.max_tasks); ++n) {
+      FairCandidate* best = nullptr;
+      double best_turn = 0;
+      for (FairCandidate& c : cands) {
+        if (!c.has_head) continue;
+        if (c.limits->max_running > 0 && c.running >= c.limits->max_running) continue;
+        const double turn = std::max(v, c.finish);
+        if (!best || turn < best_turn || (turn == best_turn && (c.key < best->key ||
+                                                                (c.key == best->key && c.rowid < best->rowid)))) {
+          best = &c;
+          best_turn = turn;
+        }
+      }
+      if (!best) break;
+      auto q = wdb_->Prepare(
+          "UPDATE tasks SET status = 'processing', attempt = attempt + 1, lease_owner = ?1, "
+          "lease_token = lease_token + 1, lease_expires_at = ?2 + ?3, started_at = ?2, updated_at = ?2, "
+          "progress = 0, current_step = '' WHERE rowid = ?4 RETURNING " +
+          std::string(detail::kTaskColumns));
+      if (!q) return q.error();
+      (*q)->Bind(1, req.owner).Bind(2, now).Bind(3, req.lease_ms).Bind(4, best->rowid);
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (*row) {
+        Claimed c;
+        auto t = ReadTask(**q, &c.lease);
+        if (!t) return t.error();
+        c.task = std::move(*t);
+        out.push_back(std::move(c));
+      }
+      if (auto r = (*q)->Run(); !r) return r;
+      q->reset();
+      v = best_turn;
+      best->finish = best_turn + 1.0 / std::max(1e-6, best->limits->weight);
+      best->running += 1;
+      best->dirty = true;
+      if (auto r = fetch_head(*best); !r) return r;
+    }
+    if (v != v_before) {
+      auto q = wdb_->Prepare("UPDATE fair_clock SET v = ?1 WHERE id = 1");
+      if (!q) return q.error();
+      (*q)->BindReal(1, v);
+      if (auto r = (*q)->Run(); !r) return r;
+    }
+    for (const FairCandidate& c : cands) {
+      if (!c.dirty) continue;
+      auto q = wdb_->Prepare(
+          "INSERT INTO fair_users (user_id, finish) VALUES (?1, ?2) "
+          "ON CONFLICT (user_id) DO UPDATE SET finish = excluded.finish");
+      if (!q) return q.error();
+      (*q)->Bind(1, c.user).BindReal(2, c.finish);
+      if (auto r = (*q)->Run(); !r) return r;
+    }
+    return {};
+  };
+  if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
+  if (auto r = body(); !r) {
+    (void)wdb_->Exec("ROLLBACK");
+    return r.error();
+  }
+  if (auto c = wdb_->Exec("COMMIT"); !c) {
+    (void)wdb_->Exec("ROLLBACK");
+    return c.error();
   }
   if (out.empty()) {
-    auto q = wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_ready WHERE status = 'pending'" +
-                           ModeFilter(req));
+    // The next delayed task to wait for: only one due *later* (a due task held back by a running limit
+    // is waited for by the finish that frees its user's slot, which wakes the waiters).
+    auto q = wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_due WHERE status = 'pending' AND "
+                           "run_at > ?2" + mode_filter);
     if (!q) return q.error();
+    (*q)->Bind(2, now);
     if (!modes.empty()) (*q)->Bind(4, modes);
     auto row = (*q)->Step();
     if (!row) return row.error();
@@ -201,6 +332,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
   std::vector<Result<void>> out;
   std::vector<TaskEvent> events;
   bool ready = false;
+  const bool running_limits = options_.fairness.AnyRunningLimit();
   {
     base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
@@ -220,7 +352,8 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
       }
       if (r) {
         events.push_back(std::move(e));
-        ready = ready || detail::MakesReady(f.kind);
+        // A finished attempt frees a slot of its user's running limit: waiters held back by it try again.
+        ready = ready || detail::MakesReady(f.kind) || running_limits;
       }
       out.push_back(std::move(r));
     }

@@ -20,7 +20,8 @@ using detail::ReadTask;
 namespace {
 
 // 1: tasks. 2: task_events (with the triggers that write it) and workers. 3: tasks.trace_context.
-constexpr int kSchemaVersion = 3;
+// 4: fair hand-out (kFairSchema).
+constexpr int kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -58,7 +59,6 @@ CREATE TABLE IF NOT EXISTS tasks (
   lease_expires_at INTEGER NOT NULL DEFAULT 0,
   trace_context    TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (priority DESC, run_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS tasks_running ON tasks (lease_expires_at) WHERE status = 'processing';
 )sql";
 
@@ -126,6 +126,28 @@ CREATE TABLE IF NOT EXISTS workers (
   heartbeat_ms   INTEGER NOT NULL
 );
 )sql";
+// Version 4: fairness (fairness.h, docs/queue.md "Fairness and per-user limits"). Pending tasks are handed
+// out per user — tasks_fair orders one user's pending tasks by run_at − priority · kPriorityAgingMs (the
+// expression must stay the very one the claim's ORDER BY names) — and tasks_due finds the next delayed task
+// to wait for. They replace version 1's tasks_ready (priority DESC, run_at): one more partial index over the
+// pending rows only. fair_users keeps each user's fair-queueing finish tag and per-minute token bucket;
+// fair_clock the virtual time V. A task is claimable when `status = 'pending' AND run_at <= now`
+// (kClaimable in sqlite_lease.cc): the one predicate any later "not yet" state joins.
+constexpr const char* kFairSchema = R"sql(
+DROP INDEX IF EXISTS tasks_ready;
+CREATE INDEX IF NOT EXISTS tasks_fair ON tasks (user_id, (run_at - priority * 10000)) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (run_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS fair_users (
+  user_id   TEXT PRIMARY KEY,
+  finish    REAL NOT NULL DEFAULT 0,
+  tokens    REAL NOT NULL DEFAULT -1,
+  tokens_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS fair_clock (id INTEGER PRIMARY KEY CHECK (id = 1), v REAL NOT NULL);
+INSERT OR IGNORE INTO fair_clock (id, v) VALUES (1, 0);
+)sql";
+static_assert(kPriorityAgingMs == 10000, "kFairSchema's tasks_fair expression uses kPriorityAgingMs");
+
 static_assert(kMaxProgressEvents == 200, "kHistorySchema's OFFSET keeps kMaxProgressEvents");
 
 Result<void> Pragmas(Db& db, bool sync_full) {
@@ -170,10 +192,12 @@ Result<void> MigrateSchema(Db& db) {
                       ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
   } else if (*version < kSchemaVersion) {
     // A new file (0) gets everything. An older one gains what each later version added and keeps its tasks:
-    // the column by ALTER (versions 1 and 2 lack it), the rest because every CREATE is IF NOT EXISTS.
-    if (*version >= 1) out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
+    // the column by ALTER (versions 1 and 2 lack it; 3 has it), the rest because every CREATE is IF NOT EXISTS.
+    if (*version >= 1 && *version < 3) out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
     if (out) out = db.Exec(kSchema);
     if (out) out = db.Exec(kHistorySchema);
+    // Version 3 → 4 (and any older file, after the steps above): the fair hand-out's indexes and tables.
+    if (out) out = db.Exec(kFairSchema);
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
   if (!out) {
@@ -229,31 +253,85 @@ Result<void> SqliteStore::Ping() {
 
 void SqliteStore::WakeWaiters() { waiters_.WakeAll(); }
 
+Result<void> SqliteStore::AdmitUser(const std::string& user, int64_t now) {
+  const UserLimits& lim = options_.fairness.For(user);
+  if (lim.max_pending > 0) {
+    auto n = wdb_->Prepare(
+        "SELECT COUNT(*) FROM tasks INDEXED BY tasks_fair WHERE status = 'pending' AND user_id = ?1");
+    if (!n) return n.error();
+    (*n)->Bind(1, user);
+    auto row = (*n)->Step();
+    if (!row) return row.error();
+    if (*row && (*n)->Int(0) >= lim.max_pending) return detail::PendingLimitError(user, lim.max_pending);
+  }
+  if (lim.per_minute > 0) {
+    double tokens = -1;
+    int64_t tokens_at = 0;
+    {
+      auto q = wdb_->Prepare("SELECT tokens, tokens_at FROM fair_users WHERE user_id = ?1");
+      if (!q) return q.error();
+      (*q)->Bind(1, user);
+      auto row = (*q)->Step();
+      if (!row) return row.error();
+      if (*row) tokens = (*q)->Double(0), tokens_at = (*q)->Int(1);
+    }
+    if (int64_t wait = detail::TakeToken(lim.per_minute, now, &tokens, &tokens_at))
+      return detail::RateLimitError(user, lim.per_minute, wait);
+    auto u = wdb_->Prepare(
+        "INSERT INTO fair_users (user_id, tokens, tokens_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (user_id) DO UPDATE SET tokens = excluded.tokens, tokens_at = excluded.tokens_at");
+    if (!u) return u.error();
+    (*u)->Bind(1, user).BindReal(2, tokens).Bind(3, tokens_at);
+    return (*u)->Run();
+  }
+  return {};
+}
+
 Result<void> SqliteStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
   {
     base::MutexLock lock(wmu_);
-    auto q = wdb_->Prepare(
-        "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
-        "timeout_ms, "
-        "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, "
-        "?11)");
-    if (!q) return q.error();
-    (*q)->Bind(1, t.task_id)
-        .Bind(2, t.user_id)
-        .Bind(3, t.mode)
-        .Bind(4, int64_t{t.priority})
-        .Bind(5, t.source_image);
-    (*q)->Bind(6, t.config.dump())
-        .Bind(7, int64_t{t.max_retries})
-        .Bind(8, t.timeout_ms)
-        .Bind(9, t.created_at);
-    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
-    if (auto r = (*q)->Run(); !r) {
-      if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return Conflict("task " + t.task_id + " already exists");
-      return r.error();
+    const UserLimits& lim = options_.fairness.For(t.user_id);
+    // With a pending or per-minute limit the check and the insert are one transaction (another process
+    // may create for the same user at the same time); without, the INSERT alone is one.
+    const bool limited = lim.max_pending > 0 || lim.per_minute > 0;
+    if (limited) {
+      if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b;
+      if (auto a = AdmitUser(t.user_id, options_.clock()); !a) {
+        (void)wdb_->Exec("ROLLBACK");
+        return a;
+      }
     }
+    auto insert = [&]() REQUIRES(wmu_) -> Result<void> {
+      auto q = wdb_->Prepare(
+          "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
+          "timeout_ms, "
+          "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, "
+          "?9, ?10, ?11)");
+      if (!q) return q.error();
+      (*q)->Bind(1, t.task_id)
+          .Bind(2, t.user_id)
+          .Bind(3, t.mode)
+          .Bind(4, int64_t{t.priority})
+          .Bind(5, t.source_image);
+      (*q)->Bind(6, t.config.dump())
+          .Bind(7, int64_t{t.max_retries})
+          .Bind(8, t.timeout_ms)
+          .Bind(9, t.created_at);
+      (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
+      if (auto r = (*q)->Run(); !r) {
+        if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+          return Conflict("task " + t.task_id + " already exists");
+        return r.error();
+      }
+      return {};
+    };
+    auto r = insert();
+    if (limited) {
+      if (r) r = wdb_->Exec("COMMIT");
+      if (!r) (void)wdb_->Exec("ROLLBACK");
+    }
+    if (!r) return r;
   }
   waiters_.NotifyReady();
   hub_.PublishCreated(t);
@@ -331,6 +409,8 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
                                    "the database");
     }
   }
+  // A cancelled running task frees a slot of its user's running limit.
+  if (out && options_.fairness.AnyRunningLimit()) waiters_.NotifyReady();
   if (out) hub_.PublishCancelled(*out);
   return out;
 }
@@ -464,7 +544,8 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
       return c.error();
     }
   }
-  if (!report.requeued.empty()) waiters_.NotifyReady();
+  if (!report.requeued.empty() || (!report.failed.empty() && options_.fairness.AnyRunningLimit()))
+    waiters_.NotifyReady();
   hub_.Publish(events);
   return report;
 }

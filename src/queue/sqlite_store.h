@@ -71,6 +71,8 @@ class SqliteStore final : public Store {
   // One claim attempt. When nothing was claimed, *next_due is the earliest run_at of a delayed task of an
   // allowed mode (0 if none).
   Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due) EXCLUDES(wmu_);
+  // Create's per-user limits (fairness.h): RateLimited past max_pending or per_minute, else takes a token.
+  Result<void> AdmitUser(const std::string& user, int64_t now) REQUIRES(wmu_);
   // Stats over every task (user == nullptr) or one user's.
   Result<QueueStats> StatsOf(const std::string* user);
   // Whether another connection committed since the last call (PRAGMA data_version).

@@ -24,7 +24,8 @@
 // A claim starts an attempt (`attempt` + 1). A failed attempt either ends the task (Fail → `failed`) or
 // goes back to the queue with a delay (Retry → `pending`, not handed out before `run_at`), keeping the error
 // on the task. A graceful hand-back (Release, at shutdown) returns the task to `pending` at its old place and
-// does not count the attempt. Order of hand-out: higher priority first, then earlier `run_at` (FIFO).
+// does not count the attempt. Order of hand-out (fairness.h): users round-robin, weighted; within one user,
+// by run_at − priority · kPriorityAgingMs (higher priority first, aged so nothing starves), then FIFO.
 //
 // ## Transitions
 //
@@ -49,6 +50,7 @@
 #include <string_view>
 #include <vector>
 
+#include "queue/fairness.h"
 #include "queue/history.h"
 #include "queue/model.h"
 
@@ -130,8 +132,9 @@ class Store {
 
   // ---- Clients
 
-  // Stores a new task. `task` is complete (the service fills ids, defaults and times) and `pending`.
-  // Conflict if the id exists.
+  // Stores a new task. `task` is complete (the service fills ids, defaults and times) and `pending`; a
+  // run_at in the future makes it a delayed task. Conflict if the id exists; RateLimited past its user's
+  // max_pending or per_minute (StoreOptions::fairness).
   virtual Result<void> Create(const TaskInfo& task) = 0;
   // NotFound for an unknown id.
   virtual Result<TaskInfo> Get(std::string_view task_id) = 0;
@@ -148,8 +151,8 @@ class Store {
 
   // ---- Workers
 
-  // Claims up to req.max_tasks ready tasks (pending, run_at reached, mode allowed), highest priority first,
-  // then FIFO. Blocks up to req.wait while there is none; returns an empty vector when the wait ends empty
+  // Claims up to req.max_tasks ready tasks (pending, run_at reached, mode allowed, the user under its
+  // max_running) in the fair order above. Blocks up to req.wait while there is none; returns an empty vector when the wait ends empty
   // or WakeWaiters() is called. A backend wakes waiters without polling when a task becomes ready in this
   // process (SQLite: a condition variable); other processes' submissions are seen within a short interval.
   virtual Result<std::vector<Claimed>> Dequeue(const DequeueRequest& req) = 0;
@@ -222,6 +225,9 @@ struct StoreOptions {
   // apply; it is not acknowledged). -1: 1 with Sentinel, 0 (no WAIT) with a plain redis:// URL.
   int redis_wait_replicas = -1;
   int64_t redis_wait_timeout_ms = 1000;
+  // Weights and per-user limits (fairness.h): Create refuses past max_pending / per_minute, the claim
+  // skips a user at max_running and serves users round-robin by weight.
+  FairnessOptions fairness = {};
 };
 
 // Opens the store a URL names: "sqlite:PATH" (created when missing),

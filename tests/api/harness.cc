@@ -224,11 +224,11 @@ ApiTest::~ApiTest() { StopServer(); }
 
 void ApiTest::StartServer(ApiConfig config) {
   if (!store_url_.empty()) {
-    auto u = queue::OpenStore(store_url_);
+    auto u = queue::OpenStore(store_url_, {.fairness = fairness_});
     ASSERT_TRUE(u.ok()) << u.error().message;
     url_store_ = std::move(*u);
   } else {
-    auto s = queue::SqliteStore::Open((dir_.path() / "tasks.db").string());
+    auto s = queue::SqliteStore::Open((dir_.path() / "tasks.db").string(), {.fairness = fairness_});
     ASSERT_TRUE(s.ok()) << s.error().message;
     sqlite_ = std::move(*s);
   }

@@ -161,6 +161,7 @@ class ApiTest : public ::testing::Test {
   TempDir dir_;
   ApiConfig config_;
   std::string store_url_;
+  queue::FairnessOptions fairness_;  // the store's per-user limits, when set before StartServer
   std::unique_ptr<queue::Store> url_store_;
   std::unique_ptr<queue::SqliteStore> sqlite_;
   std::unique_ptr<FlakyStore> store_;

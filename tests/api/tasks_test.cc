@@ -29,6 +29,25 @@ TEST_F(TasksTest, SubmitAnswers201WithTheTaskAndItsLocation) {
   EXPECT_EQ(r.header("content-type"), "application/json");
 }
 
+// A delayed task: delay_ms (or run_at) at create; it is pending with its run_at, in GET and in the list.
+TEST_F(TasksTest, SubmitADelayedTask) {
+  HttpReply r = Post("/api/v1/tasks", {{"mode", "HEAD_SWAP"}, {"delay_ms", 3'600'000}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const Json t = r.json()["data"];
+  EXPECT_EQ(t["status"], "pending");
+  auto run_at = queue::ParseTime(t["run_at"].get<std::string>());
+  auto created = queue::ParseTime(t["created_at"].get<std::string>());
+  ASSERT_TRUE(run_at && created);
+  EXPECT_EQ(*run_at - *created, 3'600'000);
+  HttpReply at = Post("/api/v1/tasks", {{"mode", "HEAD_SWAP"}, {"run_at", "2999-01-01T00:00:00Z"}});
+  EXPECT_EQ(at.status, 422) << at.body;  // more than 366 days ahead
+  HttpReply both = Post("/api/v1/tasks", {{"mode", "HEAD_SWAP"}, {"run_at", t["run_at"]}, {"delay_ms", 1}});
+  EXPECT_EQ(both.status, 422) << both.body;
+  HttpReply list = Get("/api/v1/tasks");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.json()["data"]["tasks"][0]["run_at"], t["run_at"]);
+}
+
 TEST_F(TasksTest, SubmitRefusesWhatIsNotAValidTask) {
   auto post = [&](const std::string& body, const std::string& type = "application/json") {
     return Http(port(), "POST", "/api/v1/tasks", body, {{"Content-Type", type}});
@@ -206,6 +225,25 @@ TEST_F(TasksTest, StoreDownIs503AndComesBack) {
   store_->down = false;
   EXPECT_EQ(Get("/readyz").status, 200);
   EXPECT_EQ(Get("/api/v1/tasks/" + id).status, 200);
+}
+
+// Past a per-user limit the create answers 429 RATE_LIMITED with Retry-After.
+class LimitedTasksTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    fairness_.defaults.per_minute = 1;
+    StartServer();
+  }
+};
+
+TEST_F(LimitedTasksTest, SubmitPastThePerMinuteLimitAnswers429WithRetryAfter) {
+  ASSERT_EQ(Post("/api/v1/tasks", {{"mode", "HEAD_SWAP"}}).status, 201);
+  HttpReply r = Post("/api/v1/tasks", {{"mode", "HEAD_SWAP"}});
+  ASSERT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "RATE_LIMITED");
+  const int retry_after = std::stoi(r.header("retry-after"));
+  EXPECT_GE(retry_after, 59);
+  EXPECT_LE(retry_after, 60);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -441,10 +442,13 @@ TEST_P(StoreTest, UserStatsCountOnlyThatUsersTasks) {
   add("task_a2", "alice", "HEAD_SWAP");
   add("task_a3", "alice", "POSE_CHANGE");
   add("task_b1", "bob", "HEAD_SWAP");
-  add("task_n1", "", "HEAD_SWAP");
-  // Claimed in creation order: a1 done in 4 ms, a2 done in 6 ms, a3 failed, b1 done in 100 ms.
-  for (auto [ms, fail] : std::vector<std::pair<int, bool>>{{4, false}, {6, false}, {0, true}, {100, false}}) {
+  // Claimed users round-robin (a1, b1, a2, a3): a1 done in 4 ms, a2 done in 6 ms, a3 failed, b1 done in
+  // 100 ms.
+  const std::map<std::string, std::pair<int, bool>> outcome = {
+      {"task_a1", {4, false}}, {"task_a2", {6, false}}, {"task_a3", {0, true}}, {"task_b1", {100, false}}};
+  for (int i = 0; i < 4; ++i) {
     Claimed c = Claim("w");
+    auto [ms, fail] = outcome.at(c.task.task_id);
     clock_.Advance(ms);
     if (fail)
       ASSERT_OK(store_->Fail(c.lease, {"TRAP", "x", 1, false, "", 0}));
@@ -452,6 +456,7 @@ TEST_P(StoreTest, UserStatsCountOnlyThatUsersTasks) {
       ASSERT_OK(store_->Complete(c.lease, {}));
   }
   add("task_a4", "alice", "HEAD_SWAP");
+  add("task_n1", "", "HEAD_SWAP");
   auto a = store_->UserStats("alice");
   ASSERT_OK(a);
   EXPECT_EQ(a->counts[TaskStatus::Done], 2);
