@@ -26,6 +26,9 @@ enum class Code {
 struct Error {
   Code code = Code::Internal;
   std::string message;
+  // A more precise machine code than `code` names, for the API's `error.code` ("IDEMPOTENCY_CONFLICT",
+  // "DEPENDENCY_FAILED"); empty for most errors.
+  std::string reason = {};
 };
 
 // "INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", "INTERNAL".

@@ -212,7 +212,21 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
     }
     for (const Finish& f : items) {
       TaskEvent e;
+      // A task that ends may release or cancel the tasks waiting on it (kFlowsSchema's triggers).
+      std::vector<std::string> waiting;
+      if (f.kind == Finish::Kind::Complete || f.kind == Finish::Kind::Fail) {
+        auto d = Dependents(f.lease.task_id);
+        if (!d && batch) {
+          (void)wdb_->Exec("ROLLBACK");
+          return std::vector<Result<void>>(items.size(), d.error());
+        }
+        if (d) waiting = std::move(*d);
+      }
       Result<void> r = ApplyFinish(f, now, &e);
+      if (r && !waiting.empty()) {
+        bool released = false;
+        if (auto de = DependentEvents(waiting, now, &events, &released); de) ready = ready || released;
+      }
       // A failed statement inside the transaction (I/O, full disk) may have rolled it back: everything fails.
       if (!r && r.error().code != Code::Conflict && r.error().code != Code::NotFound && batch) {
         (void)wdb_->Exec("ROLLBACK");

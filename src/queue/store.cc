@@ -55,6 +55,10 @@ Error NotKept(std::string_view backend) {
 
 Result<std::vector<HistoryEvent>> Store::History(std::string_view) { return NotKept(backend()); }
 Result<TaskInfo> Store::Requeue(std::string_view) { return NotKept(backend()); }
+Result<Submitted> Store::Submit(const TaskInfo&, const SubmitOptions&) { return NotKept(backend()); }
+Result<void> Store::CreateBatch(const BatchInfo&, const std::vector<TaskInfo>&) { return NotKept(backend()); }
+Result<BatchInfo> Store::GetBatch(std::string_view) { return NotKept(backend()); }
+Result<DeadLetterPage> Store::DeadLetters(const DeadLetterQuery&) { return NotKept(backend()); }
 Result<void> Store::PutWorker(const WorkerInfo&) { return NotKept(backend()); }
 Result<std::vector<WorkerInfo>> Store::Workers() { return NotKept(backend()); }
 Result<std::vector<FinishedTask>> Store::Finished(int64_t, int64_t, const std::string*) { return NotKept(backend()); }
