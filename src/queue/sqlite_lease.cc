@@ -223,9 +223,10 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
         if (d) waiting = std::move(*d);
       }
       Result<void> r = ApplyFinish(f, now, &e);
+      std::vector<TaskEvent> dependents;  // published after the task's own event
       if (r && !waiting.empty()) {
         bool released = false;
-        if (auto de = DependentEvents(waiting, now, &events, &released); de) ready = ready || released;
+        if (auto de = DependentEvents(waiting, now, &dependents, &released); de) ready = ready || released;
       }
       // A failed statement inside the transaction (I/O, full disk) may have rolled it back: everything fails.
       if (!r && r.error().code != Code::Conflict && r.error().code != Code::NotFound && batch) {
@@ -234,6 +235,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
       }
       if (r) {
         events.push_back(std::move(e));
+        events.insert(events.end(), dependents.begin(), dependents.end());
         ready = ready || detail::MakesReady(f.kind);
       }
       out.push_back(std::move(r));

@@ -209,7 +209,8 @@ class Store {
   // Done and failed tasks with from <= finished_at < to, of one user (or every user when `user` is null).
   virtual Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user);
 
-  // ---- Flows (flows.h). The defaults answer Unavailable (test doubles).
+  // ---- Flows (flows.h). The defaults answer Unavailable (test doubles); Submit's, for a task without key,
+  // dependencies or batch, is Create.
 
   // Create with an idempotency key, atomically: the key is claimed in the same transaction (script) that
   // stores the task, so of any number of concurrent calls with one key (any process, any node) exactly one
