@@ -47,7 +47,9 @@ App::App(ApiContext ctx) : ctx_(ctx), limiter_(ctx.config.rate_limit, ctx.config
   AddTaskRoutes(router_, ctx_);
   AddFileRoutes(router_, ctx_);
   AddDashboardRoutes(router_, ctx_);
+  AddFlowRoutes(router_, ctx_);
   router_.Add({.method = "GET", .pattern = "/api/v1/tasks/{id}/ws", .websocket = true});
+  router_.Add({.method = "GET", .pattern = "/api/v1/batches/{id}/ws", .websocket = true});
   router_.Add({.method = "GET", .pattern = "/api/v1/ws", .websocket = true});
 }
 
@@ -209,7 +211,13 @@ std::variant<WatchTarget, Response> App::AuthorizeWatch(const Request& req) {
     auto admitted = Admit(req, *m.route, token ? std::optional<std::string_view>(*token) : std::nullopt);
     if (auto* refusal = std::get_if<Response>(&admitted)) return std::move(*refusal);
     WatchTarget target{std::get<Caller>(std::move(admitted)), m.params.Get("id")};
-    if (!target.task_id.empty()) {
+    if (m.route->pattern.starts_with("/api/v1/batches/")) {
+      auto b = GetOwnedBatch(ctx_, target.caller, target.task_id);
+      if (!b) return FromError(b.error());
+      target.task_id.clear();
+      target.batch_id = b->batch_id;
+      target.batch_tasks = b->task_ids;
+    } else if (!target.task_id.empty()) {
       auto t = GetOwnedTask(ctx_, target.caller, target.task_id);
       if (!t) return FromError(t.error());
     }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "api/handlers.h"
 #include "api/rate_limiter.h"
@@ -22,7 +23,9 @@ namespace wasmq::api {
 // Who watches what over a WebSocket.
 struct WatchTarget {
   Caller caller;
-  std::string task_id;  // empty: every task of the caller (/api/v1/ws)
+  std::string task_id;  // empty: every task of the caller (/api/v1/ws), or a batch's
+  std::string batch_id = {};                  // /api/v1/batches/{id}/ws: the tasks of this batch
+  std::vector<std::string> batch_tasks = {};  // (its tasks, read when it was authorized)
 };
 
 class App {

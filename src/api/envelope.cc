@@ -24,6 +24,11 @@ Response Fail(int status, std::string_view error_code, std::string_view message)
 }
 
 Response FromError(const queue::Error& e) {
+  // A precise reason (IDEMPOTENCY_CONFLICT, DEPENDENCY_FAILED) replaces the generic code name, same status.
+  if (!e.reason.empty() && e.code != queue::Code::Internal) {
+    Response r = FromError(queue::Error{e.code, e.message});
+    return Fail(r.status, e.reason, e.message);
+  }
   switch (e.code) {
     case queue::Code::InvalidArgument: return Fail(422, code::kValidationFailed, e.message);
     case queue::Code::NotFound: return Fail(404, code::kNotFound, e.message);

@@ -28,6 +28,7 @@ void AddTaskRoutes(Router& router, ApiContext& ctx);    // routes_tasks.cc
 void AddFileRoutes(Router& router, ApiContext& ctx);    // routes_files.cc
 void AddSystemRoutes(Router& router, ApiContext& ctx);  // routes_system.cc: health, metrics, OpenAPI
 void AddDashboardRoutes(Router& router, ApiContext& ctx);  // routes_dashboard.cc: pipelines, workers, retry, …
+void AddFlowRoutes(Router& router, ApiContext& ctx);  // routes_flows.cc: batches, dead letters
 
 // Whether the caller may see every user's tasks: always with auth off, else a token with "admin": true.
 bool IsAdmin(const ApiConfig& config, const Caller& caller);
@@ -37,6 +38,12 @@ queue::Json TaskWithHistoryJson(ApiContext& ctx, const queue::TaskInfo& t);
 // The task `id` if the caller may see it (an admin sees every task). Another user's task is NotFound with the very message an absent
 // task gets, so that ids cannot be probed.
 queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id);
+// What a create request must pass besides its own validity (routes_tasks.cc): every file it names is an
+// upload of the caller, and the admission policy admits it. The refusal, or nullopt.
+std::optional<Response> CheckTaskRefsAndPolicy(ApiContext& ctx, const Caller& caller, const queue::Json& request,
+                                               const queue::TaskCreateRequest& create);
+// The same for a batch (routes_flows.cc).
+queue::Result<queue::BatchInfo> GetOwnedBatch(ApiContext& ctx, const Caller& caller, std::string_view id);
 
 // A task as the API shows it: the queue's TaskInfo JSON, plus result.output_urls for a done task; the
 // server's directories (files_dir, tasks_dir) never appear in its error message or stderr.

@@ -84,6 +84,16 @@ Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   if (!json) return Fail(400, code::kMalformedJson, json.error().message);
   auto create = queue::CreateRequestFromJson(*json);
   if (!create) return FromError(create.error());
+  // The Idempotency-Key header (IETF draft) and the body's idempotency_key are the same thing.
+  if (std::string_view key = req.Header("idempotency-key"); !key.empty()) {
+    if (!create->idempotency_key.empty() && create->idempotency_key != key)
+      return Fail(422, code::kValidationFailed, "idempotency_key: differs from the Idempotency-Key header");
+    bool printable = key.size() <= queue::kMaxIdempotencyKey;
+    for (char c : key) printable = printable && c > 0x20 && c < 0x7f;
+    if (!printable)
+      return Fail(422, code::kValidationFailed, "Idempotency-Key: must be 1 to 255 printable ASCII characters");
+    create->idempotency_key = std::string(key);
+  }
   if (AuthOn(ctx)) {
     if (!create->user_id.empty() && create->user_id != caller.user)
       return Fail(422, code::kValidationFailed, "user_id: is the token's subject; it cannot name another user");
@@ -93,10 +103,12 @@ Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   if (auto denied = AdmitTask(ctx, *json, caller)) return std::move(*denied);
   // The worker's spans for this task continue the request's trace (App::Handle made its span current).
   if (auto here = trace::CurrentContext()) create->trace_context = trace::Serialize(*here);
-  auto task = ctx.tasks.Create(*create);
-  if (!task) return FromError(task.error());
-  Response r = Ok(TaskJson(ctx.config, *task), 201);
-  r.Set("Location", "/api/v1/tasks/" + task->task_id);
+  auto submitted = ctx.tasks.Submit(*create);
+  if (!submitted) return FromError(submitted.error());
+  // 200 and the same task when the key had already created it; 201 for a new one.
+  Response r = Ok(TaskJson(ctx.config, submitted->task), submitted->existing ? 200 : 201);
+  r.Set("Location", "/api/v1/tasks/" + submitted->task.task_id);
+  if (submitted->existing) r.Set("Idempotent-Replayed", "true");
   return r;
 }
 
@@ -200,6 +212,12 @@ Response Output(ApiContext& ctx, const Request& req, const PathParams& p, const 
 }
 
 }  // namespace
+
+std::optional<Response> CheckTaskRefsAndPolicy(ApiContext& ctx, const Caller& caller, const Json& request,
+                                               const queue::TaskCreateRequest& create) {
+  if (auto bad = CheckFileRefs(ctx, caller, create)) return bad;
+  return AdmitTask(ctx, request, caller);
+}
 
 queue::Result<queue::TaskInfo> GetOwnedTask(ApiContext& ctx, const Caller& caller, std::string_view id) {
   auto t = ctx.tasks.Get(id);

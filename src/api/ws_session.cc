@@ -26,6 +26,7 @@ class WsSession final : public Session, public Watcher, public std::enable_share
 
   ~WsSession() override {
     registration_.Reset();
+    batch_registrations_.clear();
     if (counted_) state_.metrics.websocket_connections--;
     state_.sessions.Untrack(this);
   }
@@ -66,8 +67,13 @@ class WsSession final : public Session, public Watcher, public std::enable_share
     counted_ = true;
     state_.metrics.websocket_connections++;
     std::weak_ptr<Watcher> me = std::static_pointer_cast<Watcher>(shared_from_this());
-    registration_ = target_.task_id.empty() ? state_.hub.WatchUser(target_.caller.user, me)
-                                            : state_.hub.WatchTask(target_.task_id, me);
+    if (!target_.batch_id.empty()) {
+      // A batch: the events of each of its tasks (ownership was checked for the batch as a whole).
+      for (const std::string& id : target_.batch_tasks) batch_registrations_.push_back(state_.hub.WatchTask(id, me));
+    } else {
+      registration_ = target_.task_id.empty() ? state_.hub.WatchUser(target_.caller.user, me)
+                                              : state_.hub.WatchTask(target_.task_id, me);
+    }
     SendSnapshot();
     ReadLoop();
   }
@@ -76,7 +82,19 @@ class WsSession final : public Session, public Watcher, public std::enable_share
   // dropped by Newer), events after it were held and follow it.
   void SendSnapshot() {
     Json message;
-    if (!target_.task_id.empty()) {
+    if (!target_.batch_id.empty()) {
+      // The batch's counts and progress, then every task's current state; events follow as for /api/v1/ws.
+      auto b = state_.tasks.GetBatch(target_.batch_id);
+      if (!b) return CloseWith(websocket::close_code::internal_error, "store: " + b.error().message.substr(0, 100));
+      Json tasks = Json::array();
+      for (const std::string& id : target_.batch_tasks) {
+        auto t = state_.tasks.Get(id);
+        if (!t) continue;
+        snapshot_at_[t->task_id] = t->updated_at;
+        tasks.push_back(queue::ToJson(queue::Summarise(*t)));
+      }
+      message = {{"type", "snapshot"}, {"batch", queue::ToJson(*b)}, {"tasks", std::move(tasks)}};
+    } else if (!target_.task_id.empty()) {
       auto t = state_.tasks.Get(target_.task_id);
       if (!t) return CloseWith(websocket::close_code::internal_error, "store: " + t.error().message.substr(0, 100));
       snapshot_at_[t->task_id] = t->updated_at;
@@ -162,6 +180,7 @@ class WsSession final : public Session, public Watcher, public std::enable_share
     close_code_ = code;
     close_reason_ = std::move(reason);
     registration_.Reset();
+    batch_registrations_.clear();
     held_.clear();
     while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
     if (!writing_) DoClose();
@@ -187,6 +206,7 @@ class WsSession final : public Session, public Watcher, public std::enable_share
   void Stop() {
     closing_ = true;
     registration_.Reset();
+    batch_registrations_.clear();
     held_.clear();
     queue_.clear();
   }
@@ -197,6 +217,7 @@ class WsSession final : public Session, public Watcher, public std::enable_share
   WatchTarget target_;
   http::request<http::string_body> req_;
   WatchHub::Registration registration_;
+  std::vector<WatchHub::Registration> batch_registrations_;  // one per task of a watched batch
   bool counted_ = false;
   bool snapshot_sent_ = false;
   std::vector<Out> held_;                  // events before the snapshot was sent

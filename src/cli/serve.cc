@@ -122,6 +122,7 @@ int Serve(const config::LoadInput& input) {
   queue::ServiceOptions service_options;
   service_options.default_max_retries = cfg->max_retries;
   service_options.default_timeout_ms = cfg->task_timeout_ms;
+  service_options.idempotency_ttl_ms = cfg->idempotency_ttl_ms;
   for (const std::string& mode : pipelines.modes()) service_options.extra_modes.insert(mode);
   queue::TaskService tasks(**store, std::move(service_options));
   api_config.admit_task = (*gates)->TaskAdmission();

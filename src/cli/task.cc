@@ -1,6 +1,6 @@
 // File: src/cli/task.cc
 //
-// `wasmq task submit|get|list|cancel|retry|watch|stats|upload|outputs`: a client of the REST API with --server URL (or
+// `wasmq task submit|get|list|cancel|retry|watch|stats|upload|outputs|batch|dead-letters`: a client of the REST API with --server URL (or
 // WASMQ_SERVER), --token JWT (or WASMQ_TOKEN) when the server has auth on; without a server, the same
 // commands work on the local store (--store sqlite:PATH, or the configuration's store) — for an edge box
 // or a script on the machine that runs `wasmq serve`.
@@ -62,7 +62,27 @@ class Tasks {
   virtual Result<std::string> ReadOutput(const std::string& id, const std::string& file) = 0;
   // Calls `on_change` with the task's JSON at each change until it ends; returns its last state.
   virtual Result<Json> Follow(const std::string& id, const std::function<void(const Json&)>& on_change) = 0;
+  // Flows (docs/api.md): {"tasks": [requests]} → the batch; a batch; failed tasks; their retry.
+  virtual Result<Json> CreateBatch(const Json& body) = 0;
+  virtual Result<Json> GetBatch(const std::string& id) = 0;
+  virtual Result<Json> DeadLetters(const queue::DeadLetterQuery& q) = 0;
+  virtual Result<Json> RetryDeadLetters(const queue::DeadLetterQuery& q) = 0;
 };
+
+// ?mode=…&error_code=…&page=…&page_size=… (only what is set).
+std::string DeadLetterParams(const queue::DeadLetterQuery& q, bool paged) {
+  std::string s;
+  auto add = [&](const char* k, const std::string& v) {
+    if (!v.empty()) s += (s.empty() ? "?" : "&") + std::string(k) + "=" + v;
+  };
+  add("mode", q.mode);
+  add("error_code", q.error_code);
+  if (paged) {
+    add("page", std::to_string(q.page));
+    add("page_size", std::to_string(q.page_size));
+  }
+  return s;
+}
 
 class RemoteTasks final : public Tasks {
  public:
@@ -95,6 +115,18 @@ class RemoteTasks final : public Tasks {
     return client_.Get(id);  // the final state in full: outputs, error
   }
 
+  Result<Json> CreateBatch(const Json& body) override { return client_.Call("POST", "/api/v1/batches", body.dump()); }
+  Result<Json> GetBatch(const std::string& id) override { return client_.Call("GET", "/api/v1/batches/" + id); }
+  Result<Json> DeadLetters(const queue::DeadLetterQuery& q) override {
+    return client_.Call("GET", "/api/v1/dead-letters" + DeadLetterParams(q, true));
+  }
+  Result<Json> RetryDeadLetters(const queue::DeadLetterQuery& q) override {
+    Json body = Json::object();
+    if (!q.mode.empty()) body["mode"] = q.mode;
+    if (!q.error_code.empty()) body["error_code"] = q.error_code;
+    return client_.Call("POST", "/api/v1/dead-letters/retry", body.dump());
+  }
+
  private:
   api::Client client_;
 };
@@ -107,7 +139,37 @@ class LocalTasks final : public Tasks {
   Result<Json> Submit(const Json& request) override {
     auto req = queue::CreateRequestFromJson(request);
     if (!req) return req.error();
-    return Wrap(service_.Create(*req));
+    auto s = service_.Submit(*req);
+    if (!s) return s.error();
+    return queue::ToJson(s->task);
+  }
+  Result<Json> CreateBatch(const Json& body) override {
+    if (!body.is_object() || !body.contains("tasks") || !body["tasks"].is_array())
+      return queue::InvalidArgument("tasks: must be an array of task create requests");
+    std::vector<queue::TaskCreateRequest> reqs;
+    for (size_t i = 0; i < body["tasks"].size(); ++i) {
+      auto req = queue::CreateRequestFromJson(body["tasks"][i]);
+      if (!req) return queue::InvalidArgument("tasks[" + std::to_string(i) + "]." + req.error().message);
+      reqs.push_back(std::move(*req));
+    }
+    return Wrap(service_.CreateBatch(reqs, ""));
+  }
+  Result<Json> GetBatch(const std::string& id) override { return Wrap(service_.GetBatch(id)); }
+  Result<Json> DeadLetters(const queue::DeadLetterQuery& q) override {
+    auto page = service_.DeadLetters(q);
+    if (!page) return page.error();
+    Json tasks = Json::array();
+    for (const queue::TaskInfo& t : page->tasks) tasks.push_back(queue::ToJson(t));
+    return Json{{"tasks", std::move(tasks)}, {"total", page->total}, {"page", page->page},
+                {"page_size", page->page_size}, {"has_more", page->has_more}};
+  }
+  Result<Json> RetryDeadLetters(const queue::DeadLetterQuery& q) override {
+    auto report = service_.RetryDeadLetters(q, 1000);
+    if (!report) return report.error();
+    Json refused = Json::array();
+    for (const auto& [id, e] : report->refused)
+      refused.push_back({{"task_id", id}, {"code", "NOT_FAILED"}, {"message", e.message}});
+    return Json{{"retried", report->retried}, {"refused", std::move(refused)}};
   }
   Result<Json> Get(const std::string& id) override { return Wrap(service_.Get(id)); }
   Result<Json> List(const api::ListOptions& o) override {
@@ -211,6 +273,7 @@ std::unique_ptr<Tasks> Open(const std::string& cmd, const Target& t, int* exit) 
   queue::ServiceOptions opts;
   opts.default_max_retries = cfg->max_retries;
   opts.default_timeout_ms = cfg->task_timeout_ms;
+  opts.idempotency_ttl_ms = cfg->idempotency_ttl_ms;
   for (const auto& [mode, path] : cfg->pipelines) opts.extra_modes.insert(mode);
   return std::make_unique<LocalTasks>(std::move(*store), std::move(opts), cfg->data_dir, t.interval_ms);
 }
@@ -232,7 +295,8 @@ void PrintJson(const Json& j) { std::cout << j.dump(2) << "\n"; }
 // ---- submit
 
 struct SubmitArgs {
-  std::string request, mode, source_image, config_json, user_id, run_at;
+  std::string request, mode, source_image, config_json, user_id, run_at, idempotency_key;
+  std::vector<std::string> depends_on;
   std::optional<int> priority, max_retries;
   std::optional<int64_t> timeout_ms, delay_ms;
   bool json = false;
@@ -269,6 +333,8 @@ Result<Json> BuildRequest(const SubmitArgs& a) {
   if (a.timeout_ms) body["timeout_ms"] = *a.timeout_ms;
   if (!a.run_at.empty()) body["run_at"] = a.run_at;
   if (a.delay_ms) body["delay_ms"] = *a.delay_ms;
+  if (!a.idempotency_key.empty()) body["idempotency_key"] = a.idempotency_key;
+  if (!a.depends_on.empty()) body["depends_on"] = a.depends_on;
   if (auto req = queue::CreateRequestFromJson(body); !req) return req.error();
   return body;
 }
@@ -414,6 +480,10 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
     cmd->add_option("--user-id", a->user_id, "owner of the task (user_…; a server with auth on uses the token's)");
     cmd->add_option("--request", a->request,
                     "the whole TaskCreateRequest as JSON, @FILE or - (stdin); flags override it");
+    cmd->add_option("--idempotency-key", a->idempotency_key,
+                    "the same key (and request) within WASMQ_IDEMPOTENCY_TTL returns the task it created");
+    cmd->add_option("--depends-on", a->depends_on,
+                    "a task that must be done first (repeat for several); one that fails cancels this one");
     cmd->add_flag("--json", a->json, "print the created task as JSON");
     AddTargetFlags(cmd, t.get());
     cmd->callback([t, a, exit_code] { *exit_code = Submit(*t, *a); });
@@ -504,6 +574,84 @@ void AddTaskCommand(CLI::App& app, int* exit_code) {
           PrintJson(f);
         else
           std::cout << f.value("file_id", "") << "\n";
+      });
+    });
+  }
+  {
+    CLI::App* batch = task->add_subcommand("batch", "Create a batch of tasks in one transaction, or show one");
+    batch->require_subcommand(1);
+    auto t = std::make_shared<Target>();
+    auto request = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    CLI::App* create = batch->add_subcommand("create", "Create a batch from {\"tasks\": [requests]}; prints its id");
+    create->add_option("--request", *request, "the body as JSON, @FILE or - (stdin)")->required();
+    create->add_flag("--json", *json, "print the batch as JSON");
+    AddTargetFlags(create, t.get());
+    create->callback([t, request, json, exit_code] {
+      std::string text = *request;
+      if (text == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      } else if (text.starts_with("@")) {
+        std::ifstream f(text.substr(1));
+        text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+      }
+      Result<Json> body = queue::ParseJson(text);
+      if (!body) {
+        *exit_code = Report("batch create", body.error());
+        return;
+      }
+      *exit_code = Do("batch create", *t, [&](Tasks& tasks) { return tasks.CreateBatch(*body); },
+                      [&](const Json& b) {
+                        if (*json)
+                          PrintJson(b);
+                        else
+                          std::cout << b.value("batch_id", "") << "\n";
+                      });
+    });
+    auto gt = std::make_shared<Target>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* get = batch->add_subcommand("get", "Print a batch's counts per status and progress as JSON");
+    get->add_option("BATCH_ID", *id, "the batch")->required();
+    AddTargetFlags(get, gt.get());
+    get->callback([gt, id, exit_code] {
+      *exit_code = Do("batch get", *gt, [&](Tasks& tasks) { return tasks.GetBatch(*id); }, PrintJson);
+    });
+  }
+  {
+    auto t = std::make_shared<Target>();
+    auto q = std::make_shared<queue::DeadLetterQuery>();
+    auto retry = std::make_shared<bool>(false);
+    auto json = std::make_shared<bool>(false);
+    CLI::App* cmd = task->add_subcommand("dead-letters", "List failed tasks (their retries exhausted); --retry re-queues them");
+    cmd->add_option("--mode", q->mode, "only tasks of this mode");
+    cmd->add_option("--error-code", q->error_code, "only tasks whose last error has this code (TRAP, TIMEOUT, …)");
+    cmd->add_option("--page", q->page, "page number, from 1")->check(CLI::Range(1, 1'000'000'000));
+    cmd->add_option("--page-size", q->page_size, "tasks per page, 1.." + std::to_string(queue::kMaxPageSize))
+        ->check(CLI::Range(1, queue::kMaxPageSize));
+    cmd->add_flag("--retry", *retry, "re-queue every matching one instead (prints their ids)");
+    cmd->add_flag("--json", *json, "print the answer as JSON");
+    AddTargetFlags(cmd, t.get());
+    cmd->callback([t, q, retry, json, exit_code] {
+      if (*retry) {
+        *exit_code = Do("dead-letters", *t, [&](Tasks& tasks) { return tasks.RetryDeadLetters(*q); },
+                        [&](const Json& r) {
+                          if (*json) return PrintJson(r);
+                          for (const Json& id : r.value("retried", Json::array()))
+                            std::cout << id.get<std::string>() << " pending again\n";
+                          for (const Json& x : r.value("refused", Json::array()))
+                            std::cout << x.value("task_id", "") << " refused: " << x.value("message", "") << "\n";
+                        });
+        return;
+      }
+      *exit_code = Do("dead-letters", *t, [&](Tasks& tasks) { return tasks.DeadLetters(*q); }, [&](const Json& l) {
+        if (*json) return PrintJson(l);
+        std::printf("%-34s %-20s %-18s %s\n", "TASK_ID", "MODE", "ERROR", "FINISHED");
+        for (const Json& s : l.value("tasks", Json::array())) {
+          const Json e = s.value("error", Json());
+          std::printf("%-34s %-20s %-18s %s\n", s.value("task_id", "").c_str(), s.value("mode", "").c_str(),
+                      e.is_object() ? e.value("code", "").c_str() : "", Str(s, "finished_at").c_str());
+        }
+        std::printf("%lld dead letter(s)\n", static_cast<long long>(l.value("total", int64_t{0})));
       });
     });
   }

@@ -89,6 +89,8 @@ constexpr Setting kSettings[] = {
      "default per-task timeout (a task may set its own timeout_ms)"},
     {"max-retries", "WASMQ_MAX_RETRIES", "3",
      "default retries after a failed attempt (a task may set max_retries)"},
+    {"idempotency-ttl", "WASMQ_IDEMPOTENCY_TTL", "24h",
+     "how long an Idempotency-Key returns the task it created (the same key and body: that task again)"},
     {"retry-backoff", "WASMQ_RETRY_BACKOFF", "1s",
      "delay before the first retry; doubles at each retry, with jitter"},
     {"retry-backoff-max", "WASMQ_RETRY_BACKOFF_MAX", "1m", "longest delay between retries"},
@@ -412,6 +414,7 @@ Result<Config> Load(const LoadInput& input) {
   c.task_timeout_ms = check.DurationMs(get("task-timeout"), 1);
   if (c.task_timeout_ms > queue::kMaxTimeoutMs) check.Bad(get("task-timeout"), "must be at most 7d");
   c.max_retries = static_cast<int>(check.Int(get("max-retries"), 0, queue::kMaxRetriesLimit));
+  c.idempotency_ttl_ms = check.DurationMs(get("idempotency-ttl"), 1000);
   c.retry_backoff_ms = check.DurationMs(get("retry-backoff"), 0);
   c.retry_backoff_max_ms = check.DurationMs(get("retry-backoff-max"), 0);
   if (c.retry_backoff_max_ms < c.retry_backoff_ms)

@@ -62,6 +62,7 @@ struct Config {
   uint64_t nn_max_graph_bytes = 0, nn_max_tensor_bytes = 0;  // per `load`, per tensor
   int64_t task_timeout_ms = 0;
   int max_retries = 0;
+  int64_t idempotency_ttl_ms = 0;  // WASMQ_IDEMPOTENCY_TTL
   int64_t retry_backoff_ms = 0, retry_backoff_max_ms = 0;
   int64_t lease_ms = 0;
   int64_t task_ttl_ms = 0;  // 0: keep finished tasks forever

@@ -29,6 +29,9 @@ struct Error {
   Code code = Code::Internal;
   std::string message;
   int64_t retry_after_ms = 0;  // RateLimited: when trying again may succeed
+  // A more precise machine code than `code` names, for the API's `error.code` ("IDEMPOTENCY_CONFLICT",
+  // "DEPENDENCY_FAILED"); empty for most errors.
+  std::string reason = {};
 };
 
 // "INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", "INTERNAL", "RATE_LIMITED".

@@ -140,7 +140,7 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
   RequireObject(j, path);
   RejectUnknown(j, path,
                 {"mode", "source_image", "config", "priority", "max_retries", "timeout_ms", "user_id", "run_at",
-                 "delay_ms"});
+                 "delay_ms", "idempotency_key", "depends_on"});
   TaskCreateRequest r;
   r.mode = Mode(j, path);
   r.source_image = String(j, path, "source_image", false, kMaxIdLength);
@@ -165,6 +165,24 @@ TaskCreateRequest ReadCreateRequest(const Json& j) {
   r.user_id = String(j, path, "user_id", false, kMaxIdLength);
   if (!SafeName(r.user_id))
     Fail("user_id", "must be letters, digits, '_', '-' and '.' (got \"" + r.user_id + "\")");
+  r.idempotency_key = String(j, path, "idempotency_key", false, kMaxIdempotencyKey);
+  for (char c : r.idempotency_key)
+    if (c < 0x21 || c > 0x7e) Fail("idempotency_key", "must be printable ASCII without spaces");
+  if (const Json* d = Member(j, "depends_on")) {
+    if (!d->is_array()) Fail("depends_on", "must be an array of task ids");
+    if (d->size() > kMaxDependencies)
+      Fail("depends_on", "must list at most " + std::to_string(kMaxDependencies) + " task ids");
+    for (size_t i = 0; i < d->size(); ++i) {
+      const Json& id = (*d)[i];
+      const std::string at = "depends_on[" + std::to_string(i) + "]";
+      if (!id.is_string() || id.get_ref<const std::string&>().empty() ||
+          id.get_ref<const std::string&>().size() > kMaxIdLength || !SafeName(id.get_ref<const std::string&>()))
+        Fail(at, "must be a task id");
+      if (std::find(r.depends_on.begin(), r.depends_on.end(), id.get<std::string>()) != r.depends_on.end())
+        Fail(at, "is listed twice");
+      r.depends_on.push_back(id.get<std::string>());
+    }
+  }
   return r;
 }
 
@@ -231,6 +249,14 @@ TaskInfo ReadInfo(const Json& j, const std::string& path) {
   t.run_at = Time(j, path, "run_at", false);
   if (const Json* r = Member(j, "result")) t.result = ReadResult(*r, Join(path, "result"));
   if (const Json* e = Member(j, "error")) t.error = ReadError(*e, Join(path, "error"));
+  auto ids = [&](const char* name, std::vector<std::string>* out) {
+    if (const Json* a = Member(j, name); a && a->is_array())
+      for (const Json& id : *a)
+        if (id.is_string()) out->push_back(id.get<std::string>());
+  };
+  ids("depends_on", &t.depends_on);
+  ids("waiting_on", &t.waiting_on);
+  t.batch_id = String(j, path, "batch_id", false);
   return t;
 }
 
@@ -271,6 +297,8 @@ Json ToJson(const TaskCreateRequest& r) {
   if (r.run_at) j["run_at"] = FormatTime(r.run_at);
   if (r.delay_ms) j["delay_ms"] = *r.delay_ms;
   if (!r.user_id.empty()) j["user_id"] = r.user_id;
+  if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  if (!r.depends_on.empty()) j["depends_on"] = r.depends_on;
   return j;
 }
 
@@ -290,7 +318,7 @@ Json ToJson(const TaskError& e) {
 }
 
 Json ToJson(const TaskInfo& t) {
-  return {{"task_id", t.task_id},
+  Json j = {{"task_id", t.task_id},
           {"user_id", StringOrNull(t.user_id)},
           {"mode", t.mode},
           {"status", ToString(t.status)},
@@ -309,6 +337,13 @@ Json ToJson(const TaskInfo& t) {
           {"run_at", TimeOrNull(t.run_at)},
           {"result", t.result ? ToJson(*t.result) : Json(nullptr)},
           {"error", t.error ? ToJson(*t.error) : Json(nullptr)}};
+  // Only on the tasks that have them: every other task's JSON stays as it was.
+  if (!t.depends_on.empty()) {
+    j["depends_on"] = t.depends_on;
+    j["waiting_on"] = t.waiting_on;
+  }
+  if (!t.batch_id.empty()) j["batch_id"] = t.batch_id;
+  return j;
 }
 
 Json ToJson(const TaskSummary& s) {

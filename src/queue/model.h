@@ -85,7 +85,14 @@ struct TaskCreateRequest {
   // tracestate when there is one), so that the worker's spans continue that trace; set by the API, never
   // read from the request body. Empty when tracing is off.
   std::string trace_context = {};
+  // Flows (docs/queue.md "Idempotency, flows, batches, dead letters"): the same key from the same user within
+  // its TTL returns the task it created; the task waits until every task of depends_on is done.
+  std::string idempotency_key = {};            // 1..kMaxIdempotencyKey printable ASCII; "" none
+  std::vector<std::string> depends_on = {};    // at most kMaxDependencies existing task ids of the same user
 };
+inline constexpr size_t kMaxIdempotencyKey = 255;
+inline constexpr size_t kMaxDependencies = 100;
+inline constexpr int64_t kDefaultIdempotencyTtlMs = 24 * 3600 * 1000LL;
 
 // What a finished pipeline produced.
 struct TaskResult {
@@ -114,6 +121,7 @@ inline constexpr std::string_view kModuleUnavailable = "MODULE_UNAVAILABLE";  //
 inline constexpr std::string_view kModuleUntrusted = "MODULE_UNTRUSTED";  // config "module" refused by trust or module policy
 inline constexpr std::string_view kLeaseExpired = "LEASE_EXPIRED";  // its worker vanished, no retry left
 inline constexpr std::string_view kInternal = "INTERNAL";           // the worker itself failed
+inline constexpr std::string_view kDependencyFailed = "DEPENDENCY_FAILED";  // a task it depends on failed or was cancelled
 }  // namespace error_code
 
 struct TaskError {
@@ -143,6 +151,9 @@ struct TaskInfo {
   std::optional<TaskResult> result = {};
   std::optional<TaskError> error = {};
   std::string trace_context = {};  // TaskCreateRequest::trace_context; stored, never shown in the API's JSON
+  std::vector<std::string> depends_on = {};  // as created
+  std::vector<std::string> waiting_on = {};  // those not done yet: a pending task with any is not claimable
+  std::string batch_id = {};                 // the batch that created it, if any
 };
 
 struct TaskSummary {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "queue/error.h"
+#include "queue/flows.h"
 #include "queue/ids.h"
 #include "queue/json.h"
 #include "queue/model.h"

@@ -27,6 +27,9 @@
 //   P:task:progress:{id}       List    its last kMaxProgressEvents progress events: n|at|attempt|progress|step,
 //                                      n = the length of its history list then (where it goes between them)
 //   P:workers                  Hash    worker id → its WorkerInfo as JSON (the registry; heartbeats)
+//   P:task:dependents:{id}     Set     ids of the pending tasks waiting for task id (flows: `resolve`)
+//   P:task:idem:{user}:{key}   String  "<fingerprint>|<task id>", PX the key's TTL (idempotent create)
+//   P:task:batch:{id}          Hash    user_id, created_at, task_ids (JSON array)
 //   P:task:events              channel one message per committed change:
 //                                      origin|kind|id|mode|status|progress|attempt|at|current_step
 //
@@ -110,41 +113,187 @@ local function guard(id, owner, token)
   end
   return f
 end
+-- Flows. A new task's dependencies (a JSON array, '' for none): the ids still to wait for, or nil and the
+-- refusal ({3, id}: unknown or another user's; {4, id, status}: failed or cancelled).
+local function check_deps(id, user, deps_json)
+  local waiting = {}
+  if deps_json == '' then return waiting end
+  for _, dep in ipairs(cjson.decode(deps_json)) do
+    local f = redis.call('HMGET', D(dep), 'status', 'user_id')
+    if dep == id or not f[1] or (f[2] or '') ~= user then return nil, {3, dep} end
+    if f[1] == 'failed' or f[1] == 'cancelled' then return nil, {4, dep, f[1]} end
+    if f[1] ~= 'done' then waiting[#waiting + 1] = dep end
+  end
+  return waiting
+end
+-- Stores a new pending task from 12 arguments starting at ARGV[b] (id, user, mode, priority, source_image,
+-- config, max_retries, timeout_ms, created_at, run_at, trace_context, depends_on JSON) and the ids it
+-- waits for: a waiting task joins no ready or delayed set; each dependency's P:task:dependents:{id} names it.
+local function create_task(b, waiting, batch)
+  local id, user, mode, priority, run_at = ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]),
+    tonumber(ARGV[b + 9])
+  local seq = redis.call('INCR', K('seq'))
+  redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pending', 'priority',
+    ARGV[b + 3], 'source_image', ARGV[b + 4], 'config', ARGV[b + 5], 'progress', 0, 'current_step', '',
+    'attempt', 0, 'max_retries', ARGV[b + 6], 'timeout_ms', ARGV[b + 7], 'created_at', ARGV[b + 8],
+    'started_at', 0, 'updated_at', ARGV[b + 8], 'finished_at', 0, 'run_at', ARGV[b + 9], 'lease_owner', '',
+    'lease_token', 0, 'lease_expires_at', 0, 'seq', seq)
+  if ARGV[b + 10] ~= '' then redis.call('HSET', D(id), 'trace_context', ARGV[b + 10]) end
+  if batch ~= '' then redis.call('HSET', D(id), 'batch_id', batch) end
+  redis.call('ZADD', K('all'), seq, id)
+  redis.call('ZADD', K('status:pending'), seq, id)
+  count_user(id, 'pending', 1)
+  redis.call('ZADD', K('mode:' .. mode), seq, id)
+  if user ~= '' then redis.call('ZADD', K('user:' .. user), seq, id) end
+  redis.call('SADD', K('modes'), mode)
+  if ARGV[b + 11] ~= '' then
+    redis.call('HSET', D(id), 'depends_on', ARGV[b + 11], 'waiting_on',
+      #waiting > 0 and cjson.encode(waiting) or '[]')
+  end
+  if #waiting > 0 then
+    for _, dep in ipairs(waiting) do redis.call('SADD', K('dependents:' .. dep), id) end
+  else
+    enqueue(id, mode, priority, run_at, seq)
+  end
+  hist(id, 'created', 0, 0)
+  publish('created', id, mode, 'pending', 0, 0, '')
+end
+-- After task `id` became `status` (done, failed or cancelled): done leaves the waiting_on of the tasks
+-- waiting for it and queues those left with none; failed or cancelled cancels them with DEPENDENCY_FAILED,
+-- and so on down the chain. Their events go out under no origin, so every process relays them, this one too.
+local resolve
+resolve = function(id, status)
+  local dk = K('dependents:' .. id)
+  local ids = redis.call('SMEMBERS', dk)
+  if #ids == 0 then return end
+  redis.call('DEL', dk)
+  for _, d in ipairs(ids) do
+    local key = D(d)
+    local f = redis.call('HMGET', key, 'status', 'waiting_on', 'mode', 'priority', 'run_at', 'seq', 'attempt')
+    if f[1] == 'pending' and f[2] and f[2] ~= '[]' and f[2] ~= '' then
+      if status == 'done' then
+        local left = {}
+        for _, w in ipairs(cjson.decode(f[2])) do if w ~= id then left[#left + 1] = w end end
+        if #left == 0 then
+          redis.call('HSET', key, 'waiting_on', '[]', 'updated_at', num(NOW))
+          enqueue(d, f[3], tonumber(f[4]), tonumber(f[5]), f[6])
+          redis.call('PUBLISH', K('events'), '|status|' .. d .. '|' .. f[3] .. '|pending|0|' .. f[7] .. '|' ..
+            num(NOW) .. '|')
+        else
+          redis.call('HSET', key, 'waiting_on', cjson.encode(left))
+        end
+      else
+        set_status(d, f[6], 'pending', 'cancelled')
+        local err = cjson.encode({code = 'DEPENDENCY_FAILED', attempt = tonumber(f[7]), retryable = false,
+          message = 'task ' .. id .. ', which this task depends on, is ' .. status})
+        redis.call('HSET', key, 'status', 'cancelled', 'waiting_on', '[]', 'error', err, 'finished_at', num(NOW),
+          'updated_at', num(NOW))
+        redis.call('ZADD', K('finished'), num(NOW), d)
+        hist(d, 'cancelled', f[7], 0)
+        redis.call('PUBLISH', K('events'), '|status|' .. d .. '|' .. f[3] .. '|cancelled|0|' .. f[7] .. '|' ..
+          num(NOW) .. '|')
+        resolve(d, 'cancelled')
+      end
+    end
+  end
+end
 )lua";
 
+// ARGV: the 12 task arguments of create_task, then batch id, idempotency key ('' none), fingerprint, key
+// TTL ms. {1} created | {0} the id exists | {3, dep} | {4, dep, status} (check_deps) | {5, task id} the key
+// names another body | {6, {task fields}} the key's task, nothing created | {8} past the user's max_pending |
+// {9, retry_after_ms} past its per_minute. Then max_pending and per_minute (0: no limit).
 constexpr const char* kCreate = R"lua(
-local id, user, mode, priority, run_at = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[13])
-if redis.call('EXISTS', D(id)) == 1 then return 0 end
--- The user's limits (fairness.h): {2} past max_pending, {3, retry_after_ms} past per_minute.
-local max_pending, per_minute = tonumber(ARGV[15] or '0'), tonumber(ARGV[16] or '0')
+local id, user, key = ARGV[4], ARGV[5], ARGV[17]
+local ik = K('idem:' .. user .. ':' .. key)
+if key ~= '' then
+  local v = redis.call('GET', ik)
+  if v then
+    local sep = string.find(v, '|', 1, true)
+    local tid = string.sub(v, sep + 1)
+    if string.sub(v, 1, sep - 1) ~= ARGV[18] then return {5, tid} end
+    -- Else the key's task, unless it was cleaned up: then the key is spent and a new task takes it.
+    if redis.call('EXISTS', D(tid)) == 1 then return {6, redis.call('HGETALL', D(tid))} end
+  end
+end
+if redis.call('EXISTS', D(id)) == 1 then return {0} end
+local waiting, refused = check_deps(id, user, ARGV[15])
+if not waiting then return refused end
+-- The user's limits (fairness.h): {8} past max_pending, {9, retry_after_ms} past per_minute.
+local max_pending, per_minute = tonumber(ARGV[20] or '0'), tonumber(ARGV[21] or '0')
 if max_pending > 0 and tonumber(redis.call('HGET', K('pending_users'), user) or '0') >= max_pending then
-  return {2}
+  return {8}
 end
 if per_minute > 0 then
   local b = redis.call('HMGET', K('rate:' .. user), 'tokens', 'at')
   local t = per_minute
   if b[1] then t = math.min(per_minute, tonumber(b[1]) + math.max(0, NOW - tonumber(b[2])) * per_minute / 60000) end
-  if t < 1 then return {3, math.max(1, math.ceil((1 - t) * 60000 / per_minute))} end
+  if t < 1 then return {9, math.max(1, math.ceil((1 - t) * 60000 / per_minute))} end
   redis.call('HSET', K('rate:' .. user), 'tokens', tostring(t - 1), 'at', num(NOW))
   redis.call('PEXPIRE', K('rate:' .. user), 120000)
 end
-local seq = redis.call('INCR', K('seq'))
-redis.call('HSET', D(id), 'id', id, 'user_id', user, 'mode', mode, 'status', 'pending', 'priority', ARGV[7],
-  'source_image', ARGV[8], 'config', ARGV[9], 'progress', 0, 'current_step', '', 'attempt', 0,
-  'max_retries', ARGV[10], 'timeout_ms', ARGV[11], 'created_at', ARGV[12], 'started_at', 0,
-  'updated_at', ARGV[12], 'finished_at', 0, 'run_at', ARGV[13], 'lease_owner', '', 'lease_token', 0,
-  'lease_expires_at', 0, 'seq', seq)
-if ARGV[14] and ARGV[14] ~= '' then redis.call('HSET', D(id), 'trace_context', ARGV[14]) end
-redis.call('ZADD', K('all'), seq, id)
-redis.call('ZADD', K('status:pending'), seq, id)
-count_user(id, 'pending', 1)
-redis.call('ZADD', K('mode:' .. mode), seq, id)
-if user ~= '' then redis.call('ZADD', K('user:' .. user), seq, id) end
-redis.call('SADD', K('modes'), mode)
-enqueue(id, mode, priority, run_at, seq)
-hist(id, 'created', 0, 0)
-publish('created', id, mode, 'pending', 0, 0, '')
-return 1
+create_task(4, waiting, ARGV[16])
+if key ~= '' then redis.call('SET', ik, ARGV[18] .. '|' .. id, 'PX', ARGV[19]) end
+return {1}
+)lua";
+
+// ARGV: batch id, user, created_at, n, then n times the 12 task arguments of create_task. All or none: every
+// task is checked before any is stored. {1} | {0, id} an id exists | {3, …} | {4, …} (check_deps) | {7} the
+// batch id exists.
+constexpr const char* kCreateBatch = R"lua(
+local bid, n = ARGV[4], tonumber(ARGV[7])
+if redis.call('EXISTS', K('batch:' .. bid)) == 1 then return {7} end
+local waits, ids = {}, {}
+for i = 0, n - 1 do
+  local b = 8 + i * 12
+  if redis.call('EXISTS', D(ARGV[b])) == 1 then return {0, ARGV[b]} end
+  local waiting, refused = check_deps(ARGV[b], ARGV[b + 1], ARGV[b + 11])
+  if not waiting then return refused end
+  waits[#waits + 1] = waiting
+  ids[#ids + 1] = ARGV[b]
+end
+for i = 0, n - 1 do create_task(8 + i * 12, waits[i + 1], bid) end
+redis.call('HSET', K('batch:' .. bid), 'user_id', ARGV[5], 'created_at', ARGV[6], 'task_ids', cjson.encode(ids))
+return {1}
+)lua";
+
+// ARGV: batch id. {0} unknown | {1, user, created_at, task_ids JSON, {status, progress}...}.
+constexpr const char* kBatch = R"lua(
+local b = redis.call('HMGET', K('batch:' .. ARGV[4]), 'user_id', 'created_at', 'task_ids')
+if not b[3] then return {0} end
+local rows = {}
+for _, id in ipairs(cjson.decode(b[3])) do
+  local f = redis.call('HMGET', D(id), 'status', 'progress')
+  if f[1] then rows[#rows + 1] = {f[1], f[2]} end
+end
+return {1, b[1], b[2], b[3], rows}
+)lua";
+
+// ARGV: user, mode, error code ('' any), offset, count. Failed tasks, newest failure first.
+// {total, {task fields}...}.
+constexpr const char* kDeadLetters = R"lua(
+local user, mode, code = ARGV[4], ARGV[5], ARGV[6]
+local offset, count = tonumber(ARGV[7]), tonumber(ARGV[8])
+local out, total, start = {0}, 0, 0
+while true do
+  local ids = redis.call('ZREVRANGE', K('finished'), start, start + 499)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', D(id), 'status', 'mode', 'user_id', 'error')
+    local ok = f[1] == 'failed' and (user == '' or f[3] == user) and (mode == '' or f[2] == mode)
+    if ok and code ~= '' then
+      local e = f[4] and f[4] ~= '' and cjson.decode(f[4]) or {}
+      ok = e.code == code
+    end
+    if ok then
+      if total >= offset and total < offset + count then out[#out + 1] = redis.call('HGETALL', D(id)) end
+      total = total + 1
+    end
+  end
+  start = start + 500
+end
+out[1] = total
+return out
 )lua";
 
 // ARGV: owner, lease_ms, max, limits (JSON: {"d": {"w": weight, "r": max_running}, "u": {user: {…}}},
@@ -316,6 +465,7 @@ for i = 0, tonumber(ARGV[4]) - 1 do
         'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0)
       redis.call('ZADD', finished, now, id)
       hist(id, status, attempt, progress, '', kind == 'fail' and payload or '')
+      resolve(id, status)
     elseif kind == 'retry' then
       local run_at = math.max(tonumber(ARGV[b + 5]), NOW)
       redis.call('HSET', key, 'status', 'pending', 'error', payload, 'run_at', num(run_at), 'updated_at',
@@ -359,7 +509,9 @@ if tonumber(f[4]) > 0 then redis.call('HSET', key, 'duration_ms', num(NOW - tonu
 redis.call('ZADD', K('finished'), num(NOW), id)
 hist(id, 'cancelled', f[6], f[5])
 publish('status', id, f[2], 'cancelled', f[5], f[6], f[7])
-return {0, redis.call('HGETALL', key)}
+local reply = redis.call('HGETALL', key)
+resolve(id, 'cancelled')
+return {0, reply}
 )lua";
 
 // The distinct lease owners of processing tasks.
@@ -407,6 +559,7 @@ for _, id in ipairs(ids) do
         num(NOW - tonumber(f[9])))
       redis.call('ZADD', K('finished'), num(NOW), id)
       hist(id, 'failed', attempt, 0, '', err)
+      resolve(id, 'failed')
     else
       redis.call('HSET', key, 'status', 'pending')
       enqueue(id, f[2], tonumber(f[3]), tonumber(f[4]), f[5])
@@ -616,7 +769,7 @@ return out
 struct ScriptText {
   const char* body;
 };
-constexpr std::array<ScriptText, 15> kScripts = {{{kCreate},
+constexpr std::array<ScriptText, 18> kScripts = {{{kCreate},
                                                   {kClaim},
                                                   {kHeartbeat},
                                                   {kProgress},
@@ -630,7 +783,10 @@ constexpr std::array<ScriptText, 15> kScripts = {{{kCreate},
                                                   {kHistory},
                                                   {kRequeue},
                                                   {kWorkers},
-                                                  {kFinished}}};
+                                                  {kFinished},
+                                                  {kCreateBatch},
+                                                  {kBatch},
+                                                  {kDeadLetters}}};
 
 // SHA1s as the server reported them at the first load (they depend only on the text).
 base::Mutex sha_mu;

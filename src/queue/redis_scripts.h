@@ -34,7 +34,10 @@ enum class Script {
   History,
   Requeue,
   Workers,
-  Finished
+  Finished,
+  CreateBatch,
+  Batch,
+  DeadLetters
 };
 
 // Loads every script on `c` (idempotent). Unavailable/Internal when the server refuses.

@@ -114,24 +114,8 @@ Result<void> RedisStore::Ping() {
 void RedisStore::WakeWaiters() { waiters_.WakeAll(); }
 
 Result<void> RedisStore::Create(const TaskInfo& t) {
-  if (auto ok = CheckNew(t); !ok) return ok;
-  const int64_t now = options_.clock();
-  const UserLimits& limits = options_.fairness.For(t.user_id);
-  auto r = Call(Script::Create,
-                {t.task_id, t.user_id, t.mode, std::to_string(t.priority), t.source_image, t.config.dump(),
-                 std::to_string(t.max_retries), std::to_string(t.timeout_ms), std::to_string(t.created_at),
-                 std::to_string(t.run_at ? t.run_at : t.created_at), t.trace_context,
-                 std::to_string(limits.max_pending), std::to_string(limits.per_minute)},
-                now, /*durable=*/true);
+  auto r = Submit(t, {});
   if (!r) return r.error();
-  const redisReply* reply = r->get();
-  if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
-    if (Int(reply->element[0]) == 2) return detail::PendingLimitError(t.user_id, limits.max_pending);
-    return detail::RateLimitError(t.user_id, limits.per_minute, reply->elements > 1 ? Int(reply->element[1]) : 1000);
-  }
-  if (Int(reply) == 0) return Conflict("task " + t.task_id + " already exists");
-  waiters_.NotifyReady();
-  hub_.PublishCreated(t);
   return {};
 }
 

@@ -79,6 +79,11 @@ class RedisStore final : public Store {
   Result<void> PutWorker(const WorkerInfo& worker) override;
   Result<std::vector<WorkerInfo>> Workers() override;
   Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override;
+  // redis_flows.cc
+  Result<Submitted> Submit(const TaskInfo& task, const SubmitOptions& options) override;
+  Result<void> CreateBatch(const BatchInfo& batch, const std::vector<TaskInfo>& tasks) override;
+  Result<BatchInfo> GetBatch(std::string_view batch_id) override;
+  Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q) override;
 
   const std::string& prefix() const { return prefix_; }
 

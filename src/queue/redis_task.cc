@@ -61,6 +61,17 @@ Result<TaskInfo> ReadRedisTask(const redisReply* fields, Lease* lease) {
     if (!err) return Internal("task " + t.task_id + ": corrupt error field: " + err.error().message);
     t.error = std::move(*err);
   }
+  auto ids = [&](std::string_view k, std::vector<std::string>* out) {
+    const std::string v = text(k);
+    if (v.empty()) return;
+    auto j = ParseJson(v);
+    if (j && j->is_array())
+      for (const Json& id : *j)
+        if (id.is_string()) out->push_back(id.get<std::string>());
+  };
+  ids("depends_on", &t.depends_on);
+  ids("waiting_on", &t.waiting_on);
+  t.batch_id = text("batch_id");
   if (lease) {
     lease->task_id = t.task_id;
     lease->owner = text("lease_owner");

@@ -23,6 +23,14 @@ struct ServiceOptions {
   // Modes accepted at submission besides the built-in three (registered pipeline names).
   std::set<std::string> extra_modes = {};
   std::function<int64_t()> clock = NowMs;
+  // How long an idempotency key holds its task (WASMQ_IDEMPOTENCY_TTL_MS).
+  int64_t idempotency_ttl_ms = kDefaultIdempotencyTtlMs;
+};
+
+// A dead-letter retry's outcome (RetryDeadLetters).
+struct RetryReport {
+  std::vector<std::string> retried = {};
+  std::vector<std::pair<std::string, Error>> refused = {};  // e.g. no longer failed
 };
 
 class TaskService {
@@ -33,6 +41,17 @@ class TaskService {
   // Validates `req` (InvalidArgument naming the field; an unregistered mode is refused listing the known
   // ones), gives the task a new id and stores it pending. Returns the stored task.
   Result<TaskInfo> Create(const TaskCreateRequest& req);
+  // Create with req.idempotency_key and req.depends_on honoured (Store::Submit): existing = true when the
+  // key's earlier task is returned.
+  Result<Submitted> Submit(const TaskCreateRequest& req);
+  // Validates every request (InvalidArgument naming "tasks[i].<field>"; no idempotency keys in a batch) and
+  // stores them with a new batch id, all or none. 1..kMaxBatchSize requests, of `user_id`.
+  Result<BatchInfo> CreateBatch(const std::vector<TaskCreateRequest>& reqs, const std::string& user_id);
+  Result<BatchInfo> GetBatch(std::string_view batch_id);
+  Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q);
+  // Requeues every dead letter matching q (all pages, at most `limit`); each refused one (no longer failed)
+  // is reported, not fatal.
+  Result<RetryReport> RetryDeadLetters(DeadLetterQuery q, int limit);
   Result<TaskInfo> Get(std::string_view task_id);
   Result<TaskListResponse> List(const ListQuery& q);
   // Conflict when the task is already finished.
@@ -51,6 +70,8 @@ class TaskService {
 
  private:
   Result<void> CheckTaskId(std::string_view task_id) const;
+  // The validated task a request asks for, without an id yet.
+  Result<TaskInfo> MakeTask(const TaskCreateRequest& req, int64_t now) const;
 
   Store& store_;
   ServiceOptions options_;

@@ -229,7 +229,7 @@ Result<std::vector<Claimed>> SqliteStore::TryClaim(const DequeueRequest& req, in
     // The next delayed task to wait for: only one due *later* (a due task held back by a running limit
     // is waited for by the finish that frees its user's slot, which wakes the waiters).
     auto q = wdb_->Prepare("SELECT MIN(run_at) FROM tasks INDEXED BY tasks_due WHERE status = 'pending' AND "
-                           "run_at > ?2" + mode_filter);
+                           "run_at > ?2 AND run_at < " + std::to_string(detail::kBlockedRunAt) + mode_filter);
     if (!q) return q.error();
     (*q)->Bind(2, now);
     if (!modes.empty()) (*q)->Bind(4, modes);
@@ -344,7 +344,22 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
     }
     for (const Finish& f : items) {
       TaskEvent e;
+      // A task that ends may release or cancel the tasks waiting on it (kFlowsSchema's triggers).
+      std::vector<std::string> waiting;
+      if (f.kind == Finish::Kind::Complete || f.kind == Finish::Kind::Fail) {
+        auto d = Dependents(f.lease.task_id);
+        if (!d && batch) {
+          (void)wdb_->Exec("ROLLBACK");
+          return std::vector<Result<void>>(items.size(), d.error());
+        }
+        if (d) waiting = std::move(*d);
+      }
       Result<void> r = ApplyFinish(f, now, &e);
+      std::vector<TaskEvent> dependents;  // published after the task's own event
+      if (r && !waiting.empty()) {
+        bool released = false;
+        if (auto de = DependentEvents(waiting, now, &dependents, &released); de) ready = ready || released;
+      }
       // A failed statement inside the transaction (I/O, full disk) may have rolled it back: everything fails.
       if (!r && r.error().code != Code::Conflict && r.error().code != Code::NotFound && batch) {
         (void)wdb_->Exec("ROLLBACK");
@@ -352,6 +367,7 @@ std::vector<Result<void>> SqliteStore::FinishMany(const std::vector<Finish>& ite
       }
       if (r) {
         events.push_back(std::move(e));
+        events.insert(events.end(), dependents.begin(), dependents.end());
         // A finished attempt frees a slot of its user's running limit: waiters held back by it try again.
         ready = ready || detail::MakesReady(f.kind) || running_limits;
       }

@@ -41,6 +41,18 @@ Result<TaskInfo> ReadTask(const Query& q, Lease* lease) {
     t.error = std::move(*e);
   }
   t.trace_context = q.Text(22);
+  auto ids = [&](int col, std::vector<std::string>* out) {
+    const std::string text = q.Text(col);
+    if (text.empty()) return;
+    auto j = ParseJson(text);
+    if (j && j->is_array())
+      for (const Json& id : *j)
+        if (id.is_string()) out->push_back(id.get<std::string>());
+  };
+  ids(23, &t.depends_on);
+  ids(24, &t.waiting_on);
+  if (t.run_at == kBlockedRunAt) t.run_at = q.Int(25);
+  t.batch_id = q.Text(26);
   if (lease) {
     lease->task_id = t.task_id;
     lease->owner = q.Text(19);

@@ -21,7 +21,8 @@ namespace {
 
 // 1: tasks. 2: task_events (with the triggers that write it) and workers. 3: tasks.trace_context.
 // 4: fair hand-out (kFairSchema).
-constexpr int kSchemaVersion = 4;
+// 5: flows (kFlowsColumns, kFlowsSchema: dependencies, idempotency keys, batches).
+constexpr int kSchemaVersion = 5;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -150,10 +151,73 @@ static_assert(kPriorityAgingMs == 10000, "kFairSchema's tasks_fair expression us
 
 static_assert(kMaxProgressEvents == 200, "kHistorySchema's OFFSET keeps kMaxProgressEvents");
 
+// Version 5, flows (docs/queue.md "Idempotency, flows, batches, dead letters"). A task waiting on
+// dependencies is `pending` with a non-empty `waiting_on` (JSON array) and its run_at parked at
+// kBlockedRunAt (sqlite_rows.h), its own run_at kept in held_run_at: so every claim path, which hands out
+// only pending tasks with run_at <= now, passes it by without knowing of dependencies. task_deps maps a
+// dependency to the tasks waiting for it.
+constexpr const char* kFlowsColumns = R"sql(
+ALTER TABLE tasks ADD COLUMN depends_on TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN waiting_on TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN held_run_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN batch_id TEXT NOT NULL DEFAULT '';
+)sql";
+
+// The dependencies are resolved by triggers, inside the very statement that finishes a dependency (any
+// path: complete, fail, cancel, lease recovery): done takes it out of its dependents' waiting_on and
+// releases those left with none (their run_at back); failed or cancelled cancels its pending dependents
+// with DEPENDENCY_FAILED — which fires the trigger again for theirs (PRAGMA recursive_triggers, set on
+// every connection; SQLite bounds the depth of a chain at 1000).
+constexpr const char* kFlowsSchema = R"sql(
+CREATE TABLE IF NOT EXISTS task_deps (
+  dep_id  TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  PRIMARY KEY (dep_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  user_id     TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  task_id     TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+  id         TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  task_ids   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_by_batch ON tasks (batch_id) WHERE batch_id <> '';
+CREATE TRIGGER IF NOT EXISTS task_deps_done AFTER UPDATE OF status ON tasks
+WHEN NEW.status = 'done' AND OLD.status IS NOT 'done' BEGIN
+  UPDATE tasks SET waiting_on = (SELECT json_group_array(value) FROM json_each(tasks.waiting_on)
+                                 WHERE value <> NEW.id)
+    WHERE id IN (SELECT task_id FROM task_deps WHERE dep_id = NEW.id) AND status = 'pending'
+      AND waiting_on <> '';
+  UPDATE tasks SET waiting_on = '[]', run_at = held_run_at, held_run_at = 0, updated_at = NEW.updated_at
+    WHERE id IN (SELECT task_id FROM task_deps WHERE dep_id = NEW.id) AND status = 'pending'
+      AND waiting_on = '[]';
+  DELETE FROM task_deps WHERE dep_id = NEW.id;
+END;
+CREATE TRIGGER IF NOT EXISTS task_deps_failed AFTER UPDATE OF status ON tasks
+WHEN NEW.status IN ('failed', 'cancelled') AND OLD.status NOT IN ('failed', 'cancelled') BEGIN
+  UPDATE tasks SET status = 'cancelled', waiting_on = '[]', run_at = held_run_at, held_run_at = 0,
+    finished_at = NEW.updated_at, updated_at = NEW.updated_at,
+    error = json_object('code', 'DEPENDENCY_FAILED', 'message',
+                        'task ' || NEW.id || ', which this task depends on, is ' || NEW.status,
+                        'attempt', attempt, 'retryable', json('false'), 'stderr', NULL,
+                        'at', strftime('%Y-%m-%dT%H:%M:%fZ', NEW.updated_at / 1000.0, 'unixepoch'))
+    WHERE id IN (SELECT task_id FROM task_deps WHERE dep_id = NEW.id) AND status = 'pending';
+  DELETE FROM task_deps WHERE dep_id = NEW.id;
+END;
+)sql";
+
 Result<void> Pragmas(Db& db, bool sync_full) {
   std::string sql = "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs) + ";";
   sql += sync_full ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;";
   sql += "PRAGMA temp_store = MEMORY;";
+  sql += "PRAGMA recursive_triggers = ON;";  // kFlowsSchema's cancellation down a chain of dependents
   // Checkpoints (the only fsyncs under synchronous=NORMAL) every 4 MiB of WAL rather than every 1000 pages.
   sql += "PRAGMA wal_autocheckpoint = 4096;";
   return db.Exec(sql.c_str());
@@ -192,12 +256,16 @@ Result<void> MigrateSchema(Db& db) {
                       ", newer than this wasmq understands (" + std::to_string(kSchemaVersion) + ")");
   } else if (*version < kSchemaVersion) {
     // A new file (0) gets everything. An older one gains what each later version added and keeps its tasks:
-    // the column by ALTER (versions 1 and 2 lack it; 3 has it), the rest because every CREATE is IF NOT EXISTS.
-    if (*version >= 1 && *version < 3) out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
+    // the column by ALTER (versions 1 and 2 lack it), the rest because every CREATE is IF NOT EXISTS.
+    if (*version >= 1 && *version < 3)
+      out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
     if (out) out = db.Exec(kSchema);
     if (out) out = db.Exec(kHistorySchema);
     // Version 3 → 4 (and any older file, after the steps above): the fair hand-out's indexes and tables.
     if (out) out = db.Exec(kFairSchema);
+    // Version 5, flows: its columns by ALTER on every file before it (a new file's kSchema lacks them too).
+    if (out && *version < 5) out = db.Exec(kFlowsColumns);
+    if (out) out = db.Exec(kFlowsSchema);
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
   if (!out) {
@@ -288,53 +356,8 @@ Result<void> SqliteStore::AdmitUser(const std::string& user, int64_t now) {
 }
 
 Result<void> SqliteStore::Create(const TaskInfo& t) {
-  if (auto ok = CheckNew(t); !ok) return ok;
-  {
-    base::MutexLock lock(wmu_);
-    const UserLimits& lim = options_.fairness.For(t.user_id);
-    // With a pending or per-minute limit the check and the insert are one transaction (another process
-    // may create for the same user at the same time); without, the INSERT alone is one.
-    const bool limited = lim.max_pending > 0 || lim.per_minute > 0;
-    if (limited) {
-      if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b;
-      if (auto a = AdmitUser(t.user_id, options_.clock()); !a) {
-        (void)wdb_->Exec("ROLLBACK");
-        return a;
-      }
-    }
-    auto insert = [&]() REQUIRES(wmu_) -> Result<void> {
-      auto q = wdb_->Prepare(
-          "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
-          "timeout_ms, "
-          "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, "
-          "?9, ?10, ?11)");
-      if (!q) return q.error();
-      (*q)->Bind(1, t.task_id)
-          .Bind(2, t.user_id)
-          .Bind(3, t.mode)
-          .Bind(4, int64_t{t.priority})
-          .Bind(5, t.source_image);
-      (*q)->Bind(6, t.config.dump())
-          .Bind(7, int64_t{t.max_retries})
-          .Bind(8, t.timeout_ms)
-          .Bind(9, t.created_at);
-      (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
-      if (auto r = (*q)->Run(); !r) {
-        if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
-          return Conflict("task " + t.task_id + " already exists");
-        return r.error();
-      }
-      return {};
-    };
-    auto r = insert();
-    if (limited) {
-      if (r) r = wdb_->Exec("COMMIT");
-      if (!r) (void)wdb_->Exec("ROLLBACK");
-    }
-    if (!r) return r;
-  }
-  waiters_.NotifyReady();
-  hub_.PublishCreated(t);
+  auto r = Submit(t, {});
+  if (!r) return r.error();
   return {};
 }
 
@@ -383,9 +406,12 @@ Result<TaskListResponse> SqliteStore::List(const ListQuery& lq) {
 
 Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
   Result<TaskInfo> out = Internal("unreachable");
+  std::vector<TaskEvent> dependents;
   {
     base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
+    auto waiting = Dependents(task_id);  // cancelled with it, by kFlowsSchema's trigger
+    if (!waiting) return waiting.error();
     auto q = wdb_->Prepare(
         "UPDATE tasks SET status = 'cancelled', finished_at = ?2, updated_at = ?2, lease_owner = NULL, "
         "lease_expires_at = 0, duration_ms = CASE WHEN started_at > 0 THEN ?2 - started_at END WHERE id = ?1 "
@@ -398,6 +424,8 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
     if (*row) {
       out = ReadTask(**q);
       if (auto done = (*q)->Run(); !done) return done.error();
+      bool ready = false;
+      if (auto e = DependentEvents(*waiting, now, &dependents, &ready); !e) return e.error();
     } else {
       q->reset();
       auto cur = wdb_->Prepare("SELECT status FROM tasks WHERE id = ?1");
@@ -412,6 +440,7 @@ Result<TaskInfo> SqliteStore::Cancel(std::string_view task_id) {
   // A cancelled running task frees a slot of its user's running limit.
   if (out && options_.fairness.AnyRunningLimit()) waiters_.NotifyReady();
   if (out) hub_.PublishCancelled(*out);
+  hub_.Publish(dependents);
   return out;
 }
 
@@ -497,6 +526,7 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
     base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
     if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
+    std::vector<std::string> waiting;
     auto body = [&]() REQUIRES(wmu_) -> Result<void> {
       Json dead = Json::array();
       if (owner_dead) {
@@ -508,6 +538,26 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
           if (!*row) break;
           std::string owner = (*q)->Text(0);
           if (owner_dead(owner)) dead.push_back(owner);
+        }
+      }
+      // The tasks waiting on a processing task: a recovery that fails it cancels them (kFlowsSchema).
+      {
+        auto q = wdb_->Prepare(
+            "SELECT DISTINCT dep_id FROM task_deps WHERE dep_id IN (SELECT id FROM tasks WHERE status = "
+            "'processing' AND attempt > max_retries)");
+        if (!q) return q.error();
+        std::vector<std::string> deps;
+        for (;;) {
+          auto row = (*q)->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          deps.push_back((*q)->Text(0));
+        }
+        q->reset();
+        for (const std::string& dep : deps) {
+          auto d = Dependents(dep);
+          if (!d) return d.error();
+          waiting.insert(waiting.end(), d->begin(), d->end());
         }
       }
       // A task with no attempt left fails; the others go back to pending at their old place (run_at kept).
@@ -533,7 +583,9 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
         detail::NoteRecovered((*q)->Text(0), (*q)->Text(1), (*q)->Text(2), static_cast<int>((*q)->Int(3)),
                               now, &report, &events);
       }
-      return {};
+      q->reset();
+      bool ready = false;
+      return DependentEvents(waiting, now, &events, &ready);
     };
     if (auto r = body(); !r) {
       (void)wdb_->Exec("ROLLBACK");
@@ -565,6 +617,12 @@ Result<std::vector<std::string>> SqliteStore::Cleanup(int64_t finished_before, i
     if (!*row) break;
     ids.push_back((*q)->Text(0));
   }
+  q->reset();
+  // Spent idempotency keys go with the finished tasks (a key's own TTL has passed).
+  auto keys = wdb_->Prepare("DELETE FROM idempotency_keys WHERE expires_at <= ?1");
+  if (!keys) return keys.error();
+  (*keys)->Bind(1, options_.clock());
+  if (auto r = (*keys)->Run(); !r) return r.error();
   return ids;
 }
 

@@ -60,6 +60,11 @@ class SqliteStore final : public Store {
   Result<void> PutWorker(const WorkerInfo& worker) override;
   Result<std::vector<WorkerInfo>> Workers() override;
   Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override;
+  // sqlite_flows.cc
+  Result<Submitted> Submit(const TaskInfo& task, const SubmitOptions& options) override;
+  Result<void> CreateBatch(const BatchInfo& batch, const std::vector<TaskInfo>& tasks) override;
+  Result<BatchInfo> GetBatch(std::string_view batch_id) override;
+  Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q) override;
 
   // How often a blocked Dequeue checks for tasks submitted by *other processes* (in-process submissions wake
   // it at once). Default 100 ms.
@@ -83,6 +88,15 @@ class SqliteStore final : public Store {
   // row; LeaseError when the guard matched nothing.
   Result<void> GuardedUpdate(const Lease& lease, TaskStatus to, const std::string& set,
                              const std::function<void(detail::Query&)>& bind, TaskEvent* e) REQUIRES(wmu_);
+  // sqlite_flows.cc. Checks t's dependencies (flows.h) and inserts it, waiting on those not done; inside the
+  // caller's transaction when it has dependencies. *waits: whether it is not ready. Conflict for an id in use.
+  Result<void> InsertTask(const TaskInfo& t, bool* waits) REQUIRES(wmu_);
+  // The tasks waiting, directly or down a chain, on `task_id` (read before a change that finishes it).
+  Result<std::vector<std::string>> Dependents(std::string_view task_id) REQUIRES(wmu_);
+  // After that change: an event for each of them the triggers released or cancelled; *ready when any was
+  // released.
+  Result<void> DependentEvents(const std::vector<std::string>& ids, int64_t now, std::vector<TaskEvent>* events,
+                               bool* ready) REQUIRES(wmu_);
   // One Finish item's guarded UPDATE.
   Result<void> ApplyFinish(const Finish& f, int64_t now, TaskEvent* e) REQUIRES(wmu_);
 

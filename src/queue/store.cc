@@ -55,6 +55,16 @@ Error NotKept(std::string_view backend) {
 
 Result<std::vector<HistoryEvent>> Store::History(std::string_view) { return NotKept(backend()); }
 Result<TaskInfo> Store::Requeue(std::string_view) { return NotKept(backend()); }
+// A store without flows still creates a plain task (a test double that forwards Create).
+Result<Submitted> Store::Submit(const TaskInfo& task, const SubmitOptions& options) {
+  if (!options.idempotency_key.empty() || !task.depends_on.empty() || !task.batch_id.empty())
+    return Unavailable("the " + std::string(backend()) + " store keeps no idempotency keys or dependencies");
+  if (auto r = Create(task); !r) return r.error();
+  return Submitted{task, false};
+}
+Result<void> Store::CreateBatch(const BatchInfo&, const std::vector<TaskInfo>&) { return NotKept(backend()); }
+Result<BatchInfo> Store::GetBatch(std::string_view) { return NotKept(backend()); }
+Result<DeadLetterPage> Store::DeadLetters(const DeadLetterQuery&) { return NotKept(backend()); }
 Result<void> Store::PutWorker(const WorkerInfo&) { return NotKept(backend()); }
 Result<std::vector<WorkerInfo>> Store::Workers() { return NotKept(backend()); }
 Result<std::vector<FinishedTask>> Store::Finished(int64_t, int64_t, const std::string*) { return NotKept(backend()); }

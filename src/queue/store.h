@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "queue/fairness.h"
+#include "queue/flows.h"
 #include "queue/history.h"
 #include "queue/model.h"
 
@@ -210,6 +211,26 @@ class Store {
   virtual Result<std::vector<WorkerInfo>> Workers();
   // Done and failed tasks with from <= finished_at < to, of one user (or every user when `user` is null).
   virtual Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user);
+
+  // ---- Flows (flows.h). The defaults answer Unavailable (test doubles); Submit's, for a task without key,
+  // dependencies or batch, is Create.
+
+  // Create with an idempotency key, atomically: the key is claimed in the same transaction (script) that
+  // stores the task, so of any number of concurrent calls with one key (any process, any node) exactly one
+  // creates and the others get that task back (existing = true). A key whose fingerprint differs: Conflict,
+  // reason IDEMPOTENCY_CONFLICT. task.depends_on: each must be an existing task of task.user_id
+  // (InvalidArgument naming it otherwise, the same for another user's task as for an unknown one), not
+  // failed or cancelled (Conflict, reason DEPENDENCY_FAILED); the task then waits for those not done yet.
+  // With no key and no dependency this is Create. (The cron part calls it with the key
+  // "schedule:<id>:<occurrence ms>" so that each occurrence is enqueued once.)
+  virtual Result<Submitted> Submit(const TaskInfo& task, const SubmitOptions& options);
+  // Stores every task (each checked as Submit checks it, without keys) and the batch, in one transaction:
+  // all or none. batch.batch_id, user_id and created_at are set by the caller; task_ids are the tasks'.
+  virtual Result<void> CreateBatch(const BatchInfo& batch, const std::vector<TaskInfo>& tasks);
+  // The batch with its tasks' counts and progress. NotFound for an unknown id.
+  virtual Result<BatchInfo> GetBatch(std::string_view batch_id);
+  // Failed tasks, newest failure first, filtered and paged.
+  virtual Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q);
 };
 
 // Options common to the backends.

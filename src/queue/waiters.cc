@@ -70,7 +70,10 @@ Result<std::vector<Claimed>> ReadyWaiters::Dequeue(const DequeueRequest& req, co
       if (source.changed_elsewhere) wake_at = std::min(deadline, now + source.poll);
       bool due = false;
       if (next_due) {
-        auto until_due = std::chrono::milliseconds(std::max<int64_t>(0, next_due - source.clock()));
+        // Clamped to a day: a far run_at (a task held for its dependencies sits at 2^62) would overflow the
+        // clock's nanoseconds into the past, and the wait would spin.
+        constexpr int64_t kDayMs = 86'400'000;
+        auto until_due = std::chrono::milliseconds(std::clamp<int64_t>(next_due - source.clock(), 0, kDayMs));
         if (now + until_due <= wake_at) wake_at = now + until_due, due = true;
       }
       const Woke woke = WaitUntil(&seen, wake_at, req.give_up);

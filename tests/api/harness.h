@@ -75,6 +75,18 @@ class FlakyStore final : public queue::Store {
   queue::Subscription Subscribe(queue::EventCallback cb) override { return inner_.Subscribe(std::move(cb)); }
   queue::Result<std::vector<queue::HistoryEvent>> History(std::string_view id) override { return inner_.History(id); }
   queue::Result<queue::TaskInfo> Requeue(std::string_view id) override { return inner_.Requeue(id); }
+  queue::Result<queue::Submitted> Submit(const queue::TaskInfo& t, const queue::SubmitOptions& o) override {
+    if (down) return queue::Unavailable("store down (test)");
+    return inner_.Submit(t, o);
+  }
+  queue::Result<void> CreateBatch(const queue::BatchInfo& b, const std::vector<queue::TaskInfo>& t) override {
+    if (down) return queue::Unavailable("store down (test)");
+    return inner_.CreateBatch(b, t);
+  }
+  queue::Result<queue::BatchInfo> GetBatch(std::string_view id) override { return inner_.GetBatch(id); }
+  queue::Result<queue::DeadLetterPage> DeadLetters(const queue::DeadLetterQuery& q) override {
+    return inner_.DeadLetters(q);
+  }
   queue::Result<void> PutWorker(const queue::WorkerInfo& w) override { return inner_.PutWorker(w); }
   queue::Result<std::vector<queue::WorkerInfo>> Workers() override { return inner_.Workers(); }
   queue::Result<std::vector<queue::FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override {

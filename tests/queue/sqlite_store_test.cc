@@ -37,10 +37,11 @@ TEST(SqliteStoreOpenTest, RefusesANewerSchemaAndBadUrls) {
 }
 
 
-// A file of schema version 1 or 2 (before trace_context) is upgraded in place when opened; its tasks keep
-// everything and have no trace context. (history_test.cc checks what version 2 added on a version-1 file.)
+// A file of schema version 1 or 2 (before trace_context), or 3 (before flows), is upgraded in place when
+// opened; its tasks keep everything and have no trace context. (history_test.cc checks what version 2 added
+// on a version-1 file.)
 TEST(SqliteStoreOpenTest, UpgradesVersion1And2Files) {
-  for (int version : {1, 2}) {
+  for (int version : {1, 2, 3}) {
   SCOPED_TRACE("schema version " + std::to_string(version));
   TempDir dir;
   {
@@ -55,9 +56,14 @@ TEST(SqliteStoreOpenTest, UpgradesVersion1And2Files) {
   {
     sqlite3* db;
     ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, ("ALTER TABLE tasks DROP COLUMN trace_context; PRAGMA user_version = " + std::to_string(version)).c_str(), nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK);
+    // What version 5 (flows) added, then what version 3 added.
+    std::string sql =
+        "DROP TRIGGER task_deps_done; DROP TRIGGER task_deps_failed; DROP INDEX tasks_by_batch; "
+        "ALTER TABLE tasks DROP COLUMN depends_on; ALTER TABLE tasks DROP COLUMN waiting_on; "
+        "ALTER TABLE tasks DROP COLUMN held_run_at; ALTER TABLE tasks DROP COLUMN batch_id; ";
+    if (version < 3) sql += "ALTER TABLE tasks DROP COLUMN trace_context; ";
+    sql += "PRAGMA user_version = " + std::to_string(version);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   auto s = SqliteStore::Open(dir.file("t.db"));
@@ -73,6 +79,13 @@ TEST(SqliteStoreOpenTest, UpgradesVersion1And2Files) {
   t.trace_context = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   ASSERT_OK((*s)->Create(t));
   EXPECT_EQ((*s)->Get("task_new")->trace_context, t.trace_context);
+  // And the flows work on the upgraded file.
+  TaskInfo dep = t;
+  dep.task_id = "task_dep";
+  dep.depends_on = {"task_old"};
+  auto waiting = (*s)->Submit(dep, {.idempotency_key = "k", .fingerprint = "f"});
+  ASSERT_OK(waiting);
+  EXPECT_EQ(waiting->task.waiting_on, std::vector<std::string>{"task_old"});
   }
 }
 

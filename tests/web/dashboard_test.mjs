@@ -366,6 +366,11 @@ check(await page.locator("#q-charts svg.chart").count() === 2 && await page.loca
   "it draws throughput and duration charts" + (missing.history ? " (history from the stand-in)" : ""));
 await page.waitForSelector("#q-workers .worker", { timeout: 15000 }).catch(() => {});  // the page polls every 5 s
 check(await page.locator("#q-workers .worker").count() >= 1, "it lists the workers" + (missing.workers ? " (from the stand-in)" : ""));
+await page.waitForSelector(`#q-dead tr[data-id="${failId}"]`, { timeout: 15000 }).catch(() => {});
+check(await page.locator(`#q-dead tr[data-id="${failId}"]`).count() === 1 &&
+  (await page.locator(`#q-dead tr[data-id="${failId}"] td[data-label=error]`).textContent()) === "EXIT",
+  "it lists the dead letters with their last error");
+await page.locator("#q-dead").scrollIntoViewIfNeeded();
 await shot(page, "queue-desktop");
 await page.click('nav a[data-nav="pipelines"]');
 await page.waitForSelector(".pipeline");

@@ -1,5 +1,7 @@
 // #/queue: counts per status, throughput and duration per mode over time (GET /api/v1/tasks/stats/history,
-// drawn as SVG), and the workers with what each is running (GET /api/v1/workers; admins only with auth on).
+// drawn as SVG), the workers with what each is running (GET /api/v1/workers; admins only with auth on), and
+// the dead letters — failed tasks, with their last error — and a button that re-queues them all
+// (GET /api/v1/dead-letters, POST /api/v1/dead-letters/retry).
 // Refreshed every 5 s while open, and the counts at once on a task event.
 import { api, enc, stream } from "../api.js";
 import { el, progressBar, ago, when, duration } from "../dom.js";
@@ -14,6 +16,13 @@ export function render(root) {
   const modes = el("div", { id: "q-modes", class: "table-wrap" });
   const charts = el("div", { id: "q-charts", class: "charts" });
   const workers = el("div", { id: "q-workers" });
+  const dead = el("div", { id: "q-dead", class: "table-wrap" });
+  const retryAll = el("button", { id: "q-dead-retry", type: "button", class: "secondary", text: "Retry all", hidden: true,
+    onclick: async () => {
+      retryAll.disabled = true;
+      try { await api("/api/v1/dead-letters/retry", { method: "POST", body: {} }); } catch (_) { /* the list says */ }
+      retryAll.disabled = false; loadDead(); loadStats();
+    } });
   const windowSel = el("select", { id: "q-window", onchange: (e) => {
     windowKey = e.target.value; sessionStorage.setItem("wasmq.queue-window", windowKey); loadHistory(); } },
   WINDOWS.map(([k, text]) => el("option", { value: k, text, selected: k === windowKey })));
@@ -27,7 +36,28 @@ export function render(root) {
       charts),
     el("div", { class: "grid-2" },
       el("section", { class: "card" }, el("h2", { text: "Workers" }), workers),
-      el("section", { class: "card" }, el("h2", { text: "Per mode" }), modes)));
+      el("section", { class: "card" }, el("h2", { text: "Per mode" }), modes)),
+    el("section", { class: "card" }, el("div", { class: "card-head" }, el("h2", { text: "Dead letters" }), retryAll), dead));
+
+  async function loadDead() {
+    try {
+      const d = await api("/api/v1/dead-letters?page_size=20");
+      if (closed) return;
+      const ts = d.tasks || [];
+      retryAll.hidden = !ts.length;
+      dead.replaceChildren(ts.length ? el("table", {},
+        el("thead", {}, el("tr", {}, ["task", "mode", "error", "attempts", "failed"].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, ts.map((t) => el("tr", { "data-id": t.task_id },
+          el("td", { class: "mono", "data-label": "task" }, el("a", { href: "#/tasks/" + enc(t.task_id), text: t.task_id })),
+          el("td", { class: "mono", "data-label": "mode", text: t.mode }),
+          el("td", { "data-label": "error", title: t.error?.message || "", text: t.error?.code || "—" }),
+          el("td", { "data-label": "attempts", text: String((t.attempts || []).length || t.attempt || 0) }),
+          el("td", { "data-label": "failed", text: ago(t.finished_at) }))))) :
+        el("p", { class: "muted", text: d.total === 0 ? "No failed task." : "" }));
+    } catch (e) {
+      dead.replaceChildren(el("p", { class: "muted", text: "No dead letters: " + e.message }));
+    }
+  }
 
   async function loadStats() {
     try {
@@ -107,7 +137,7 @@ export function render(root) {
     if (m.type === "snapshot" || soon) return;
     soon = setTimeout(() => { soon = null; loadStats(); if (m.type === "progress" || m.type === "status") loadWorkers(); }, 500);
   } });
-  const tick = setInterval(() => { loadStats(); loadWorkers(); loadHistory(); }, 5000);
-  loadStats(); loadHistory(); loadWorkers();
+  const tick = setInterval(() => { loadStats(); loadWorkers(); loadHistory(); loadDead(); }, 5000);
+  loadStats(); loadHistory(); loadWorkers(); loadDead();
   return () => { closed = true; socket.close(); clearInterval(tick); clearTimeout(soon); };
 }
