@@ -113,14 +113,16 @@ Result<void> RedisStore::Ping() {
 
 void RedisStore::WakeWaiters() { waiters_.WakeAll(); }
 
+std::vector<std::string> RedisStore::CreateArgs(const TaskInfo& t) {
+  return {t.task_id, t.user_id, t.mode, std::to_string(t.priority), t.source_image, t.config.dump(),
+          std::to_string(t.max_retries), std::to_string(t.timeout_ms), std::to_string(t.created_at),
+          std::to_string(t.run_at ? t.run_at : t.created_at), t.trace_context};
+}
+
 Result<void> RedisStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
   const int64_t now = options_.clock();
-  auto r = Call(Script::Create,
-                {t.task_id, t.user_id, t.mode, std::to_string(t.priority), t.source_image, t.config.dump(),
-                 std::to_string(t.max_retries), std::to_string(t.timeout_ms), std::to_string(t.created_at),
-                 std::to_string(t.run_at ? t.run_at : t.created_at), t.trace_context},
-                now, /*durable=*/true);
+  auto r = Call(Script::Create, CreateArgs(t), now, /*durable=*/true);
   if (!r) return r.error();
   if (Int(r->get()) == 0) return Conflict("task " + t.task_id + " already exists");
   waiters_.NotifyReady();

@@ -34,6 +34,18 @@ Result<void> TaskService::CheckTaskId(std::string_view id) const {
 }
 
 Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
+  auto t = NewTask(req);
+  if (!t) return t;
+  // A duplicate id is refused by the store, never overwritten; draw another (ids.h: practically never).
+  for (int tries = 0;; ++tries) {
+    auto r = store_.Create(*t);
+    if (r) return t;
+    if (r.error().code != Code::Conflict || tries == 2) return r.error();
+    t->task_id = NewTaskId(t->created_at);
+  }
+}
+
+Result<TaskInfo> TaskService::NewTask(const TaskCreateRequest& req) const {
   if (!IsValidModeName(req.mode)) return InvalidArgument("mode: '" + req.mode + "' is not a valid mode name");
   if (!IsKnownMode(req.mode)) {
     std::string known;
@@ -55,13 +67,8 @@ Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
   t.config = req.config.is_null() ? Json::object() : req.config;
   t.max_retries = req.max_retries.value_or(options_.default_max_retries);
   t.timeout_ms = req.timeout_ms.value_or(options_.default_timeout_ms);
-  // A duplicate id is refused by the store, never overwritten; draw another (ids.h: practically never).
-  for (int tries = 0;; ++tries) {
-    t.task_id = NewTaskId(t.created_at);
-    auto r = store_.Create(t);
-    if (r) return t;
-    if (r.error().code != Code::Conflict || tries == 2) return r.error();
-  }
+  t.task_id = NewTaskId(t.created_at);
+  return t;
 }
 
 Result<TaskInfo> TaskService::Get(std::string_view task_id) {

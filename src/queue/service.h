@@ -33,6 +33,9 @@ class TaskService {
   // Validates `req` (InvalidArgument naming the field; an unregistered mode is refused listing the known
   // ones), gives the task a new id and stores it pending. Returns the stored task.
   Result<TaskInfo> Create(const TaskCreateRequest& req);
+  // What Create would store for `req` (validated, with a new id, defaults and times), without storing it:
+  // for a caller that stores it in a transaction of its own (a schedule firing, Store::FireSchedule).
+  Result<TaskInfo> NewTask(const TaskCreateRequest& req) const;
   Result<TaskInfo> Get(std::string_view task_id);
   Result<TaskListResponse> List(const ListQuery& q);
   // Conflict when the task is already finished.

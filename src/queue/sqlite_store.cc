@@ -9,6 +9,7 @@
 
 #include "queue/json.h"
 #include "queue/sqlite_rows.h"
+#include "queue/sqlite_schedules.h"
 #include "queue/store_rules.h"
 
 namespace wasmq::queue {
@@ -20,7 +21,8 @@ using detail::ReadTask;
 namespace {
 
 // 1: tasks. 2: task_events (with the triggers that write it) and workers. 3: tasks.trace_context.
-constexpr int kSchemaVersion = 3;
+// 6: schedules (sqlite_schedules.cc).
+constexpr int kSchemaVersion = 6;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -171,9 +173,11 @@ Result<void> MigrateSchema(Db& db) {
   } else if (*version < kSchemaVersion) {
     // A new file (0) gets everything. An older one gains what each later version added and keeps its tasks:
     // the column by ALTER (versions 1 and 2 lack it), the rest because every CREATE is IF NOT EXISTS.
-    if (*version >= 1) out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
+    if (*version >= 1 && *version < 3)
+      out = db.Exec("ALTER TABLE tasks ADD COLUMN trace_context TEXT NOT NULL DEFAULT ''");
     if (out) out = db.Exec(kSchema);
     if (out) out = db.Exec(kHistorySchema);
+    if (out) out = db.Exec(detail::kScheduleSchema);  // version 6
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
   if (!out) {
@@ -233,30 +237,35 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
   {
     base::MutexLock lock(wmu_);
-    auto q = wdb_->Prepare(
-        "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
-        "timeout_ms, "
-        "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, "
-        "?11)");
-    if (!q) return q.error();
-    (*q)->Bind(1, t.task_id)
-        .Bind(2, t.user_id)
-        .Bind(3, t.mode)
-        .Bind(4, int64_t{t.priority})
-        .Bind(5, t.source_image);
-    (*q)->Bind(6, t.config.dump())
-        .Bind(7, int64_t{t.max_retries})
-        .Bind(8, t.timeout_ms)
-        .Bind(9, t.created_at);
-    (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
-    if (auto r = (*q)->Run(); !r) {
-      if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return Conflict("task " + t.task_id + " already exists");
-      return r.error();
-    }
+    if (auto r = InsertTask(t); !r) return r;
   }
   waiters_.NotifyReady();
   hub_.PublishCreated(t);
+  return {};
+}
+
+Result<void> SqliteStore::InsertTask(const TaskInfo& t) {
+  auto q = wdb_->Prepare(
+      "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
+      "timeout_ms, "
+      "created_at, updated_at, run_at, trace_context) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, "
+      "?11)");
+  if (!q) return q.error();
+  (*q)->Bind(1, t.task_id)
+      .Bind(2, t.user_id)
+      .Bind(3, t.mode)
+      .Bind(4, int64_t{t.priority})
+      .Bind(5, t.source_image);
+  (*q)->Bind(6, t.config.dump())
+      .Bind(7, int64_t{t.max_retries})
+      .Bind(8, t.timeout_ms)
+      .Bind(9, t.created_at);
+  (*q)->Bind(10, t.run_at ? t.run_at : t.created_at).Bind(11, t.trace_context);
+  if (auto r = (*q)->Run(); !r) {
+    if (sqlite3_extended_errcode(wdb_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return Conflict("task " + t.task_id + " already exists");
+    return r.error();
+  }
   return {};
 }
 

@@ -60,6 +60,15 @@ class SqliteStore final : public Store {
   Result<void> PutWorker(const WorkerInfo& worker) override;
   Result<std::vector<WorkerInfo>> Workers() override;
   Result<std::vector<FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override;
+  // sqlite_schedules.cc
+  Result<void> CreateSchedule(const ScheduleInfo& s) override;
+  Result<ScheduleInfo> GetSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> ListSchedules(const std::string* user) override;
+  Result<ScheduleInfo> SetSchedulePaused(std::string_view schedule_id, bool paused, int64_t next_due) override;
+  Result<void> DeleteSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> DueSchedules(int64_t due_by, int limit) override;
+  Result<bool> FireSchedule(std::string_view schedule_id, int64_t expected_due, int64_t new_due,
+                            const TaskInfo* task) override;
 
   // How often a blocked Dequeue checks for tasks submitted by *other processes* (in-process submissions wake
   // it at once). Default 100 ms.
@@ -71,6 +80,8 @@ class SqliteStore final : public Store {
   // One claim attempt. When nothing was claimed, *next_due is the earliest run_at of a delayed task of an
   // allowed mode (0 if none).
   Result<std::vector<Claimed>> TryClaim(const DequeueRequest& req, int64_t* next_due) EXCLUDES(wmu_);
+  // The INSERT of a new pending task (Create's, and a schedule firing's inside its transaction).
+  Result<void> InsertTask(const TaskInfo& t) REQUIRES(wmu_);
   // Stats over every task (user == nullptr) or one user's.
   Result<QueueStats> StatsOf(const std::string* user);
   // Whether another connection committed since the last call (PRAGMA data_version).
