@@ -126,7 +126,7 @@ Result<bool> SqliteStore::FireSchedule(std::string_view id, int64_t expected_due
   {
     base::MutexLock lock(wmu_);
     if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
-    auto body = [&]() -> Result<bool> {
+    auto body = [&]() REQUIRES(wmu_) -> Result<bool> {
       auto q = wdb_->Prepare(
           "UPDATE schedules SET next_due = ?3, updated_at = ?4, last_run_at = CASE WHEN ?5 = '' THEN "
           "last_run_at ELSE ?4 END, last_task_id = CASE WHEN ?5 = '' THEN last_task_id ELSE ?5 END "
