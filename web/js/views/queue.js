@@ -115,7 +115,7 @@ export function render(root) {
         try { await api(`/api/v1/schedules/${enc(s.schedule_id)}/${s.paused ? "resume" : "pause"}`, { method: "POST" }); } catch (_) { /* the next load shows the state */ }
         loadSchedules();
       };
-      schedules.replaceChildren(el("table", {},
+      schedules.replaceChildren(el("table", { class: "schedules" },
         el("thead", {}, el("tr", {}, ["schedule", "cron", "time zone", "mode", "next run", "last task", ""].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, list.map((s) => el("tr", { class: "schedule" + (s.paused ? " paused" : ""), "data-id": s.schedule_id },
           el("td", { class: "mono", "data-label": "schedule", text: s.schedule_id }),
