@@ -48,6 +48,7 @@ App::App(ApiContext ctx) : ctx_(ctx), limiter_(ctx.config.rate_limit, ctx.config
   AddFileRoutes(router_, ctx_);
   AddDashboardRoutes(router_, ctx_);
   AddFlowRoutes(router_, ctx_);
+  AddScheduleRoutes(router_, ctx_);
   router_.Add({.method = "GET", .pattern = "/api/v1/tasks/{id}/ws", .websocket = true});
   router_.Add({.method = "GET", .pattern = "/api/v1/batches/{id}/ws", .websocket = true});
   router_.Add({.method = "GET", .pattern = "/api/v1/ws", .websocket = true});

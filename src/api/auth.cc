@@ -76,7 +76,7 @@ std::optional<Response> Preflight(const ApiConfig& config, const Request& req) {
   Response r;
   r.status = 204;
   AddCorsHeaders(config, req, r);
-  r.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+  r.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
   r.Set("Access-Control-Allow-Headers", "Authorization, Content-Type");
   r.Set("Access-Control-Max-Age", "600");
   return r;

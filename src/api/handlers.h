@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 
 #include "api/api.h"
 #include "api/metrics.h"
@@ -29,6 +30,14 @@ void AddFileRoutes(Router& router, ApiContext& ctx);    // routes_files.cc
 void AddSystemRoutes(Router& router, ApiContext& ctx);  // routes_system.cc: health, metrics, OpenAPI
 void AddDashboardRoutes(Router& router, ApiContext& ctx);  // routes_dashboard.cc: pipelines, workers, retry, …
 void AddFlowRoutes(Router& router, ApiContext& ctx);  // routes_flows.cc: batches, dead letters
+void AddScheduleRoutes(Router& router, ApiContext& ctx);   // routes_schedules.cc: cron schedules
+
+// What a submitted task goes through before it is created (routes_tasks.cc), shared with schedules, whose
+// task template is checked the same way when the schedule is created: a JSON body (415 otherwise), file
+// references that are the caller's own uploads (422), and the admission policy (403).
+std::optional<Response> RequireJson(const Request& req);
+std::optional<Response> CheckFileRefs(ApiContext& ctx, const Caller& caller, const queue::TaskCreateRequest& r);
+std::optional<Response> AdmitTask(ApiContext& ctx, const queue::Json& request, const Caller& caller);
 
 // Whether the caller may see every user's tasks: always with auth off, else a token with "admin": true.
 bool IsAdmin(const ApiConfig& config, const Caller& caller);

@@ -30,6 +30,8 @@ std::optional<int> ParseInt(std::string_view s, int lo, int hi) {
   return v;
 }
 
+}  // namespace
+
 // Refuses a body that does not say it is JSON: a browser form cannot then post a task cross-site without a
 // CORS preflight, and a client sending the wrong thing learns it at once.
 std::optional<Response> RequireJson(const Request& req) {
@@ -77,6 +79,8 @@ std::optional<Response> AdmitTask(ApiContext& ctx, const queue::Json& request, c
   if (auto denied = ctx.config.admit_task(input)) return Fail(403, code::kForbidden, *denied);
   return std::nullopt;
 }
+
+namespace {
 
 Response Submit(ApiContext& ctx, const Request& req, const Caller& caller) {
   if (auto bad = RequireJson(req)) return std::move(*bad);

@@ -26,6 +26,10 @@ void AddWorkerCommand(CLI::App& app, int* exit_code);
 // store (task.cc).
 void AddTaskCommand(CLI::App& app, int* exit_code);
 
+// `wasmq schedule create|list|get|pause|resume|delete`: cron schedules, through the REST API or on the
+// local store (schedule.cc).
+void AddScheduleCommand(CLI::App& app, int* exit_code);
+
 // `wasmq token --sub USER`: signs a JWT with the server's secret (token.cc).
 void AddTokenCommand(CLI::App& app, int* exit_code);
 

@@ -64,6 +64,7 @@ int Main(int argc, char** argv) {
   wasmq::cli::AddServeCommand(app, &exit_code);
   wasmq::cli::AddWorkerCommand(app, &exit_code);
   wasmq::cli::AddTaskCommand(app, &exit_code);
+  wasmq::cli::AddScheduleCommand(app, &exit_code);
   wasmq::cli::AddTokenCommand(app, &exit_code);
   wasmq::cli::AddDoctorCommand(app, &exit_code);
   wasmq::cli::AddOciCommands(app, &exit_code);

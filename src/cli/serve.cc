@@ -30,6 +30,7 @@
 #include "config/flags.h"
 #include "engines/engines.h"
 #include "queue/queue.h"
+#include "schedule/schedule.h"
 #include "storage/storage.h"
 #include "worker/worker.h"
 
@@ -148,6 +149,10 @@ int Serve(const config::LoadInput& input) {
     pool.Shutdown(std::chrono::milliseconds(0));
     return r.error().code == queue::Code::InvalidArgument ? kExitConfig : kExitFailure;
   }
+  // Cron schedules fire from every `wasmq serve` (not from `wasmq worker`): each occurrence is claimed in
+  // the store, so any number of API nodes enqueue it once, and schedules keep firing while one is up.
+  schedule::ScheduleService schedules(tasks, {});
+  auto firing = std::make_unique<schedule::FiringLoop>(schedules, schedule::FiringLoop::Options{});
   life.Log("store " + Redacted(cfg->store_url) + " (" + std::string((*store)->backend()) + "), " +
            (cfg->workers > 0 ? std::to_string(cfg->workers) + " worker(s)" : std::string("no workers (API only)")) +
            ", data in " + cfg->data_dir +
@@ -170,6 +175,7 @@ int Serve(const config::LoadInput& input) {
            std::to_string(cfg->shutdown_grace_ms) + " ms to finish (signal again to hand them back now)");
   life.StopWithHurry(
       [&] {
+        firing.reset();
         server.Stop();
         life.Log("API closed");
         pool.Shutdown(std::chrono::milliseconds(cfg->shutdown_grace_ms));

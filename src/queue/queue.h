@@ -17,5 +17,6 @@
 #include "queue/ids.h"
 #include "queue/json.h"
 #include "queue/model.h"
+#include "queue/schedules.h"
 #include "queue/service.h"
 #include "queue/store.h"

@@ -40,6 +40,15 @@ std::optional<Error> DependencyRefusal(const redisReply* r) {
 
 }  // namespace
 
+// The Create script's arguments for a task stored without key or limits (a schedule firing appends its own
+// after them, kFireGuard).
+std::vector<std::string> RedisStore::CreateArgs(const TaskInfo& t) {
+  std::vector<std::string> args;
+  TaskArgs(t, &args);
+  args.insert(args.end(), {t.batch_id, "", "", "1", "0", "0"});
+  return args;
+}
+
 Result<Submitted> RedisStore::Submit(const TaskInfo& t, const SubmitOptions& o) {
   if (auto ok = CheckNew(t); !ok) return ok.error();
   for (const std::string& dep : t.depends_on)

@@ -819,6 +819,9 @@ Result<void> LoadScripts(Connection& c) {
   return {};
 }
 
+const char* ScriptPrelude() { return kPrelude; }
+const char* ScriptBody(Script script) { return kScripts[static_cast<size_t>(script)].body; }
+
 Result<Reply> CallScript(Connection& c, Script script, const std::vector<std::string>& args) {
   const size_t index = static_cast<size_t>(script);
   for (int attempt = 0;; ++attempt) {

@@ -47,4 +47,10 @@ Result<void> LoadScripts(Connection& c);
 // reply becomes Unavailable (server loading, out of memory, read-only replica) or Internal (a bug).
 Result<Reply> CallScript(Connection& c, Script script, const std::vector<std::string>& args);
 
+// The text shared by every script, and one script's own text: for a script of another file that goes on to
+// do what one of these does in the same atomic step (redis_schedules.cc: a schedule firing ends by creating
+// its task exactly as Create does).
+const char* ScriptPrelude();
+const char* ScriptBody(Script script);
+
 }  // namespace wasmq::queue::detail

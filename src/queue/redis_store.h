@@ -84,6 +84,15 @@ class RedisStore final : public Store {
   Result<void> CreateBatch(const BatchInfo& batch, const std::vector<TaskInfo>& tasks) override;
   Result<BatchInfo> GetBatch(std::string_view batch_id) override;
   Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q) override;
+  // redis_schedules.cc
+  Result<void> CreateSchedule(const ScheduleInfo& s) override;
+  Result<ScheduleInfo> GetSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> ListSchedules(const std::string* user) override;
+  Result<ScheduleInfo> SetSchedulePaused(std::string_view schedule_id, bool paused, int64_t next_due) override;
+  Result<void> DeleteSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> DueSchedules(int64_t due_by, int limit) override;
+  Result<bool> FireSchedule(std::string_view schedule_id, int64_t expected_due, int64_t new_due,
+                            const TaskInfo* task) override;
 
   const std::string& prefix() const { return prefix_; }
 
@@ -93,6 +102,12 @@ class RedisStore final : public Store {
   // Runs a script on a pooled connection; prefix, origin and now go first. `durable`: then WAIT for the
   // replicas the options ask for; Unavailable when they do not confirm in time.
   Result<detail::Reply> Call(detail::Script script, std::vector<std::string> args, int64_t now,
+                             bool durable = false);
+  // The Create script's arguments for `t` (also what a schedule's firing passes on to it).
+  static std::vector<std::string> CreateArgs(const TaskInfo& t);
+  // EVAL of a script text that is not one of redis_scripts.h's (the schedules'), with Call's arguments and
+  // WAIT.
+  Result<detail::Reply> Eval(const std::string& script, std::vector<std::string> args, int64_t now,
                              bool durable = false);
   // The Stats script: no args for every task, {"1", user} for one user's.
   Result<QueueStats> StatsOf(std::vector<std::string> args);

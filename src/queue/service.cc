@@ -74,6 +74,13 @@ Result<TaskInfo> TaskService::MakeTask(const TaskCreateRequest& req, int64_t now
   return t;
 }
 
+Result<TaskInfo> TaskService::NewTask(const TaskCreateRequest& req) const {
+  auto t = MakeTask(req, options_.clock());
+  if (!t) return t;
+  t->task_id = NewTaskId(t->created_at);
+  return t;
+}
+
 Result<TaskInfo> TaskService::Create(const TaskCreateRequest& req) {
   auto s = Submit(req);
   if (!s) return s.error();

@@ -52,6 +52,9 @@ class TaskService {
   // Requeues every dead letter matching q (all pages, at most `limit`); each refused one (no longer failed)
   // is reported, not fatal.
   Result<RetryReport> RetryDeadLetters(DeadLetterQuery q, int limit);
+  // What Create would store for `req` (validated, with a new id, defaults and times), without storing it:
+  // for a caller that stores it in a transaction of its own (a schedule firing, Store::FireSchedule).
+  Result<TaskInfo> NewTask(const TaskCreateRequest& req) const;
   Result<TaskInfo> Get(std::string_view task_id);
   Result<TaskListResponse> List(const ListQuery& q);
   // Conflict when the task is already finished.

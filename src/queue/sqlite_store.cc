@@ -9,6 +9,7 @@
 
 #include "queue/json.h"
 #include "queue/sqlite_rows.h"
+#include "queue/sqlite_schedules.h"
 #include "queue/store_rules.h"
 
 namespace wasmq::queue {
@@ -22,7 +23,8 @@ namespace {
 // 1: tasks. 2: task_events (with the triggers that write it) and workers. 3: tasks.trace_context.
 // 4: fair hand-out (kFairSchema).
 // 5: flows (kFlowsColumns, kFlowsSchema: dependencies, idempotency keys, batches).
-constexpr int kSchemaVersion = 5;
+// 6: schedules (sqlite_schedules.cc).
+constexpr int kSchemaVersion = 6;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Indexes: every index is written at every change of a row it covers, and with synchronous=NORMAL the cost
@@ -266,6 +268,7 @@ Result<void> MigrateSchema(Db& db) {
     // Version 5, flows: its columns by ALTER on every file before it (a new file's kSchema lacks them too).
     if (out && *version < 5) out = db.Exec(kFlowsColumns);
     if (out) out = db.Exec(kFlowsSchema);
+    if (out) out = db.Exec(detail::kScheduleSchema);  // version 6
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
   if (!out) {

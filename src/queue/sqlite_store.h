@@ -65,6 +65,15 @@ class SqliteStore final : public Store {
   Result<void> CreateBatch(const BatchInfo& batch, const std::vector<TaskInfo>& tasks) override;
   Result<BatchInfo> GetBatch(std::string_view batch_id) override;
   Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q) override;
+  // sqlite_schedules.cc
+  Result<void> CreateSchedule(const ScheduleInfo& s) override;
+  Result<ScheduleInfo> GetSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> ListSchedules(const std::string* user) override;
+  Result<ScheduleInfo> SetSchedulePaused(std::string_view schedule_id, bool paused, int64_t next_due) override;
+  Result<void> DeleteSchedule(std::string_view schedule_id) override;
+  Result<std::vector<ScheduleInfo>> DueSchedules(int64_t due_by, int limit) override;
+  Result<bool> FireSchedule(std::string_view schedule_id, int64_t expected_due, int64_t new_due,
+                            const TaskInfo* task) override;
 
   // How often a blocked Dequeue checks for tasks submitted by *other processes* (in-process submissions wake
   // it at once). Default 100 ms.

@@ -54,6 +54,7 @@
 #include "queue/flows.h"
 #include "queue/history.h"
 #include "queue/model.h"
+#include "queue/schedules.h"
 
 namespace wasmq::queue {
 
@@ -231,6 +232,27 @@ class Store {
   virtual Result<BatchInfo> GetBatch(std::string_view batch_id);
   // Failed tasks, newest failure first, filtered and paged.
   virtual Result<DeadLetterPage> DeadLetters(const DeadLetterQuery& q);
+
+  // ---- Cron schedules (schedules.h; the schedule part computes every next_due). The defaults answer
+  // Unavailable (schedules.cc).
+
+  // Conflict if the id exists.
+  virtual Result<void> CreateSchedule(const ScheduleInfo& s);
+  virtual Result<ScheduleInfo> GetSchedule(std::string_view schedule_id);  // NotFound for an unknown id
+  // Oldest first; one user's (or every user's when `user` is null).
+  virtual Result<std::vector<ScheduleInfo>> ListSchedules(const std::string* user);
+  // Sets paused and next_due; returns the schedule as changed. NotFound for an unknown id.
+  virtual Result<ScheduleInfo> SetSchedulePaused(std::string_view schedule_id, bool paused, int64_t next_due);
+  virtual Result<void> DeleteSchedule(std::string_view schedule_id);  // NotFound for an unknown id
+  // Unpaused schedules with next_due <= due_by, earliest first, at most `limit`.
+  virtual Result<std::vector<ScheduleInfo>> DueSchedules(int64_t due_by, int limit);
+  // The claim of one occurrence, atomic: if the schedule exists, is not paused and its next_due is still
+  // `expected_due`, sets next_due = new_due and, when `task` is given, creates it (pending) and records it
+  // as the schedule's last run — all or nothing. true: this call claimed the occurrence; false: it was
+  // claimed by another caller, or the schedule was paused, changed or deleted meanwhile (nothing done).
+  // However many nodes call it for the same occurrence, at most one gets true.
+  virtual Result<bool> FireSchedule(std::string_view schedule_id, int64_t expected_due, int64_t new_due,
+                                    const TaskInfo* task);
 };
 
 // Options common to the backends.

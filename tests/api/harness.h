@@ -92,6 +92,22 @@ class FlakyStore final : public queue::Store {
   queue::Result<std::vector<queue::FinishedTask>> Finished(int64_t from, int64_t to, const std::string* user) override {
     return inner_.Finished(from, to, user);
   }
+  queue::Result<void> CreateSchedule(const queue::ScheduleInfo& s) override { return inner_.CreateSchedule(s); }
+  queue::Result<queue::ScheduleInfo> GetSchedule(std::string_view id) override { return inner_.GetSchedule(id); }
+  queue::Result<std::vector<queue::ScheduleInfo>> ListSchedules(const std::string* user) override {
+    return inner_.ListSchedules(user);
+  }
+  queue::Result<queue::ScheduleInfo> SetSchedulePaused(std::string_view id, bool paused, int64_t due) override {
+    return inner_.SetSchedulePaused(id, paused, due);
+  }
+  queue::Result<void> DeleteSchedule(std::string_view id) override { return inner_.DeleteSchedule(id); }
+  queue::Result<std::vector<queue::ScheduleInfo>> DueSchedules(int64_t by, int limit) override {
+    return inner_.DueSchedules(by, limit);
+  }
+  queue::Result<bool> FireSchedule(std::string_view id, int64_t expected, int64_t next,
+                                   const queue::TaskInfo* t) override {
+    return inner_.FireSchedule(id, expected, next, t);
+  }
 
  private:
   queue::Store& inner_;

@@ -357,8 +357,19 @@ await page.press("#search-id", "Enter");
 await page.waitForFunction((id) => location.hash === "#/tasks/" + id, progressId);
 check(true, "searching a task id opens its page");
 
-// 7. Queue and Pipelines.
+// 7. Queue and Pipelines. A cron schedule made through the API is listed on the Queue page, paused there
+// (yearly, so that it cannot fire during the test and change the counts below).
+const sched = await rest(base, "/api/v1/schedules", { method: "POST",
+  body: { cron: "0 3 1 jan *", timezone: "Europe/Paris", task: { mode: "slow", config: { sleep_ms: 50 } }, paused: false } });
+check(sched.status === 201 && sched.json.data.next_runs.length === 5, "a cron schedule is created with its next 5 runs");
+const schedId = sched.json.data.schedule_id;
 await page.click('nav a[data-nav="queue"]');
+await page.waitForSelector(`#q-schedules tr.schedule[data-id="${schedId}"]`);
+check((await page.locator(`#q-schedules tr[data-id="${schedId}"] .next-run`).textContent()).match(/^\d{4}-01-01T03:00:00\+01:00$/) !== null,
+  "the Queue page lists the schedule with its next run in Paris time");
+await page.click(`#q-schedules tr[data-id="${schedId}"] button`);
+await page.waitForSelector(`#q-schedules tr.schedule.paused[data-id="${schedId}"]`);
+check((await rest(base, "/api/v1/schedules/" + schedId)).json.data.paused === true, "its Pause button pauses it");
 await page.waitForSelector("#q-counts .stat.done");
 check(await page.locator("#q-counts .stat.done b").textContent() === "3", "the Queue page counts the tasks per status");
 await page.waitForSelector("#q-charts svg.chart");

@@ -1,7 +1,8 @@
 // #/queue: counts per status, throughput and duration per mode over time (GET /api/v1/tasks/stats/history,
 // drawn as SVG), the workers with what each is running (GET /api/v1/workers; admins only with auth on), and
 // the dead letters — failed tasks, with their last error — and a button that re-queues them all
-// (GET /api/v1/dead-letters, POST /api/v1/dead-letters/retry).
+// (GET /api/v1/dead-letters, POST /api/v1/dead-letters/retry), and
+// the cron schedules with their next run, each paused or resumed in place (GET /api/v1/schedules).
 // Refreshed every 5 s while open, and the counts at once on a task event.
 import { api, enc, stream } from "../api.js";
 import { el, progressBar, ago, when, duration } from "../dom.js";
@@ -23,6 +24,7 @@ export function render(root) {
       try { await api("/api/v1/dead-letters/retry", { method: "POST", body: {} }); } catch (_) { /* the list says */ }
       retryAll.disabled = false; loadDead(); loadStats();
     } });
+  const schedules = el("div", { id: "q-schedules", class: "table-wrap" });
   const windowSel = el("select", { id: "q-window", onchange: (e) => {
     windowKey = e.target.value; sessionStorage.setItem("wasmq.queue-window", windowKey); loadHistory(); } },
   WINDOWS.map(([k, text]) => el("option", { value: k, text, selected: k === windowKey })));
@@ -37,6 +39,7 @@ export function render(root) {
     el("div", { class: "grid-2" },
       el("section", { class: "card" }, el("h2", { text: "Workers" }), workers),
       el("section", { class: "card" }, el("h2", { text: "Per mode" }), modes)),
+    el("section", { class: "card" }, el("h2", { text: "Schedules" }), schedules),
     el("section", { class: "card" }, el("div", { class: "card-head" }, el("h2", { text: "Dead letters" }), retryAll), dead));
 
   async function loadDead() {
@@ -132,12 +135,37 @@ export function render(root) {
     }
   }
 
+  async function loadSchedules() {
+    try {
+      const d = await api("/api/v1/schedules");
+      if (closed) return;
+      const list = d.schedules || [];
+      if (!list.length) return schedules.replaceChildren(el("p", { class: "muted", text: "No schedules. POST /api/v1/schedules or `wasmq schedule create` makes one." }));
+      const toggle = async (s) => {
+        try { await api(`/api/v1/schedules/${enc(s.schedule_id)}/${s.paused ? "resume" : "pause"}`, { method: "POST" }); } catch (_) { /* the next load shows the state */ }
+        loadSchedules();
+      };
+      schedules.replaceChildren(el("table", { class: "schedules" },
+        el("thead", {}, el("tr", {}, ["schedule", "cron", "time zone", "mode", "next run", "last task", ""].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, list.map((s) => el("tr", { class: "schedule" + (s.paused ? " paused" : ""), "data-id": s.schedule_id },
+          el("td", { class: "mono", "data-label": "schedule", text: s.schedule_id }),
+          el("td", { class: "mono", "data-label": "cron", text: s.cron }),
+          el("td", { "data-label": "time zone", text: s.timezone }),
+          el("td", { class: "mono", "data-label": "mode", text: (s.task || {}).mode || "—" }),
+          el("td", { class: "next-run", "data-label": "next run", text: s.paused ? "paused" : (s.next_runs || [])[0] || "—" }),
+          el("td", { "data-label": "last task" }, s.last_task_id ? el("a", { class: "mono", href: "#/tasks/" + enc(s.last_task_id), text: s.last_task_id }) : el("span", { class: "muted", text: "none yet" })),
+          el("td", {}, el("button", { type: "button", class: "small", text: s.paused ? "Resume" : "Pause", onclick: () => toggle(s) })))))));
+    } catch (e) {
+      schedules.replaceChildren(el("p", { class: "muted", text: "No schedule list: " + e.message }));
+    }
+  }
+
   let soon = null;
   const socket = stream("/api/v1/ws", { onState: setLive, onMessage: (m) => {
     if (m.type === "snapshot" || soon) return;
     soon = setTimeout(() => { soon = null; loadStats(); if (m.type === "progress" || m.type === "status") loadWorkers(); }, 500);
   } });
-  const tick = setInterval(() => { loadStats(); loadWorkers(); loadHistory(); loadDead(); }, 5000);
-  loadStats(); loadHistory(); loadWorkers(); loadDead();
+  const tick = setInterval(() => { loadStats(); loadWorkers(); loadHistory(); loadDead(); loadSchedules(); }, 5000);
+  loadStats(); loadHistory(); loadWorkers(); loadDead(); loadSchedules();
   return () => { closed = true; socket.close(); clearInterval(tick); clearTimeout(soon); };
 }
