@@ -231,8 +231,14 @@ void SqliteStore::WakeWaiters() { waiters_.WakeAll(); }
 
 Result<void> SqliteStore::Create(const TaskInfo& t) {
   if (auto ok = CheckNew(t); !ok) return ok;
+  if (auto r = CreateInGroup(t); !r) return r;  // sqlite_group_commit.cc
+  waiters_.NotifyReady();
+  hub_.PublishCreated(t);
+  return {};
+}
+
+Result<void> SqliteStore::InsertTask(const TaskInfo& t) {
   {
-    base::MutexLock lock(wmu_);
     auto q = wdb_->Prepare(
         "INSERT INTO tasks (id, user_id, mode, status, priority, source_image, config, max_retries, "
         "timeout_ms, "
@@ -255,8 +261,6 @@ Result<void> SqliteStore::Create(const TaskInfo& t) {
       return r.error();
     }
   }
-  waiters_.NotifyReady();
-  hub_.PublishCreated(t);
   return {};
 }
 
