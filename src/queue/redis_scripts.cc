@@ -52,14 +52,22 @@ local function K(s) return P .. ':task:' .. s end
 local function D(id) return P .. ':task:data:' .. id end
 -- Integers as text without exponent (tostring would round past 14 digits).
 local function num(x) return string.format('%.0f', x) end
+local NOW_TEXT = num(NOW)  -- formatted once per call, not per event of a batch
 local function publish(kind, id, mode, status, progress, attempt, step)
   redis.call('PUBLISH', K('events'), ORIGIN .. '|' .. kind .. '|' .. id .. '|' .. mode .. '|' .. status ..
-    '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. num(NOW) .. '|' .. (step or ''))
+    '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. NOW_TEXT .. '|' .. (step or ''))
 end
 -- One history event: a single RPUSH per change (progress has its own bounded list, see kProgress).
 local function hist(id, kind, attempt, progress, info, detail)
-  redis.call('RPUSH', K('history:' .. id), kind .. '|' .. num(NOW) .. '|' .. tostring(attempt) .. '|' ..
+  redis.call('RPUSH', K('history:' .. id), kind .. '|' .. NOW_TEXT .. '|' .. tostring(attempt) .. '|' ..
     tostring(progress) .. '|' .. (info or '') .. '|' .. (detail or ''))
+end
+-- One command for many members (ZREM/SREM key m..., ZADD key s m ...), in chunks that stay far below Lua's
+-- stack limit: a batch's index writes cost one command each instead of one per task.
+local function bulk(cmd, key, args)
+  for i = 1, #args, 2000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 1999, #args)))
+  end
 end
 local function qmember(seq, id) return string.format('%012x', tonumber(seq)) .. ':' .. id end
 local function qscore(priority, run_at) return (100 - priority) * 4398046511104 + run_at end
@@ -145,18 +153,20 @@ local out = {}
 local expires, now = num(NOW + lease_ms), num(NOW)
 local queue, pending, processing = K('queue'), K('status:pending'), K('status:processing')
 local running, leases = K('processing'), K('leases')
+-- The index writes of the whole batch, made after the loop (nothing in it reads them).
+local ids, by_seq, by_expiry, ready_members = {}, {}, {}, {}
 for i = 1, math.min(max, #cands) do
   local member, mode = cands[i][2], cands[i][3]
   local id = string.sub(member, 14)
   local key = D(id)
   local f = redis.call('HMGET', key, 'seq', 'lease_token', 'attempt')
   local attempt = tonumber(f[3]) + 1
-  redis.call('ZREM', K('ready:' .. mode), member)
+  ready_members[mode] = ready_members[mode] or {}
+  table.insert(ready_members[mode], member)
   redis.call('LREM', queue, 1, id)
-  redis.call('ZREM', pending, id)
-  redis.call('ZADD', processing, f[1], id)
-  redis.call('SADD', running, id)
-  redis.call('ZADD', leases, expires, id)
+  ids[#ids + 1] = id
+  by_seq[#by_seq + 1], by_seq[#by_seq + 2] = f[1], id
+  by_expiry[#by_expiry + 1], by_expiry[#by_expiry + 2] = expires, id
   redis.call('HSET', key, 'status', 'processing', 'lease_owner', owner, 'lease_token', tonumber(f[2]) + 1,
     'attempt', attempt, 'lease_expires_at', expires, 'started_at', now, 'updated_at', now, 'progress', 0,
     'current_step', '')
@@ -164,6 +174,11 @@ for i = 1, math.min(max, #cands) do
   publish('status', id, mode, 'processing', 0, attempt, '')
   out[#out + 1] = redis.call('HGETALL', key)
 end
+for mode, members in pairs(ready_members) do bulk('ZREM', K('ready:' .. mode), members) end
+bulk('ZREM', pending, ids)
+bulk('ZADD', processing, by_seq)
+bulk('SADD', running, ids)
+bulk('ZADD', leases, by_expiry)
 if #out == 0 then
   local first = redis.call('ZRANGE', K('delayed'), 0, 0, 'WITHSCORES')
   return {0, first[2] or '0'}
@@ -203,6 +218,9 @@ constexpr const char* kFinish = R"lua(
 local res = {}
 local now = num(NOW)
 local running, leases, finished = K('processing'), K('leases'), K('finished')
+-- The index writes of the whole batch, made after the loop (nothing in it reads them): the tasks that left
+-- processing, each new status's {seq, id...}, the finished tasks, and each mode's durations and their sum.
+local left, to_status, ended, durations, duration_sum = {}, {}, {}, {}, {}
 for i = 0, tonumber(ARGV[4]) - 1 do
   local b = 5 + i * 7
   local kind, id, payload = ARGV[b], ARGV[b + 1], ARGV[b + 4]
@@ -224,22 +242,23 @@ for i = 0, tonumber(ARGV[4]) - 1 do
     -- last_finish = mark is written by the HSET of each kind below (one command less per finish).
     local key, mode, seq, attempt = D(id), f[4], f[6], tonumber(f[5])
     local status, progress, step = 'pending', 0, ''
-    redis.call('SREM', running, id)
-    redis.call('ZREM', leases, id)
+    left[#left + 1] = id
     if kind == 'complete' or kind == 'fail' then
       local dur = NOW - tonumber(f[9])
       step = f[11]
       local field = 'result'
       if kind == 'complete' then
         status, progress = 'done', 100
-        redis.call('ZADD', K('durations:' .. mode), dur, id)
-        redis.call('HINCRBY', K('mode_stats:' .. mode), 'duration_sum', dur)
+        durations[mode] = durations[mode] or {}
+        table.insert(durations[mode], dur)
+        table.insert(durations[mode], id)
+        duration_sum[mode] = (duration_sum[mode] or 0) + dur
       else
         status, progress, field = 'failed', tonumber(f[10]), 'error'
       end
       redis.call('HSET', key, 'status', status, 'progress', progress, field, payload, 'finished_at', now,
         'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0, 'last_finish', mark)
-      redis.call('ZADD', finished, now, id)
+      ended[#ended + 1], ended[#ended + 2] = now, id
       hist(id, status, attempt, progress, '', kind == 'fail' and payload or '')
     elseif kind == 'retry' then
       local run_at = math.max(tonumber(ARGV[b + 5]), NOW)
@@ -255,10 +274,21 @@ for i = 0, tonumber(ARGV[4]) - 1 do
         'current_step', '', 'lease_owner', '', 'lease_expires_at', 0, 'last_finish', mark)
       enqueue(id, mode, tonumber(f[7]), tonumber(f[8]), seq)
     end
-    set_status(id, seq, 'processing', status)
+    to_status[status] = to_status[status] or {}
+    table.insert(to_status[status], seq)
+    table.insert(to_status[status], id)
     publish('status', id, mode, status, progress, attempt, step)
     res[#res + 1] = {0, mode, attempt, progress, step, now}
   end
+end
+bulk('SREM', running, left)
+bulk('ZREM', leases, left)
+bulk('ZREM', K('status:processing'), left)
+for status, members in pairs(to_status) do bulk('ZADD', K('status:' .. status), members) end
+bulk('ZADD', finished, ended)
+for mode, members in pairs(durations) do
+  bulk('ZADD', K('durations:' .. mode), members)
+  redis.call('HINCRBY', K('mode_stats:' .. mode), 'duration_sum', duration_sum[mode])
 end
 return res
 )lua";
