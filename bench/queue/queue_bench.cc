@@ -3,11 +3,12 @@
 // End-to-end cost of a task on the embedded store: submit (TaskService::Create) → claim → instantiate the
 // no-op pipeline → run → Complete, measured from outside through the store's events.
 //
-//   queue_bench [--tasks N] [--workers 1,2,4] [--latency-tasks N] [--store-only]
+//   queue_bench [--tasks N] [--workers 1,2,4] [--latency-tasks N] [--store-only] [--producers P]
 //
 // For each worker count it reports:
-//   burst:      N tasks submitted as fast as one thread can; tasks/s from the first submit to the last done,
-//               and the submit-to-done latency percentiles under that load (queueing included);
+//   burst:      N tasks submitted as fast as one thread (P threads: --producers) can; tasks/s from the first
+//               submit to the last done, and the submit-to-done latency percentiles under that load
+//               (queueing included);
 //   sequential: one task at a time (submit, wait for done, next): the latency of an idle system.
 // --store-only replaces the pool with a loop of Dequeue + Complete: the store's share of the cost.
 #include <unistd.h>
@@ -87,7 +88,7 @@ std::vector<std::thread> StoreOnlyWorkers(queue::Store& store, int workers, std:
 }
 
 Result Run(const std::string& dir, const std::string& noop, int workers, int tasks, bool sequential,
-           bool store_only, bool drain = false) {
+           bool store_only, bool drain = false, int producers = 1) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto store = queue::OpenStore("sqlite:" + dir + "/bench.db");
@@ -122,18 +123,28 @@ Result Run(const std::string& dir, const std::string& noop, int workers, int tas
   queue::TaskCreateRequest req;
   req.mode = "noop";
   auto t0 = Clock::now();
-  for (int i = 0; i < tasks; ++i) {
-    auto submit_at = Clock::now();
-    auto t = service.Create(req);
-    if (!t) {
-      std::fprintf(stderr, "submit: %s\n", t.error().message.c_str());
-      std::exit(1);
+  auto submit = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      auto submit_at = Clock::now();
+      auto t = service.Create(req);
+      if (!t) {
+        std::fprintf(stderr, "submit: %s\n", t.error().message.c_str());
+        std::exit(1);
+      }
+      {
+        std::lock_guard l(tracker.mu);
+        tracker.submitted.emplace(t->task_id, submit_at);
+      }
+      if (sequential) tracker.WaitDone(static_cast<size_t>(i) + 1);
     }
-    {
-      std::lock_guard l(tracker.mu);
-      tracker.submitted.emplace(t->task_id, submit_at);
-    }
-    if (sequential) tracker.WaitDone(static_cast<size_t>(i) + 1);
+  };
+  if (sequential || producers <= 1) {
+    submit(0, tasks);
+  } else {
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p)
+      threads.emplace_back(submit, tasks * p / producers, tasks * (p + 1) / producers);
+    for (auto& t : threads) t.join();
   }
   const double submit_secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (drain) {
@@ -154,7 +165,7 @@ Result Run(const std::string& dir, const std::string& noop, int workers, int tas
 }  // namespace
 
 int main(int argc, char** argv) {
-  int tasks = 20'000, latency_tasks = 2'000;
+  int tasks = 20'000, latency_tasks = 2'000, producers = 1;
   bool store_only = false;
   std::vector<int> worker_counts = {1, static_cast<int>(std::max(2u, std::thread::hardware_concurrency()))};
   for (int i = 1; i < argc; ++i) {
@@ -163,6 +174,8 @@ int main(int argc, char** argv) {
       tasks = std::atoi(argv[++i]);
     else if (a == "--latency-tasks" && i + 1 < argc)
       latency_tasks = std::atoi(argv[++i]);
+    else if (a == "--producers" && i + 1 < argc)
+      producers = std::max(1, std::atoi(argv[++i]));
     else if (a == "--store-only")
       store_only = true;
     else if (a == "--workers" && i + 1 < argc) {
@@ -171,22 +184,23 @@ int main(int argc, char** argv) {
         worker_counts.push_back(std::atoi(p));
     } else {
       std::fprintf(stderr,
-                   "usage: queue_bench [--tasks N] [--latency-tasks N] [--workers 1,2,4] [--store-only]\n");
+                   "usage: queue_bench [--tasks N] [--latency-tasks N] [--workers 1,2,4] [--store-only] "
+                   "[--producers P]\n");
       return 2;
     }
   }
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("wasmq-bench-" + std::to_string(getpid()))).string();
-  std::printf("%s, %d CPUs, %d tasks per burst, %d sequential\n",
+  std::printf("%s, %d CPUs, %d tasks per burst from %d producer(s), %d sequential\n",
               store_only ? "store only (Dequeue + Complete, no module)"
                          : "no-op pipeline, SQLite store (WAL, NORMAL)",
-              static_cast<int>(std::thread::hardware_concurrency()), tasks, latency_tasks);
+              static_cast<int>(std::thread::hardware_concurrency()), tasks, producers, latency_tasks);
   std::printf("%-8s %14s %12s %12s %14s %14s %10s %10s\n", "workers", "burst tasks/s", "burst p50",
               "burst p99", "idle p50", "idle p99", "submits/s", "drain/s");
   for (int w : worker_counts) {
-    Result burst = Run(dir, BENCH_NOOP_WASM, w, tasks, false, store_only);
+    Result burst = Run(dir, BENCH_NOOP_WASM, w, tasks, false, store_only, false, producers);
     Result idle = Run(dir, BENCH_NOOP_WASM, w, latency_tasks, true, store_only);
-    Result backlog = Run(dir, BENCH_NOOP_WASM, w, tasks, false, store_only, /*drain=*/true);
+    Result backlog = Run(dir, BENCH_NOOP_WASM, w, tasks, false, store_only, /*drain=*/true, producers);
     std::printf("%-8d %14.0f %10.1fms %10.1fms %12.0fus %12.0fus %10.0f %10.0f\n", w, burst.tasks_per_s,
                 burst.p50_us / 1000, burst.p99_us / 1000, idle.p50_us, idle.p99_us, burst.submits_per_s,
                 backlog.tasks_per_s);

@@ -3,7 +3,8 @@
 // BullMQ measured the way wasmq_redis_bench.cc measures wasmq (same tests, same counts, same redis-server):
 //   enqueue   N jobs added one after another by one client (each add awaited): jobs/s
 //   drain C   N no-op jobs queued (addBulk), then a Worker of concurrency C started: jobs/s until the last
-//             is completed (C = 1 and 50)
+//             is completed (`drainC`, any C; the run script does 1, 10 and 50), with the CPU both sides
+//             spent per job meanwhile (this process: process.cpuUsage; redis-server: INFO cpu)
 //   latency   jobs added at a fixed rate while a Worker of concurrency 8 runs them: p50/p99 add-to-completed
 // Defaults are BullMQ's: completed jobs are kept, locks are renewed and stalled jobs re-run (at-least-once).
 // Output: one JSON object per line.
@@ -30,6 +31,17 @@ async function enqueue(n) {
   await q.close();
 }
 
+// redis-server's CPU time so far (used_cpu_user + used_cpu_sys, s).
+async function serverCpu(q) {
+  const info = await (await q.client).info('cpu');
+  let total = 0;
+  for (const f of ['used_cpu_user:', 'used_cpu_sys:']) {
+    const m = info.match(new RegExp(f + '([0-9.]+)'));
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
 async function drain(n, concurrency) {
   const name = 'bench_drain' + concurrency;
   const q = new Queue(name, { connection });
@@ -39,6 +51,7 @@ async function drain(n, concurrency) {
     await q.addBulk(chunk);
   }
   let done = 0, last = 0;
+  const server0 = await serverCpu(q), usage0 = process.cpuUsage();
   const t0 = performance.now();
   const worker = new Worker(name, async () => {}, { connection, concurrency });
   await new Promise((resolve) =>
@@ -47,8 +60,11 @@ async function drain(n, concurrency) {
       if (++done === n) resolve();
     }),
   );
+  const usage = process.cpuUsage(usage0), server = await serverCpu(q);
   await worker.close();
-  print({ test: 'drain', concurrency, tasks: n, per_s: Math.round(n / ((last - t0) / 1000)) });
+  print({ test: 'drain', concurrency, tasks: n, per_s: Math.round(n / ((last - t0) / 1000)),
+          client_cpu_us: +((usage.user + usage.system) / n).toFixed(1),
+          server_cpu_us: +(((server - server0) * 1e6) / n).toFixed(1) });
   await q.close();
 }
 
@@ -80,7 +96,7 @@ async function latency(n, perSecond) {
 
 if (test === 'enqueue') await enqueue(tasks);
 else if (test === 'drain1') await drain(Math.floor(tasks / 4), 1);
-else if (test === 'drain50') await drain(tasks, 50);
+else if (test.startsWith('drain')) await drain(tasks, Number(test.slice(5)));
 else if (test === 'latency') await latency(latencyTasks, rate);
 else throw new Error('unknown test ' + test);
 process.exit(0);

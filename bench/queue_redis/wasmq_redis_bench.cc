@@ -5,7 +5,8 @@
 //
 //   enqueue     N tasks submitted one after another by one client (each waits for its reply): tasks/s
 //   drain C     N no-op tasks queued, then a worker pool of concurrency C started: tasks/s until the last
-//               is done (C = 1 and 50)
+//               is done (`--only drainC`, any C; the run script does 1, 10 and 50), with the CPU both
+//               sides spent per task meanwhile (this process: getrusage; redis-server: INFO cpu)
 //   latency     tasks submitted at a fixed rate while a pool of concurrency 8 runs them: p50/p99 of
 //               submit-to-done
 //
@@ -26,6 +27,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <hiredis/hiredis.h>
+#include <sys/resource.h>
 
 #include "queue/queue.h"
 #include "worker/worker.h"
@@ -64,6 +68,42 @@ double Pct(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
   return v[std::max<size_t>(rank, 1) - 1];
+}
+
+// This process's CPU time (user + system, s) and context switches (voluntary + involuntary).
+struct Usage {
+  double cpu_s = 0;
+  long switches = 0;
+};
+Usage ProcessUsage() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return {secs(u.ru_utime) + secs(u.ru_stime), u.ru_nvcsw + u.ru_nivcsw};
+}
+
+// redis-server's CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu, s); 0 when unknown.
+double ServerCpuSeconds(const std::string& url) {
+  // redis://HOST:PORT/DB
+  std::string rest = url.substr(url.find("//") + 2);
+  rest = rest.substr(0, rest.find('/'));
+  const size_t colon = rest.rfind(':');
+  redisContext* c = redisConnect(rest.substr(0, colon).c_str(), colon == std::string::npos ? 6379 : std::atoi(rest.c_str() + colon + 1));
+  if (!c || c->err) {
+    if (c) redisFree(c);
+    return 0;
+  }
+  double total = 0;
+  if (auto* r = static_cast<redisReply*>(redisCommand(c, "INFO cpu"))) {
+    if (r->type == REDIS_REPLY_STRING) {
+      std::string info(r->str, r->len);
+      for (const char* field : {"used_cpu_user:", "used_cpu_sys:"})
+        if (size_t at = info.find(field); at != std::string::npos) total += std::atof(info.c_str() + at + std::strlen(field));
+    }
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return total;
 }
 
 [[noreturn]] void Die(const std::string& what) {
@@ -110,15 +150,22 @@ class Bench {
       if (auto t = service.Create(req); !t) Die(t.error().message);
     const std::string data = "/tmp/wasmq-bench-" + prefix;
     worker::WorkerPool pool(*store, registry_, {.workers = concurrency, .data_dir = data});
+    const double server0 = ServerCpuSeconds(url_);
+    const Usage usage0 = ProcessUsage();
     auto t0 = Clock::now();
     if (auto r = pool.Start(); !r) Die(r.error().message);
     tracker.WaitDone(static_cast<size_t>(tasks));
     double secs = std::chrono::duration<double>(tracker.last_done - t0).count();
+    const Usage usage1 = ProcessUsage();
+    const double server_us = (ServerCpuSeconds(url_) - server0) * 1e6 / tasks;
     pool.Shutdown(std::chrono::seconds(5));
     sub.Reset();
     std::filesystem::remove_all(data);
-    std::printf("{\"system\":\"wasmq\",\"test\":\"drain\",\"concurrency\":%d,\"tasks\":%d,\"per_s\":%.0f}\n",
-                concurrency, tasks, tasks / secs);
+    std::printf(
+        "{\"system\":\"wasmq\",\"test\":\"drain\",\"concurrency\":%d,\"tasks\":%d,\"per_s\":%.0f,"
+        "\"client_cpu_us\":%.1f,\"server_cpu_us\":%.1f,\"switches\":%.2f}\n",
+        concurrency, tasks, tasks / secs, (usage1.cpu_s - usage0.cpu_s) * 1e6 / tasks, server_us,
+        static_cast<double>(usage1.switches - usage0.switches) / tasks);
     std::fflush(stdout);
   }
 
@@ -192,7 +239,10 @@ int main(int argc, char** argv) {
   Bench bench(url, BENCH_NOOP_WASM);
   if (only.empty() || only == "enqueue") bench.Enqueue(tasks);
   if (only.empty() || only == "drain1") bench.Drain(tasks / 4, 1);
+  if (only.empty() || only == "drain10") bench.Drain(tasks, 10);
   if (only.empty() || only == "drain50") bench.Drain(tasks, 50);
+  if (only.rfind("drain", 0) == 0 && only != "drain1" && only != "drain10" && only != "drain50")
+    bench.Drain(tasks, std::atoi(only.c_str() + 5));
   if (only.empty() || only == "latency") bench.Latency(latency_tasks, rate);
   return 0;
 }

@@ -318,31 +318,35 @@ Json ToJson(const TaskError& e) {
 }
 
 Json ToJson(const TaskInfo& t) {
-  Json j = {{"task_id", t.task_id},
-          {"user_id", StringOrNull(t.user_id)},
-          {"mode", t.mode},
-          {"status", ToString(t.status)},
-          {"priority", t.priority},
-          {"source_image", StringOrNull(t.source_image)},
-          {"config", t.config},
-          {"progress", t.progress},
-          {"current_step", t.current_step},
-          {"attempt", t.attempt},
-          {"max_retries", t.max_retries},
-          {"timeout_ms", t.timeout_ms},
-          {"created_at", TimeOrNull(t.created_at)},
-          {"started_at", TimeOrNull(t.started_at)},
-          {"updated_at", TimeOrNull(t.updated_at)},
-          {"finished_at", TimeOrNull(t.finished_at)},
-          {"run_at", TimeOrNull(t.run_at)},
-          {"result", t.result ? ToJson(*t.result) : Json(nullptr)},
-          {"error", t.error ? ToJson(*t.error) : Json(nullptr)}};
+  // Built member by member (moved in) rather than from an initializer list, which copies every value
+  // twice: a worker serialises every task it runs (the module's stdin). Same document: keys are sorted.
+  Json j = Json::object();
+  auto& o = *j.get_ptr<Json::object_t*>();
+  o.emplace("task_id", t.task_id);
+  o.emplace("user_id", StringOrNull(t.user_id));
+  o.emplace("mode", t.mode);
+  o.emplace("status", ToString(t.status));
+  o.emplace("priority", t.priority);
+  o.emplace("source_image", StringOrNull(t.source_image));
+  o.emplace("config", t.config);
+  o.emplace("progress", t.progress);
+  o.emplace("current_step", t.current_step);
+  o.emplace("attempt", t.attempt);
+  o.emplace("max_retries", t.max_retries);
+  o.emplace("timeout_ms", t.timeout_ms);
+  o.emplace("created_at", TimeOrNull(t.created_at));
+  o.emplace("started_at", TimeOrNull(t.started_at));
+  o.emplace("updated_at", TimeOrNull(t.updated_at));
+  o.emplace("finished_at", TimeOrNull(t.finished_at));
+  o.emplace("run_at", TimeOrNull(t.run_at));
+  o.emplace("result", t.result ? ToJson(*t.result) : Json(nullptr));
+  o.emplace("error", t.error ? ToJson(*t.error) : Json(nullptr));
   // Only on the tasks that have them: every other task's JSON stays as it was.
   if (!t.depends_on.empty()) {
-    j["depends_on"] = t.depends_on;
-    j["waiting_on"] = t.waiting_on;
+    o.emplace("depends_on", t.depends_on);
+    o.emplace("waiting_on", t.waiting_on);
   }
-  if (!t.batch_id.empty()) j["batch_id"] = t.batch_id;
+  if (!t.batch_id.empty()) o.emplace("batch_id", t.batch_id);
   return j;
 }
 

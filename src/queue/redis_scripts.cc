@@ -55,14 +55,22 @@ local function K(s) return P .. ':task:' .. s end
 local function D(id) return P .. ':task:data:' .. id end
 -- Integers as text without exponent (tostring would round past 14 digits).
 local function num(x) return string.format('%.0f', x) end
+local NOW_TEXT = num(NOW)  -- formatted once per call, not per event of a batch
 local function publish(kind, id, mode, status, progress, attempt, step)
   redis.call('PUBLISH', K('events'), ORIGIN .. '|' .. kind .. '|' .. id .. '|' .. mode .. '|' .. status ..
-    '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. num(NOW) .. '|' .. (step or ''))
+    '|' .. tostring(progress) .. '|' .. tostring(attempt) .. '|' .. NOW_TEXT .. '|' .. (step or ''))
 end
 -- One history event: a single RPUSH per change (progress has its own bounded list, see kProgress).
 local function hist(id, kind, attempt, progress, info, detail)
-  redis.call('RPUSH', K('history:' .. id), kind .. '|' .. num(NOW) .. '|' .. tostring(attempt) .. '|' ..
+  redis.call('RPUSH', K('history:' .. id), kind .. '|' .. NOW_TEXT .. '|' .. tostring(attempt) .. '|' ..
     tostring(progress) .. '|' .. (info or '') .. '|' .. (detail or ''))
+end
+-- One command for many members (ZREM/SREM key m..., ZADD key s m ...), in chunks that stay far below Lua's
+-- stack limit: a batch's index writes cost one command each instead of one per task.
+local function bulk(cmd, key, args)
+  for i = 1, #args, 2000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 1999, #args)))
+  end
 end
 local function qmember(seq, id) return string.format('%012x', tonumber(seq)) .. ':' .. id end
 -- Within one user: run_at − priority · kPriorityAgingMs (fairness.h), oldest first.
@@ -427,6 +435,9 @@ constexpr const char* kFinish = R"lua(
 local res = {}
 local now = num(NOW)
 local running, leases, finished = K('processing'), K('leases'), K('finished')
+-- The index writes of the whole batch, made after the loop (nothing in it reads them): the tasks that left
+-- processing, each new status's {seq, id...}, the finished tasks, and each mode's durations and their sum.
+local left, to_status, ended, durations, duration_sum = {}, {}, {}, {}, {}
 for i = 0, tonumber(ARGV[4]) - 1 do
   local b = 5 + i * 7
   local kind, id, payload = ARGV[b], ARGV[b + 1], ARGV[b + 4]
@@ -445,31 +456,32 @@ for i = 0, tonumber(ARGV[4]) - 1 do
       res[#res + 1] = refused
     end
   else
-    redis.call('HSET', D(id), 'last_finish', mark)
+    -- last_finish = mark is written by the HSET of each kind below (one command less per finish).
     local key, mode, seq, attempt = D(id), f[4], f[6], tonumber(f[5])
     local status, progress, step = 'pending', 0, ''
-    redis.call('SREM', running, id)
-    redis.call('ZREM', leases, id)
+    left[#left + 1] = id
     if kind == 'complete' or kind == 'fail' then
       local dur = NOW - tonumber(f[9])
       step = f[11]
       local field = 'result'
       if kind == 'complete' then
         status, progress = 'done', 100
-        redis.call('ZADD', K('durations:' .. mode), dur, id)
-        redis.call('HINCRBY', K('mode_stats:' .. mode), 'duration_sum', dur)
+        durations[mode] = durations[mode] or {}
+        table.insert(durations[mode], dur)
+        table.insert(durations[mode], id)
+        duration_sum[mode] = (duration_sum[mode] or 0) + dur
       else
         status, progress, field = 'failed', tonumber(f[10]), 'error'
       end
       redis.call('HSET', key, 'status', status, 'progress', progress, field, payload, 'finished_at', now,
-        'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0)
-      redis.call('ZADD', finished, now, id)
+        'updated_at', now, 'duration_ms', dur, 'lease_owner', '', 'lease_expires_at', 0, 'last_finish', mark)
+      ended[#ended + 1], ended[#ended + 2] = now, id
       hist(id, status, attempt, progress, '', kind == 'fail' and payload or '')
       resolve(id, status)
     elseif kind == 'retry' then
       local run_at = math.max(tonumber(ARGV[b + 5]), NOW)
       redis.call('HSET', key, 'status', 'pending', 'error', payload, 'run_at', num(run_at), 'updated_at',
-        now, 'progress', 0, 'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
+        now, 'progress', 0, 'current_step', '', 'lease_owner', '', 'lease_expires_at', 0, 'last_finish', mark)
       enqueue(id, mode, tonumber(f[7]), run_at, seq)
       hist(id, 'retry_scheduled', attempt, 0, '', payload)
     else
@@ -477,13 +489,27 @@ for i = 0, tonumber(ARGV[4]) - 1 do
       hist(id, 'handed_back', attempt, 0)
       attempt = attempt - 1
       redis.call('HSET', key, 'status', 'pending', 'attempt', attempt, 'updated_at', now, 'progress', 0,
-        'current_step', '', 'lease_owner', '', 'lease_expires_at', 0)
+        'current_step', '', 'lease_owner', '', 'lease_expires_at', 0, 'last_finish', mark)
       enqueue(id, mode, tonumber(f[7]), tonumber(f[8]), seq)
     end
-    set_status(id, seq, 'processing', status)
+    -- The per-user counts (fairness limits) move with the status; the status sets are written in bulk below.
+    count_user(id, 'processing', -1)
+    count_user(id, status, 1)
+    to_status[status] = to_status[status] or {}
+    table.insert(to_status[status], seq)
+    table.insert(to_status[status], id)
     publish('status', id, mode, status, progress, attempt, step)
     res[#res + 1] = {0, mode, attempt, progress, step, now}
   end
+end
+bulk('SREM', running, left)
+bulk('ZREM', leases, left)
+bulk('ZREM', K('status:processing'), left)
+for status, members in pairs(to_status) do bulk('ZADD', K('status:' .. status), members) end
+bulk('ZADD', finished, ended)
+for mode, members in pairs(durations) do
+  bulk('ZADD', K('durations:' .. mode), members)
+  redis.call('HINCRBY', K('mode_stats:' .. mode), 'duration_sum', duration_sum[mode])
 end
 return res
 )lua";

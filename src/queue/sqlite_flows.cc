@@ -72,17 +72,19 @@ Result<Submitted> SqliteStore::Submit(const TaskInfo& t, const SubmitOptions& o)
   if (auto ok = CheckNew(t); !ok) return ok.error();
   Submitted out;
   bool waits = false;
-  {
+  const bool keyed = !o.idempotency_key.empty();
+  const UserLimits& lim = options_.fairness.For(t.user_id);
+  // A pending or per-minute limit is checked in the insert's transaction: another process may create for
+  // the same user at the same time.
+  const bool limited = lim.max_pending > 0 || lim.per_minute > 0;
+  const bool txn = keyed || !t.depends_on.empty() || limited;
+  if (!txn) {
+    // A plain INSERT: producers submitting at once share one commit (sqlite_group_commit.cc).
+    if (auto r = CreateInGroup(t); !r) return r.error();
+  } else {
     base::MutexLock lock(wmu_);
     const int64_t now = options_.clock();
-    const bool keyed = !o.idempotency_key.empty();
-    const UserLimits& lim = options_.fairness.For(t.user_id);
-    // A pending or per-minute limit is checked in the insert's transaction: another process may create for
-    // the same user at the same time.
-    const bool limited = lim.max_pending > 0 || lim.per_minute > 0;
-    const bool txn = keyed || !t.depends_on.empty() || limited;
-    if (txn)
-      if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
+    if (auto b = wdb_->Exec("BEGIN IMMEDIATE"); !b) return b.error();
     auto body = [&]() REQUIRES(wmu_) -> Result<void> {
       if (keyed) {
         auto q = wdb_->Prepare(
@@ -129,18 +131,13 @@ Result<Submitted> SqliteStore::Submit(const TaskInfo& t, const SubmitOptions& o)
       }
       return {};
     };
-    auto r = body();
-    if (txn) {
-      if (!r) {
-        (void)wdb_->Exec("ROLLBACK");
-        return r.error();
-      }
-      if (auto c = wdb_->Exec("COMMIT"); !c) {
-        (void)wdb_->Exec("ROLLBACK");
-        return c.error();
-      }
-    } else if (!r) {
+    if (auto r = body(); !r) {
+      (void)wdb_->Exec("ROLLBACK");
       return r.error();
+    }
+    if (auto c = wdb_->Exec("COMMIT"); !c) {
+      (void)wdb_->Exec("ROLLBACK");
+      return c.error();
     }
   }
   if (out.existing) return out;

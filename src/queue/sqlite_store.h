@@ -21,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/mutex.h"
 #include "queue/event_hub.h"
@@ -109,12 +110,30 @@ class SqliteStore final : public Store {
   // One Finish item's guarded UPDATE.
   Result<void> ApplyFinish(const Finish& f, int64_t now, TaskEvent* e) REQUIRES(wmu_);
 
+  // sqlite_group_commit.cc: group commit of Creates. A Create joins the group waiting to be written; the
+  // first to find no write in progress leads: it inserts every waiting task in one transaction, then tells
+  // each its own result. Concurrent producers (API threads, several submitters) then share commits: one
+  // WAL write (an fsync with sync_full) for the whole group instead of one each.
+  struct GroupedCreate {
+    const TaskInfo* task;
+    Result<void> result = {};
+    bool written = false;
+  };
+  Result<void> CreateInGroup(const TaskInfo& t) EXCLUDES(group_mu_, wmu_);
+  // Inserts the group: autocommit for one task, else BEGIN IMMEDIATE … COMMIT; sets each result.
+  void WriteGroup(const std::vector<GroupedCreate*>& group) EXCLUDES(wmu_);
+
   StoreOptions options_;
   base::Mutex wmu_;
   std::unique_ptr<detail::Db> wdb_ GUARDED_BY(wmu_);
   int64_t data_version_ GUARDED_BY(wmu_) = -1;
   base::Mutex rmu_;
   std::unique_ptr<detail::Db> rdb_ GUARDED_BY(rmu_);
+
+  base::Mutex group_mu_;
+  base::CondVar group_cv_;                                   // a group was written
+  std::vector<GroupedCreate*> group_ GUARDED_BY(group_mu_);  // waiting for the next group commit
+  bool group_writing_ GUARDED_BY(group_mu_) = false;         // a leader is writing a group
 
   detail::ReadyWaiters waiters_;
   std::chrono::milliseconds external_poll_{100};

@@ -11,12 +11,25 @@ Dispatcher::~Dispatcher() {
   if (thread_.joinable()) (void)StopClaiming();
 }
 
-void Dispatcher::Start(std::vector<std::string> modes) {
+void Dispatcher::Start(std::vector<std::string> modes, int executors,
+                       std::function<void(int slot)> start_executor) {
   modes_ = std::move(modes);
+  start_executor_ = std::move(start_executor);
+  executors = std::clamp(executors, 1, opt_.workers);
+  {
+    base::MutexLock lock(mu_);
+    executors_.resize(executors);
+  }
+  for (int slot = 0; slot < executors; ++slot) start_executor_(slot);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "wq-dispatch");
     Loop();
   });
+  if (executors < opt_.workers)
+    grower_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "wq-grow");
+      GrowLoop();
+    });
 }
 
 int Dispatcher::Prefetch() const {
@@ -58,10 +71,10 @@ void Dispatcher::Loop() {
     int max_claim = 1;
     claim_cv_.Wait(lock, [&]() REQUIRES(mu_) {
       if (stopping_) return true;
-      const int prefetch = Prefetch(), waiting = static_cast<int>(ready_.size());
-      const int slots = idle_ + prefetch - waiting;
-      // Claim at once for an idle executor; refill the prefetched tasks only when half are gone, so that
-      // one transaction claims many.
+      const int prefetch = Prefetch(), waiting = static_cast<int>(ready_.size()), idle = Idle();
+      const int slots = idle + prefetch - waiting;
+      // Claim at once for an idle executor thread; refill the prefetched tasks (and those for executors
+      // not started) only when half of the prefetch is gone, so that one transaction claims many.
       if (idle_ <= waiting && slots < std::max(1, (prefetch + 1) / 2)) return false;
       if (slots <= 0) return false;
       allowed = AllowedModes(slots, &max_claim);
@@ -93,12 +106,16 @@ void Dispatcher::Loop() {
       ready_.push_back(std::move(held));
       ++counters_.started;
     }
-    if (!claimed->empty()) ready_cv_.NotifyAll();
+    if (!claimed->empty()) {
+      ready_cv_.NotifyAll();
+      if (static_cast<int>(executors_.size()) < opt_.workers) grow_cv_.NotifyOne();
+    }
   }
 }
 
-std::shared_ptr<Held> Dispatcher::NextTask() {
+std::shared_ptr<Held> Dispatcher::NextTask(int slot) {
   base::MutexLock lock(mu_);
+  executors_[slot].busy = false;
   ++idle_;
   claim_cv_.NotifyOne();
   ready_cv_.Wait(lock, [&]() REQUIRES(mu_) { return executors_exit_ || !ready_.empty(); });
@@ -106,6 +123,9 @@ std::shared_ptr<Held> Dispatcher::NextTask() {
   if (ready_.empty()) return nullptr;
   std::shared_ptr<Held> held = std::move(ready_.front());
   ready_.pop_front();
+  executors_[slot] = {.tid = executors_[slot].tid, .busy = true, .since = std::chrono::steady_clock::now()};
+  // Every executor busy and tasks left waiting: the grower starts watching for stuck ones.
+  if (idle_ == 0 && !ready_.empty() && static_cast<int>(executors_.size()) < opt_.workers) grow_cv_.NotifyOne();
   return held;
 }
 
@@ -132,7 +152,9 @@ std::deque<std::shared_ptr<Held>> Dispatcher::StopClaiming() {
   }
   store_.WakeWaiters();
   claim_cv_.NotifyAll();
+  grow_cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
+  if (grower_.joinable()) grower_.join();
   std::deque<std::shared_ptr<Held>> unstarted;
   base::MutexLock lock(mu_);
   unstarted.swap(ready_);

@@ -2,8 +2,10 @@
 //
 // The pool: wires its parts (pool_impl.h), runs the executor threads, and orders start-up and shutdown.
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "worker/owner.h"
 #include "worker/pool_impl.h"
@@ -16,6 +18,13 @@ PoolOptions WithDefaults(PoolOptions opt) {
   if (opt.owner.empty()) opt.owner = ThisProcessOwner();
   opt.workers = std::max(1, opt.workers);
   return opt;
+}
+
+// The CPUs this process may run on (its affinity mask: a container's or taskset's limit, not the machine's).
+int UsableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -67,22 +76,30 @@ queue::Result<void> WorkerPool::Impl::Start() {
   attempts_.Init(opt_.workers);
   supervisor_.Recover();  // tasks of a crashed predecessor go back to the queue before we start claiming
   subscription_ = store_.Subscribe([this](const queue::TaskEvent& e) { OnEvent(e); });
-  base::MutexLock lock(mu_);
-  started_ = true;
-  // Named threads: `top -H` and profilers show which part of the pool is busy.
-  for (int i = 0; i < opt_.workers; ++i)
-    executors_.emplace_back([this, i] {
-      pthread_setname_np(pthread_self(), ("wq-exec-" + std::to_string(i)).substr(0, 15).c_str());
-      ExecutorLoop(i);
-    });
-  dispatcher_.Start(std::move(modes));
+  {
+    base::MutexLock lock(mu_);
+    started_ = true;
+  }
+  // As many executors as CPUs to start with; the dispatcher adds more when tasks wait on blocked ones
+  // (dispatcher.h).
+  dispatcher_.Start(std::move(modes), UsableCpus(), [this](int slot) { StartExecutor(slot); });
   supervisor_.Start();
   recorder_.Start();
   return {};
 }
 
+void WorkerPool::Impl::StartExecutor(int slot) {
+  base::MutexLock lock(executors_mu_);
+  // Named threads: `top -H` and profilers show which part of the pool is busy.
+  executors_.emplace_back([this, slot] {
+    pthread_setname_np(pthread_self(), ("wq-exec-" + std::to_string(slot)).substr(0, 15).c_str());
+    dispatcher_.ExecutorStarted(slot);
+    ExecutorLoop(slot);
+  });
+}
+
 void WorkerPool::Impl::ExecutorLoop(int slot) {
-  while (std::shared_ptr<Held> held = dispatcher_.NextTask()) {
+  while (std::shared_ptr<Held> held = dispatcher_.NextTask(slot)) {
     const double run_us = attempts_.Execute(held, slot);  // hands the task to the recorder, or forgets it
     if (run_us > 0) dispatcher_.NoteRunTime(run_us);
     // The dispatcher may be blocked in a Dequeue sized before this executor was free: make it look again.
@@ -115,7 +132,13 @@ void WorkerPool::Impl::Shutdown(std::chrono::milliseconds grace) {
       Log(opt_, "shutdown: grace period over, handing back " + std::to_string(n) + " running task(s)");
   }
   dispatcher_.ReleaseExecutors();
-  for (std::thread& t : executors_) t.join();
+  // StopClaiming stopped the dispatcher's grower: no executor starts any more.
+  std::vector<std::thread> executors;
+  {
+    base::MutexLock lock(executors_mu_);
+    executors.swap(executors_);
+  }
+  for (std::thread& t : executors) t.join();
   // 4. Write what the executors handed over (hand-backs included).
   recorder_.Stop();
   // 5. The supervisor kept leases alive until now.

@@ -4,7 +4,8 @@
 // one job under their own lock and meet at the held-tasks table:
 //
 //   Dispatcher  (dispatcher.h)  claims tasks and hands them to the executors
-//   executors   (pool.cc)       N threads, each running one attempt at a time (Attempts, attempt.h)
+//   executors   (pool.cc)       threads, each running one attempt at a time (Attempts, attempt.h): as many
+//                               as CPUs, more (up to `workers`) when tasks wait on blocked ones (dispatcher.h)
 //   Recorder    (recorder.h)    writes the ends of attempts in batches, then forgets the tasks
 //   Supervisor  (supervisor.h)  heartbeats, timeouts, lease recovery, cleanup
 //   HeldTasks   (held_tasks.h)  the tasks held under lease, with their deadlines and stop handles
@@ -39,6 +40,8 @@ class WorkerPool::Impl {
   PoolStats stats() const;
 
  private:
+  // Runs an executor thread in `slot` (for the dispatcher).
+  void StartExecutor(int slot) EXCLUDES(executors_mu_);
   void ExecutorLoop(int slot);
   void OnEvent(const queue::TaskEvent& e);
 
@@ -56,7 +59,8 @@ class WorkerPool::Impl {
   base::Mutex mu_;
   bool started_ GUARDED_BY(mu_) = false;
   bool shut_down_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> executors_;  // started by Start, joined by Shutdown (one thread calls both)
+  base::Mutex executors_mu_;
+  std::vector<std::thread> executors_ GUARDED_BY(executors_mu_);  // started by the dispatcher, joined by Shutdown
   queue::Subscription subscription_;    // last: unsubscribed before the parts its callback reaches go
 };
 
