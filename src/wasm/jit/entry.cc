@@ -12,6 +12,7 @@
 // first), so nothing leaks. Host functions called from compiled code may re-enter wasm through
 // Store::Call: the nested entry has its own jump buffer.
 #include "wasm/jit/jit.h"
+#include "wasm/simd.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -72,7 +73,7 @@ void RecordJitBacktrace(Thread& t) {
 
 // Calls a host function or an interpreted one; false (t.jit_error set) when it failed.
 [[gnu::noinline]] bool CallSlow(Thread& t, InstanceImpl* caller, FuncInst* f, uint64_t* fp) {
-  const size_t np = f->type->params.size(), nr = f->type->results.size();
+  const size_t np = SlotCount(f->type->params), nr = SlotCount(f->type->results);
   uint64_t* const saved_top = t.stack_top;
   // Whatever the callee runs re-entrantly starts past its slots (the caller's later slots are dead).
   t.stack_top = fp + std::max(np, nr);
@@ -271,6 +272,14 @@ void wasmq_jit_table_init(Thread* t, InstanceImpl* inst, uint32_t x, uint32_t ta
 
 void wasmq_jit_elem_drop(Thread*, InstanceImpl* inst, uint32_t x) { std::vector<uint64_t>().swap(inst->elems[x].refs); }
 
+// A SIMD op the compiled code does not do inline (jit/compile_simd.cc): the interpreter's, on a scratch
+// frame.
+void wasmq_jit_simd(Thread* t, InstanceImpl* inst, const uint32_t* words, uint64_t* scratch) {
+  MemInst* m = inst->jit_memory;
+  if (const char* msg = ExecSimd(words, scratch, m ? m->data : nullptr, m ? m->size : 0, inst))
+    Fail(*t, ErrorKind::Trap, msg);
+}
+
 }  // extern "C"
 
 namespace {
@@ -322,7 +331,7 @@ const JitSymbols& JitHelperSymbols() {
       WASMQ_JIT_HELPER(wasmq_jit_table_set),    WASMQ_JIT_HELPER(wasmq_jit_table_size),
       WASMQ_JIT_HELPER(wasmq_jit_table_grow),   WASMQ_JIT_HELPER(wasmq_jit_table_fill),
       WASMQ_JIT_HELPER(wasmq_jit_table_copy),   WASMQ_JIT_HELPER(wasmq_jit_table_init),
-      WASMQ_JIT_HELPER(wasmq_jit_elem_drop),
+      WASMQ_JIT_HELPER(wasmq_jit_elem_drop),    WASMQ_JIT_HELPER(wasmq_jit_simd),
 #undef WASMQ_JIT_HELPER
   };
   return symbols;
