@@ -4,15 +4,17 @@
 // bitcasts it to its lane shape (<16 x i8>, <8 x i16>, <4 x i32>, <2 x i64>, <4 x float>, <2 x double>),
 // computes, and stores the two halves back, so SROA turns the slots into vector registers.
 //
-// Which ops are native: the lane-wise integer arithmetic and bitwise ops, splats, lane extraction and
-// replacement, shuffles and constants: their LLVM instructions mean exactly the spec's operation, and
-// LLVM cannot fold them into something with other NaN behaviour. Everything else (memory accesses with
-// their bounds checks, float arithmetic whose NaN rules LLVM's folds ignore, saturating/narrowing/
-// conversion ops) calls wasmq_jit_simd, which runs the interpreter's ExecSimd on a small scratch frame:
+// Which ops are native: the lane-wise integer arithmetic, min/max and bitwise ops, splats, lane
+// extraction and replacement, shuffles, constants, float add/sub/mul/div (operands hidden from LLVM's
+// NaN-unsafe folds) and pmin/pmax: their LLVM instructions mean exactly the spec's operation. Everything
+// else (memory accesses with their bounds checks, float min/max/rounding/sqrt, saturating, narrowing and
+// converting ops) calls wasmq_jit_simd, which runs the interpreter's ExecSimd on a small scratch frame:
 // one semantics for both tiers, at the price of a call.
 #include "wasm/jit/compile_simd.h"
 
 #include <cstring>
+
+#include <llvm/IR/InlineAsm.h>
 
 #include "wasm/simd.h"
 
@@ -145,6 +147,34 @@ class SimdTranslator {
       case 0x81: StV(d, b_.CreateNeg(LdV(a, 16))); return true;
       case 0xA1: StV(d, b_.CreateNeg(LdV(a, 32))); return true;
       case 0xC1: StV(d, b_.CreateNeg(LdV(a, 64))); return true;
+      // integer min/max: compare and select
+      case 0x76: return MinMax(8, llvm::CmpInst::ICMP_SLT);
+      case 0x77: return MinMax(8, llvm::CmpInst::ICMP_ULT);
+      case 0x78: return MinMax(8, llvm::CmpInst::ICMP_SGT);
+      case 0x79: return MinMax(8, llvm::CmpInst::ICMP_UGT);
+      case 0x96: return MinMax(16, llvm::CmpInst::ICMP_SLT);
+      case 0x97: return MinMax(16, llvm::CmpInst::ICMP_ULT);
+      case 0x98: return MinMax(16, llvm::CmpInst::ICMP_SGT);
+      case 0x99: return MinMax(16, llvm::CmpInst::ICMP_UGT);
+      case 0xB6: return MinMax(32, llvm::CmpInst::ICMP_SLT);
+      case 0xB7: return MinMax(32, llvm::CmpInst::ICMP_ULT);
+      case 0xB8: return MinMax(32, llvm::CmpInst::ICMP_SGT);
+      case 0xB9: return MinMax(32, llvm::CmpInst::ICMP_UGT);
+      // float arithmetic: the operands pass through an empty asm first, so that LLVM cannot fold x * 1,
+      // x - 0 and the like to x (wasm wants a quiet NaN out of a signalling one)
+      case 0xE4: return FloatBinary(32, llvm::Instruction::FAdd);
+      case 0xE5: return FloatBinary(32, llvm::Instruction::FSub);
+      case 0xE6: return FloatBinary(32, llvm::Instruction::FMul);
+      case 0xE7: return FloatBinary(32, llvm::Instruction::FDiv);
+      case 0xF0: return FloatBinary(64, llvm::Instruction::FAdd);
+      case 0xF1: return FloatBinary(64, llvm::Instruction::FSub);
+      case 0xF2: return FloatBinary(64, llvm::Instruction::FMul);
+      case 0xF3: return FloatBinary(64, llvm::Instruction::FDiv);
+      // pmin / pmax: b < a ? b : a and a < b ? b : a, exactly (an ordered compare is false on NaNs)
+      case 0xEA: return PMinMax(32, true);
+      case 0xEB: return PMinMax(32, false);
+      case 0xF6: return PMinMax(64, true);
+      case 0xF7: return PMinMax(64, false);
       // shifts: the count is taken modulo the lane width, as the spec says
       case 0x6B: case 0x6C: case 0x6D: return Shift(8, sub - 0x6B);
       case 0x8B: case 0x8C: case 0x8D: return Shift(16, sub - 0x8B);
@@ -163,6 +193,35 @@ class SimdTranslator {
     llvm::Value* a = LdV(o_[2], bits);
     llvm::Value* b = LdV(o_[3], bits);
     StV(o_[0], b_.CreateSExt(b_.CreateICmp(kPreds[k], a, b), a->getType()));
+    return true;
+  }
+
+  bool MinMax(unsigned bits, llvm::CmpInst::Predicate pick_a) {
+    llvm::Value* a = LdV(o_[2], bits);
+    llvm::Value* b = LdV(o_[3], bits);
+    StV(o_[0], b_.CreateSelect(b_.CreateICmp(pick_a, a, b), a, b));
+    return true;
+  }
+  llvm::Type* FloatVec(unsigned bits) {
+    return bits == 32 ? Vec(llvm::Type::getFloatTy(c_), 4) : Vec(llvm::Type::getDoubleTy(c_), 2);
+  }
+  llvm::Value* LdF(uint32_t k, unsigned bits) { return b_.CreateBitCast(LdV(k, 64), FloatVec(bits)); }
+  llvm::Value* Opaque(llvm::Value* v) {
+    auto* asm_fn = llvm::InlineAsm::get(llvm::FunctionType::get(v->getType(), {v->getType()}, false), "",
+                                        "=x,0", /*hasSideEffects=*/false);
+    return b_.CreateCall(asm_fn, {v});
+  }
+  bool FloatBinary(unsigned bits, llvm::Instruction::BinaryOps op) {
+    llvm::Value* a = Opaque(LdF(o_[2], bits));
+    llvm::Value* b = Opaque(LdF(o_[3], bits));
+    StV(o_[0], b_.CreateBinOp(op, a, b));
+    return true;
+  }
+  bool PMinMax(unsigned bits, bool min) {
+    llvm::Value* a = LdF(o_[2], bits);
+    llvm::Value* b = LdF(o_[3], bits);
+    llvm::Value* take_b = min ? b_.CreateFCmpOLT(b, a) : b_.CreateFCmpOLT(a, b);
+    StV(o_[0], b_.CreateSelect(take_b, b, a));
     return true;
   }
 
