@@ -31,6 +31,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -169,7 +170,7 @@ ValType ParseType(const std::string& s) {
   if (s == "f64") return ValType::F64;
   if (s == "funcref") return ValType::FuncRef;
   if (s == "externref") return ValType::ExternRef;
-  if (s == "v128") throw ScriptError("v128 values are not supported");
+  if (s == "v128") return ValType::V128;
   throw ScriptError("unknown value type \"" + s + "\"");
 }
 
@@ -223,6 +224,9 @@ std::string FormatValue(const Value& v) {
     case ValType::F64:
       std::snprintf(buf, sizeof buf, "f64:0x%016" PRIx64 " (%.17g)", v.bits, std::bit_cast<double>(v.bits));
       break;
+    case ValType::V128:
+      std::snprintf(buf, sizeof buf, "v128:0x%016" PRIx64 "%016" PRIx64, v.hi, v.bits);
+      break;
     case ValType::FuncRef:
       return v.bits == 0 ? "funcref:null" : "funcref:non-null";
     case ValType::ExternRef:
@@ -244,8 +248,39 @@ std::string FormatValues(const std::vector<Value>& vs) {
   return out + ")";
 }
 
+// A v128 in wast2json's form: "lane_type" (i8 ... f64) and "value", an array of lane strings (unsigned
+// decimal bit patterns). Lane widths in bytes, or 0 for an unknown lane type.
+size_t LaneBytes(const std::string& lane_type) {
+  if (lane_type == "i8") return 1;
+  if (lane_type == "i16") return 2;
+  if (lane_type == "i32" || lane_type == "f32") return 4;
+  if (lane_type == "i64" || lane_type == "f64") return 8;
+  return 0;
+}
+const json& Lanes(const json& j, size_t* width) {
+  *width = LaneBytes(GetString(j, "lane_type"));
+  const json& lanes = Get(j, "value");
+  if (*width == 0 || !lanes.is_array() || lanes.size() * *width != 16) throw ScriptError("bad v128 value");
+  return lanes;
+}
+Value ParseV128(const json& j) {
+  size_t width = 0;
+  const json& lanes = Lanes(j, &width);
+  uint8_t bytes[16] = {};
+  for (size_t i = 0; i < lanes.size(); ++i) {
+    if (!lanes[i].is_string()) throw ScriptError("bad v128 lane");
+    uint64_t v = ParseU64(lanes[i].get<std::string>());
+    std::memcpy(bytes + i * width, &v, width);  // little-endian host: the low `width` bytes
+  }
+  Value v{ValType::V128, 0, 0};
+  std::memcpy(&v.bits, bytes, 8);
+  std::memcpy(&v.hi, bytes + 8, 8);
+  return v;
+}
+
 // A script argument: `ref.extern N` becomes host word N+1 (0 is null).
 Value ParseArg(const json& j) {
+  if (GetString(j, "type") == "v128") return ParseV128(j);
   ValType t = ParseType(GetString(j, "type"));
   std::string s = GetString(j, "value");
   if (wasm::IsRef(t)) {
@@ -265,6 +300,8 @@ struct Expected {
   ValType type = ValType::I32;
   uint64_t bits = 0;
   std::vector<Expected> either;
+  std::vector<Expected> lanes;  // v128: one per lane, each an f32/f64 (NaN patterns) or i<N> lane
+  size_t lane_bytes = 0;
 };
 
 Expected ParseExpected(const json& j) {
@@ -277,6 +314,21 @@ Expected ParseExpected(const json& j) {
     return e;
   }
   e.type = ParseType(type);
+  if (e.type == ValType::V128) {
+    if (!j.contains("value")) {
+      e.kind = Expected::Any;
+      return e;
+    }
+    const std::string lane_type = GetString(j, "lane_type");
+    const json& lanes = Lanes(j, &e.lane_bytes);
+    for (const json& lane : lanes) {
+      // Each lane parses as a scalar of its own: f32/f64 lanes may be NaN patterns.
+      json scalar = {{"type", lane_type[0] == 'f' ? lane_type : (e.lane_bytes == 8 ? "i64" : "i32")},
+                     {"value", lane}};
+      e.lanes.push_back(ParseExpected(scalar));
+    }
+    return e;
+  }
   auto value = GetOptString(j, "value");
   if (wasm::IsRef(e.type)) {
     if (!value) {
@@ -312,6 +364,19 @@ bool Matches(const Expected& e, const Value& v) {
                        [&](const Expected& alt) { return Matches(alt, v); });
   }
   if (v.type != e.type) return false;
+  if (e.type == ValType::V128 && e.kind == Expected::Exact) {
+    uint8_t bytes[16];
+    std::memcpy(bytes, &v.bits, 8);
+    std::memcpy(bytes + 8, &v.hi, 8);
+    for (size_t i = 0; i < e.lanes.size(); ++i) {
+      uint64_t lane = 0;
+      std::memcpy(&lane, bytes + i * e.lane_bytes, e.lane_bytes);
+      Expected le = e.lanes[i];
+      if (le.kind == Expected::Exact && e.lane_bytes < 4) lane &= (1ull << (8 * e.lane_bytes)) - 1;
+      if (!Matches(le, Value{le.type, lane, 0})) return false;
+    }
+    return true;
+  }
   uint64_t bits = Canonical(v.type, v.bits);
   bool f32 = e.type == ValType::F32;
   switch (e.kind) {
@@ -338,6 +403,11 @@ std::string FormatExpected(const Expected& e) {
     return out + ")";
   }
   std::string t = ValTypeName(e.type);
+  if (e.type == ValType::V128 && e.kind == Expected::Exact) {
+    std::string out = "v128(";
+    for (size_t i = 0; i < e.lanes.size(); ++i) out += (i ? " " : "") + FormatExpected(e.lanes[i]);
+    return out + ")";
+  }
   switch (e.kind) {
     case Expected::Exact:
       return FormatValue(Value{e.type, e.bits});

@@ -15,6 +15,7 @@
 
 #include "wasm/reader.h"
 #include "wasm/runtime.h"
+#include "wasm/simd.h"
 
 namespace wasmq::wasm {
 namespace {
@@ -40,7 +41,7 @@ struct NumInfo {
   uint8_t a, b, r;  // operand types (b == 0 for unary) and result type
 };
 
-constexpr uint8_t I32 = 0x7F, I64 = 0x7E, F32 = 0x7D, F64 = 0x7C;
+constexpr uint8_t I32 = 0x7F, I64 = 0x7E, F32 = 0x7D, F64 = 0x7C, V128 = 0x7B;
 
 // Numeric instructions 0x45..0xC4, in opcode order. kCount marks reinterpretations, which need no code
 // because i32/f32 and i64/f64 share their slot encoding.
@@ -127,9 +128,13 @@ class FunctionCompiler {
       if (locals_.size() + g.count > kMaxLocals) return Invalid("too many locals");
       locals_.insert(locals_.end(), g.count, g.type);
     }
-    num_locals_ = static_cast<uint32_t>(locals_.size());
-    out_->num_params = static_cast<uint32_t>(type_->params.size());
-    out_->num_results = static_cast<uint32_t>(type_->results.size());
+    // A v128 local takes two slots (ops.h), so local x lives at local_slot_[x], not at slot x.
+    for (ValType t : locals_) {
+      local_slot_.push_back(num_locals_);
+      num_locals_ += SlotWidth(t);
+    }
+    out_->num_params = SlotCount(type_->params);
+    out_->num_results = SlotCount(type_->results);
     out_->num_locals = num_locals_;
 
     PushCtrl(kFunction, {}, type_->results, false);
@@ -172,7 +177,25 @@ class FunctionCompiler {
 
   // ---- operand stack (validation) -----------------------------------------------------------------
   uint32_t Height() const { return static_cast<uint32_t>(vals_.size()); }
-  uint32_t Slot(uint32_t height) const { return num_locals_ + height; }
+  // The first slot of the value at `height`: past the locals, the widths of the values below it
+  // (prefix_[h]; a v128 counts two). Like locs_, prefix_ is not shrunk by pops, so it still answers for
+  // operands just popped. Heights never pushed occur only in unreachable code, which emits nothing.
+  uint32_t Slot(uint32_t height) const {
+    if (height < prefix_.size()) return num_locals_ + prefix_[height];
+    return num_locals_ + prefix_.back() + (height - static_cast<uint32_t>(prefix_.size()) + 1);
+  }
+  static uint32_t Width(uint8_t t) { return t == V128 ? 2 : 1; }
+  // Emits the copies that move a value of `width` slots.
+  void EmitMove(uint32_t dst, uint32_t src, uint32_t width) {
+    for (uint32_t k = 0; k < width; ++k) Emit(Op::Copy, dst + k, src + k);
+  }
+  // Emits a Simd op (ops.h): d sub a b c i0 i1 i2 i3.
+  void EmitSimd(uint32_t sub, uint32_t d, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0,
+                const uint32_t* imm = nullptr) {
+    Emit(Op::Simd, d, sub, a, b);
+    W(c);
+    for (int k = 0; k < 4; ++k) W(imm != nullptr ? imm[k] : 0);
+  }
   // Every operand-stack value has a *location*: normally its own slot, Slot(height), but a local.get
   // pushes no code and leaves the value in the local's slot ("deferred"). Instructions read their
   // operands from these locations. locs_ is not shrunk by pops, so right after popping an
@@ -188,7 +211,9 @@ class FunctionCompiler {
     vals_.push_back(t);
     if (locs_.size() <= h) locs_.resize(h + 1);
     locs_[h] = loc;
-    max_height_ = std::max(max_height_, Height());
+    if (prefix_.size() <= h + 1) prefix_.resize(h + 2);
+    prefix_[h + 1] = prefix_[h] + Width(t);
+    max_height_ = std::max(max_height_, prefix_[h + 1]);
   }
   uint32_t Loc(uint32_t height) const { return height < locs_.size() ? locs_[height] : 0; }
   // A constant pushes no code either: its location is kConstLoc and its bits wait in consts_ until an
@@ -236,7 +261,7 @@ class FunctionCompiler {
       if (locs_[h] == kConstLoc)
         EmitConst(h, Slot(h));
       else
-        Emit(Op::Copy, Slot(h), locs_[h]);
+        EmitMove(Slot(h), locs_[h], Width(vals_[h]));
       locs_[h] = Slot(h);
     }
     deferred_.resize(kept);
@@ -305,7 +330,8 @@ class FunctionCompiler {
     uint32_t src = Slot(Height() - n);
     uint32_t dst = target.kind == kFunction ? 0 : Slot(target.height);
     if (src == dst) return;
-    for (uint32_t i = 0; i < n; ++i) Emit(Op::Copy, dst + i, src + i);
+    uint32_t slots = Slot(Height()) - src;  // v128 values count two
+    for (uint32_t i = 0; i < slots; ++i) Emit(Op::Copy, dst + i, src + i);
   }
   bool NeedsMoves(const Ctrl& target) const {
     uint32_t n = static_cast<uint32_t>(LabelTypes(target).size());
@@ -349,7 +375,7 @@ class FunctionCompiler {
     return true;
   }
   static bool IsValType(uint8_t b) {
-    return b == I32 || b == I64 || b == F32 || b == F64 || b == 0x70 || b == 0x6F;
+    return b == I32 || b == I64 || b == F32 || b == F64 || b == V128 || b == 0x70 || b == 0x6F;
   }
   bool ReadIndex(uint32_t* x) { return r_.U32(x); }
   bool ReadZeroByte() {
@@ -613,8 +639,9 @@ class FunctionCompiler {
     if (c.kind == kIf && c.params != c.results) return Inv("type mismatch");  // implicit else
     if (c.kind == kFunction) {
       if (Live()) {  // the results sit at the bottom of the operand stack; return them in fp[0..)
-        for (uint32_t i = 0; i < c.results.size(); ++i)
-          if (Slot(c.height + i) != i) Emit(Op::Copy, i, Slot(c.height + i));
+        uint32_t base = Slot(c.height), slots = SlotCount(c.results);
+        if (base != 0)
+          for (uint32_t i = 0; i < slots; ++i) Emit(Op::Copy, i, base + i);
         Emit(Op::Return);
       }
       ctrls_.pop_back();
@@ -653,7 +680,7 @@ class FunctionCompiler {
   // local.set x of the value at location `src` (already popped). If the instruction just emitted
   // computed that value into its stack slot, it is retargeted to write x directly (no Copy). Values
   // still deferred on x are first copied out, since x is about to change.
-  void SetLocal(uint32_t x, uint32_t height) {
+  void SetLocal(uint32_t x, uint32_t height, uint32_t width) {
     uint32_t producer = producer_pc_;
     Materialize(x);
     if (IsConst(height)) {  // a constant goes straight into the local
@@ -667,7 +694,7 @@ class FunctionCompiler {
       producer_pc_ = kNoFixup;
       return;
     }
-    if (src != x) Emit(Op::Copy, x, src);
+    if (src != x) EmitMove(x, src, width);
   }
 
   // If the condition at `cond_slot` was computed by the instruction just emitted and that is an i32
@@ -712,6 +739,7 @@ class FunctionCompiler {
 
   bool Instruction();
   bool PrefixedFC();
+  bool PrefixedFD();
 
   const ModuleContext& ctx_;
   const ModuleInfo& m_;
@@ -720,7 +748,9 @@ class FunctionCompiler {
   Reader r_;
   const FuncType* type_;
   std::vector<ValType> locals_;
-  uint32_t num_locals_ = 0;
+  std::vector<uint32_t> local_slot_;  // first slot of each local
+  uint32_t num_locals_ = 0;           // slots the locals take (params included)
+  std::vector<uint32_t> prefix_ = {0};  // see Slot()
   std::vector<uint8_t> vals_;
   std::vector<uint32_t> locs_;      // location of each operand-stack value (see Push)
   std::vector<uint32_t> deferred_;  // heights whose value is still in a local's slot or a constant
@@ -846,7 +876,10 @@ bool FunctionCompiler::Instruction() {
       Push(t);
       if (Live()) {
         uint32_t pc = Pc();
-        Emit(Op::Select, d, a, b, c);
+        if (t == V128)
+          EmitSimd(kSimdSelect, d, a, b, c);
+        else
+          Emit(Op::Select, d, a, b, c);
         Produced(pc);
       }
       return true;
@@ -856,15 +889,16 @@ bool FunctionCompiler::Instruction() {
     case 0x22: {  // local.get / set / tee
       uint32_t x;
       if (!ReadIndex(&x)) return false;
-      if (x >= num_locals_) return Inv("unknown local " + std::to_string(x));
+      if (x >= locals_.size()) return Inv("unknown local " + std::to_string(x));
       uint8_t t = static_cast<uint8_t>(locals_[x]);
+      uint32_t slot = local_slot_[x];
       if (op == 0x20) {
-        PushLocal(t, x);  // no code: readers use the local's slot until it is overwritten
+        PushLocal(t, slot);  // no code: readers use the local's slot until it is overwritten
         return true;
       }
       if (!PopExpect(t)) return false;
-      if (Live()) SetLocal(x, Height());
-      if (op == 0x22) PushLocal(t, x);
+      if (Live()) SetLocal(slot, Height(), Width(t));
+      if (op == 0x22) PushLocal(t, slot);
       return true;
     }
     case 0x23:
@@ -873,18 +907,27 @@ bool FunctionCompiler::Instruction() {
       if (!ReadIndex(&x)) return false;
       if (x >= ctx_.globals.size()) return Inv("unknown global " + std::to_string(x));
       const GlobalType& g = ctx_.globals[x];
+      const uint32_t imm[4] = {x, 0, 0, 0};
       if (op == 0x23) {
         uint32_t d = Slot(Height());
         Push(static_cast<uint8_t>(g.type));
         if (Live()) {
           uint32_t pc = Pc();
-          Emit(Op::GlobalGet, d, x);
+          if (g.type == ValType::V128)
+            EmitSimd(kSimdGlobalGet, d, 0, 0, 0, imm);
+          else
+            Emit(Op::GlobalGet, d, x);
           Produced(pc);
         }
       } else {
         if (!g.mut) return Inv("global is immutable");
         if (!PopExpect(static_cast<uint8_t>(g.type))) return false;
-        if (Live()) Emit(Op::GlobalSet, x, Operand(Height()));
+        if (Live()) {
+          if (g.type == ValType::V128)
+            EmitSimd(kSimdGlobalSet, 0, Operand(Height()), 0, 0, imm);
+          else
+            Emit(Op::GlobalSet, x, Operand(Height()));
+        }
       }
       return true;
     }
@@ -978,6 +1021,8 @@ bool FunctionCompiler::Instruction() {
     }
     case 0xFC:
       return PrefixedFC();
+    case 0xFD:
+      return PrefixedFD();
     default:
       if (op >= 0x28 && op <= 0x3E) return MemAccess(op);
       if (op >= 0x45 && op <= 0xC4) return Numeric(kNumeric[op - 0x45]);
@@ -1072,6 +1117,87 @@ bool FunctionCompiler::PrefixedFC() {
   }
 }
 
+// 0xFD: SIMD. Every instruction becomes one Simd op (ops.h) carrying its sub-opcode; simd.h says what
+// each one pops and pushes.
+bool FunctionCompiler::PrefixedFD() {
+  uint32_t sub;
+  if (!r_.U32(&sub)) return false;
+  const SimdInfo& info = SimdOpInfo(sub);
+  using S = SimdShape;
+  uint32_t imm[4] = {0, 0, 0, 0};
+  auto read16 = [&]() {
+    const uint8_t* p;
+    if (!r_.Bytes(16, &p)) return false;
+    std::memcpy(imm, p, 16);
+    return true;
+  };
+  auto read_lane = [&](uint32_t* lane) {
+    uint8_t b;
+    if (!r_.U8(&b)) return false;
+    if (b >= info.lanes) return Inv("invalid lane index");
+    *lane = b;
+    return true;
+  };
+  // Pops `n` v128/scalar operands (types given bottom first) and pushes `result` (0: nothing), then
+  // emits the op with the operands' locations as a, b, c.
+  auto emit = [&](std::initializer_list<uint8_t> operands, uint8_t result) {
+    const uint8_t* types = operands.begin();
+    const uint32_t n = static_cast<uint32_t>(operands.size());
+    for (uint32_t k = n; k-- > 0;)
+      if (!PopExpect(types[k])) return false;
+    const uint32_t h = Height(), d = Slot(h);
+    uint32_t loc[3] = {0, 0, 0};
+    if (Live())
+      for (uint32_t k = 0; k < n; ++k) loc[k] = Operand(h + k);
+    if (result != 0) Push(result);
+    if (Live()) {
+      uint32_t pc = Pc();
+      EmitSimd(sub, d, loc[0], loc[1], loc[2], imm);
+      if (result != 0) Produced(pc);
+    }
+    return true;
+  };
+  switch (info.shape) {
+    case S::kNone: return Mal("illegal opcode");
+    case S::kLoad:
+    case S::kStore:
+    case S::kLoadLane:
+    case S::kStoreLane: {
+      const bool lane_form = info.shape == S::kLoadLane || info.shape == S::kStoreLane;
+      uint32_t align, offset, lane = 0;
+      if (!r_.U32(&align) || !r_.U32(&offset)) return false;
+      if (lane_form && !read_lane(&lane)) return false;
+      if (!CheckMemory()) return false;
+      if (align > info.log2_size) return Inv("alignment must not be larger than natural");
+      imm[0] = offset, imm[1] = lane;
+      switch (info.shape) {
+        case S::kLoad: return emit({I32}, V128);
+        case S::kStore: return emit({I32, V128}, 0);
+        case S::kLoadLane: return emit({I32, V128}, V128);
+        default: return emit({I32, V128}, 0);
+      }
+    }
+    case S::kConst: return read16() && emit({}, V128);
+    case S::kShuffle: {
+      if (!read16()) return false;
+      uint8_t lanes[16];
+      std::memcpy(lanes, imm, 16);
+      for (uint8_t l : lanes)
+        if (l >= 32) return Inv("invalid lane index");
+      return emit({V128, V128}, V128);
+    }
+    case S::kSplat: return emit({info.scalar}, V128);
+    case S::kExtract: return read_lane(&imm[0]) && emit({V128}, info.scalar);
+    case S::kReplace: return read_lane(&imm[0]) && emit({V128, info.scalar}, V128);
+    case S::kUnary: return emit({V128}, V128);
+    case S::kBinary: return emit({V128, V128}, V128);
+    case S::kTernary: return emit({V128, V128, V128}, V128);
+    case S::kTest: return emit({V128}, I32);
+    case S::kShift: return emit({V128, I32}, V128);
+  }
+  return Mal("illegal opcode");
+}
+
 // ---- module-level validation -------------------------------------------------------------------------
 
 Result<void> CheckLimits(const Limits& l, uint64_t bound, const char* too_big) {
@@ -1094,6 +1220,7 @@ Result<void> CheckConstExpr(const ModuleContext& ctx, const ConstExpr& e, ValTyp
     case ConstExpr::Op::I64Const: t = ValType::I64; break;
     case ConstExpr::Op::F32Const: t = ValType::F32; break;
     case ConstExpr::Op::F64Const: t = ValType::F64; break;
+    case ConstExpr::Op::V128Const: t = ValType::V128; break;
     case ConstExpr::Op::RefNull: t = e.ref_type; break;
     case ConstExpr::Op::RefFunc:
       if (e.index >= ctx.func_types.size()) return Invalid("unknown function " + std::to_string(e.index));

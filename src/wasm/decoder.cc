@@ -54,6 +54,7 @@
 #include "wasm/reader.h"
 #include "wasm/result.h"
 #include "wasm/runtime.h"
+#include "wasm/simd.h"
 
 namespace wasmq::wasm {
 namespace {
@@ -210,12 +211,11 @@ class Decoder {
       case 0x7E:
       case 0x7D:
       case 0x7C:
+      case 0x7B:
       case 0x70:
       case 0x6F:
         *out = static_cast<ValType>(b);
         return true;
-      case 0x7B:  // v128: SIMD is not supported (yet); accept it here once the engine implements it.
-        return Fail("malformed value type (v128: SIMD is not supported)");
       default:
         return Fail("malformed value type");
     }
@@ -365,8 +365,31 @@ class Decoder {
             return Fail(IllegalOpcode(op, sub));
         }
       }
+      case 0xFD: {
+        uint32_t sub;
+        return r_.U32(&sub) && SkipSimd(sub);
+      }
       default:
         return Fail(IllegalOpcode(op));
+    }
+  }
+
+  // The immediates of SIMD instruction `sub` (its sub-opcode already read).
+  bool SkipSimd(uint32_t sub) {
+    const SimdInfo& info = SimdOpInfo(sub);
+    uint32_t u;
+    const uint8_t* p;
+    switch (info.shape) {
+      case SimdShape::kNone: return Fail(IllegalOpcode(0xFD, sub));
+      case SimdShape::kLoad:
+      case SimdShape::kStore: return r_.U32(&u) && r_.U32(&u);
+      case SimdShape::kLoadLane:
+      case SimdShape::kStoreLane: return r_.U32(&u) && r_.U32(&u) && r_.Bytes(1, &p);
+      case SimdShape::kConst:
+      case SimdShape::kShuffle: return r_.Bytes(16, &p);
+      case SimdShape::kExtract:
+      case SimdShape::kReplace: return r_.Bytes(1, &p);
+      default: return true;
     }
   }
 
@@ -420,6 +443,21 @@ class Decoder {
           c.op = ConstExpr::Op::F64Const;
           c.bits = 0;
           for (int k = 7; k >= 0; --k) c.bits = c.bits << 8 | p[k];
+          break;
+        }
+        case 0xFD: {  // v128.const is the only constant SIMD instruction
+          uint32_t sub;
+          if (!r_.U32(&sub)) return false;
+          if (sub != 0x0C) {
+            non_constant = true;
+            if (!SkipSimd(sub)) return false;
+            continue;
+          }
+          const uint8_t* p;
+          if (!r_.Bytes(16, &p)) return false;
+          c.op = ConstExpr::Op::V128Const;
+          std::memcpy(&c.bits, p, 8);
+          std::memcpy(&c.hi, p + 8, 8);
           break;
         }
         case 0xD0:

@@ -33,6 +33,7 @@
 #include "wasm/jit/jit.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
+#include "wasm/simd.h"
 
 namespace wasmq::wasm {
 
@@ -758,6 +759,9 @@ L_Check:
   F64_BIN(F64Max, MaxF64(a, b))
   OP(F64Copysign, 3, fp[o[0]] = (fp[o[1]] & 0x7FFFFFFFFFFFFFFFull) | (fp[o[2]] & 0x8000000000000000ull))
 
+  // --- SIMD: every 0xFD instruction, out of line (interp_simd.cc) ----------------------------------
+  OP(Simd, 9, if (const char* msg = ExecSimd(o, fp, mem_base, mem_size, inst)) TRAP(msg))
+
 fail:
   return Fail(thread, cur, fail_kind, fail_msg);
 
@@ -855,8 +859,8 @@ Result<void> Invoke(Thread& thread, FuncInst* func, const uint64_t* args, uint64
   uint64_t* const base = thread.stack_top;
   const size_t entry_depth = thread.frames.size();
   const bool is_host = func->code == nullptr;
-  const size_t num_params = is_host ? func->type->params.size() : func->code->num_params;
-  const size_t num_results = is_host ? func->type->results.size() : func->code->num_results;
+  const size_t num_params = is_host ? SlotCount(func->type->params) : func->code->num_params;
+  const size_t num_results = is_host ? SlotCount(func->type->results) : func->code->num_results;
   const size_t need =
       std::max({num_params, num_results, is_host ? size_t{0} : size_t{func->code->frame_slots}});
 

@@ -18,9 +18,10 @@ namespace wasmq::wasm {
 
 // A constant expression. WebAssembly 2.0 allows exactly one of these instructions followed by `end`.
 struct ConstExpr {
-  enum class Op : uint8_t { I32Const, I64Const, F32Const, F64Const, RefNull, RefFunc, GlobalGet };
+  enum class Op : uint8_t { I32Const, I64Const, F32Const, F64Const, RefNull, RefFunc, GlobalGet, V128Const };
   Op op = Op::I32Const;
-  uint64_t bits = 0;            // the constant's bits (f32/f64 as their IEEE bit patterns)
+  uint64_t bits = 0;            // the constant's bits (f32/f64 as their IEEE bit patterns; v128's low half)
+  uint64_t hi = 0;              // V128Const: the high 64 bits
   uint32_t index = 0;           // function index (RefFunc) or global index (GlobalGet)
   ValType ref_type = ValType::FuncRef;  // RefNull's type
 };

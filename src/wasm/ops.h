@@ -20,6 +20,10 @@
 // then the operand-stack slots. Results are returned in fp[0 .. results).
 // Slot encoding: i32 and f32 in the low 32 bits (i32 results are written zero-extended), i64/f64 in all
 // 64 bits, f32/f64 as IEEE bit patterns, funcref as FuncInst* (0 = null), externref as the host word.
+// A v128 takes two consecutive slots (low 64 bits first, i.e. its little-endian bytes in order): every
+// slot stays 64 bits wide, so scalar frames, copies and calls cost exactly what they did before SIMD, and
+// only code with v128 values pays for the second word. Slot indices, frame sizes and the
+// params/results/locals counts of a CompiledFunc are therefore in slots, not values.
 #pragma once
 
 #include <cstdint>
@@ -152,9 +156,17 @@ namespace wasmq::wasm {
   X(BrUnlessI32LtUImm, 3) X(BrUnlessI32GtSImm, 3) X(BrUnlessI32GtUImm, 3) X(BrUnlessI32LeSImm, 3) \
   X(BrUnlessI32LeUImm, 3) X(BrUnlessI32GeSImm, 3) X(BrUnlessI32GeUImm, 3)
 
+// Every 0xFD (SIMD) instruction is one internal op, Simd, whose second word is the wasm sub-opcode
+// (simd.h): d sub a b c i0 i1 i2 i3. d/a/b/c are slots (a v128 occupies d, d+1; scalars one slot);
+// i0..i3 carry the immediates: v128.const / i8x16.shuffle's 16 bytes, or a memory access's offset (i0)
+// and lane (i1), or an extract/replace lane index (i0). One op, run out of line (interp_simd.cc), keeps
+// the scalar dispatch loop exactly as small as it was; the destination comes first so that a following
+// local.set can retarget it like any other producer.
+#define WASMQ_SIMD_OPS(X) X(Simd, 9)
+
 #define WASMQ_ALL_OPS(X)                                                                          \
   WASMQ_CONTROL_OPS(X) WASMQ_MEMORY_OPS(X) WASMQ_UNARY_OPS(X) WASMQ_BINARY_OPS(X) WASMQ_FUSED_OPS(X) \
-  WASMQ_IMM_OPS(X) WASMQ_FUSED_IMM_OPS(X)
+  WASMQ_IMM_OPS(X) WASMQ_FUSED_IMM_OPS(X) WASMQ_SIMD_OPS(X)
 
 enum class Op : uint32_t {
 #define WASMQ_OP_ENUM(name, n) name,

@@ -92,7 +92,11 @@ std::string Value::ToString() const {
       else
         std::snprintf(buf, sizeof buf, "%s:0x%llx", ValTypeName(type), static_cast<unsigned long long>(bits));
       break;
-    default: std::snprintf(buf, sizeof buf, "v128"); break;
+    case ValType::V128:
+      std::snprintf(buf, sizeof buf, "v128:0x%016llx%016llx", static_cast<unsigned long long>(hi),
+                    static_cast<unsigned long long>(bits));
+      break;
+    default: std::snprintf(buf, sizeof buf, "?"); break;
   }
   return buf;
 }
@@ -390,6 +394,7 @@ GlobalInst* Store::NewGlobal(GlobalType type, Value value) {
   auto g = std::make_unique<GlobalInst>();
   g->type = type;
   g->value = value.bits;
+  g->hi = value.hi;
   impl_->globals.push_back(std::move(g));
   return impl_->globals.back().get();
 }
@@ -406,15 +411,21 @@ const std::vector<BacktraceFrame>& Store::last_backtrace() const { return thread
 
 namespace {
 
-uint64_t EvalConst(const ConstExpr& e, const InstanceImpl& inst) {
+// The low 64 bits of the value; a v128's high bits go to *hi.
+uint64_t EvalConst(const ConstExpr& e, const InstanceImpl& inst, uint64_t* hi = nullptr) {
   switch (e.op) {
+    case ConstExpr::Op::V128Const:
+      if (hi != nullptr) *hi = e.hi;
+      return e.bits;
     case ConstExpr::Op::I32Const: return static_cast<uint32_t>(e.bits);
     case ConstExpr::Op::F32Const: return static_cast<uint32_t>(e.bits);
     case ConstExpr::Op::I64Const:
     case ConstExpr::Op::F64Const: return e.bits;
     case ConstExpr::Op::RefNull: return 0;
     case ConstExpr::Op::RefFunc: return reinterpret_cast<uint64_t>(inst.funcs[e.index]);
-    case ConstExpr::Op::GlobalGet: return inst.globals[e.index]->value;
+    case ConstExpr::Op::GlobalGet:
+      if (hi != nullptr) *hi = inst.globals[e.index]->hi;
+      return inst.globals[e.index]->value;
   }
   return 0;
 }
@@ -511,7 +522,7 @@ Result<Instance> Store::Instantiate(const Module& module, const Imports& imports
   for (const Global& g : m.globals) {
     auto gi = std::make_unique<GlobalInst>();
     gi->type = g.type;
-    gi->value = EvalConst(g.init, *inst);
+    gi->value = EvalConst(g.init, *inst, &gi->hi);
     inst->globals.push_back(gi.get());
     impl_->globals.push_back(std::move(gi));
   }
@@ -587,20 +598,23 @@ Result<std::vector<Value>> Store::Call(FuncInst* func, std::span<const Value> ar
   if (args.size() != type.params.size())
     return MakeError(ErrorKind::Trap, "expected " + std::to_string(type.params.size()) + " arguments, got " +
                                           std::to_string(args.size()));
-  std::vector<uint64_t> slots(std::max(type.params.size(), type.results.size()) + 1);
+  std::vector<uint64_t> slots(std::max(SlotCount(type.params), SlotCount(type.results)) + 1);
+  size_t k = 0;  // a v128 takes two slots (ops.h)
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i].type != type.params[i])
       return MakeError(ErrorKind::Trap, "argument " + std::to_string(i) + " has type " +
                                             ValTypeName(args[i].type) + ", expected " +
                                             ValTypeName(type.params[i]));
-    slots[i] = args[i].bits;
+    slots[k++] = args[i].bits;
+    if (args[i].type == ValType::V128) slots[k++] = args[i].hi;
   }
   if (auto r = Invoke(*thread_, func, slots.data(), slots.data()); !r) return r.error();
   std::vector<Value> out;
+  k = 0;
   for (size_t i = 0; i < type.results.size(); ++i) {
-    uint64_t bits = slots[i];
+    uint64_t bits = slots[k++];
     if (type.results[i] == ValType::I32 || type.results[i] == ValType::F32) bits = static_cast<uint32_t>(bits);
-    out.push_back(Value{type.results[i], bits});
+    out.push_back(Value{type.results[i], bits, type.results[i] == ValType::V128 ? slots[k++] : 0});
   }
   return out;
 }
@@ -615,12 +629,13 @@ ValType GetGlobalType(const GlobalInst* g, bool* mut) {
 Value GetGlobalValue(const GlobalInst* g) {
   uint64_t bits = g->value;
   if (g->type.type == ValType::I32 || g->type.type == ValType::F32) bits = static_cast<uint32_t>(bits);
-  return Value{g->type.type, bits};
+  return Value{g->type.type, bits, g->type.type == ValType::V128 ? g->hi : 0};
 }
 Result<void> SetGlobalValue(GlobalInst* g, Value v) {
   if (!g->type.mut) return MakeError(ErrorKind::Trap, "global is immutable");
   if (v.type != g->type.type) return MakeError(ErrorKind::Trap, "global type mismatch");
   g->value = v.bits;
+  g->hi = v.hi;
   return {};
 }
 uint8_t* MemoryData(MemInst* m) { return m->data; }

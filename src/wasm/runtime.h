@@ -107,6 +107,7 @@ struct MemInst {
 struct GlobalInst {
   GlobalType type;
   uint64_t value = 0;
+  uint64_t hi = 0;  // v128 globals: the high 64 bits (value holds the low ones)
 };
 
 struct ElemInst {

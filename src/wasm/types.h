@@ -23,6 +23,13 @@ enum class ValType : uint8_t {
 };
 
 inline bool IsRef(ValType t) { return t == ValType::FuncRef || t == ValType::ExternRef; }
+// How many 64-bit slots a value of type t takes in a frame or an argument array: v128 two, others one.
+inline uint32_t SlotWidth(ValType t) { return t == ValType::V128 ? 2 : 1; }
+inline uint32_t SlotCount(const std::vector<ValType>& ts) {
+  uint32_t n = 0;
+  for (ValType t : ts) n += SlotWidth(t);
+  return n;
+}
 const char* ValTypeName(ValType t);
 
 struct FuncType {

@@ -96,6 +96,7 @@ class Engine {
 struct Value {
   ValType type = ValType::I32;
   uint64_t bits = 0;  // i32/f32 in the low 32 bits; f32/f64 as IEEE bit patterns (NaN payloads kept)
+  uint64_t hi = 0;    // v128: the high 64 bits (bits holds the low ones: lanes in little-endian order)
 
   static Value I32(int32_t v) { return {ValType::I32, static_cast<uint32_t>(v)}; }
   static Value I64(int64_t v) { return {ValType::I64, static_cast<uint64_t>(v)}; }
@@ -105,6 +106,7 @@ struct Value {
   static Value F64(double d);
   static Value NullRef(ValType t) { return {t, 0}; }
   static Value ExternRef(uint64_t host_word) { return {ValType::ExternRef, host_word}; }
+  static Value V128(uint64_t lo, uint64_t hi) { return {ValType::V128, lo, hi}; }
 
   int32_t i32() const { return static_cast<int32_t>(static_cast<uint32_t>(bits)); }
   int64_t i64() const { return static_cast<int64_t>(bits); }

@@ -507,8 +507,9 @@ TEST(DecoderTest, HugeCounts) {
 TEST(DecoderTest, TypeErrors) {
   EXPECT_TRUE(Malformed(Mod({Section(1, B({0x01, 0x61, 0x00, 0x00}))}), "malformed function type"));
   EXPECT_TRUE(Malformed(Mod({Section(1, B({0x01, 0x60, 0x01, 0x40, 0x00}))}), "malformed value type"));
-  EXPECT_TRUE(
-      Malformed(Mod({Section(1, B({0x01, 0x60, 0x01, 0x7B, 0x00}))}), "malformed value type"));  // v128
+  EXPECT_TRUE(Malformed(Mod({Section(1, B({0x01, 0x60, 0x01, 0x7A, 0x00}))}), "malformed value type"));
+  // v128 (0x7B) is a value type since the engine has SIMD.
+  EXPECT_TRUE(Decode(Mod({Section(1, B({0x01, 0x60, 0x01, 0x7B, 0x00}))})).ok());
   EXPECT_TRUE(Malformed(Mod({Section(4, B({0x01, I32, 0x00, 0x00}))}), "malformed reference type"));
   EXPECT_TRUE(Malformed(Mod({Section(6, B({0x01, I32, 0x00, 0xD0, I32, END}))}), "malformed reference type"));
 }

@@ -93,7 +93,8 @@ TEST(WasmGen, WabtAgreesTheModulesAreValid) {
   std::filesystem::remove_all(dir);
 }
 
-// Every non-SIMD instruction appears in the generated code (read back with wabt's disassembler).
+// Every non-SIMD instruction, and SIMD instructions of every shape, appear in the generated code (read
+// back with wabt's disassembler).
 TEST(WasmGen, CoversEveryInstruction) {
   WASMQ_REQUIRE(std::system("wasm-objdump --help >/dev/null 2>&1") == 0, "wasm-objdump (wabt) not found");
   static const char* const kExpected[] = {
@@ -127,7 +128,15 @@ TEST(WasmGen, CoversEveryInstruction) {
       "f64.reinterpret_i64", "i32.extend8_s", "i32.extend16_s", "i64.extend8_s", "i64.extend16_s",
       "i64.extend32_s", "i32.trunc_sat_f32_s", "i32.trunc_sat_f32_u", "i32.trunc_sat_f64_s",
       "i32.trunc_sat_f64_u", "i64.trunc_sat_f32_s", "i64.trunc_sat_f32_u", "i64.trunc_sat_f64_s",
-      "i64.trunc_sat_f64_u"};
+      "i64.trunc_sat_f64_u",
+      // SIMD: one of each shape (constants, splats, lanes, shuffles, loads/stores and their lane forms,
+      // unary/binary/ternary ops, shifts, tests, float arithmetic)
+      "v128.const", "i8x16.splat", "f64x2.splat", "i8x16.extract_lane_s", "i64x2.extract_lane",
+      "f32x4.replace_lane", "i8x16.shuffle", "i8x16.swizzle", "v128.load", "v128.load8x8_s",
+      "v128.load32_splat", "v128.load64_zero", "v128.load16_lane", "v128.store", "v128.store32_lane",
+      "v128.bitselect", "v128.any_true", "i16x8.all_true", "i32x4.bitmask", "i8x16.shl",
+      "i64x2.shr_s", "i32x4.dot_i16x8_s", "i8x16.narrow_i16x8_u",
+      "f32x4.add", "f64x2.sqrt", "f32x4.nearest", "f64x2.promote_low_f32x4"};
   auto dir =
       std::filesystem::temp_directory_path() / Numbered("wasm_gen_objdump.", static_cast<uint64_t>(getpid()));
   std::filesystem::create_directories(dir);

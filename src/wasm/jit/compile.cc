@@ -44,6 +44,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include "wasm/jit/compile_simd.h"
 #include "wasm/jit/jit.h"
 
 namespace wasmq::wasm {
@@ -346,10 +347,10 @@ class Translator {
   // Moves the arguments into the value stack at fp + at, calls, and takes the results back.
   void CallWith(const FuncType& type, uint32_t at, const std::function<void(llvm::Value*)>& emit_call) {
     llvm::Value* frame = b_.CreateInBoundsGEP(i64_, fp_, K64(at));
-    for (uint32_t k = 0; k < type.params.size(); ++k)
+    for (uint32_t k = 0; k < SlotCount(type.params); ++k)  // slots: a v128 takes two
       b_.CreateStore(Ld(at + k), b_.CreateInBoundsGEP(i64_, frame, K64(k)));
     emit_call(frame);
-    for (uint32_t k = 0; k < type.results.size(); ++k)
+    for (uint32_t k = 0; k < SlotCount(type.results); ++k)
       St(at + k, b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, frame, K64(k))));
     ReloadMemorySize();
   }
@@ -425,6 +426,7 @@ class Translator {
     for (auto& t : trap_blocks_) t = nullptr;
     slots_.clear();
     consts_.clear();
+    simd_scratch_ = nullptr;
     auto arg = fn_->arg_begin();
     th_ = &*arg++;
     inst_ = &*arg++;
@@ -657,6 +659,12 @@ class Translator {
         CallHelper(h_table_init_, {K32(o[0]), K32(o[1]), LdI32(o[2]), LdI32(o[3]), LdI32(o[4])});
         return false;
       case Op::ElemDrop: CallHelper(h_elem_drop_, {K32(o[0])}); return false;
+      case Op::Simd: {  // compile_simd.cc
+        SimdTranslateContext ctx{b_, mod_, slots_, th_, inst_, &fn_->getEntryBlock(), simd_scratch_};
+        TranslateSimd(ctx, o);
+        simd_scratch_ = ctx.scratch;
+        return false;
+      }
       // ---- unary ----
       case Op::I32Eqz: StBool(o[0], b_.CreateICmpEQ(LdI32(o[1]), K32(0))); return false;
       case Op::I64Eqz: StBool(o[0], b_.CreateICmpEQ(Ld(o[1]), K64(0))); return false;
@@ -817,6 +825,7 @@ class Translator {
   llvm::Value *mem_ = nullptr, *mem_base_ = nullptr;
   llvm::AllocaInst* mem_size_var_ = nullptr;
   std::vector<llvm::AllocaInst*> slots_;
+  llvm::AllocaInst* simd_scratch_ = nullptr;  // compile_simd.cc's scratch frame
   std::unordered_set<uint32_t> consts_;  // slots holding a constant written in this block
   std::unordered_map<uint32_t, llvm::BasicBlock*> blocks_;
   llvm::BasicBlock* trap_blocks_[16] = {};

@@ -18,6 +18,9 @@
 // interpreted function runs) at an address inside a guarded reservation into the same trap the helpers
 // raise: it jumps to the innermost JitEnter, which records the backtrace. Any other fault goes to the
 // handler that was there before (or the default action: the process still crashes on a host bug).
+#include "wasm/jit/jit.h"
+#include "wasm/simd.h"
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -166,7 +169,7 @@ void RecordJitBacktrace(Thread& t) {
 
 // Calls a host function or an interpreted one; false (t.jit_error set) when it failed.
 [[gnu::noinline]] bool CallSlow(Thread& t, InstanceImpl* caller, FuncInst* f, uint64_t* fp) {
-  const size_t np = f->type->params.size(), nr = f->type->results.size();
+  const size_t np = SlotCount(f->type->params), nr = SlotCount(f->type->results);
   uint64_t* const saved_top = t.stack_top;
   // Whatever the callee runs re-entrantly starts past its slots (the caller's later slots are dead).
   t.stack_top = fp + std::max(np, nr);
@@ -380,6 +383,14 @@ void wasmq_jit_table_init(Thread* t, InstanceImpl* inst, uint32_t x, uint32_t ta
 
 void wasmq_jit_elem_drop(Thread*, InstanceImpl* inst, uint32_t x) { std::vector<uint64_t>().swap(inst->elems[x].refs); }
 
+// A SIMD op the compiled code does not do inline (jit/compile_simd.cc): the interpreter's, on a scratch
+// frame.
+void wasmq_jit_simd(Thread* t, InstanceImpl* inst, const uint32_t* words, uint64_t* scratch) {
+  MemInst* m = inst->jit_memory;
+  if (const char* msg = ExecSimd(words, scratch, m ? m->data : nullptr, m ? m->size : 0, inst))
+    Fail(*t, ErrorKind::Trap, msg);
+}
+
 }  // extern "C"
 
 namespace {
@@ -431,7 +442,7 @@ const JitSymbols& JitHelperSymbols() {
       WASMQ_JIT_HELPER(wasmq_jit_table_set),    WASMQ_JIT_HELPER(wasmq_jit_table_size),
       WASMQ_JIT_HELPER(wasmq_jit_table_grow),   WASMQ_JIT_HELPER(wasmq_jit_table_fill),
       WASMQ_JIT_HELPER(wasmq_jit_table_copy),   WASMQ_JIT_HELPER(wasmq_jit_table_init),
-      WASMQ_JIT_HELPER(wasmq_jit_elem_drop),
+      WASMQ_JIT_HELPER(wasmq_jit_elem_drop),    WASMQ_JIT_HELPER(wasmq_jit_simd),
 #undef WASMQ_JIT_HELPER
   };
   return symbols;

@@ -269,6 +269,14 @@ class FuncGen {
   void Leaf(VT t);
   void Numeric(VT t, int d, uint8_t arity);
   void Canonicalize(VT t);
+  // SIMD: a v128 expression tree, and scalar values computed from one.
+  void V128(int d);
+  void SimdScalar(VT t, int d);
+  void OpFD(uint32_t sub) {
+    c_.U8(0xfd);
+    c_.U32(sub);
+    --budget_;
+  }
   void Load(VT t, int d);
   void Addr(int d);
   void Len(int d);
@@ -306,6 +314,7 @@ class FuncGen {
   uint32_t num_free_locals_ = 0;
   std::array<uint32_t, 6> scratch_{};
   uint32_t counter_base_ = 0, counters_used_ = 0;
+  uint32_t v128_scratch_ = 0;  // a v128 local for canonicalizing NaN lanes
   int loop_nesting_ = 0;
   int budget_ = 0;
   std::vector<Label> labels_;
@@ -369,6 +378,8 @@ FuncGen::FuncGen(ModuleGen& m, uint32_t func_index)
   }
   counter_base_ = static_cast<uint32_t>(locals_.size());
   for (uint32_t i = 0; i < kMaxLoopsPerFunc; ++i) locals_.push_back(VT::I32);
+  v128_scratch_ = static_cast<uint32_t>(locals_.size());
+  locals_.push_back(VT::V128);
   budget_ = static_cast<int>(in_.Range(8, m.opt.max_instrs_per_func));
 }
 
@@ -599,6 +610,166 @@ void FuncGen::Value(VT t, int d) {
           return;  // ref.is_null
         default: return Numeric(t, d, 2);
       }
+    case 13: return SimdScalar(t, d);
+    default: return Leaf(t);
+  }
+}
+
+// ---- SIMD ----------------------------------------------------------------------------------------------
+
+// 0xFD sub-opcodes by shape. `nan` ops may make NaN lanes whose bits the spec leaves open: with
+// canonicalize_nans their f32x4 / f64x2 results are canonicalized lane by lane.
+struct SimdOps {
+  std::vector<uint16_t> unary, binary, unary_nan32, unary_nan64, binary_nan32, binary_nan64;
+};
+const SimdOps& SimdOpLists() {
+  static const SimdOps ops = [] {
+    SimdOps o;
+    auto range = [](std::vector<uint16_t>& v, uint16_t lo, uint16_t hi) {
+      for (uint16_t c = lo; c <= hi; ++c) v.push_back(c);
+    };
+    // bit ops, integer lanes, float abs/neg, comparisons, pmin/pmax (pick an operand), conversions
+    // to integers or from integers (no NaN made)
+    for (uint16_t c : {0x4d, 0x60, 0x61, 0x62, 0x80, 0x81, 0xa0, 0xa1, 0xc0, 0xc1, 0xe0, 0xe1, 0xec, 0xed})
+      o.unary.push_back(c);
+    range(o.unary, 0x7c, 0x7f);
+    range(o.unary, 0x87, 0x8a);
+    range(o.unary, 0xa7, 0xaa);
+    range(o.unary, 0xc7, 0xca);
+    range(o.unary, 0xf8, 0xff);
+    o.binary.push_back(0x0e);
+    range(o.binary, 0x23, 0x4c);
+    range(o.binary, 0x4e, 0x51);
+    range(o.binary, 0x65, 0x66);
+    range(o.binary, 0x6e, 0x73);
+    range(o.binary, 0x76, 0x79);
+    o.binary.push_back(0x7b);
+    o.binary.push_back(0x82);
+    range(o.binary, 0x85, 0x86);
+    range(o.binary, 0x8e, 0x93);
+    range(o.binary, 0x95, 0x99);
+    range(o.binary, 0x9b, 0x9f);
+    for (uint16_t c : {0xae, 0xb1, 0xce, 0xd1, 0xea, 0xeb, 0xf6, 0xf7}) o.binary.push_back(c);
+    range(o.binary, 0xb5, 0xba);
+    range(o.binary, 0xbc, 0xbf);
+    range(o.binary, 0xd5, 0xdf);
+    for (uint16_t c : {0x5e, 0x67, 0x68, 0x69, 0x6a, 0xe3}) o.unary_nan32.push_back(c);
+    for (uint16_t c : {0x5f, 0x74, 0x75, 0x7a, 0x94, 0xef}) o.unary_nan64.push_back(c);
+    range(o.binary_nan32, 0xe4, 0xe9);
+    range(o.binary_nan64, 0xf0, 0xf5);
+    return o;
+  }();
+  return ops;
+}
+
+void FuncGen::V128(int d) {
+  const SimdOps& ops = SimdOpLists();
+  auto pick = [&](const std::vector<uint16_t>& v) { return v[in_.Below(static_cast<uint32_t>(v.size()))]; };
+  auto lane_const = [&]() {  // 16 bytes: edge values of one lane type, or random bytes
+    OpFD(0x0c);
+    static constexpr VT kLaneTypes[] = {VT::I32, VT::I64, VT::F32, VT::F64};
+    VT t = kLaneTypes[in_.Below(4)];
+    int width = (t == VT::I32 || t == VT::F32) ? 4 : 8;
+    for (int k = 0; k < 16 / width; ++k) c_.Fixed(InterestingBits(in_, t), width);
+  };
+  if (d <= 0 || budget_ <= 0) {
+    if (in_.Chance(50)) return lane_const();
+    static constexpr VT kScalars[] = {VT::I32, VT::I32, VT::I64, VT::F32, VT::F64};
+    static constexpr uint16_t kSplat[] = {0x0f, 0x10, 0x12, 0x13, 0x14};
+    uint32_t k = in_.Below(5);
+    Leaf(kScalars[k]);
+    OpFD(kSplat[k]);
+    return;
+  }
+  switch (in_.Below(12)) {
+    case 0: return lane_const();
+    case 1: V128(d - 1), OpFD(pick(ops.unary)); return;
+    case 2: case 3: V128(d - 1), V128(d - 1), OpFD(pick(ops.binary)); return;
+    case 4: V128(d - 1), V128(d - 1), V128(d - 1), OpFD(0x52); return;  // bitselect
+    case 5: {  // shifts: count any i32 (taken modulo the lane width)
+      static constexpr uint16_t kShifts[] = {0x6b, 0x6c, 0x6d, 0x8b, 0x8c, 0x8d, 0xab, 0xac, 0xad, 0xcb, 0xcc, 0xcd};
+      V128(d - 1), Value(VT::I32, d - 1), OpFD(kShifts[in_.Below(12)]);
+      return;
+    }
+    case 6: {  // i8x16.shuffle
+      V128(d - 1), V128(d - 1), OpFD(0x0d);
+      for (int k = 0; k < 16; ++k) c_.U8(static_cast<uint8_t>(in_.Below(32)));
+      return;
+    }
+    case 7: {  // replace_lane
+      static constexpr uint16_t kReplace[] = {0x17, 0x1a, 0x1c, 0x1e, 0x20, 0x22};
+      static constexpr VT kScalar[] = {VT::I32, VT::I32, VT::I32, VT::I64, VT::F32, VT::F64};
+      static constexpr uint8_t kLanes[] = {16, 8, 4, 2, 4, 2};
+      uint32_t k = in_.Below(6);
+      V128(d - 1), Value(kScalar[k], d - 1), OpFD(kReplace[k]), c_.U8(static_cast<uint8_t>(in_.Below(kLanes[k])));
+      return;
+    }
+    case 8: {  // loads (bounds checked like any other)
+      static constexpr uint16_t kLoads[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x5c, 0x5d};
+      static constexpr uint8_t kAlign[] = {4, 3, 3, 3, 3, 3, 3, 0, 1, 2, 3, 2, 3};
+      uint32_t k = in_.Below(13);
+      Addr(d), OpFD(kLoads[k]), MemArg(MemOp{0, VT::I32, kAlign[k]});
+      return;
+    }
+    case 9: {  // load lane
+      uint32_t k = in_.Below(4);  // 8, 16, 32, 64 bits
+      Addr(d), V128(d - 1), OpFD(0x54 + k), MemArg(MemOp{0, VT::I32, static_cast<uint8_t>(k)});
+      c_.U8(static_cast<uint8_t>(in_.Below(16u >> k)));
+      return;
+    }
+    case 10: {  // float arithmetic, NaN lanes canonicalized
+      bool f64 = in_.Chance(50);
+      bool binary = in_.Chance(60);
+      V128(d - 1);
+      if (binary) V128(d - 1);
+      OpFD(pick(binary ? (f64 ? ops.binary_nan64 : ops.binary_nan32) : (f64 ? ops.unary_nan64 : ops.unary_nan32)));
+      if (m_.opt.canonicalize_nans) {
+        // bitselect(x, canonical NaNs, x == x): a lane keeps x unless it is a NaN
+        Op(0x22), c_.U32(v128_scratch_);
+        OpFD(0x0c);
+        for (int k = 0; k < (f64 ? 2 : 4); ++k) c_.Fixed(f64 ? 0x7ff8000000000000 : 0x7fc00000, f64 ? 8 : 4);
+        LocalGet(v128_scratch_), LocalGet(v128_scratch_), OpFD(f64 ? 0x47 : 0x41);
+        OpFD(0x52);
+      }
+      return;
+    }
+    default: {  // a v128 through a local (the scratch one: v128 locals and their moves)
+      V128(d - 1);
+      Op(0x22), c_.U32(v128_scratch_);
+      if (in_.Chance(50)) {
+        Op(0x1a), LocalGet(v128_scratch_);  // drop, then read it back
+      }
+      return;
+    }
+  }
+}
+
+void FuncGen::SimdScalar(VT t, int d) {
+  switch (t) {
+    case VT::I32:
+      switch (in_.Below(4)) {
+        case 0: {  // extract_lane_s/u of i8x16 / i16x8, i32x4.extract_lane
+          static constexpr uint16_t kOps[] = {0x15, 0x16, 0x18, 0x19, 0x1b};
+          static constexpr uint8_t kLanes[] = {16, 16, 8, 8, 4};
+          uint32_t k = in_.Below(5);
+          V128(d - 1), OpFD(kOps[k]), c_.U8(static_cast<uint8_t>(in_.Below(kLanes[k])));
+          return;
+        }
+        case 1: V128(d - 1), OpFD(0x53); return;  // any_true
+        case 2: {                                   // all_true
+          static constexpr uint16_t kOps[] = {0x63, 0x83, 0xa3, 0xc3};
+          V128(d - 1), OpFD(kOps[in_.Below(4)]);
+          return;
+        }
+        default: {  // bitmask
+          static constexpr uint16_t kOps[] = {0x64, 0x84, 0xa4, 0xc4};
+          V128(d - 1), OpFD(kOps[in_.Below(4)]);
+          return;
+        }
+      }
+    case VT::I64: V128(d - 1), OpFD(0x1d), c_.U8(static_cast<uint8_t>(in_.Below(2))); return;
+    case VT::F32: V128(d - 1), OpFD(0x1f), c_.U8(static_cast<uint8_t>(in_.Below(4))); return;
+    case VT::F64: V128(d - 1), OpFD(0x21), c_.U8(static_cast<uint8_t>(in_.Below(2))); return;
     default: return Leaf(t);
   }
 }
@@ -789,7 +960,17 @@ void FuncGen::Branch(int d) {
 }
 
 void FuncGen::MemoryStmt(int d) {
-  switch (in_.Below(4)) {
+  switch (in_.Below(5)) {
+    case 4:  // v128.store, or v128.store{8,16,32,64}_lane
+      Addr(d), V128(d - 1);
+      if (in_.Chance(50)) {
+        OpFD(0x0b), MemArg(MemOp{0, VT::I32, 4});
+      } else {
+        uint32_t k = in_.Below(4);
+        OpFD(0x58 + k), MemArg(MemOp{0, VT::I32, static_cast<uint8_t>(k)});
+        c_.U8(static_cast<uint8_t>(in_.Below(16u >> k)));
+      }
+      return;
     case 0:  // memory.fill
       Addr(d), Value(VT::I32, d - 1), Len(d);
       OpFC(11), c_.U8(0);

@@ -1,6 +1,6 @@
 // File: tests/wasm/gen/wasm_gen.h
 //
-// A generator of random *valid* WebAssembly 2.0 modules (no SIMD), for differential testing of the
+// A generator of random *valid* WebAssembly 2.0 modules (SIMD included), for differential testing of the
 // engine's tiers (tests/wasm/differential_test.cc, fuzz/fuzz_diff.cc). Every choice is read from a byte
 // string, so a libFuzzer input and a numeric seed (SeedBytes) drive it alike, and the same bytes always
 // give the same module. Past the end of the bytes every choice is the smallest one, which always ends
@@ -10,7 +10,9 @@
 // f0..fN; numeric globals, mutable or not, exported as g0..gN; one memory "mem" with active and passive
 // data segments; a funcref table (elements active and passive) and sometimes an externref one. Bodies are
 // built as typed expression trees over every non-SIMD instruction, including the trapping ones, with
-// addresses, indices and call_indirect entries that are sometimes out of bounds or of the wrong type.
+// addresses, indices and call_indirect entries that are sometimes out of bounds or of the wrong type;
+// scalar values are sometimes computed from v128 trees (extract_lane, any/all_true, bitmask) over the
+// SIMD instructions (loads, stores and lane accesses included), through a v128 local too.
 //
 // Termination: every loop runs at most a few times (a hidden counter local checked at the loop header,
 // which every back-edge passes), and a mutable global `budget` allows a bounded number of calls per
@@ -66,7 +68,7 @@ struct GenOptions {
 // else random bits. For constants in generated code and for arguments.
 uint64_t InterestingBits(Entropy& in, ValType type);
 
-// A module's binary. Always valid WebAssembly 2.0 (without SIMD), whatever `in` holds.
+// A module's binary. Always valid WebAssembly 2.0, whatever `in` holds.
 std::vector<uint8_t> GenerateModule(Entropy& in, const GenOptions& options = {});
 
 }  // namespace wasmq::wasm::gen
