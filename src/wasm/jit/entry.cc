@@ -18,9 +18,6 @@
 // interpreted function runs) at an address inside a guarded reservation into the same trap the helpers
 // raise: it jumps to the innermost JitEnter, which records the backtrace. Any other fault goes to the
 // handler that was there before (or the default action: the process still crashes on a host bug).
-#include "wasm/jit/jit.h"
-#include "wasm/simd.h"
-
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -34,6 +31,7 @@
 
 #include "wasm/guard.h"
 #include "wasm/jit/jit.h"
+#include "wasm/simd.h"
 
 namespace wasmq::wasm {
 
