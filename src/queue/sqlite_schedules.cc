@@ -136,9 +136,10 @@ Result<bool> SqliteStore::FireSchedule(std::string_view id, int64_t expected_due
       (*q)->Bind(5, task ? task->task_id : std::string());
       if (auto r = (*q)->Run(); !r) return r.error();
       if (wdb_->Changes() == 0) return false;
-      if (task)
+      if (task) {
         bool waits = false;  // a schedule's task has no dependencies
         if (auto r = InsertTask(*task, &waits); !r) return r.error();
+      }
       return true;
     };
     auto claimed = body();
