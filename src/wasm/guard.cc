@@ -4,7 +4,6 @@
 #include "wasm/guard.h"
 
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include <atomic>
 
@@ -41,13 +40,6 @@ void Unregister(uintptr_t start) {
   }
 }
 
-bool AddressSpaceUnlimited() {
-  static const bool unlimited = [] {
-    rlimit lim{};
-    return sizeof(void*) == 8 && getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur == RLIM_INFINITY;
-  }();
-  return unlimited;
-}
 
 }  // namespace
 
@@ -59,7 +51,11 @@ bool GuardsEnabled(const EngineConfig& config) {
     case MemoryGuards::kOn:
       return true;
     case MemoryGuards::kAuto:
-      return AddressSpaceUnlimited();
+      // Explicit checks for now: with guards, optimised code can raise a later trap before an earlier
+      // out-of-bounds access faults (LLVM may order the volatile access after another trap's branch; found by
+      // the differential test, seed 404: "integer divide by zero" where the interpreter says "out of bounds
+      // memory access"). `on` keeps guards for those who accept that; auto returns to them once fixed.
+      return false;
   }
   return false;
 }

@@ -51,7 +51,7 @@ enum class CompileMode : uint8_t { kNever, kAuto, kAlways };
 // How compiled code keeps its loads and stores inside linear memory. kOn: every memory reserves 8 GiB of
 // address space (guard pages past its size), so compiled code needs no bounds checks and an access past
 // the end faults into a trap. kOff: explicit checks on every access (for very many instances: the
-// address space is 128 TiB). kAuto: guards unless the address space is limited (RLIMIT_AS). Only a
+// address space is 128 TiB). kAuto: explicit checks for now (guard.cc says why). Only a
 // compiling engine (compile != kNever) without pooling uses guards.
 enum class MemoryGuards : uint8_t { kAuto, kOn, kOff };
 
