@@ -265,8 +265,20 @@ Result<void> MigrateSchema(Db& db) {
     if (out) out = db.Exec(kHistorySchema);
     // Version 3 → 4 (and any older file, after the steps above): the fair hand-out's indexes and tables.
     if (out) out = db.Exec(kFairSchema);
-    // Version 5, flows: its columns by ALTER on every file before it (a new file's kSchema lacks them too).
-    if (out && *version < 5) out = db.Exec(kFlowsColumns);
+    // Version 5, flows: its columns by ALTER on any file that lacks them (a new file's kSchema does too).
+    // Asked of the table, not of the version: they are added together, and a file may already have them.
+    if (out) {
+      auto q = db.Prepare("SELECT COUNT(*) FROM pragma_table_info('tasks') WHERE name = 'depends_on'");
+      if (!q) {
+        out = q.error();
+      } else if (auto row = (*q)->Step(); !row) {
+        out = row.error();
+      } else {
+        const bool has = *row && (*q)->Int(0) > 0;
+        q->reset();
+        if (!has) out = db.Exec(kFlowsColumns);
+      }
+    }
     if (out) out = db.Exec(kFlowsSchema);
     if (out) out = db.Exec(detail::kScheduleSchema);  // version 6
     if (out) out = db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());

@@ -19,7 +19,8 @@ MODULES = ["wasmq-nn-opencv.so", "wasmq-face-detect.so", "wasmq-face-landmarks.s
 BASE = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 # Runtime packages that hold no linked library, and why.
 EXTRA = {"ca-certificates": "TLS to registries, Redis and object storage", "curl": "the HEALTHCHECK",
-         "opencv-data": "face-detect's cascade", "libdlib-data": "face-landmarks' model"}
+         "opencv-data": "face-detect's cascade", "libdlib-data": "face-landmarks' model",
+         "tzdata": "cron schedules' time zones (abseil reads /usr/share/zoneinfo)"}
 
 text = open(os.path.join(DEPLOY, "Dockerfile")).read()
 logical = re.sub(r"\\\n", " ", re.sub(r"^\s*#.*\n", "", text, flags=re.M))  # continuation lines joined
@@ -141,7 +142,7 @@ def runtime_packages_are_the_linked_ones():
     extra = listed - linked - set(EXTRA) - BASE
     check(not extra, f"installed but linked by nothing: {sorted(extra)}")
     check(set(EXTRA) <= listed, f"missing {sorted(set(EXTRA) - listed)}")
-    data = {"opencv-data", "libdlib-data"}
+    data = {"opencv-data", "libdlib-data", "tzdata"}
     check(data <= setup_packages(), "the data packages are named as scripts/setup names them")
     print(f"     runtime: {' '.join(sorted(listed))}")
 
