@@ -12,6 +12,8 @@
 #include <cpuid.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,7 +287,15 @@ class BackgroundCompiler {
     queue_.emplace_back(std::move(module), std::move(options));
     if (!started_) {
       started_ = true;
+      // The compiler thread takes no process signals (SIGHUP, SIGTERM, ...): they belong to the program's own
+      // handling. Created with them blocked, so it inherits the mask from its first instruction (a SIGHUP
+      // delivered to it would otherwise end `wasmq serve`). Faults of its own (SIGSEGV, ...) stay deliverable.
+      sigset_t all, old;
+      sigfillset(&all);
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&all, sig);
+      pthread_sigmask(SIG_BLOCK, &all, &old);
       std::thread([this] { Loop(); }).detach();
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
     cv_.NotifyOne();
   }
