@@ -30,7 +30,8 @@ export function lineChart({ series, from, to, unit = "", label, format = (v) => 
   for (let i = 0; i <= 4; i++) {
     const t = from + ((to - from) * i) / 4;
     const d = new Date(t);
-    g.push(svg("text", { x: x(t), y: H - 8, class: "tick", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" },
+    // The 2nd and 4th labels are "minor": the phone layout's larger font has room for three only.
+    g.push(svg("text", { x: x(t), y: H - 8, class: i % 2 ? "tick minor" : "tick", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" },
       d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
   }
   const lines = series.map((s) => {

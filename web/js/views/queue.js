@@ -48,7 +48,7 @@ export function render(root) {
       if (closed) return;
       const ts = d.tasks || [];
       retryAll.hidden = !ts.length;
-      dead.replaceChildren(ts.length ? el("table", {},
+      dead.replaceChildren(ts.length ? el("table", { class: "stack" },
         el("thead", {}, el("tr", {}, ["task", "mode", "error", "attempts", "failed"].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, ts.map((t) => el("tr", { "data-id": t.task_id },
           el("td", { class: "mono", "data-label": "task" }, el("a", { href: "#/tasks/" + enc(t.task_id), text: t.task_id })),
@@ -145,7 +145,7 @@ export function render(root) {
         try { await api(`/api/v1/schedules/${enc(s.schedule_id)}/${s.paused ? "resume" : "pause"}`, { method: "POST" }); } catch (_) { /* the next load shows the state */ }
         loadSchedules();
       };
-      schedules.replaceChildren(el("table", { class: "schedules" },
+      schedules.replaceChildren(el("table", { class: "schedules stack" },
         el("thead", {}, el("tr", {}, ["schedule", "cron", "time zone", "mode", "next run", "last task", ""].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, list.map((s) => el("tr", { class: "schedule" + (s.paused ? " paused" : ""), "data-id": s.schedule_id },
           el("td", { class: "mono", "data-label": "schedule", text: s.schedule_id }),

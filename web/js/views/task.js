@@ -106,7 +106,7 @@ export function render(root, id) {
       attempts.replaceChildren(el("p", { class: "muted", text: t.attempt ? `${t.attempt} attempt(s); no details kept.` : "Not started yet." }));
       return;
     }
-    attempts.replaceChildren(el("table", { class: "attempts" },
+    attempts.replaceChildren(el("table", { class: "attempts stack" },
       el("thead", {}, el("tr", {}, ["#", "outcome", "worker", "started", "attempt took", "error"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, list.map((a, i) => el("tr", {},
         el("td", { "data-label": "#", text: String(i + 1) }),
