@@ -144,7 +144,9 @@ TEST_F(JitTest, FuelCountsLoopIterationsAndCalls) {
 }
 
 // Interrupt() from another thread stops a compiled infinite loop at its next back-edge: well within a
-// millisecond of the call (the bound below leaves room for a loaded machine's scheduling).
+// millisecond of the call on an idle machine (recorded as a property, not asserted: a loaded 2-core CI
+// machine deschedules the spinning thread for tens of ms). The bound only proves the loop stops at the
+// interrupt, not at some later timeout.
 TEST_F(JitTest, InterruptStopsACompiledLoopPromptly) {
   Instance inst = Load();
   for (const char* name : {"spin", "spin_calls"}) {
@@ -161,7 +163,7 @@ TEST_F(JitTest, InterruptStopsACompiledLoopPromptly) {
     EXPECT_EQ(r.error().kind, ErrorKind::Interrupted);
     const auto latency = std::chrono::duration<double, std::milli>(Clock::duration(stopped_at - interrupted_at));
     RecordProperty(std::string(name) + "_interrupt_latency_us", static_cast<int>(latency.count() * 1000));
-    EXPECT_LT(latency.count(), 20.0) << name;
+    EXPECT_LT(latency.count(), 500.0) << name;
     store_.ResetInterrupt();
   }
 }
