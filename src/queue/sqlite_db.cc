@@ -54,6 +54,12 @@ Db::~Db() {
   sqlite3_close(db_);
 }
 
+Result<void> Db::EndTransaction(Result<void> body) {
+  if (body) body = Exec("COMMIT");
+  if (!body) (void)Exec("ROLLBACK");
+  return body;
+}
+
 Result<void> Db::Exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);

@@ -76,6 +76,9 @@ class Db {
 
   // Runs one or more statements without results (schema, pragmas, BEGIN/COMMIT).
   Result<void> Exec(const char* sql);
+  // Ends a transaction begun with BEGIN: COMMIT when `body` (what ran inside it) succeeded, else ROLLBACK
+  // and body's error. A COMMIT that fails is rolled back too.
+  Result<void> EndTransaction(Result<void> body);
   // A cached prepared statement for `sql`; the Query resets it when destroyed. Internal on a syntax
   // error (a bug).
   Result<std::unique_ptr<Query>> Prepare(const std::string& sql);

@@ -131,14 +131,7 @@ Result<Submitted> SqliteStore::Submit(const TaskInfo& t, const SubmitOptions& o)
       }
       return {};
     };
-    if (auto r = body(); !r) {
-      (void)wdb_->Exec("ROLLBACK");
-      return r.error();
-    }
-    if (auto c = wdb_->Exec("COMMIT"); !c) {
-      (void)wdb_->Exec("ROLLBACK");
-      return c.error();
-    }
+    if (auto r = wdb_->EndTransaction(body()); !r) return r.error();
   }
   if (out.existing) return out;
   out.task = t;
@@ -180,14 +173,7 @@ Result<void> SqliteStore::CreateBatch(const BatchInfo& batch, const std::vector<
       }
       return {};
     };
-    if (auto r = body(); !r) {
-      (void)wdb_->Exec("ROLLBACK");
-      return r;
-    }
-    if (auto c = wdb_->Exec("COMMIT"); !c) {
-      (void)wdb_->Exec("ROLLBACK");
-      return c;
-    }
+    if (auto r = wdb_->EndTransaction(body()); !r) return r;
   }
   if (any_ready) waiters_.NotifyReady();
   for (const TaskInfo& t : tasks) hub_.PublishCreated(t);

@@ -602,14 +602,7 @@ Result<RecoveryReport> SqliteStore::RecoverLeases(
       bool ready = false;
       return DependentEvents(waiting, now, &events, &ready);
     };
-    if (auto r = body(); !r) {
-      (void)wdb_->Exec("ROLLBACK");
-      return r.error();
-    }
-    if (auto c = wdb_->Exec("COMMIT"); !c) {
-      (void)wdb_->Exec("ROLLBACK");
-      return c.error();
-    }
+    if (auto r = wdb_->EndTransaction(body()); !r) return r.error();
   }
   if (!report.requeued.empty() || (!report.failed.empty() && options_.fairness.AnyRunningLimit()))
     waiters_.NotifyReady();
